@@ -1,0 +1,1 @@
+//! nimbus-store: see README of the crate.
