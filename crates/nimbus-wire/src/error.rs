@@ -1,5 +1,11 @@
 //! The error every service returns, rendered per protocol by the wire layer.
 
+/// Namespace AWS's front end ("coral") uses for errors raised before a request
+/// reaches a service: authentication, unknown operations, unreadable bodies.
+/// SDKs match on the part after `#`, but user code logging `__type` sees the
+/// whole string, so we use the one AWS sends.
+pub const CORAL_NAMESPACE: &str = "com.amazon.coral.service";
+
 /// An AWS error: the HTTP status, the short error name (`ResourceNotFoundException`),
 /// the namespace-qualified `__type` prefix used by awsJson protocols, a message,
 /// and optional extra top-level JSON fields (for example `Item` on a DynamoDB
@@ -39,6 +45,65 @@ impl AwsError {
         } else {
             format!("{}#{}", self.namespace, self.code)
         }
+    }
+
+    /// Adds one extra top-level member to the JSON error body.
+    pub fn with_extra(mut self, key: impl Into<String>, value: serde_json::Value) -> Self {
+        self.extra
+            .get_or_insert_with(serde_json::Map::new)
+            .insert(key.into(), value);
+        self
+    }
+
+    /// A request that names no operation this server (or AWS) knows.
+    pub fn unknown_operation(message: impl Into<String>) -> Self {
+        AwsError::new(400, CORAL_NAMESPACE, "UnknownOperationException", message)
+    }
+
+    /// A request with no SigV4 credentials at all. DynamoDB answers 400 here
+    /// (not 403 as API Gateway does), with exactly this message.
+    pub fn missing_authentication_token() -> Self {
+        AwsError::new(
+            400,
+            CORAL_NAMESPACE,
+            "MissingAuthenticationTokenException",
+            "Request is missing Authentication Token",
+        )
+    }
+
+    /// A SigV4 signature that lacks a required component or is malformed.
+    pub fn incomplete_signature(message: impl Into<String>) -> Self {
+        AwsError::new(
+            400,
+            CORAL_NAMESPACE,
+            "IncompleteSignatureException",
+            message,
+        )
+    }
+
+    /// A SigV4 signature that is complete but cannot be valid.
+    pub fn invalid_signature(message: impl Into<String>) -> Self {
+        AwsError::new(400, CORAL_NAMESPACE, "InvalidSignatureException", message)
+    }
+
+    /// A request body that is not the JSON (or form) the protocol requires.
+    pub fn serialization(message: impl Into<String>) -> Self {
+        AwsError::new(400, CORAL_NAMESPACE, "SerializationException", message)
+    }
+
+    /// A request body larger than the server accepts (HTTP 413).
+    pub fn request_entity_too_large(limit_bytes: usize) -> Self {
+        AwsError::new(
+            413,
+            CORAL_NAMESPACE,
+            "RequestEntityTooLargeException",
+            format!("Request entity too large: the request body exceeds the limit of {limit_bytes} bytes"),
+        )
+    }
+
+    /// A failure inside the server, not caused by the request.
+    pub fn internal_failure(message: impl Into<String>) -> Self {
+        AwsError::new(500, CORAL_NAMESPACE, "InternalFailure", message)
     }
 }
 
