@@ -1,0 +1,81 @@
+"""Helpers shared by the compatibility tests (imported as a plain module)."""
+
+import contextlib
+import json
+import urllib.error
+import urllib.request
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+REGION = "us-east-1"
+TARGET_PREFIX = "DynamoDB_20120810."
+
+
+class _Caught:
+    response = None
+    code = None
+    message = None
+
+
+@contextlib.contextmanager
+def aws_error(code, message=None, status=400):
+    """Expect a ClientError with exactly this code and (when given) exactly this message."""
+    caught = _Caught()
+    try:
+        yield caught
+    except ClientError as exc:
+        caught.response = exc.response
+        caught.code = exc.response["Error"].get("Code")
+        caught.message = exc.response["Error"].get("Message")
+        assert caught.code == code, f"expected {code}, got {caught.code}: {caught.message!r}"
+        if message is not None:
+            assert caught.message == message, (
+                f"{code}: expected message\n  {message!r}\ngot\n  {caught.message!r}"
+            )
+        if status is not None:
+            got = exc.response["ResponseMetadata"]["HTTPStatusCode"]
+            assert got == status, f"expected HTTP {status}, got {got}"
+    else:
+        raise AssertionError(f"expected {code} ({message!r}) but the request succeeded")
+
+
+def raw_request(endpoint, operation, body, content_type="application/x-amz-json-1.0", sign=True):
+    """Send one DynamoDB request with an arbitrary body; return (status, parsed JSON or raw bytes).
+
+    The request is SigV4-signed like an SDK request, so a server that checks
+    the Authorization header sees a well-formed one.
+    """
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+    elif isinstance(body, str):
+        body = body.encode()
+    headers = {"Content-Type": content_type}
+    if operation is not None:
+        headers["X-Amz-Target"] = TARGET_PREFIX + operation
+    request = AWSRequest(method="POST", url=endpoint + "/", data=body, headers=headers)
+    if sign:
+        SigV4Auth(Credentials("AKIDCOMPATTEST", "compat-secret"), "dynamodb", REGION).add_auth(request)
+    prepared = request.prepare()
+    req = urllib.request.Request(prepared.url, data=body, method="POST", headers=dict(prepared.headers))
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            status, payload = resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        status, payload = err.code, err.read()
+    try:
+        return status, json.loads(payload) if payload else {}
+    except ValueError:
+        return status, payload
+
+
+def error_name(parsed):
+    """The short error name of a JSON error body: 'com.amazon.coral.service#X' -> 'X'."""
+    return parsed.get("__type", "").rsplit("#", 1)[-1]
+
+
+def error_message(parsed):
+    # awsJson1_0 errors carry "message" (DynamoDB) or "Message" (some coral errors).
+    return parsed.get("message", parsed.get("Message"))
