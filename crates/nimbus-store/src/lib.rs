@@ -1,1 +1,52 @@
-//! nimbus-store: see README of the crate.
+//! nimbus-store: an ordered key-value store (byte keys, byte values,
+//! lexicographic order) with snapshot reads and group-committed atomic
+//! writes, on [redb](https://docs.rs/redb).
+//!
+//! Every service keeps its state here. One redb table, `kv`, holds all keys;
+//! services carve it up with key prefixes of their own.
+//!
+//! # Invariants
+//!
+//! - **Durability.** In durable mode, an `Ok` from [`Store::write`] or
+//!   [`Store::write_blocking`] means the call's writes are on disk (the group
+//!   holding them was committed with fsync) and survive `kill -9` or power
+//!   loss. In-memory mode ([`Store::in_memory`]) keeps nothing across restarts.
+//! - **Atomicity per call.** A write call's writes are applied all together or
+//!   not at all: they are buffered while its closure runs and discarded if it
+//!   returns `Err` or panics, or if its group fails to commit.
+//! - **Isolation.** Write calls run one at a time on a single writer thread,
+//!   in submission order. A call sees every write of the calls before it,
+//!   including those in the same, not yet committed, group; it sees its own
+//!   writes too. There are no write conflicts to retry.
+//! - **Snapshots never see partial groups.** A [`Snapshot`] is a redb read
+//!   transaction: it sees exactly the groups committed before it was taken.
+//!   A call's result is delivered only after its group commits, so a snapshot
+//!   taken after an `Ok` sees that call's writes.
+//! - **One owner per directory.** An open durable store holds an exclusive OS
+//!   lock on `<dir>/LOCK`, taken before the database is opened; a second
+//!   opener fails with [`StoreError::Locked`] without touching the database.
+//!
+//! # Layout
+//!
+//! - [`store`](Store): opening, the shared handle, shutdown.
+//! - `writer`: the writer thread and group commit.
+//! - `write_txn` / `overlay`: a write call's view and its buffered writes.
+//! - `read`: [`ReadView`], [`Snapshot`], table access shared by both.
+//! - `dir_lock`, `bounds`, `error`, `options`: small supporting pieces.
+
+mod bounds;
+mod dir_lock;
+mod error;
+mod options;
+mod overlay;
+mod read;
+mod store;
+mod write_txn;
+mod writer;
+
+pub use error::StoreError;
+pub use options::StoreOptions;
+pub use overlay::MAX_ENTRY_BYTES;
+pub use read::{ReadView, Snapshot};
+pub use store::{Store, DB_FILE};
+pub use write_txn::WriteTxn;

@@ -1,0 +1,257 @@
+//! [`Store`]: opening, the handle shared by the whole server, and shutdown.
+//!
+//! Invariants:
+//! - While a `Store` is open it holds the data directory's [`DirLock`], one
+//!   redb `Database`, and one writer thread; `close` (or dropping the last
+//!   handle) releases them in the order writer, database, lock, so the lock is
+//!   never free while this process can still write the file.
+//! - After `close` begins, no new write is accepted (`StoreError::Closed`);
+//!   writes already queued still run and commit before `close` returns.
+
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, PoisonError, RwLock};
+use std::thread::{self, JoinHandle};
+
+use redb::{backends::InMemoryBackend, Database, DatabaseError, ReadableDatabase, TableError};
+use tokio::sync::oneshot;
+
+use crate::dir_lock::DirLock;
+use crate::read::{Snapshot, KV};
+use crate::write_txn::WriteTxn;
+use crate::writer::{Call, Job, Reply, Writer};
+use crate::{StoreError, StoreOptions};
+
+/// Name of the database file inside the data directory.
+pub const DB_FILE: &str = "nimbus.redb";
+
+/// The in-memory database already lives in RAM; a large page cache would
+/// only hold second copies of its pages.
+const IN_MEMORY_CACHE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Handle to an open store. Cheap to clone; all clones share one database.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    durable: bool,
+    state: RwLock<Option<Open>>,
+}
+
+struct Open {
+    db: Arc<Database>,
+    jobs: mpsc::Sender<Box<dyn Job>>,
+    writer: JoinHandle<()>,
+    /// `None` in memory: nothing on disk to protect.
+    lock: Option<DirLock>,
+}
+
+impl Store {
+    /// Opens or creates `dir`, takes an exclusive OS file lock on `<dir>/LOCK`
+    /// (before touching the database, so a second process on the same dir
+    /// fails at once with `StoreError::Locked` and never corrupts it), then
+    /// opens or creates `<dir>/nimbus.redb`, recovering it after a crash.
+    pub fn open(dir: &Path, opts: &StoreOptions) -> Result<Store, StoreError> {
+        let lock = DirLock::acquire(dir)?;
+        let path = dir.join(DB_FILE);
+        let db = redb::Builder::new()
+            .set_cache_size(opts.cache_size_bytes)
+            .create(&path)
+            .map_err(|e| match e {
+                // Only possible if something other than nimbus holds the file.
+                DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
+                    dir: dir.to_path_buf(),
+                },
+                e => StoreError::OpenDatabase {
+                    path: path.clone(),
+                    source: Arc::new(e.into()),
+                },
+            })?;
+        Store::start(db, true, Some(lock), opts)
+    }
+
+    /// A store held entirely in memory: nothing survives the process, and
+    /// commits never fsync.
+    pub fn in_memory() -> Result<Store, StoreError> {
+        let db = redb::Builder::new()
+            .set_cache_size(IN_MEMORY_CACHE_BYTES)
+            .create_with_backend(InMemoryBackend::new())
+            .map_err(|e| StoreError::storage("create an in-memory database", e))?;
+        // Commits stay `Durability::Immediate`: the in-memory backend's sync is
+        // a no-op, and non-durable commits would keep freed pages from being
+        // reused until a durable one, growing memory without bound.
+        Store::start(db, false, None, &StoreOptions::default())
+    }
+
+    fn start(
+        db: Database,
+        durable: bool,
+        lock: Option<DirLock>,
+        opts: &StoreOptions,
+    ) -> Result<Store, StoreError> {
+        ensure_table(&db)?;
+        let db = Arc::new(db);
+        let (jobs, queue) = mpsc::channel();
+        let writer = Writer {
+            db: Arc::clone(&db),
+            jobs: queue,
+            max_group_calls: opts.max_group_calls.max(1),
+            max_group_bytes: opts.max_group_bytes,
+        };
+        let writer = thread::Builder::new()
+            .name("nimbus-store-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| StoreError::io("spawn the writer thread", PathBuf::new(), e))?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                durable,
+                state: RwLock::new(Some(Open {
+                    db,
+                    jobs,
+                    writer,
+                    lock,
+                })),
+            }),
+        })
+    }
+
+    pub fn is_durable(&self) -> bool {
+        self.inner.durable
+    }
+
+    /// A consistent point-in-time read view (redb read transaction).
+    pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let state = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let open = state.as_ref().ok_or(StoreError::Closed)?;
+        Snapshot::begin(&open.db)
+    }
+
+    /// Runs `f` on the single writer thread inside a write transaction shared
+    /// with other concurrent callers (group commit); resolves only after the
+    /// transaction holding this call's writes is committed durably (fsync in
+    /// durable mode).
+    ///
+    /// If `f` returns `Err`, none of its writes are applied and the `Err` is
+    /// returned; other callers in the same group are unaffected. If the commit
+    /// fails, every caller in the group gets the `StoreError`. A panic in `f`
+    /// discards its writes and is resumed in the caller.
+    ///
+    /// The call is queued when the future is first polled; once queued it runs
+    /// and commits even if the future is dropped.
+    pub async fn write<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        F: FnOnce(&mut WriteTxn<'_>) -> Result<R, E> + Send + 'static,
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.submit(Box::new(Call::new(f, Reply::Async(tx))))?;
+        match rx.await {
+            Ok(delivery) => delivery.into_result(),
+            // The writer dropped the call unfinished: it is gone.
+            Err(_) => Err(E::from(StoreError::Closed)),
+        }
+    }
+
+    /// Same as [`Store::write`], blocking the calling thread (for start-up code
+    /// and tests; not from async tasks).
+    pub fn write_blocking<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        F: FnOnce(&mut WriteTxn<'_>) -> Result<R, E> + Send + 'static,
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.submit(Box::new(Call::new(f, Reply::Blocking(tx))))?;
+        match rx.recv() {
+            Ok(delivery) => delivery.into_result(),
+            Err(_) => Err(E::from(StoreError::Closed)),
+        }
+    }
+
+    fn submit(&self, call: Box<dyn Job>) -> Result<(), StoreError> {
+        let state = self
+            .inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let open = state.as_ref().ok_or(StoreError::Closed)?;
+        open.jobs.send(call).map_err(|_| StoreError::Closed)
+    }
+
+    /// Stops accepting writes, lets queued writes commit, joins the writer
+    /// thread, and releases the database and the directory lock. Idempotent.
+    /// Also done on drop of the last clone.
+    ///
+    /// Snapshots still alive keep the database file open (read-only) until
+    /// they are dropped.
+    pub fn close(&self) {
+        self.inner.close();
+    }
+}
+
+impl Inner {
+    fn close(&self) {
+        // Take the state out first and release the lock: a queued call might
+        // itself use a `Store` handle, which must see `Closed`, not deadlock.
+        let open = self
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(Open {
+            db,
+            jobs,
+            writer,
+            lock,
+        }) = open
+        else {
+            return;
+        };
+        // Disconnecting the channel ends the writer once the queue is empty.
+        drop(jobs);
+        if writer.thread().id() == thread::current().id() {
+            // The last handle was dropped inside a write call on the writer
+            // thread itself. It cannot join itself; it exits on its own once
+            // the queue is drained. Nothing else can write meanwhile, since
+            // this thread is the only writer.
+            tracing::debug!("store closed from its writer thread");
+        } else if writer.join().is_err() {
+            tracing::error!("the store writer thread panicked");
+        }
+        drop(db);
+        drop(lock);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Creates the `kv` table on first open. Checked with a read transaction so
+/// that reopening an existing store costs no fsync.
+fn ensure_table(db: &Database) -> Result<(), StoreError> {
+    let read = db
+        .begin_read()
+        .map_err(|e| StoreError::storage("begin a read transaction", e))?;
+    match read.open_table(KV) {
+        Ok(_) => return Ok(()),
+        Err(TableError::TableDoesNotExist(_)) => {}
+        Err(e) => return Err(StoreError::storage("open the kv table", e)),
+    }
+    drop(read);
+    let txn = db
+        .begin_write()
+        .map_err(|e| StoreError::storage("begin a write transaction", e))?;
+    txn.open_table(KV)
+        .map_err(|e| StoreError::storage("create the kv table", e))?;
+    txn.commit()
+        .map_err(|e| StoreError::storage("commit the kv table", e))
+}
