@@ -1,10 +1,10 @@
 //! [`Store`]: opening, the handle shared by the whole server, and shutdown.
 //!
 //! Invariants:
-//! - While a `Store` is open it holds the data directory's [`DirLock`], one
-//!   redb `Database`, and one writer thread; `close` (or dropping the last
-//!   handle) releases them in the order writer, database, lock, so the lock is
-//!   never free while this process can still write the file.
+//! - While a `Store` is open it holds one redb `Database` and one writer
+//!   thread. The writer thread owns the data directory's [`DirLock`] and
+//!   drops it only when it exits, after its last commit, so the lock is never
+//!   free while this process can still write the file.
 //! - After `close` begins, no new write is accepted (`StoreError::Closed`);
 //!   writes already queued still run and commit before `close` returns.
 
@@ -43,8 +43,6 @@ struct Open {
     db: Arc<Database>,
     jobs: mpsc::Sender<Box<dyn Job>>,
     writer: JoinHandle<()>,
-    /// `None` in memory: nothing on disk to protect.
-    lock: Option<DirLock>,
 }
 
 impl Store {
@@ -98,6 +96,7 @@ impl Store {
             jobs: queue,
             max_group_calls: opts.max_group_calls.max(1),
             max_group_bytes: opts.max_group_bytes,
+            _lock: lock,
         };
         let writer = thread::Builder::new()
             .name("nimbus-store-writer".into())
@@ -106,12 +105,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 durable,
-                state: RwLock::new(Some(Open {
-                    db,
-                    jobs,
-                    writer,
-                    lock,
-                })),
+                state: RwLock::new(Some(Open { db, jobs, writer })),
             }),
         })
     }
@@ -185,7 +179,8 @@ impl Store {
     }
 
     /// Stops accepting writes, lets queued writes commit, joins the writer
-    /// thread, and releases the database and the directory lock. Idempotent.
+    /// thread (which releases the directory lock as it exits), and drops the
+    /// database. Idempotent.
     /// Also done on drop of the last clone.
     ///
     /// Snapshots still alive keep the database file open (read-only) until
@@ -197,20 +192,14 @@ impl Store {
 
 impl Inner {
     fn close(&self) {
-        // Take the state out first and release the lock: a queued call might
+        // Take the state out and release the RwLock at once: a queued call may
         // itself use a `Store` handle, which must see `Closed`, not deadlock.
         let open = self
             .state
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let Some(Open {
-            db,
-            jobs,
-            writer,
-            lock,
-        }) = open
-        else {
+        let Some(Open { db, jobs, writer }) = open else {
             return;
         };
         // Disconnecting the channel ends the writer once the queue is empty.
@@ -218,14 +207,12 @@ impl Inner {
         if writer.thread().id() == thread::current().id() {
             // The last handle was dropped inside a write call on the writer
             // thread itself. It cannot join itself; it exits on its own once
-            // the queue is drained. Nothing else can write meanwhile, since
-            // this thread is the only writer.
+            // the queue is drained, releasing the directory lock then.
             tracing::debug!("store closed from its writer thread");
         } else if writer.join().is_err() {
             tracing::error!("the store writer thread panicked");
         }
         drop(db);
-        drop(lock);
     }
 }
 

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use redb::Database;
 use tokio::sync::oneshot;
 
+use crate::dir_lock::DirLock;
 use crate::overlay::Overlay;
 use crate::read::KV;
 use crate::write_txn::WriteTxn;
@@ -133,6 +134,9 @@ pub(crate) struct Writer {
     pub(crate) jobs: Receiver<Box<dyn Job>>,
     pub(crate) max_group_calls: usize,
     pub(crate) max_group_bytes: usize,
+    /// The data directory's lock (durable mode), held until this thread
+    /// exits, i.e. until after the last commit this process will make.
+    pub(crate) _lock: Option<DirLock>,
 }
 
 impl Writer {
