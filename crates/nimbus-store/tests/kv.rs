@@ -90,7 +90,10 @@ fn empty_keys_and_values_are_ordinary() {
         let snap = store.snapshot().unwrap();
         assert_eq!(snap.get(b"").unwrap(), Some(vec![]));
         assert_eq!(snap.get(b"k").unwrap(), Some(vec![]));
-        assert_eq!(keys(&collect(&snap, Unbounded, Unbounded, false)), ["", "k"]);
+        assert_eq!(
+            keys(&collect(&snap, Unbounded, Unbounded, false)),
+            ["", "k"]
+        );
     });
 }
 
@@ -101,7 +104,10 @@ fn scan_bounds_and_direction() {
         let s = store.snapshot().unwrap();
         let all = collect(&s, Unbounded, Unbounded, false);
         assert_eq!(keys(&all), ["a", "b", "c", "d"]);
-        assert_eq!(keys(&collect(&s, Unbounded, Unbounded, true)), ["d", "c", "b", "a"]);
+        assert_eq!(
+            keys(&collect(&s, Unbounded, Unbounded, true)),
+            ["d", "c", "b", "a"]
+        );
         assert_eq!(
             keys(&collect(&s, Included(b"b"), Excluded(b"d"), false)),
             ["b", "c"]
@@ -114,13 +120,22 @@ fn scan_bounds_and_direction() {
             keys(&collect(&s, Excluded(b"a"), Excluded(b"d"), true)),
             ["c", "b"]
         );
-        assert_eq!(keys(&collect(&s, Included(b"bb"), Unbounded, true)), ["d", "c"]);
-        assert_eq!(keys(&collect(&s, Unbounded, Included(b"b"), true)), ["b", "a"]);
+        assert_eq!(
+            keys(&collect(&s, Included(b"bb"), Unbounded, true)),
+            ["d", "c"]
+        );
+        assert_eq!(
+            keys(&collect(&s, Unbounded, Included(b"b"), true)),
+            ["b", "a"]
+        );
         // Empty and inverted ranges yield nothing instead of panicking.
         assert!(collect(&s, Included(b"c"), Excluded(b"c"), false).is_empty());
         assert!(collect(&s, Excluded(b"c"), Excluded(b"c"), true).is_empty());
         assert!(collect(&s, Included(b"d"), Included(b"a"), false).is_empty());
-        assert_eq!(keys(&collect(&s, Included(b"c"), Included(b"c"), false)), ["c"]);
+        assert_eq!(
+            keys(&collect(&s, Included(b"c"), Included(b"c"), false)),
+            ["c"]
+        );
 
         // `visit` returning false stops the scan.
         let mut seen = Vec::new();
@@ -150,7 +165,13 @@ fn write_call_reads_its_own_writes_merged_with_the_table() {
                 Ok::<_, StoreError>((fwd, rev, bounded, got))
             })
             .unwrap();
-        let expect = [("a", "1"), ("b", "new"), ("c", "over"), ("g", "7"), ("h", "8")];
+        let expect = [
+            ("a", "1"),
+            ("b", "new"),
+            ("c", "over"),
+            ("g", "7"),
+            ("h", "8"),
+        ];
         let expect: Vec<(String, String)> = expect
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -162,7 +183,10 @@ fn write_call_reads_its_own_writes_merged_with_the_table() {
         assert_eq!(keys(&bounded), ["g", "c"]);
         assert_eq!(got, (Some(b"over".to_vec()), None, Some(b"1".to_vec())));
         // And the committed state matches what the call saw.
-        assert_eq!(collect(&store.snapshot().unwrap(), Unbounded, Unbounded, false), expect);
+        assert_eq!(
+            collect(&store.snapshot().unwrap(), Unbounded, Unbounded, false),
+            expect
+        );
     });
 }
 
@@ -205,7 +229,10 @@ fn panic_in_a_call_reaches_the_caller_and_writes_nothing() {
             })
         }));
         let payload = caught.unwrap_err();
-        assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom in a write call"));
+        assert_eq!(
+            payload.downcast_ref::<&str>(),
+            Some(&"boom in a write call")
+        );
         assert_eq!(store.snapshot().unwrap().get(b"p").unwrap(), None);
         // The writer thread survived.
         put_all(store, &[("after", "ok")]);
@@ -224,14 +251,20 @@ fn oversized_entry_fails_only_its_call() {
             Ok::<_, StoreError>(())
         })
         .unwrap_err();
-    assert!(matches!(err, StoreError::EntryTooLarge { key_len: 1, .. }), "{err}");
+    assert!(
+        matches!(err, StoreError::EntryTooLarge { key_len: 1, .. }),
+        "{err}"
+    );
     assert_eq!(store.snapshot().unwrap().get(b"small").unwrap(), None);
 }
 
 #[test]
 fn delete_range_counts_and_respects_later_writes() {
     both_modes(|store| {
-        put_all(store, &[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4"), ("e", "5")]);
+        put_all(
+            store,
+            &[("a", "1"), ("b", "2"), ("c", "3"), ("d", "4"), ("e", "5")],
+        );
         let (n, inside, after) = store
             .write_blocking(|w| {
                 w.put(b"bb", b"mine"); // overlay key inside the range: counted, deleted
@@ -251,7 +284,10 @@ fn delete_range_counts_and_respects_later_writes() {
         assert_eq!(keys(&inside), ["a", "d", "e"]);
         assert_eq!(keys(&after), ["e", "d", "c", "a"]);
         let s = store.snapshot().unwrap();
-        assert_eq!(keys(&collect(&s, Unbounded, Unbounded, false)), ["a", "c", "d", "e"]);
+        assert_eq!(
+            keys(&collect(&s, Unbounded, Unbounded, false)),
+            ["a", "c", "d", "e"]
+        );
         assert_eq!(s.get(b"c").unwrap(), Some(b"final".to_vec()));
 
         let n = store
@@ -280,7 +316,9 @@ fn later_calls_see_earlier_calls_in_order() {
                     store
                         .write_blocking(|w| {
                             let n = w
-                                .get_with(b"counter", |v| u64::from_be_bytes(v.try_into().unwrap()))?
+                                .get_with(b"counter", |v| {
+                                    u64::from_be_bytes(v.try_into().unwrap())
+                                })?
                                 .unwrap_or(0);
                             w.put(b"counter", &(n + 1).to_be_bytes());
                             Ok::<_, StoreError>(())

@@ -119,7 +119,10 @@ fn data_survives_reopen_and_open_is_fast() {
     drop(store);
     for round in 0..3u8 {
         let store = open(dir.path());
-        assert_eq!(store.snapshot().unwrap().get(b"k").unwrap(), Some(b"v".to_vec()));
+        assert_eq!(
+            store.snapshot().unwrap().get(b"k").unwrap(),
+            Some(b"v".to_vec())
+        );
         store
             .write_blocking(move |w| {
                 w.put(&[b'r', round], b"");
@@ -234,7 +237,10 @@ async fn last_handle_dropped_inside_a_write_call() {
     .await
     .unwrap();
     // The call was queued before its future was dropped, so it committed.
-    assert_eq!(reopened.snapshot().unwrap().get(b"k").unwrap(), Some(b"v".to_vec()));
+    assert_eq!(
+        reopened.snapshot().unwrap().get(b"k").unwrap(),
+        Some(b"v".to_vec())
+    );
 }
 
 #[test]
