@@ -24,8 +24,15 @@ impl DirLock {
     /// Creates `dir` if needed and locks it, failing at once (never waiting)
     /// with `StoreError::Locked` if someone else holds it.
     pub(crate) fn acquire(dir: &Path) -> Result<DirLock, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::io("create data directory", dir, e))?;
+        if !dir.is_dir() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::io("create data directory", dir, e))?;
+            // Make the new directory's own entry durable, or a power loss could
+            // take the directory, and every acknowledged write in it, away.
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                sync_dir(parent)?;
+            }
+        }
         let path = dir.join(LOCK_FILE);
         let file = OpenOptions::new()
             .read(true)
@@ -42,6 +49,13 @@ impl DirLock {
             Err(TryLockError::Error(e)) => Err(StoreError::io("lock", path, e)),
         }
     }
+}
+
+/// fsyncs a directory, making the entries created in it durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io("sync directory", dir, e))
 }
 
 /// The directory as the user would recognise it in an error message.

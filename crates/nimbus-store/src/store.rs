@@ -15,7 +15,7 @@ use std::thread::{self, JoinHandle};
 use redb::{backends::InMemoryBackend, Database, DatabaseError, ReadableDatabase, TableError};
 use tokio::sync::oneshot;
 
-use crate::dir_lock::DirLock;
+use crate::dir_lock::{sync_dir, DirLock};
 use crate::read::{Snapshot, KV};
 use crate::write_txn::WriteTxn;
 use crate::writer::{Call, Job, Reply, Writer};
@@ -53,6 +53,7 @@ impl Store {
     pub fn open(dir: &Path, opts: &StoreOptions) -> Result<Store, StoreError> {
         let lock = DirLock::acquire(dir)?;
         let path = dir.join(DB_FILE);
+        let fresh = !path.exists();
         let db = redb::Builder::new()
             .set_cache_size(opts.cache_size_bytes)
             .create(&path)
@@ -66,6 +67,11 @@ impl Store {
                     source: Arc::new(e.into()),
                 },
             })?;
+        if fresh {
+            // redb fsyncs the file's contents, not its directory entry: without
+            // this a power loss could lose the new file and what it acknowledged.
+            sync_dir(dir)?;
+        }
         Store::start(db, true, Some(lock), opts)
     }
 
