@@ -43,7 +43,9 @@ def aws_error(code, message=None, status=400):
 
 
 def raw_request(endpoint, operation, body, content_type="application/x-amz-json-1.0", sign=True):
-    """Send one DynamoDB request with an arbitrary body; return (status, parsed JSON or raw bytes).
+    """Send one DynamoDB request with an arbitrary body.
+
+    Returns (status, parsed JSON or raw bytes, headers as a lower-cased dict).
 
     The request is SigV4-signed like an SDK request, so a server that checks
     the Authorization header sees a well-formed one.
@@ -62,13 +64,14 @@ def raw_request(endpoint, operation, body, content_type="application/x-amz-json-
     req = urllib.request.Request(prepared.url, data=body, method="POST", headers=dict(prepared.headers))
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
-            status, payload = resp.status, resp.read()
+            status, payload, headers = resp.status, resp.read(), resp.headers
     except urllib.error.HTTPError as err:
-        status, payload = err.code, err.read()
+        status, payload, headers = err.code, err.read(), err.headers
+    headers = {k.lower(): v for k, v in headers.items()}
     try:
-        return status, json.loads(payload) if payload else {}
+        return status, json.loads(payload) if payload else {}, headers
     except ValueError:
-        return status, payload
+        return status, payload, headers
 
 
 def error_name(parsed):
