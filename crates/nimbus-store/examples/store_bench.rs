@@ -212,6 +212,15 @@ fn main() {
     println!("RSS at end: {} KiB", rss_kib());
 
     store.close();
+    drop(store);
+    let t = Instant::now();
+    let store = Store::open(&dir, &StoreOptions::default()).unwrap();
+    println!(
+        "reopen after clean close: {:.2} ms (RSS {} KiB)",
+        t.elapsed().as_secs_f64() * 1e3,
+        rss_kib()
+    );
+    store.close();
     if args.dir.is_some() {
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -44,7 +44,9 @@ pub trait ReadView {
 /// It pins the pages of the commit it was taken from, so it should be short-
 /// lived: a snapshot held for minutes keeps the file from reusing that space.
 pub struct Snapshot {
-    table: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    /// `None` until the first write creates the table (a fresh store is
+    /// created without a commit, to keep start-up free of fsyncs).
+    table: Option<ReadOnlyTable<&'static [u8], &'static [u8]>>,
 }
 
 impl Snapshot {
@@ -55,16 +57,21 @@ impl Snapshot {
             .map_err(|e| StoreError::storage("begin a read transaction", e))?;
         // The table keeps the transaction's pages pinned; the transaction handle
         // itself is not needed afterwards.
-        let table = txn
-            .open_table(KV)
-            .map_err(|e| StoreError::storage("open the kv table for reading", e))?;
+        let table = match txn.open_table(KV) {
+            Ok(table) => Some(table),
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(StoreError::storage("open the kv table for reading", e)),
+        };
         Ok(Snapshot { table })
     }
 }
 
 impl ReadView for Snapshot {
     fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>, StoreError> {
-        table_get_with(&self.table, key, f)
+        match &self.table {
+            Some(table) => table_get_with(table, key, f),
+            None => Ok(None),
+        }
     }
 
     fn scan(
@@ -74,7 +81,10 @@ impl ReadView for Snapshot {
         reverse: bool,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), StoreError> {
-        table_scan(&self.table, lower, upper, reverse, visit)
+        match &self.table {
+            Some(table) => table_scan(table, lower, upper, reverse, visit),
+            None => Ok(()),
+        }
     }
 }
 

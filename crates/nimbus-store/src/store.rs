@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, PoisonError, RwLock};
 use std::thread::{self, JoinHandle};
 
-use redb::{backends::InMemoryBackend, Database, DatabaseError, ReadableDatabase, TableError};
+use redb::{backends::InMemoryBackend, Database, DatabaseError};
 use tokio::sync::oneshot;
 
 use crate::dir_lock::{sync_dir, DirLock};
-use crate::read::{Snapshot, KV};
+use crate::read::Snapshot;
 use crate::write_txn::WriteTxn;
 use crate::writer::{Call, Job, Reply, Writer};
 use crate::{StoreError, StoreOptions};
@@ -94,7 +94,6 @@ impl Store {
         lock: Option<DirLock>,
         opts: &StoreOptions,
     ) -> Result<Store, StoreError> {
-        ensure_table(&db)?;
         let db = Arc::new(db);
         let (jobs, queue) = mpsc::channel();
         let writer = Writer {
@@ -226,25 +225,4 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.close();
     }
-}
-
-/// Creates the `kv` table on first open. Checked with a read transaction so
-/// that reopening an existing store costs no fsync.
-fn ensure_table(db: &Database) -> Result<(), StoreError> {
-    let read = db
-        .begin_read()
-        .map_err(|e| StoreError::storage("begin a read transaction", e))?;
-    match read.open_table(KV) {
-        Ok(_) => return Ok(()),
-        Err(TableError::TableDoesNotExist(_)) => {}
-        Err(e) => return Err(StoreError::storage("open the kv table", e)),
-    }
-    drop(read);
-    let txn = db
-        .begin_write()
-        .map_err(|e| StoreError::storage("begin a write transaction", e))?;
-    txn.open_table(KV)
-        .map_err(|e| StoreError::storage("create the kv table", e))?;
-    txn.commit()
-        .map_err(|e| StoreError::storage("commit the kv table", e))
 }

@@ -187,6 +187,7 @@ impl Writer {
         txn: &redb::WriteTransaction,
         group: &mut Vec<Box<dyn Job>>,
     ) -> Result<bool, StoreError> {
+        // Creates the table in the first group ever written.
         let mut table = txn
             .open_table(KV)
             .map_err(|e| StoreError::storage("open the kv table for writing", e))?;

@@ -291,3 +291,30 @@ fn snapshot_sees_whole_calls_only() {
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     reader.join().unwrap();
 }
+
+#[test]
+fn fresh_store_reads_empty_before_and_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let s = store.snapshot().unwrap();
+    assert_eq!(s.get(b"k").unwrap(), None);
+    let mut n = 0;
+    s.scan(
+        std::ops::Bound::Unbounded,
+        std::ops::Bound::Unbounded,
+        true,
+        &mut |_, _| {
+            n += 1;
+            true
+        },
+    )
+    .unwrap();
+    assert_eq!(n, 0);
+    // A group that writes nothing still works on a store with no table yet.
+    let got = store.write_blocking(|w| w.get(b"k")).unwrap();
+    assert_eq!(got, None);
+    drop(s);
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(store.snapshot().unwrap().get(b"k").unwrap(), None);
+}
