@@ -22,8 +22,14 @@ def assert_json_error(status, body, headers, name):
     assert status == 400, (status, body)
     assert isinstance(body, dict), body
     assert error_name(body) == name, body
+
+
+def test_error_response_framing(endpoint):
+    status, parsed, headers = raw_request(endpoint, "GetItem", {"TableName": "compat-missing-x", "Key": {}})
+    assert status == 400
     assert headers.get("content-type", "").startswith("application/x-amz-json-1.0"), headers
     assert headers.get("x-amzn-requestid"), "every response carries a request id"
+    assert parsed["__type"].endswith("#ResourceNotFoundException"), parsed
 
 
 # ------------------------------------------------------------ wire level
