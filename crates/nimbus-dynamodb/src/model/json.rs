@@ -137,7 +137,9 @@ impl<'de> Deserialize<'de> for TypeKey {
                     "SS" => TypeKey::Ss,
                     "NS" => TypeKey::Ns,
                     "BS" => TypeKey::Bs,
-                    other => return Err(E::custom(format!("unknown attribute value type {other}"))),
+                    other => {
+                        return Err(E::custom(format!("unknown attribute value type {other}")))
+                    }
                 })
             }
         }
@@ -229,9 +231,15 @@ mod tests {
     #[test]
     fn writes_canonical_numbers() {
         let value: AttributeValue = serde_json::from_str(r#"{"NS":["1.50","1e3"]}"#).unwrap();
-        assert_eq!(serde_json::to_string(&value).unwrap(), r#"{"NS":["1.5","1000"]}"#);
+        assert_eq!(
+            serde_json::to_string(&value).unwrap(),
+            r#"{"NS":["1.5","1000"]}"#
+        );
         let value = AttributeValue::B(vec![0, 1, 2, 255]);
-        assert_eq!(serde_json::to_string(&value).unwrap(), r#"{"B":"AAEC/w=="}"#);
+        assert_eq!(
+            serde_json::to_string(&value).unwrap(),
+            r#"{"B":"AAEC/w=="}"#
+        );
     }
 
     #[test]
@@ -248,7 +256,10 @@ mod tests {
             r#"[]"#,
             r#""S""#,
         ] {
-            assert!(serde_json::from_str::<AttributeValue>(json).is_err(), "{json}");
+            assert!(
+                serde_json::from_str::<AttributeValue>(json).is_err(),
+                "{json}"
+            );
         }
     }
 

@@ -36,7 +36,10 @@ mod tests {
     fn strings_order_by_utf8_bytes() {
         let sorted = ["", "A", "B", "a", "aa", "ab", "b", "é", "\u{FFFF}", "😀"];
         for pair in sorted.windows(2) {
-            let (a, b) = (AttributeValue::S(pair[0].into()), AttributeValue::S(pair[1].into()));
+            let (a, b) = (
+                AttributeValue::S(pair[0].into()),
+                AttributeValue::S(pair[1].into()),
+            );
             assert!(key(&a) < key(&b), "{:?} < {:?}", pair[0], pair[1]);
         }
     }
@@ -45,7 +48,10 @@ mod tests {
     fn binaries_order_unsigned() {
         let sorted: [&[u8]; 5] = [b"", b"\x00", b"\x01", b"\x7f", b"\x80\x00"];
         for pair in sorted.windows(2) {
-            let (a, b) = (AttributeValue::B(pair[0].to_vec()), AttributeValue::B(pair[1].to_vec()));
+            let (a, b) = (
+                AttributeValue::B(pair[0].to_vec()),
+                AttributeValue::B(pair[1].to_vec()),
+            );
             assert!(key(&a) < key(&b));
         }
     }

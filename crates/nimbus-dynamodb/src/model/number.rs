@@ -394,14 +394,28 @@ mod tests {
         assert_eq!(n(&big), n("1E+125"));
         assert_eq!(n(&tiny), n("1E-130"));
         let max = "9.9999999999999999999999999999999999999E+125";
-        assert_eq!(n(max).to_string(), format!("{}{}", "9".repeat(38), "0".repeat(88)));
-        assert_eq!(n(&format!("-{max}")).to_string(), format!("-{}{}", "9".repeat(38), "0".repeat(88)));
+        assert_eq!(
+            n(max).to_string(),
+            format!("{}{}", "9".repeat(38), "0".repeat(88))
+        );
+        assert_eq!(
+            n(&format!("-{max}")).to_string(),
+            format!("-{}{}", "9".repeat(38), "0".repeat(88))
+        );
     }
 
     #[test]
     fn display_round_trips() {
         for text in [
-            "0", "1", "-1", "0.1", "12.5", "-0.0001", "123456789", "1e100", "-1e-129",
+            "0",
+            "1",
+            "-1",
+            "0.1",
+            "12.5",
+            "-0.0001",
+            "123456789",
+            "1e100",
+            "-1e-129",
             "31415926535897932384626433832795028841e30",
             "3.1415926535897932384626433832795028841",
             "314159265358979323846.26433832795028841",
@@ -414,11 +428,43 @@ mod tests {
     #[test]
     fn rejects_what_dynamodb_rejects() {
         for text in [
-            "", " 1", "1 ", " ", "NaN", "Infinity", "-Infinity", "-NaN", "dog", "-dog", ".", "-", "+",
-            "1e", "1e+", "e5", "+e2", "1+2", "1.2.3", "1..2", "0x10", "1_000", "1,5", "--1", "+-1",
-            "1e5.5", "1 000", "١", "\"42.0\"", "1e2147483648", "1e99999999999999999999",
+            "",
+            " 1",
+            "1 ",
+            " ",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "-NaN",
+            "dog",
+            "-dog",
+            ".",
+            "-",
+            "+",
+            "1e",
+            "1e+",
+            "e5",
+            "+e2",
+            "1+2",
+            "1.2.3",
+            "1..2",
+            "0x10",
+            "1_000",
+            "1,5",
+            "--1",
+            "+-1",
+            "1e5.5",
+            "1 000",
+            "١",
+            "\"42.0\"",
+            "1e2147483648",
+            "1e99999999999999999999",
         ] {
-            assert_eq!(Number::parse(text), Err(NumberError::Invalid(text.into())), "{text:?}");
+            assert_eq!(
+                Number::parse(text),
+                Err(NumberError::Invalid(text.into())),
+                "{text:?}"
+            );
         }
     }
 
@@ -457,7 +503,10 @@ mod tests {
             Err(NumberError::TooManyDigits)
         );
         // Magnitude is checked before precision.
-        assert_eq!(Number::parse(&format!("{}e200", "1".repeat(40))), Err(NumberError::Overflow));
+        assert_eq!(
+            Number::parse(&format!("{}e200", "1".repeat(40))),
+            Err(NumberError::Overflow)
+        );
         // Zeros beyond 38 digits are not significant.
         assert_eq!(n(&format!("1.{}", "0".repeat(100))), n("1"));
         assert_eq!(n(&format!("{}1", "0".repeat(100))), n("1"));
@@ -479,14 +528,17 @@ mod tests {
             NumberError::TooManyDigits.message(),
             "Attempting to store more than 38 significant digits in a Number"
         );
-        assert_eq!(NumberError::Inexact.message(), NumberError::Overflow.message());
+        assert_eq!(
+            NumberError::Inexact.message(),
+            NumberError::Overflow.message()
+        );
     }
 
     #[test]
     fn orders_numerically() {
         let sorted = [
-            "-1e125", "-100", "-10", "-9.5", "-1.25", "-1.2", "-1", "-0.5", "-1e-130", "0", "1e-130",
-            "0.001", "0.5", "1", "1.2", "1.25", "9.5", "10", "100", "1e125",
+            "-1e125", "-100", "-10", "-9.5", "-1.25", "-1.2", "-1", "-0.5", "-1e-130", "0",
+            "1e-130", "0.001", "0.5", "1", "1.2", "1.25", "9.5", "10", "100", "1e125",
         ];
         for (i, a) in sorted.iter().enumerate() {
             for (j, b) in sorted.iter().enumerate() {
@@ -523,7 +575,10 @@ mod tests {
         assert_eq!(n(&format!("11111{}", "0".repeat(121))).approx_size(), 4);
         assert_eq!(n(&format!("111111{}", "0".repeat(120))).approx_size(), 4);
         assert_eq!(n(&format!("1111111{}", "0".repeat(119))).approx_size(), 5);
-        assert_eq!(n(&format!("{}{}", "1".repeat(38), "0".repeat(88))).approx_size(), 20);
+        assert_eq!(
+            n(&format!("{}{}", "1".repeat(38), "0".repeat(88))).approx_size(),
+            20
+        );
         assert_eq!(n("-1.5").approx_size(), 4);
     }
 

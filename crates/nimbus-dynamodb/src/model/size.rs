@@ -14,7 +14,9 @@ const ELEMENT_OVERHEAD: usize = 1;
 /// The item's size: for each attribute, its name's UTF-8 length plus its
 /// value's size.
 pub fn item_size(item: &Item) -> usize {
-    item.iter().map(|(name, value)| name.len() + value_size(value)).sum()
+    item.iter()
+        .map(|(name, value)| name.len() + value_size(value))
+        .sum()
 }
 
 /// A value's size, without any attribute name:
@@ -33,7 +35,11 @@ pub fn value_size(value: &AttributeValue) -> usize {
         AttributeValue::Ns(set) => set.iter().map(|n| n.approx_size()).sum(),
         AttributeValue::Bs(set) => set.iter().map(Vec::len).sum(),
         AttributeValue::L(list) => {
-            DOCUMENT_OVERHEAD + list.iter().map(|v| ELEMENT_OVERHEAD + value_size(v)).sum::<usize>()
+            DOCUMENT_OVERHEAD
+                + list
+                    .iter()
+                    .map(|v| ELEMENT_OVERHEAD + value_size(v))
+                    .sum::<usize>()
         }
         AttributeValue::M(map) => {
             DOCUMENT_OVERHEAD
@@ -78,21 +84,33 @@ mod tests {
         assert_eq!(value_size(&AttributeValue::L(vec![])), 3);
         assert_eq!(value_size(&AttributeValue::M(Item::new())), 3);
         // 3 + (1 + 2) + (1 + 1)
-        assert_eq!(value_size(&AttributeValue::L(vec![s("xy"), AttributeValue::Null])), 8);
+        assert_eq!(
+            value_size(&AttributeValue::L(vec![s("xy"), AttributeValue::Null])),
+            8
+        );
         // 3 + (1 + len("ab") + 1)
         let map = item(vec![("ab", AttributeValue::Bool(true))]);
         assert_eq!(value_size(&AttributeValue::M(map)), 7);
-        assert_eq!(value_size(&AttributeValue::Ss(vec!["a".into(), "bcd".into()])), 4);
-        let ns = AttributeValue::Ns(vec![Number::parse("1").unwrap(), Number::parse("-1.5").unwrap()]);
+        assert_eq!(
+            value_size(&AttributeValue::Ss(vec!["a".into(), "bcd".into()])),
+            4
+        );
+        let ns = AttributeValue::Ns(vec![
+            Number::parse("1").unwrap(),
+            Number::parse("-1.5").unwrap(),
+        ]);
         assert_eq!(value_size(&ns), 2 + 4);
-        assert_eq!(value_size(&AttributeValue::Bs(vec![vec![1, 2], vec![3]])), 3);
+        assert_eq!(
+            value_size(&AttributeValue::Bs(vec![vec![1, 2], vec![3]])),
+            3
+        );
     }
 
     #[test]
     fn item_sizes_add_names() {
         let it = item(vec![
-            ("id", s("abc")),                 // 2 + 3
-            ("n", n("12345")),                // 1 + 4
+            ("id", s("abc")),                     // 2 + 3
+            ("n", n("12345")),                    // 1 + 4
             ("flag", AttributeValue::Bool(true)), // 4 + 1
         ]);
         assert_eq!(item_size(&it), 5 + 5 + 5);
@@ -104,9 +122,15 @@ mod tests {
         // A key attribute "a" of 10 chars and a filler "b": exactly at the
         // limit, then one byte over.
         let filler = MAX_ITEM_SIZE - (1 + 10) - 1;
-        let at_limit = item(vec![("a", s(&"k".repeat(10))), ("b", s(&"x".repeat(filler)))]);
+        let at_limit = item(vec![
+            ("a", s(&"k".repeat(10))),
+            ("b", s(&"x".repeat(filler))),
+        ]);
         assert_eq!(item_size(&at_limit), MAX_ITEM_SIZE);
-        let over = item(vec![("a", s(&"k".repeat(10))), ("b", s(&"x".repeat(filler + 1)))]);
+        let over = item(vec![
+            ("a", s(&"k".repeat(10))),
+            ("b", s(&"x".repeat(filler + 1))),
+        ]);
         assert!(item_size(&over) > MAX_ITEM_SIZE);
     }
 }

@@ -129,7 +129,10 @@ mod tests {
         let big: Vec<String> = (0..100).map(|i| i.to_string()).collect();
         let mut reversed = big.clone();
         reversed.reverse();
-        assert_eq!(AttributeValue::Ss(big.clone()), AttributeValue::Ss(reversed.clone()));
+        assert_eq!(
+            AttributeValue::Ss(big.clone()),
+            AttributeValue::Ss(reversed.clone())
+        );
         reversed[0] = "x".into();
         assert_ne!(AttributeValue::Ss(big), AttributeValue::Ss(reversed));
     }
@@ -153,6 +156,9 @@ mod tests {
         assert_ne!(AttributeValue::B(b"a".to_vec()), s("a"));
         assert_ne!(AttributeValue::Bool(true), AttributeValue::Bool(false));
         assert_eq!(AttributeValue::Null, AttributeValue::Null);
-        assert_ne!(AttributeValue::Ss(vec!["1".into()]), AttributeValue::Ns(vec![n("1")]));
+        assert_ne!(
+            AttributeValue::Ss(vec!["1".into()]),
+            AttributeValue::Ns(vec![n("1")])
+        );
     }
 }

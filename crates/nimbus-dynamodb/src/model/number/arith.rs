@@ -126,11 +126,20 @@ mod tests {
 
     #[test]
     fn adds_and_subtracts_exactly() {
-        assert_eq!(sum("1", "10000000000000000000000"), "10000000000000000000001");
-        assert_eq!(diff("10000000000000000000000", "1"), "9999999999999999999999");
+        assert_eq!(
+            sum("1", "10000000000000000000000"),
+            "10000000000000000000001"
+        );
+        assert_eq!(
+            diff("10000000000000000000000", "1"),
+            "9999999999999999999999"
+        );
         assert_eq!(diff("0.3", "0.1"), "0.2");
         assert_eq!(sum("0.1", "0.2"), "0.3");
-        assert_eq!(diff("100000000000000000000.00000001", "1"), "99999999999999999999.00000001");
+        assert_eq!(
+            diff("100000000000000000000.00000001", "1"),
+            "99999999999999999999.00000001"
+        );
         assert_eq!(sum("-5", "3"), "-2");
         assert_eq!(sum("5", "-3"), "2");
         assert_eq!(sum("-5", "-3"), "-8");
@@ -163,7 +172,10 @@ mod tests {
         // 38 digits exactly is fine.
         let digits38 = "1".repeat(38);
         assert_eq!(sum(&digits38, "0"), digits38);
-        assert_eq!(sum(&format!("{}0", "1".repeat(37)), "1"), format!("{}1", "1".repeat(37)));
+        assert_eq!(
+            sum(&format!("{}0", "1".repeat(37)), "1"),
+            format!("{}1", "1".repeat(37))
+        );
         assert_eq!(n(&digits38).add(&n("0.1")), Err(NumberError::Inexact));
         // Max plus a negligible-but-representable amount that cancels out.
         assert_eq!(n(max).sub(&n(max)).unwrap(), Number::zero());

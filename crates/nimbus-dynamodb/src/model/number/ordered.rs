@@ -69,7 +69,11 @@ impl Number {
             _ => return None,
         };
         let (&exponent_byte, rest) = rest.split_first()?;
-        let exponent_byte = if negative { u8::MAX - exponent_byte } else { exponent_byte };
+        let exponent_byte = if negative {
+            u8::MAX - exponent_byte
+        } else {
+            exponent_byte
+        };
         let end = if negative { NEGATIVE_END } else { POSITIVE_END };
 
         let mut digits = Vec::with_capacity(MAX_DIGITS);
@@ -89,9 +93,20 @@ impl Number {
                     return None;
                 }
                 let exponent = i32::from(exponent_byte) + MIN_EXPONENT as i32;
-                return Some((Number { negative, digits, exponent }, used));
+                return Some((
+                    Number {
+                        negative,
+                        digits,
+                        exponent,
+                    },
+                    used,
+                ));
             }
-            let byte = if negative { COMPLEMENT.checked_sub(raw)? } else { raw };
+            let byte = if negative {
+                COMPLEMENT.checked_sub(raw)?
+            } else {
+                raw
+            };
             let pair = byte.checked_sub(1).filter(|&p| p < 100)?;
             if digits.len() >= MAX_DIGITS {
                 return None;
@@ -178,23 +193,52 @@ mod tests {
     #[test]
     fn prefix_cases_order_correctly() {
         let sorted = [
-            "-9.9999999999999999999999999999999999999E+125", "-1e125", "-1.25", "-1.2", "-1.05", "-1",
-            "-1e-130", "0", "1e-130", "1", "1.05", "1.2", "1.25", "1.2500001", "12", "1e125",
+            "-9.9999999999999999999999999999999999999E+125",
+            "-1e125",
+            "-1.25",
+            "-1.2",
+            "-1.05",
+            "-1",
+            "-1e-130",
+            "0",
+            "1e-130",
+            "1",
+            "1.05",
+            "1.2",
+            "1.25",
+            "1.2500001",
+            "12",
+            "1e125",
             "9.9999999999999999999999999999999999999E+125",
         ];
         for pair in sorted.windows(2) {
-            assert!(enc(&n(pair[0])) < enc(&n(pair[1])), "{} < {}", pair[0], pair[1]);
+            assert!(
+                enc(&n(pair[0])) < enc(&n(pair[1])),
+                "{} < {}",
+                pair[0],
+                pair[1]
+            );
         }
     }
 
     #[test]
     fn self_delimiting_with_trailing_bytes() {
-        for text in ["0", "1.2", "-1.25", "123456789", "-1e-130", "9.9999999999999999999999999999999999999E+125"] {
+        for text in [
+            "0",
+            "1.2",
+            "-1.25",
+            "123456789",
+            "-1e-130",
+            "9.9999999999999999999999999999999999999E+125",
+        ] {
             let number = n(text);
             let mut bytes = enc(&number);
             let len = bytes.len();
             bytes.extend_from_slice(&[0x00, 0xFF, 0x42]);
-            assert_eq!(Number::decode_ordered_prefix(&bytes), Some((number.clone(), len)));
+            assert_eq!(
+                Number::decode_ordered_prefix(&bytes),
+                Some((number.clone(), len))
+            );
             assert_eq!(Number::decode_ordered(&bytes[..len]), Some(number));
             assert_eq!(Number::decode_ordered(&bytes), None);
         }
@@ -217,12 +261,12 @@ mod tests {
             &[0x04],
             &[POSITIVE],
             &[POSITIVE, 129],
-            &[POSITIVE, 129, 11],                  // no terminator
-            &[POSITIVE, 129, 1, 0],                // leading zero digits
-            &[POSITIVE, 129, 11, 1, 0],            // trailing zero pair
-            &[POSITIVE, 129, 101, 0],              // pair out of range
-            &[NEGATIVE, 126, 0xFE, 0xFF],          // complement of 0
-            &[NEGATIVE, 126, 200],                 // no terminator
+            &[POSITIVE, 129, 11],         // no terminator
+            &[POSITIVE, 129, 1, 0],       // leading zero digits
+            &[POSITIVE, 129, 11, 1, 0],   // trailing zero pair
+            &[POSITIVE, 129, 101, 0],     // pair out of range
+            &[NEGATIVE, 126, 0xFE, 0xFF], // complement of 0
+            &[NEGATIVE, 126, 200],        // no terminator
         ] {
             assert_eq!(Number::decode_ordered(bytes), None, "{bytes:?}");
         }
