@@ -4,5 +4,147 @@
 //! This crate knows nothing of HTTP. [`DynamoDb::handle`] takes an operation
 //! name and the awsJson request body and returns the response body or an error.
 
+pub mod capacity;
+pub mod catalog;
+pub mod codec;
+pub mod error;
 pub mod expr;
+pub mod keys;
+pub mod layout;
 pub mod model;
+pub mod ops;
+pub mod request;
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use nimbus_store::{ReadView, Store};
+use nimbus_wire::{AwsError, RequestContext};
+
+use crate::catalog::{Catalog, Table, TableDef};
+use crate::error::DynamoError;
+
+/// Who is calling: operations read the account and region from it.
+pub type Caller = RequestContext;
+
+/// Settings a user may change.
+#[derive(Debug, Clone)]
+pub struct DynamoConfig {
+    /// Region used when a request names none.
+    pub default_region: String,
+}
+
+/// The DynamoDB service: cheap to clone, shared by all connections.
+#[derive(Clone)]
+pub struct DynamoDb {
+    inner: Arc<Inner>,
+}
+
+pub struct Inner {
+    pub(crate) store: Store,
+    pub(crate) catalog: Catalog,
+}
+
+impl std::ops::Deref for DynamoDb {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+/// An operation's response body: a JSON value, or bytes already encoded
+/// (reads splice stored item JSON into the response without re-encoding).
+pub enum Output {
+    Json(serde_json::Value),
+    Bytes(Vec<u8>),
+}
+
+impl From<serde_json::Value> for Output {
+    fn from(v: serde_json::Value) -> Self {
+        Output::Json(v)
+    }
+}
+
+impl DynamoDb {
+    /// Opens the service on `store`, loading every table definition once.
+    pub fn open(store: Store, _config: DynamoConfig) -> Result<DynamoDb, AwsError> {
+        let catalog = Catalog::default();
+        let snapshot = store
+            .snapshot()
+            .map_err(|e| DynamoError::from(e).into_aws())?;
+        let prefix = [layout::TABLE_TAG];
+        let end = layout::prefix_end(&prefix);
+        let mut bad = None;
+        snapshot
+            .scan(
+                Bound::Included(&prefix[..]),
+                Bound::Excluded(&end[..]),
+                false,
+                &mut |k, v| match serde_json::from_slice::<TableDef>(v) {
+                    Ok(def) => {
+                        catalog.insert(Table::new(def));
+                        true
+                    }
+                    Err(e) => {
+                        bad = Some(format!(
+                            "table definition {} is unreadable: {e}",
+                            String::from_utf8_lossy(k)
+                        ));
+                        false
+                    }
+                },
+            )
+            .map_err(|e| DynamoError::from(e).into_aws())?;
+        if let Some(msg) = bad {
+            return Err(DynamoError::Internal(msg).into_aws());
+        }
+        Ok(DynamoDb {
+            inner: Arc::new(Inner { store, catalog }),
+        })
+    }
+
+    /// Runs one operation (`"PutItem"`, ...) on an awsJson1_0 request body and
+    /// returns the JSON response body.
+    pub async fn handle(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        body: &[u8],
+    ) -> Result<Vec<u8>, AwsError> {
+        self.dispatch(ctx, operation, body)
+            .await
+            .map(|out| match out {
+                Output::Json(v) => serde_json::to_vec(&v).expect("json serializes"),
+                Output::Bytes(b) => b,
+            })
+            .map_err(DynamoError::into_aws)
+    }
+
+    async fn dispatch(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        body: &[u8],
+    ) -> Result<Output, DynamoError> {
+        use ops::{items, query, tables, tags};
+        Ok(match operation {
+            "GetItem" => items::get_item(self, ctx, body).await?,
+            "PutItem" => items::put_item(self, ctx, body).await?,
+            "UpdateItem" => items::update_item(self, ctx, body).await?,
+            "DeleteItem" => items::delete_item(self, ctx, body).await?,
+            "Query" => query::query(self, ctx, body).await?,
+            "Scan" => query::scan(self, ctx, body).await?,
+            "CreateTable" => tables::create_table(self, ctx, body).await?.into(),
+            "DescribeTable" => tables::describe_table(self, ctx, body).await?.into(),
+            "ListTables" => tables::list_tables(self, ctx, body).await?.into(),
+            "DeleteTable" => tables::delete_table(self, ctx, body).await?.into(),
+            "UpdateTable" => tables::update_table(self, ctx, body).await?.into(),
+            "DescribeLimits" => tables::describe_limits(self, ctx, body).await?.into(),
+            "DescribeEndpoints" => tables::describe_endpoints(self, ctx, body).await?.into(),
+            "TagResource" => tags::tag_resource(self, ctx, body).await?.into(),
+            "UntagResource" => tags::untag_resource(self, ctx, body).await?.into(),
+            "ListTagsOfResource" => tags::list_tags_of_resource(self, ctx, body).await?.into(),
+            other => return Err(DynamoError::UnknownOperation(other.to_string())),
+        })
+    }
+}

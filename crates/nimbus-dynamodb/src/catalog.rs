@@ -1,0 +1,192 @@
+//! Table definitions: what is stored for each table, and the in-memory cache
+//! every request reads instead of reloading metadata from the store.
+//!
+//! Invariant: the cache changes only after the store has durably committed
+//! the same change, and it is changed under the cache's write lock, so a
+//! reader sees either the old or the new definition, whole.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+
+/// A key attribute's type: only S, N and B can be keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyType {
+    S,
+    N,
+    B,
+}
+
+impl KeyType {
+    pub fn parse(s: &str) -> Option<KeyType> {
+        match s {
+            "S" => Some(KeyType::S),
+            "N" => Some(KeyType::N),
+            "B" => Some(KeyType::B),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::S => "S",
+            KeyType::N => "N",
+            KeyType::B => "B",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyAttr {
+    pub name: String,
+    pub key_type: KeyType,
+}
+
+/// Provisioned throughput as DescribeTable reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    pub read: i64,
+    pub write: i64,
+    pub last_increase: Option<f64>,
+    pub last_decrease: Option<f64>,
+    pub decreases_today: i64,
+}
+
+/// Everything stored about a table (JSON in the `T` keyspace).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableDef {
+    pub name: String,
+    pub account: String,
+    pub region: String,
+    /// AWS's TableId: a UUID.
+    pub id: String,
+    /// Storage prefix number; never reused.
+    pub number: u64,
+    pub hash_key: KeyAttr,
+    pub range_key: Option<KeyAttr>,
+    /// AttributeDefinitions as given (name, type), in order.
+    pub attributes: Vec<(String, KeyType)>,
+    /// "PROVISIONED" or "PAY_PER_REQUEST".
+    pub billing_mode: String,
+    /// When the billing mode was last set (epoch seconds).
+    pub billing_mode_updated: f64,
+    pub throughput: Throughput,
+    /// Epoch seconds with millisecond precision.
+    pub created: f64,
+    pub tags: Vec<(String, String)>,
+    #[serde(default)]
+    pub deletion_protection: bool,
+    #[serde(default)]
+    pub table_class: Option<String>,
+}
+
+impl TableDef {
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:aws:dynamodb:{}:{}:table/{}",
+            self.region, self.account, self.name
+        )
+    }
+
+    /// The key attributes, partition key first.
+    pub fn key_attrs(&self) -> impl Iterator<Item = &KeyAttr> {
+        std::iter::once(&self.hash_key).chain(self.range_key.as_ref())
+    }
+
+    pub fn is_key_attr(&self, name: &str) -> bool {
+        self.key_attrs().any(|k| k.name == name)
+    }
+}
+
+/// A live table: its definition plus a flag the writer thread sets when the
+/// table is deleted, so writes queued behind a DeleteTable fail instead of
+/// leaving orphaned items.
+///
+/// The flag is shared by every version of one table's definition, so a write
+/// holding an older version still sees the drop.
+#[derive(Debug)]
+pub struct Table {
+    pub def: TableDef,
+    dropped: Arc<AtomicBool>,
+}
+
+impl Table {
+    pub fn new(def: TableDef) -> Arc<Table> {
+        Arc::new(Table {
+            def,
+            dropped: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// A new version of this table's definition, sharing its drop flag.
+    pub fn replaced(&self, def: TableDef) -> Arc<Table> {
+        Arc::new(Table {
+            def,
+            dropped: self.dropped.clone(),
+        })
+    }
+
+    pub fn is_dropped(&self) -> bool {
+        self.dropped.load(Ordering::Acquire)
+    }
+
+    pub fn mark_dropped(&self) {
+        self.dropped.store(true, Ordering::Release);
+    }
+}
+
+/// Tables are scoped to an account and a region, as on AWS.
+type Scope = (String, String);
+
+/// The cache of live tables.
+#[derive(Default)]
+pub struct Catalog {
+    tables: RwLock<HashMap<Scope, HashMap<String, Arc<Table>>>>,
+}
+
+impl Catalog {
+    pub fn get(&self, account: &str, region: &str, name: &str) -> Option<Arc<Table>> {
+        let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        // Borrowed lookup without allocating a scope key: scopes are few.
+        tables
+            .iter()
+            .find(|((a, r), _)| a == account && r == region)
+            .and_then(|(_, t)| t.get(name).cloned())
+    }
+
+    pub fn insert(&self, table: Arc<Table>) {
+        let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
+        let scope = (table.def.account.clone(), table.def.region.clone());
+        tables
+            .entry(scope)
+            .or_default()
+            .insert(table.def.name.clone(), table);
+    }
+
+    pub fn remove(&self, account: &str, region: &str, name: &str) {
+        let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = tables.get_mut(&(account.to_string(), region.to_string())) {
+            t.remove(name);
+        }
+    }
+
+    /// Table names of one scope, sorted.
+    pub fn names(&self, account: &str, region: &str) -> Vec<String> {
+        let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        let mut names: Vec<String> = tables
+            .get(&(account.to_string(), region.to_string()))
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    pub fn count(&self, account: &str, region: &str) -> usize {
+        let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        tables
+            .get(&(account.to_string(), region.to_string()))
+            .map_or(0, |t| t.len())
+    }
+}

@@ -1,0 +1,120 @@
+//! Request decoding and the small validation vocabulary AWS's framework uses
+//! ("1 validation error detected: Value ... at '...' failed to satisfy
+//! constraint: ...").
+
+use serde::de::DeserializeOwned;
+
+use crate::error::DynamoError;
+
+/// Decodes an awsJson request body into `T`; a body that is not JSON, or a
+/// member of the wrong JSON type, is a SerializationException as on AWS.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, DynamoError> {
+    // An empty body is an empty request structure, as AWS treats it.
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| {
+        let msg = if e.is_syntax() || e.is_eof() {
+            "Start of structure or map found where not expected.".to_string()
+        } else {
+            // serde names the member and the expected type, which is what a
+            // person needs; AWS's own text names Java types.
+            e.to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        DynamoError::Serialization(msg)
+    })
+}
+
+/// Collects framework-level constraint violations and renders them the way
+/// AWS does: "1 validation error detected: A; B" / "2 validation errors ...".
+#[derive(Default)]
+pub struct Violations(Vec<String>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `value` is rendered as AWS renders it (`null` for absent members).
+    pub fn add(&mut self, value: &str, member: &str, constraint: &str) {
+        self.0.push(format!(
+            "Value {value} at '{member}' failed to satisfy constraint: {constraint}"
+        ));
+    }
+
+    pub fn quoted(v: &str) -> String {
+        format!("'{v}'")
+    }
+
+    pub fn check_name(&mut self, name: Option<&str>, member: &str, min: usize, max: usize) {
+        match name {
+            None => self.add("null", member, "Member must not be null"),
+            Some(n) => {
+                let len = n.chars().count();
+                if len < min {
+                    self.add(
+                        &Self::quoted(n),
+                        member,
+                        &format!("Member must have length greater than or equal to {min}"),
+                    );
+                }
+                if len > max {
+                    self.add(
+                        &Self::quoted(n),
+                        member,
+                        &format!("Member must have length less than or equal to {max}"),
+                    );
+                }
+                if !n
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+                {
+                    self.add(
+                        &Self::quoted(n),
+                        member,
+                        "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
+                    );
+                }
+            }
+        }
+    }
+
+    pub fn into_result(self) -> Result<(), DynamoError> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => Err(DynamoError::Validation(format!(
+                "1 validation error detected: {}",
+                self.0[0]
+            ))),
+            n => Err(DynamoError::Validation(format!(
+                "{n} validation errors detected: {}",
+                self.0.join("; ")
+            ))),
+        }
+    }
+}
+
+/// Validates a table name as AWS's framework does (3 to 255 of
+/// `[a-zA-Z0-9_.-]`).
+pub fn check_table_name(name: Option<&str>) -> Result<&str, DynamoError> {
+    let mut v = Violations::new();
+    v.check_name(name, "tableName", 3, 255);
+    v.into_result()?;
+    Ok(name.unwrap_or_default())
+}
+
+/// Seconds since the Unix epoch, with milliseconds, as DynamoDB's JSON
+/// timestamps are.
+pub fn epoch_seconds(t: std::time::SystemTime) -> f64 {
+    let ms = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    ms as f64 / 1000.0
+}

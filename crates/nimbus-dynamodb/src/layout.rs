@@ -1,0 +1,178 @@
+//! Where DynamoDB's data lives in the ordered key-value store.
+//!
+//! Keyspaces, each keyed by a one-byte tag so they never interleave:
+//!
+//! - `T` account `/` region `/` table name -> the table's definition (JSON).
+//! - `C` table number (u64 BE) -> the table's item count and size (stats).
+//! - `I` table number (u64 BE) | hash (u64 BE) | pk length (u16 BE) | pk | sk
+//!   -> stored item.
+//! - `N` -> the next table number (u64 BE).
+//!
+//! Invariants:
+//! - A table number is never reused, so items of a deleted table can never
+//!   appear in a table created later under the same name.
+//! - Items of one partition are contiguous and ordered by sort key the way
+//!   DynamoDB orders them (numbers numerically, strings and binaries by
+//!   unsigned bytes), so a Query is one range scan.
+//! - Partitions are ordered by a stable 64-bit hash of the partition key, so
+//!   a parallel Scan segment is one contiguous range of hashes.
+//!
+//! A stored item value is `u32 LE item size` followed by the item as
+//! DynamoDB JSON; reads that need neither projection nor filtering splice
+//! those bytes into the response unparsed.
+
+use std::ops::Bound;
+
+use crate::model::keycodec::encode_key_component;
+use crate::model::AttributeValue;
+
+pub const TABLE_TAG: u8 = b'T';
+pub const STATS_TAG: u8 = b'C';
+pub const ITEM_TAG: u8 = b'I';
+pub const NEXT_TABLE_NUMBER_KEY: &[u8] = b"N";
+
+/// Key of a table definition.
+pub fn table_key(account: &str, region: &str, name: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(3 + account.len() + region.len() + name.len());
+    k.push(TABLE_TAG);
+    k.extend_from_slice(account.as_bytes());
+    k.push(b'/');
+    k.extend_from_slice(region.as_bytes());
+    k.push(b'/');
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+/// Range of table-definition keys of one account and region.
+pub fn table_prefix(account: &str, region: &str) -> Vec<u8> {
+    let mut k = table_key(account, region, "");
+    k.shrink_to_fit();
+    k
+}
+
+pub fn stats_key(table_number: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = STATS_TAG;
+    k[1..].copy_from_slice(&table_number.to_be_bytes());
+    k
+}
+
+/// Prefix shared by every item of one table.
+pub fn items_prefix(table_number: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = ITEM_TAG;
+    k[1..].copy_from_slice(&table_number.to_be_bytes());
+    k
+}
+
+/// Stable hash of an encoded partition key: it decides scan order and
+/// parallel-scan segments, and is stored on disk, so it must never change.
+pub fn partition_hash(pk: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(pk)
+}
+
+/// Encodes a key attribute for storage; `None` when its type cannot be a key.
+pub fn encode_component(v: &AttributeValue) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    encode_key_component(v, &mut out).then_some(out)
+}
+
+/// Prefix of one partition: every item with this partition key.
+pub fn partition_prefix(table_number: u64, pk: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + 8 + 2 + pk.len() + 16);
+    k.extend_from_slice(&items_prefix(table_number));
+    k.extend_from_slice(&partition_hash(pk).to_be_bytes());
+    // The partition key is at most 2048 bytes, so u16 always fits.
+    k.extend_from_slice(&(pk.len() as u16).to_be_bytes());
+    k.extend_from_slice(pk);
+    k
+}
+
+/// Full storage key of an item.
+pub fn item_key(table_number: u64, pk: &[u8], sk: Option<&[u8]>) -> Vec<u8> {
+    let mut k = partition_prefix(table_number, pk);
+    if let Some(sk) = sk {
+        k.extend_from_slice(sk);
+    }
+    k
+}
+
+/// The key range of parallel-scan segment `segment` of `total`: the hashes
+/// `[segment * 2^64 / total, (segment + 1) * 2^64 / total)`.
+pub fn segment_bounds(table_number: u64, segment: u32, total: u32) -> (Vec<u8>, Bound<Vec<u8>>) {
+    let span = 1u128 << 64;
+    let lo = (segment as u128 * span / total as u128) as u64;
+    let hi = (segment as u128 + 1) * span / total as u128;
+    let mut start = items_prefix(table_number).to_vec();
+    start.extend_from_slice(&lo.to_be_bytes());
+    let end = if hi >= span {
+        Bound::Excluded(prefix_end(&items_prefix(table_number)))
+    } else {
+        let mut e = items_prefix(table_number).to_vec();
+        e.extend_from_slice(&(hi as u64).to_be_bytes());
+        Bound::Excluded(e)
+    };
+    (start, end)
+}
+
+/// The smallest key greater than every key starting with `prefix`.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    // All 0xff: no finite upper bound; callers use an unbounded range then.
+    vec![0xff; prefix.len() + 1]
+}
+
+/// Stored value: `u32 LE size` then JSON.
+pub fn encode_stored(size: usize, json: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(4 + json.len());
+    v.extend_from_slice(&(size as u32).to_le_bytes());
+    v.extend_from_slice(json);
+    v
+}
+
+/// Splits a stored value into its item size and JSON.
+pub fn decode_stored(value: &[u8]) -> (usize, &[u8]) {
+    if value.len() < 4 {
+        return (0, value);
+    }
+    let size = u32::from_le_bytes([value[0], value[1], value[2], value[3]]) as usize;
+    (size, &value[4..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_tile_the_hash_space() {
+        let total = 7;
+        let mut prev_end: Option<Vec<u8>> = None;
+        for s in 0..total {
+            let (start, end) = segment_bounds(3, s, total);
+            if let Some(p) = prev_end {
+                assert_eq!(p, start, "segment {s} starts where the previous ended");
+            } else {
+                let mut first = items_prefix(3).to_vec();
+                first.extend_from_slice(&0u64.to_be_bytes());
+                assert_eq!(start, first);
+            }
+            match end {
+                Bound::Excluded(e) => prev_end = Some(e),
+                _ => unreachable!(),
+            }
+        }
+        assert_eq!(prev_end.unwrap(), prefix_end(&items_prefix(3)));
+    }
+
+    #[test]
+    fn prefix_end_carries() {
+        assert_eq!(prefix_end(&[1, 2, 0xff]), vec![1, 3]);
+        assert_eq!(prefix_end(&[1]), vec![2]);
+    }
+}

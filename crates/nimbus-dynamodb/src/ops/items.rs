@@ -1,0 +1,471 @@
+//! Single-item operations: PutItem, GetItem, UpdateItem, DeleteItem.
+//!
+//! Every write runs its read-check-write inside one store write call, so a
+//! condition is evaluated against exactly the item it replaces, and a
+//! failed condition or update writes nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use nimbus_store::{ReadView, WriteTxn};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::capacity::{self, Kind, ReturnCapacity};
+use crate::catalog::Table;
+use crate::codec::{check_table_name, decode};
+use crate::error::{DynamoError, Result};
+use crate::expr::{
+    parse_condition, parse_projection, parse_update, Condition, ExprKind, Projection, Update,
+};
+use crate::keys::{key_from_request, key_of_item, ItemKey};
+use crate::layout::{decode_stored, encode_stored};
+use crate::model::size::{item_size, MAX_ITEM_SIZE};
+use crate::model::value::decode_item;
+use crate::model::Item;
+use crate::ops::tables::Stats;
+use crate::request::{reject_legacy, return_old_on_failure, substitutions, ReturnValues};
+use crate::{Caller, DynamoDb, Output};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutItemInput {
+    table_name: Option<String>,
+    item: Option<Map<String, Value>>,
+    condition_expression: Option<String>,
+    expression_attribute_names: Option<HashMap<String, String>>,
+    expression_attribute_values: Option<Map<String, Value>>,
+    return_values: Option<String>,
+    return_consumed_capacity: Option<String>,
+    return_values_on_condition_check_failure: Option<String>,
+    expected: Option<Value>,
+    conditional_operator: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetItemInput {
+    table_name: Option<String>,
+    key: Option<Map<String, Value>>,
+    consistent_read: Option<bool>,
+    projection_expression: Option<String>,
+    expression_attribute_names: Option<HashMap<String, String>>,
+    return_consumed_capacity: Option<String>,
+    attributes_to_get: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateItemInput {
+    table_name: Option<String>,
+    key: Option<Map<String, Value>>,
+    update_expression: Option<String>,
+    condition_expression: Option<String>,
+    expression_attribute_names: Option<HashMap<String, String>>,
+    expression_attribute_values: Option<Map<String, Value>>,
+    return_values: Option<String>,
+    return_consumed_capacity: Option<String>,
+    return_values_on_condition_check_failure: Option<String>,
+    attribute_updates: Option<Value>,
+    expected: Option<Value>,
+    conditional_operator: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeleteItemInput {
+    table_name: Option<String>,
+    key: Option<Map<String, Value>>,
+    condition_expression: Option<String>,
+    expression_attribute_names: Option<HashMap<String, String>>,
+    expression_attribute_values: Option<Map<String, Value>>,
+    return_values: Option<String>,
+    return_consumed_capacity: Option<String>,
+    return_values_on_condition_check_failure: Option<String>,
+    expected: Option<Value>,
+    conditional_operator: Option<Value>,
+}
+
+/// The live table a data-plane request names.
+pub(crate) fn table_for(db: &DynamoDb, caller: &Caller, name: Option<&str>) -> Result<Arc<Table>> {
+    let name = check_table_name(name)?;
+    db.catalog
+        .get(&caller.account_id, &caller.region, name)
+        .ok_or_else(DynamoError::resource_not_found)
+}
+
+fn required<'a, T>(v: &'a Option<T>, member: &str) -> Result<&'a T> {
+    v.as_ref().ok_or_else(|| {
+        DynamoError::validation(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))
+    })
+}
+
+/// Parses an item read back from the store (our own canonical JSON).
+pub(crate) fn parse_stored(json: &[u8]) -> Result<Item> {
+    serde_json::from_slice(json)
+        .map_err(|e| DynamoError::Internal(format!("stored item is unreadable: {e}")))
+}
+
+fn item_json(item: &Item) -> Vec<u8> {
+    serde_json::to_vec(item).expect("items serialize")
+}
+
+fn item_value(item: &Item) -> Value {
+    serde_json::to_value(item).expect("items serialize")
+}
+
+/// Evaluates an optional condition against the current item (absent items
+/// are empty), producing ConditionalCheckFailedException with the old item
+/// when asked.
+fn check_condition(
+    condition: Option<&Condition>,
+    old: Option<&Item>,
+    return_old: bool,
+) -> Result<()> {
+    let Some(condition) = condition else {
+        return Ok(());
+    };
+    let empty = Item::new();
+    if condition.evaluate(old.unwrap_or(&empty)) {
+        return Ok(());
+    }
+    Err(DynamoError::ConditionalCheckFailed {
+        item: if return_old {
+            old.map(item_value)
+        } else {
+            None
+        },
+    })
+}
+
+fn write_response(attributes: Option<Value>, consumed: Option<Value>) -> Output {
+    let mut out = Map::new();
+    if let Some(a) = attributes {
+        out.insert("Attributes".into(), a);
+    }
+    if let Some(c) = consumed {
+        out.insert("ConsumedCapacity".into(), c);
+    }
+    Output::Json(Value::Object(out))
+}
+
+pub async fn put_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
+    let input: PutItemInput = decode(body)?;
+    let table = table_for(db, caller, input.table_name.as_deref())?;
+    reject_legacy(&[
+        ("Expected", input.expected.is_some()),
+        ("ConditionalOperator", input.conditional_operator.is_some()),
+    ])?;
+    let item = decode_item(required(&input.item, "item")?)?;
+    let key = key_of_item(&table.def, &item)?;
+    let size = item_size(&item);
+    if size > MAX_ITEM_SIZE {
+        return Err(DynamoError::validation(
+            "Item size has exceeded the maximum allowed size",
+        ));
+    }
+    let mut subs = substitutions(
+        input.expression_attribute_names,
+        input.expression_attribute_values,
+        input.condition_expression.is_some(),
+    )?;
+    let condition = input
+        .condition_expression
+        .as_deref()
+        .map(|c| parse_condition(c, ExprKind::Condition, &mut subs))
+        .transpose()?;
+    subs.check_all_used()?;
+    let return_values =
+        ReturnValues::parse(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
+    let return_old =
+        return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+    let capacity_mode = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+
+    let stored = encode_stored(size, &item_json(&item));
+    let storage_key = key.storage_key(table.def.number);
+    let t = table.clone();
+    let (old_size, old_json) = db
+        .store
+        .write(
+            move |txn: &mut WriteTxn<'_>| -> Result<(Option<usize>, Option<Vec<u8>>)> {
+                if t.is_dropped() {
+                    return Err(DynamoError::resource_not_found());
+                }
+                let old = txn.get(&storage_key)?;
+                let old_size = old.as_deref().map(|v| decode_stored(v).0);
+                if condition.is_some() {
+                    let old_item = old
+                        .as_deref()
+                        .map(|v| parse_stored(decode_stored(v).1))
+                        .transpose()?;
+                    check_condition(condition.as_ref(), old_item.as_ref(), return_old)?;
+                }
+                txn.put(&storage_key, &stored);
+                Stats::apply(txn, t.def.number, old_size, Some(size))?;
+                let old_json = match return_values {
+                    ReturnValues::AllOld => old.map(|v| decode_stored(&v).1.to_vec()),
+                    _ => None,
+                };
+                Ok((old_size, old_json))
+            },
+        )
+        .await?;
+    let attributes = old_json
+        .map(|j| serde_json::from_slice(&j))
+        .transpose()
+        .map_err(|e| DynamoError::Internal(e.to_string()))?;
+    let units = capacity::write_units(size.max(old_size.unwrap_or(0)));
+    Ok(write_response(
+        attributes,
+        capacity::consumed(capacity_mode, &table.def.name, units, Kind::Write),
+    ))
+}
+
+pub async fn get_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
+    let input: GetItemInput = decode(body)?;
+    let table = table_for(db, caller, input.table_name.as_deref())?;
+    reject_legacy(&[("AttributesToGet", input.attributes_to_get.is_some())])?;
+    let key = key_from_request(&table.def, required(&input.key, "key")?)?;
+    let mut subs = substitutions(
+        input.expression_attribute_names,
+        None,
+        input.projection_expression.is_some(),
+    )?;
+    let projection = input
+        .projection_expression
+        .as_deref()
+        .map(|p| parse_projection(p, &mut subs))
+        .transpose()?;
+    subs.check_all_used()?;
+    let capacity_mode = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+    let consistent = input.consistent_read.unwrap_or(false);
+
+    let snapshot = db.store.snapshot()?;
+    let storage_key = key.storage_key(table.def.number);
+    // Without a projection the stored JSON goes out as it is, unparsed.
+    let found = snapshot.get_with(&storage_key, |v| {
+        let (size, json) = decode_stored(v);
+        match &projection {
+            None => Ok((size, json.to_vec())),
+            Some(p) => parse_stored(json).map(|item| (size, item_json(&p.apply(&item)))),
+        }
+    })?;
+    let found = found.transpose()?;
+    let size = found.as_ref().map_or(0, |(s, _)| *s);
+    let consumed = capacity::consumed(
+        capacity_mode,
+        &table.def.name,
+        capacity::read_units(size, consistent),
+        Kind::Read,
+    );
+    let mut out = Vec::with_capacity(found.as_ref().map_or(2, |(_, j)| j.len() + 16));
+    out.push(b'{');
+    if let Some((_, json)) = &found {
+        out.extend_from_slice(b"\"Item\":");
+        out.extend_from_slice(json);
+    }
+    if let Some(c) = consumed {
+        if found.is_some() {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"ConsumedCapacity\":");
+        serde_json::to_writer(&mut out, &c).expect("json serializes");
+    }
+    out.push(b'}');
+    Ok(Output::Bytes(out))
+}
+
+/// Attributes an update touched, as they are in `item` (UPDATED_OLD /
+/// UPDATED_NEW).
+fn updated_attributes(update: Option<&Update>, item: &Item) -> Option<Value> {
+    let update = update?;
+    let projection = Projection {
+        paths: update.paths().cloned().collect(),
+    };
+    let projected = projection.apply(item);
+    (!projected.is_empty()).then(|| item_value(&projected))
+}
+
+pub async fn update_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
+    let input: UpdateItemInput = decode(body)?;
+    let table = table_for(db, caller, input.table_name.as_deref())?;
+    reject_legacy(&[
+        ("AttributeUpdates", input.attribute_updates.is_some()),
+        ("Expected", input.expected.is_some()),
+        ("ConditionalOperator", input.conditional_operator.is_some()),
+    ])?;
+    let key = key_from_request(&table.def, required(&input.key, "key")?)?;
+    let mut subs = substitutions(
+        input.expression_attribute_names,
+        input.expression_attribute_values,
+        input.update_expression.is_some() || input.condition_expression.is_some(),
+    )?;
+    let update = input
+        .update_expression
+        .as_deref()
+        .map(|u| parse_update(u, &mut subs))
+        .transpose()?;
+    let condition = input
+        .condition_expression
+        .as_deref()
+        .map(|c| parse_condition(c, ExprKind::Condition, &mut subs))
+        .transpose()?;
+    subs.check_all_used()?;
+    if let Some(update) = &update {
+        if let Some(k) = update
+            .top_level_attributes()
+            .into_iter()
+            .find(|a| table.def.is_key_attr(a))
+        {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: Cannot update attribute {k}. This attribute is part of the key"
+            )));
+        }
+    }
+    let return_values = ReturnValues::parse(
+        input.return_values.as_deref(),
+        &[
+            ReturnValues::AllOld,
+            ReturnValues::UpdatedOld,
+            ReturnValues::AllNew,
+            ReturnValues::UpdatedNew,
+        ],
+    )?;
+    let return_old =
+        return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+    let capacity_mode = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+
+    let storage_key = key.storage_key(table.def.number);
+    let t = table.clone();
+    let ItemKey {
+        attrs: key_attrs, ..
+    } = key;
+    let (units, attributes) = db
+        .store
+        .write(
+            move |txn: &mut WriteTxn<'_>| -> Result<(f64, Option<Value>)> {
+                if t.is_dropped() {
+                    return Err(DynamoError::resource_not_found());
+                }
+                let old = txn.get(&storage_key)?;
+                let (old_size, old_item) = match old.as_deref() {
+                    Some(v) => {
+                        let (size, json) = decode_stored(v);
+                        (Some(size), Some(parse_stored(json)?))
+                    }
+                    None => (None, None),
+                };
+                check_condition(condition.as_ref(), old_item.as_ref(), return_old)?;
+                let mut new_item = old_item.clone().unwrap_or_else(|| key_attrs.clone());
+                if let Some(update) = &update {
+                    update.apply(&mut new_item)?;
+                }
+                let new_size = item_size(&new_item);
+                if new_size > MAX_ITEM_SIZE {
+                    return Err(DynamoError::validation(
+                        "Item size to update has exceeded the maximum allowed size",
+                    ));
+                }
+                txn.put(
+                    &storage_key,
+                    &encode_stored(new_size, &item_json(&new_item)),
+                );
+                Stats::apply(txn, t.def.number, old_size, Some(new_size))?;
+                let attributes = match return_values {
+                    ReturnValues::None => None,
+                    ReturnValues::AllOld => old_item.as_ref().map(item_value),
+                    ReturnValues::AllNew => Some(item_value(&new_item)),
+                    ReturnValues::UpdatedOld => old_item
+                        .as_ref()
+                        .and_then(|o| updated_attributes(update.as_ref(), o)),
+                    ReturnValues::UpdatedNew => updated_attributes(update.as_ref(), &new_item),
+                };
+                Ok((
+                    capacity::write_units(new_size.max(old_size.unwrap_or(0))),
+                    attributes,
+                ))
+            },
+        )
+        .await?;
+    Ok(write_response(
+        attributes,
+        capacity::consumed(capacity_mode, &table.def.name, units, Kind::Write),
+    ))
+}
+
+pub async fn delete_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
+    let input: DeleteItemInput = decode(body)?;
+    let table = table_for(db, caller, input.table_name.as_deref())?;
+    reject_legacy(&[
+        ("Expected", input.expected.is_some()),
+        ("ConditionalOperator", input.conditional_operator.is_some()),
+    ])?;
+    let key = key_from_request(&table.def, required(&input.key, "key")?)?;
+    let mut subs = substitutions(
+        input.expression_attribute_names,
+        input.expression_attribute_values,
+        input.condition_expression.is_some(),
+    )?;
+    let condition = input
+        .condition_expression
+        .as_deref()
+        .map(|c| parse_condition(c, ExprKind::Condition, &mut subs))
+        .transpose()?;
+    subs.check_all_used()?;
+    let return_values =
+        ReturnValues::parse(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
+    let return_old =
+        return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;
+    let capacity_mode = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+
+    let storage_key = key.storage_key(table.def.number);
+    let t = table.clone();
+    let (old_size, old_item) = db
+        .store
+        .write(
+            move |txn: &mut WriteTxn<'_>| -> Result<(Option<usize>, Option<Item>)> {
+                if t.is_dropped() {
+                    return Err(DynamoError::resource_not_found());
+                }
+                let old = txn.get(&storage_key)?;
+                let (old_size, old_item) = match old.as_deref() {
+                    Some(v) => {
+                        let (size, json) = decode_stored(v);
+                        let needs_item =
+                            condition.is_some() || return_values == ReturnValues::AllOld;
+                        (
+                            Some(size),
+                            if needs_item {
+                                Some(parse_stored(json)?)
+                            } else {
+                                None
+                            },
+                        )
+                    }
+                    None => (None, None),
+                };
+                check_condition(condition.as_ref(), old_item.as_ref(), return_old)?;
+                if old_size.is_some() {
+                    txn.delete(&storage_key);
+                    Stats::apply(txn, t.def.number, old_size, None)?;
+                }
+                Ok((old_size, old_item))
+            },
+        )
+        .await?;
+    let attributes = match return_values {
+        ReturnValues::AllOld => old_item.as_ref().map(item_value),
+        _ => None,
+    };
+    Ok(write_response(
+        attributes,
+        capacity::consumed(
+            capacity_mode,
+            &table.def.name,
+            capacity::write_units(old_size.unwrap_or(0)),
+            Kind::Write,
+        ),
+    ))
+}

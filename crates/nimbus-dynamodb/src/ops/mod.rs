@@ -1,0 +1,7 @@
+//! DynamoDB operations, one module per family, each function named after the
+//! AWS operation it implements.
+
+pub mod items;
+pub mod query;
+pub mod tables;
+pub mod tags;

@@ -1,0 +1,566 @@
+//! Query and Scan: range reads over one partition or the whole table, with
+//! filters, projections, Limit, the 1 MB page limit and pagination.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+
+use nimbus_store::ReadView;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::capacity::{self, Kind, ReturnCapacity};
+use crate::catalog::{KeyType, TableDef};
+use crate::codec::{decode, Violations};
+use crate::error::{DynamoError, Result};
+use crate::expr::{
+    parse_condition, parse_key_condition, parse_projection, Condition, ExprKind, Projection,
+    SortCondition,
+};
+use crate::keys::{key_attrs_of, key_from_request};
+use crate::layout::{self, decode_stored};
+use crate::model::AttributeValue;
+use crate::ops::items::{parse_stored, table_for};
+use crate::request::{reject_legacy, substitutions};
+use crate::{Caller, DynamoDb, Output};
+
+/// A page stops once this much item data has been read (AWS's 1 MB).
+pub const PAGE_BYTES: usize = 1024 * 1024;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct QueryInput {
+    table_name: Option<String>,
+    index_name: Option<String>,
+    key_condition_expression: Option<String>,
+    filter_expression: Option<String>,
+    projection_expression: Option<String>,
+    expression_attribute_names: Option<HashMap<String, String>>,
+    expression_attribute_values: Option<Map<String, Value>>,
+    select: Option<String>,
+    limit: Option<i64>,
+    scan_index_forward: Option<bool>,
+    exclusive_start_key: Option<Map<String, Value>>,
+    consistent_read: Option<bool>,
+    return_consumed_capacity: Option<String>,
+    key_conditions: Option<Value>,
+    query_filter: Option<Value>,
+    attributes_to_get: Option<Value>,
+    conditional_operator: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ScanInput {
+    table_name: Option<String>,
+    index_name: Option<String>,
+    filter_expression: Option<String>,
+    projection_expression: Option<String>,
+    expression_attribute_names: Option<HashMap<String, String>>,
+    expression_attribute_values: Option<Map<String, Value>>,
+    select: Option<String>,
+    limit: Option<i64>,
+    exclusive_start_key: Option<Map<String, Value>>,
+    consistent_read: Option<bool>,
+    return_consumed_capacity: Option<String>,
+    segment: Option<i64>,
+    total_segments: Option<i64>,
+    scan_filter: Option<Value>,
+    attributes_to_get: Option<Value>,
+    conditional_operator: Option<Value>,
+}
+
+/// What the caller wants back for each matching item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Select {
+    All,
+    Specific,
+    Count,
+}
+
+fn parse_select(select: Option<&str>, has_projection: bool, has_index: bool) -> Result<Select> {
+    let select = match select {
+        None => {
+            return Ok(if has_projection {
+                Select::Specific
+            } else {
+                Select::All
+            })
+        }
+        Some(s) => s,
+    };
+    let parsed = match select {
+        "ALL_ATTRIBUTES" => Select::All,
+        "SPECIFIC_ATTRIBUTES" => Select::Specific,
+        "COUNT" => Select::Count,
+        "ALL_PROJECTED_ATTRIBUTES" => {
+            if !has_index {
+                return Err(DynamoError::validation(
+                    "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
+                ));
+            }
+            Select::All
+        }
+        other => {
+            let mut v = Violations::new();
+            v.add(
+                &Violations::quoted(other),
+                "select",
+                "Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]",
+            );
+            v.into_result()?;
+            Select::All
+        }
+    };
+    match (parsed, has_projection) {
+        (Select::Specific, false) => Err(DynamoError::validation(
+            "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES",
+        )),
+        (Select::All, true) => Err(DynamoError::validation(format!(
+            "Cannot specify the ProjectionExpression when choosing to get {select}"
+        ))),
+        (Select::Count, true) => Err(DynamoError::validation(
+            "Cannot specify the ProjectionExpression when choosing to get COUNT",
+        )),
+        _ => Ok(parsed),
+    }
+}
+
+fn check_limit(limit: Option<i64>) -> Result<Option<usize>> {
+    match limit {
+        Some(l) if l < 1 => {
+            let mut v = Violations::new();
+            v.add(
+                &l.to_string(),
+                "limit",
+                "Member must have value greater than or equal to 1",
+            );
+            v.into_result()?;
+            Ok(None)
+        }
+        Some(l) => Ok(Some(l as usize)),
+        None => Ok(None),
+    }
+}
+
+fn no_index(def: &TableDef, index: Option<&str>) -> Result<()> {
+    match index {
+        None => Ok(()),
+        Some(i) => {
+            let _ = def;
+            Err(DynamoError::validation(format!(
+                "The table does not have the specified index: {i}"
+            )))
+        }
+    }
+}
+
+/// The shared page loop of Query and Scan.
+struct Page<'a> {
+    def: &'a TableDef,
+    filter: Option<Condition>,
+    projection: Option<Projection>,
+    select: Select,
+    limit: Option<usize>,
+    /// Response `Items` array, as JSON bytes.
+    items: Vec<u8>,
+    count: usize,
+    scanned: usize,
+    bytes_read: usize,
+    /// Stored JSON of the last item read, for LastEvaluatedKey.
+    last: Option<Vec<u8>>,
+    /// Whether the loop stopped early (Limit or 1 MB), so more may follow.
+    truncated: bool,
+    error: Option<DynamoError>,
+}
+
+impl<'a> Page<'a> {
+    fn new(
+        def: &'a TableDef,
+        filter: Option<Condition>,
+        projection: Option<Projection>,
+        select: Select,
+        limit: Option<usize>,
+    ) -> Self {
+        Page {
+            def,
+            filter,
+            projection,
+            select,
+            limit,
+            items: Vec::with_capacity(4096),
+            count: 0,
+            scanned: 0,
+            bytes_read: 0,
+            last: None,
+            truncated: false,
+            error: None,
+        }
+    }
+
+    /// Handles one stored item; returns whether to continue.
+    fn visit(&mut self, value: &[u8]) -> bool {
+        let (size, json) = decode_stored(value);
+        self.scanned += 1;
+        self.bytes_read += size;
+        if let Err(e) = self.accept(json) {
+            self.error = Some(e);
+            return false;
+        }
+        let full = self.limit.is_some_and(|l| self.scanned >= l) || self.bytes_read >= PAGE_BYTES;
+        if full {
+            self.last = Some(json.to_vec());
+            self.truncated = true;
+        }
+        !full
+    }
+
+    fn accept(&mut self, json: &[u8]) -> Result<()> {
+        // Parse only when a filter or projection needs the item.
+        let parsed = if self.filter.is_some() || self.projection.is_some() {
+            Some(parse_stored(json)?)
+        } else {
+            None
+        };
+        if let (Some(filter), Some(item)) = (&self.filter, &parsed) {
+            if !filter.evaluate(item) {
+                return Ok(());
+            }
+        }
+        self.count += 1;
+        if self.select == Select::Count {
+            return Ok(());
+        }
+        if !self.items.is_empty() {
+            self.items.push(b',');
+        }
+        match (&self.projection, &parsed) {
+            (Some(p), Some(item)) => {
+                serde_json::to_writer(&mut self.items, &p.apply(item)).expect("items serialize")
+            }
+            _ => self.items.extend_from_slice(json),
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, capacity_mode: ReturnCapacity, consistent: bool) -> Result<Output> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let mut out = Vec::with_capacity(self.items.len() + 256);
+        out.push(b'{');
+        if self.select != Select::Count {
+            out.extend_from_slice(b"\"Items\":[");
+            out.extend_from_slice(&self.items);
+            out.extend_from_slice(b"],");
+        }
+        out.extend_from_slice(
+            format!("\"Count\":{},\"ScannedCount\":{}", self.count, self.scanned).as_bytes(),
+        );
+        if self.truncated {
+            if let Some(last) = &self.last {
+                let item = parse_stored(last)?;
+                out.extend_from_slice(b",\"LastEvaluatedKey\":");
+                serde_json::to_writer(&mut out, &key_attrs_of(self.def, &item))
+                    .expect("keys serialize");
+            }
+        }
+        if let Some(c) = capacity::consumed(
+            capacity_mode,
+            &self.def.name,
+            capacity::read_units(self.bytes_read, consistent),
+            Kind::Read,
+        ) {
+            out.extend_from_slice(b",\"ConsumedCapacity\":");
+            serde_json::to_writer(&mut out, &c).expect("json serializes");
+        }
+        out.push(b'}');
+        Ok(Output::Bytes(out))
+    }
+}
+
+fn key_type_matches(t: KeyType, v: &AttributeValue) -> bool {
+    v.type_name() == t.as_str()
+}
+
+fn encoded(v: &AttributeValue) -> Vec<u8> {
+    layout::encode_component(v).unwrap_or_default()
+}
+
+fn exclusive_start(def: &TableDef, esk: Option<&Map<String, Value>>) -> Result<Option<Vec<u8>>> {
+    match esk {
+        None => Ok(None),
+        Some(esk) => {
+            let key = key_from_request(def, esk).map_err(|e| match e {
+                DynamoError::Validation(m) => {
+                    DynamoError::validation(format!("The provided starting key is invalid: {m}"))
+                }
+                other => other,
+            })?;
+            Ok(Some(key.storage_key(def.number)))
+        }
+    }
+}
+
+pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
+    let input: QueryInput = decode(body)?;
+    let table = table_for(db, caller, input.table_name.as_deref())?;
+    let def = &table.def;
+    reject_legacy(&[
+        ("KeyConditions", input.key_conditions.is_some()),
+        ("QueryFilter", input.query_filter.is_some()),
+        ("AttributesToGet", input.attributes_to_get.is_some()),
+        ("ConditionalOperator", input.conditional_operator.is_some()),
+    ])?;
+    no_index(def, input.index_name.as_deref())?;
+    let Some(key_expr) = input.key_condition_expression.as_deref() else {
+        return Err(DynamoError::validation(
+            "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
+        ));
+    };
+    let select = parse_select(
+        input.select.as_deref(),
+        input.projection_expression.is_some(),
+        input.index_name.is_some(),
+    )?;
+    let limit = check_limit(input.limit)?;
+    let mut subs = substitutions(
+        input.expression_attribute_names,
+        input.expression_attribute_values,
+        true,
+    )?;
+    let key_condition = parse_key_condition(
+        key_expr,
+        &mut subs,
+        &def.hash_key.name,
+        def.range_key.as_ref().map(|r| r.name.as_str()),
+    )?;
+    let filter = input
+        .filter_expression
+        .as_deref()
+        .map(|f| parse_condition(f, ExprKind::Filter, &mut subs))
+        .transpose()?;
+    let projection = input
+        .projection_expression
+        .as_deref()
+        .map(|p| parse_projection(p, &mut subs))
+        .transpose()?;
+    subs.check_all_used()?;
+    let capacity_mode = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+    let consistent = input.consistent_read.unwrap_or(false);
+    let forward = input.scan_index_forward.unwrap_or(true);
+
+    let type_mismatch = || {
+        DynamoError::validation(
+            "One or more parameter values were invalid: Condition parameter type does not match schema type",
+        )
+    };
+    let (_, pk_value) = &key_condition.partition;
+    if !key_type_matches(def.hash_key.key_type, pk_value) {
+        return Err(type_mismatch());
+    }
+    let prefix = layout::partition_prefix(def.number, &encoded(pk_value));
+    let prefix_end = layout::prefix_end(&prefix);
+    let with = |v: &AttributeValue| {
+        let mut k = prefix.clone();
+        k.extend_from_slice(&encoded(v));
+        k
+    };
+    let (mut lower, mut upper): (Bound<Vec<u8>>, Bound<Vec<u8>>) = (
+        Bound::Included(prefix.clone()),
+        Bound::Excluded(prefix_end.clone()),
+    );
+    if let Some(sort) = &key_condition.sort {
+        let range = def
+            .range_key
+            .as_ref()
+            .ok_or_else(|| DynamoError::validation("Query key condition not supported"))?;
+        let values: Vec<&AttributeValue> = match sort {
+            SortCondition::Eq(v)
+            | SortCondition::Lt(v)
+            | SortCondition::Le(v)
+            | SortCondition::Gt(v)
+            | SortCondition::Ge(v)
+            | SortCondition::BeginsWith(v) => vec![v],
+            SortCondition::Between(a, b) => vec![a, b],
+        };
+        if values.iter().any(|v| !key_type_matches(range.key_type, v)) {
+            return Err(type_mismatch());
+        }
+        match sort {
+            SortCondition::Eq(v) => {
+                lower = Bound::Included(with(v));
+                upper = Bound::Included(with(v));
+            }
+            SortCondition::Lt(v) => upper = Bound::Excluded(with(v)),
+            SortCondition::Le(v) => upper = Bound::Included(with(v)),
+            SortCondition::Gt(v) => lower = Bound::Excluded(with(v)),
+            SortCondition::Ge(v) => lower = Bound::Included(with(v)),
+            SortCondition::Between(a, b) => {
+                lower = Bound::Included(with(a));
+                upper = Bound::Included(with(b));
+            }
+            SortCondition::BeginsWith(v) => {
+                if range.key_type == KeyType::N {
+                    return Err(DynamoError::validation(
+                        "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N",
+                    ));
+                }
+                let start = with(v);
+                upper = Bound::Excluded(layout::prefix_end(&start));
+                lower = Bound::Included(start);
+            }
+        }
+    }
+    if let Some(start) = exclusive_start(def, input.exclusive_start_key.as_ref())? {
+        if !start.starts_with(&prefix) {
+            return Err(DynamoError::validation(
+                "The provided starting key is outside query boundaries based on provided conditions",
+            ));
+        }
+        if forward {
+            lower = Bound::Excluded(start);
+        } else {
+            upper = Bound::Excluded(start);
+        }
+    }
+
+    let mut page = Page::new(def, filter, projection, select, limit);
+    if !empty_range(&lower, &upper) {
+        let snapshot = db.store.snapshot()?;
+        snapshot.scan(as_ref(&lower), as_ref(&upper), !forward, &mut |_, v| {
+            page.visit(v)
+        })?;
+    }
+    page.finish(capacity_mode, consistent)
+}
+
+fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(v) => Bound::Included(v.as_slice()),
+        Bound::Excluded(v) => Bound::Excluded(v.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// Whether a range holds no key at all (a BETWEEN with bounds reversed, or a
+/// start key past the end); scanning such a range is skipped, since store
+/// engines may reject inverted bounds.
+fn empty_range(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
+    match (lower, upper) {
+        (Bound::Included(l), Bound::Included(u)) => l > u,
+        (Bound::Included(l) | Bound::Excluded(l), Bound::Excluded(u))
+        | (Bound::Excluded(l), Bound::Included(u)) => l >= u,
+        _ => false,
+    }
+}
+
+pub async fn scan(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
+    let input: ScanInput = decode(body)?;
+    let table = table_for(db, caller, input.table_name.as_deref())?;
+    let def = &table.def;
+    reject_legacy(&[
+        ("ScanFilter", input.scan_filter.is_some()),
+        ("AttributesToGet", input.attributes_to_get.is_some()),
+        ("ConditionalOperator", input.conditional_operator.is_some()),
+    ])?;
+    no_index(def, input.index_name.as_deref())?;
+    let select = parse_select(
+        input.select.as_deref(),
+        input.projection_expression.is_some(),
+        input.index_name.is_some(),
+    )?;
+    let limit = check_limit(input.limit)?;
+    let (segment, total) = check_segments(input.segment, input.total_segments)?;
+    let mut subs = substitutions(
+        input.expression_attribute_names,
+        input.expression_attribute_values,
+        input.filter_expression.is_some() || input.projection_expression.is_some(),
+    )?;
+    let filter = input
+        .filter_expression
+        .as_deref()
+        .map(|f| parse_condition(f, ExprKind::Filter, &mut subs))
+        .transpose()?;
+    let projection = input
+        .projection_expression
+        .as_deref()
+        .map(|p| parse_projection(p, &mut subs))
+        .transpose()?;
+    subs.check_all_used()?;
+    let capacity_mode = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+    let consistent = input.consistent_read.unwrap_or(false);
+
+    let (start, upper) = layout::segment_bounds(def.number, segment, total);
+    let mut lower = Bound::Included(start.clone());
+    if let Some(esk) = exclusive_start(def, input.exclusive_start_key.as_ref())? {
+        let in_segment = esk >= start
+            && match &upper {
+                Bound::Excluded(u) => &esk < u,
+                _ => true,
+            };
+        if !in_segment {
+            return Err(DynamoError::validation(format!(
+                "The provided Exclusive start key does not map to the provided segment: {segment}"
+            )));
+        }
+        lower = Bound::Excluded(esk);
+    }
+    let mut page = Page::new(def, filter, projection, select, limit);
+    if !empty_range(&lower, &upper) {
+        let snapshot = db.store.snapshot()?;
+        snapshot.scan(as_ref(&lower), as_ref(&upper), false, &mut |_, v| {
+            page.visit(v)
+        })?;
+    }
+    page.finish(capacity_mode, consistent)
+}
+
+fn check_segments(segment: Option<i64>, total: Option<i64>) -> Result<(u32, u32)> {
+    let mut v = Violations::new();
+    if let Some(s) = segment {
+        if s < 0 {
+            v.add(
+                &s.to_string(),
+                "segment",
+                "Member must have value greater than or equal to 0",
+            );
+        }
+        if s > 999_999 {
+            v.add(
+                &s.to_string(),
+                "segment",
+                "Member must have value less than or equal to 999999",
+            );
+        }
+    }
+    if let Some(t) = total {
+        if t < 1 {
+            v.add(
+                &t.to_string(),
+                "totalSegments",
+                "Member must have value greater than or equal to 1",
+            );
+        }
+        if t > 1_000_000 {
+            v.add(
+                &t.to_string(),
+                "totalSegments",
+                "Member must have value less than or equal to 1000000",
+            );
+        }
+    }
+    v.into_result()?;
+    match (segment, total) {
+        (None, None) => Ok((0, 1)),
+        (Some(_), None) => Err(DynamoError::validation(
+            "The TotalSegments parameter is required but was not present in the request when Segment parameter is present",
+        )),
+        (None, Some(_)) => Err(DynamoError::validation(
+            "The Segment parameter is required but was not present in the request when parameter TotalSegments is present",
+        )),
+        (Some(s), Some(t)) if s >= t => Err(DynamoError::validation(format!(
+            "The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {s} is not less than TotalSegments: {t}"
+        ))),
+        (Some(s), Some(t)) => Ok((s as u32, t as u32)),
+    }
+}

@@ -1,0 +1,761 @@
+//! Table operations: CreateTable, DescribeTable, ListTables, DeleteTable,
+//! UpdateTable, DescribeLimits, DescribeEndpoints.
+
+use std::sync::Arc;
+
+use nimbus_store::{ReadView, WriteTxn};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::catalog::{KeyAttr, KeyType, Table, TableDef, Throughput};
+use crate::codec::{check_table_name, decode, epoch_seconds, Violations};
+use crate::error::{DynamoError, Result};
+use crate::layout;
+use crate::{Caller, DynamoDb};
+
+/// AWS's default per-region table quota.
+pub const MAX_TABLES: usize = 2500;
+const MAX_CAPACITY_UNITS: i64 = 40_000;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeySchemaElement {
+    attribute_name: Option<String>,
+    key_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AttributeDefinition {
+    attribute_name: Option<String>,
+    attribute_type: Option<String>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ProvisionedThroughput {
+    read_capacity_units: Option<i64>,
+    write_capacity_units: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Tag {
+    pub key: Option<String>,
+    pub value: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CreateTableInput {
+    table_name: Option<String>,
+    #[serde(default)]
+    key_schema: Vec<KeySchemaElement>,
+    #[serde(default)]
+    attribute_definitions: Vec<AttributeDefinition>,
+    billing_mode: Option<String>,
+    provisioned_throughput: Option<ProvisionedThroughput>,
+    tags: Option<Vec<Tag>>,
+    global_secondary_indexes: Option<Vec<Value>>,
+    local_secondary_indexes: Option<Vec<Value>>,
+    stream_specification: Option<StreamSpecification>,
+    deletion_protection_enabled: Option<bool>,
+    table_class: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StreamSpecification {
+    stream_enabled: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TableNameInput {
+    table_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListTablesInput {
+    exclusive_start_table_name: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct UpdateTableInput {
+    table_name: Option<String>,
+    billing_mode: Option<String>,
+    provisioned_throughput: Option<ProvisionedThroughput>,
+    deletion_protection_enabled: Option<bool>,
+    table_class: Option<String>,
+    global_secondary_index_updates: Option<Vec<Value>>,
+    stream_specification: Option<StreamSpecification>,
+    #[serde(default)]
+    attribute_definitions: Vec<AttributeDefinition>,
+}
+
+/// The key schema and its attribute definitions, checked as CreateTable
+/// checks them.
+fn parse_key_schema(
+    key_schema: &[KeySchemaElement],
+    definitions: &[AttributeDefinition],
+) -> Result<(KeyAttr, Option<KeyAttr>, Vec<(String, KeyType)>)> {
+    let mut v = Violations::new();
+    if key_schema.is_empty() {
+        v.add(
+            "[]",
+            "keySchema",
+            "Member must have length greater than or equal to 1",
+        );
+    }
+    if key_schema.len() > 2 {
+        v.add(
+            "[...]",
+            "keySchema",
+            "Member must have length less than or equal to 2",
+        );
+    }
+    for (i, k) in key_schema.iter().enumerate() {
+        let member = format!("keySchema.{}.member.keyType", i + 1);
+        match k.key_type.as_deref() {
+            None => v.add("null", &member, "Member must not be null"),
+            Some("HASH" | "RANGE") => {}
+            Some(other) => v.add(
+                &Violations::quoted(other),
+                &member,
+                "Member must satisfy enum value set: [HASH, RANGE]",
+            ),
+        }
+        let member = format!("keySchema.{}.member.attributeName", i + 1);
+        match k.attribute_name.as_deref() {
+            None => v.add("null", &member, "Member must not be null"),
+            Some(n) if n.is_empty() || n.len() > 255 => v.add(
+                &Violations::quoted(n),
+                &member,
+                "Member must have length between 1 and 255",
+            ),
+            Some(_) => {}
+        }
+    }
+    for (i, d) in definitions.iter().enumerate() {
+        let member = format!("attributeDefinitions.{}.member.attributeType", i + 1);
+        match d.attribute_type.as_deref() {
+            None => v.add("null", &member, "Member must not be null"),
+            Some(t) if KeyType::parse(t).is_none() => v.add(
+                &Violations::quoted(t),
+                &member,
+                "Member must satisfy enum value set: [B, N, S]",
+            ),
+            Some(_) => {}
+        }
+        if d.attribute_name.is_none() {
+            let member = format!("attributeDefinitions.{}.member.attributeName", i + 1);
+            v.add("null", &member, "Member must not be null");
+        }
+    }
+    v.into_result()?;
+
+    let defs: Vec<(String, KeyType)> = definitions
+        .iter()
+        .map(|d| {
+            (
+                d.attribute_name.clone().unwrap_or_default(),
+                KeyType::parse(d.attribute_type.as_deref().unwrap_or_default())
+                    .unwrap_or(KeyType::S),
+            )
+        })
+        .collect();
+    for (i, (name, _)) in defs.iter().enumerate() {
+        if defs[..i].iter().any(|(n, _)| n == name) {
+            return Err(DynamoError::validation(format!(
+                "Cannot have two attributes with the same name; attribute name: {name}"
+            )));
+        }
+    }
+    let hash = &key_schema[0];
+    if hash.key_type.as_deref() != Some("HASH") {
+        return Err(DynamoError::validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
+    }
+    let range = key_schema.get(1);
+    if let Some(r) = range {
+        if r.key_type.as_deref() != Some("RANGE") {
+            return Err(DynamoError::validation(
+                "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
+            ));
+        }
+        if r.attribute_name == hash.attribute_name {
+            return Err(DynamoError::validation(
+                "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+            ));
+        }
+    }
+    let lookup = |k: &KeySchemaElement| -> Option<KeyAttr> {
+        let name = k.attribute_name.as_deref()?;
+        defs.iter().find(|(n, _)| n == name).map(|(n, t)| KeyAttr {
+            name: n.clone(),
+            key_type: *t,
+        })
+    };
+    let key_names: Vec<&str> = key_schema
+        .iter()
+        .filter_map(|k| k.attribute_name.as_deref())
+        .collect();
+    let (Some(hash_attr), range_attr) = (lookup(hash), range.map(lookup)) else {
+        return Err(undefined_keys(&key_names, &defs));
+    };
+    if range_attr == Some(None) {
+        return Err(undefined_keys(&key_names, &defs));
+    }
+    if defs.len() != key_names.len() {
+        return Err(DynamoError::validation(
+            "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
+        ));
+    }
+    Ok((hash_attr, range_attr.flatten(), defs))
+}
+
+fn undefined_keys(keys: &[&str], defs: &[(String, KeyType)]) -> DynamoError {
+    let def_names: Vec<&str> = defs.iter().map(|(n, _)| n.as_str()).collect();
+    DynamoError::validation(format!(
+        "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+        keys.join(", "),
+        def_names.join(", ")
+    ))
+}
+
+/// Billing mode and throughput, checked together as AWS checks them.
+fn parse_billing(
+    mode: Option<&str>,
+    throughput: Option<ProvisionedThroughput>,
+) -> Result<(String, Throughput)> {
+    match mode.unwrap_or("PROVISIONED") {
+        "PAY_PER_REQUEST" => {
+            if throughput.is_some() {
+                return Err(DynamoError::validation(
+                    "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+                ));
+            }
+            Ok(("PAY_PER_REQUEST".into(), Throughput::default()))
+        }
+        "PROVISIONED" => {
+            let Some(t) = throughput else {
+                return Err(DynamoError::validation(
+                    "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED",
+                ));
+            };
+            Ok(("PROVISIONED".into(), check_throughput(t)?))
+        }
+        other => {
+            let mut v = Violations::new();
+            v.add(
+                &Violations::quoted(other),
+                "billingMode",
+                "Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]",
+            );
+            v.into_result()?;
+            unreachable!("a violation was added")
+        }
+    }
+}
+
+fn check_throughput(t: ProvisionedThroughput) -> Result<Throughput> {
+    let mut v = Violations::new();
+    for (value, member) in [
+        (
+            t.read_capacity_units,
+            "provisionedThroughput.readCapacityUnits",
+        ),
+        (
+            t.write_capacity_units,
+            "provisionedThroughput.writeCapacityUnits",
+        ),
+    ] {
+        match value {
+            None => v.add("null", member, "Member must not be null"),
+            Some(n) if n < 1 => v.add(
+                &n.to_string(),
+                member,
+                "Member must have value greater than or equal to 1",
+            ),
+            Some(_) => {}
+        }
+    }
+    v.into_result()?;
+    let (read, write) = (
+        t.read_capacity_units.unwrap_or(1),
+        t.write_capacity_units.unwrap_or(1),
+    );
+    if read > MAX_CAPACITY_UNITS || write > MAX_CAPACITY_UNITS {
+        return Err(DynamoError::LimitExceeded(format!(
+            "Subscriber limit exceeded: Provisioned throughput for the table cannot exceed {MAX_CAPACITY_UNITS} read or write capacity units"
+        )));
+    }
+    Ok(Throughput {
+        read,
+        write,
+        ..Throughput::default()
+    })
+}
+
+pub(crate) fn parse_tags(tags: &[Tag], member: &str) -> Result<Vec<(String, String)>> {
+    let mut v = Violations::new();
+    for (i, t) in tags.iter().enumerate() {
+        match t.key.as_deref() {
+            None => v.add(
+                "null",
+                &format!("{member}.{}.member.key", i + 1),
+                "Member must not be null",
+            ),
+            Some(k) if k.is_empty() || k.chars().count() > 128 => v.add(
+                &Violations::quoted(k),
+                &format!("{member}.{}.member.key", i + 1),
+                "Member must have length between 1 and 128",
+            ),
+            _ => {}
+        }
+        match t.value.as_deref() {
+            None => v.add(
+                "null",
+                &format!("{member}.{}.member.value", i + 1),
+                "Member must not be null",
+            ),
+            Some(val) if val.chars().count() > 256 => v.add(
+                &Violations::quoted(val),
+                &format!("{member}.{}.member.value", i + 1),
+                "Member must have length less than or equal to 256",
+            ),
+            _ => {}
+        }
+    }
+    v.into_result()?;
+    Ok(tags
+        .iter()
+        .map(|t| {
+            (
+                t.key.clone().unwrap_or_default(),
+                t.value.clone().unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+fn not_supported_yet(what: &str) -> DynamoError {
+    DynamoError::validation(format!("nimbus does not support {what} yet"))
+}
+
+pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
+    let input: CreateTableInput = decode(body)?;
+    let name = check_table_name(input.table_name.as_deref())?.to_string();
+    let (hash_key, range_key, attributes) =
+        parse_key_schema(&input.key_schema, &input.attribute_definitions)?;
+    let (billing_mode, throughput) =
+        parse_billing(input.billing_mode.as_deref(), input.provisioned_throughput)?;
+    let tags = parse_tags(input.tags.as_deref().unwrap_or_default(), "tags")?;
+    if tags.len() > 50 {
+        return Err(DynamoError::validation(
+            "One or more parameter values were invalid: Too many tags: the limit is 50",
+        ));
+    }
+    if input
+        .global_secondary_indexes
+        .is_some_and(|g| !g.is_empty())
+    {
+        return Err(not_supported_yet("GlobalSecondaryIndexes"));
+    }
+    if input.local_secondary_indexes.is_some_and(|l| !l.is_empty()) {
+        return Err(not_supported_yet("LocalSecondaryIndexes"));
+    }
+    if input
+        .stream_specification
+        .is_some_and(|s| s.stream_enabled == Some(true))
+    {
+        return Err(not_supported_yet("DynamoDB Streams"));
+    }
+    if let Some(class) = input.table_class.as_deref() {
+        if class != "STANDARD" && class != "STANDARD_INFREQUENT_ACCESS" {
+            let mut v = Violations::new();
+            v.add(
+                &Violations::quoted(class),
+                "tableClass",
+                "Member must satisfy enum value set: [STANDARD, STANDARD_INFREQUENT_ACCESS]",
+            );
+            v.into_result()?;
+        }
+    }
+    if db
+        .catalog
+        .get(&caller.account_id, &caller.region, &name)
+        .is_some()
+    {
+        return Err(DynamoError::ResourceInUse(format!(
+            "Table already exists: {name}"
+        )));
+    }
+    if db.catalog.count(&caller.account_id, &caller.region) >= MAX_TABLES {
+        return Err(DynamoError::LimitExceeded(format!(
+            "Subscriber limit exceeded: Only {MAX_TABLES} tables can be created in this region"
+        )));
+    }
+    let now = epoch_seconds(std::time::SystemTime::now());
+    let def = TableDef {
+        name: name.clone(),
+        account: caller.account_id.clone(),
+        region: caller.region.clone(),
+        id: uuid::Uuid::new_v4().to_string(),
+        number: 0, // assigned in the write transaction
+        hash_key,
+        range_key,
+        attributes,
+        billing_mode,
+        billing_mode_updated: now,
+        throughput,
+        created: now,
+        tags,
+        deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
+        table_class: input.table_class,
+    };
+    let def = db
+        .store
+        .write(move |txn: &mut WriteTxn<'_>| -> Result<TableDef> {
+            let key = layout::table_key(&def.account, &def.region, &def.name);
+            // Two concurrent CreateTable calls for one name: the second to
+            // reach the writer finds the first's definition here.
+            if txn.get(&key)?.is_some() {
+                return Err(DynamoError::ResourceInUse(format!(
+                    "Table already exists: {}",
+                    def.name
+                )));
+            }
+            let number = txn
+                .get(layout::NEXT_TABLE_NUMBER_KEY)?
+                .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
+                .unwrap_or(1);
+            txn.put(layout::NEXT_TABLE_NUMBER_KEY, &(number + 1).to_be_bytes());
+            let def = TableDef { number, ..def };
+            txn.put(
+                &key,
+                &serde_json::to_vec(&def).expect("table definitions serialize"),
+            );
+            Ok(def)
+        })
+        .await?;
+    let desc = describe(&def, "CREATING", Stats::default());
+    db.catalog.insert(Table::new(def));
+    tracing::info!(table = %name, "created table");
+    Ok(json!({ "TableDescription": desc }))
+}
+
+/// Item count and total size of a table, kept up to date by every write.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    pub items: i64,
+    pub bytes: i64,
+}
+
+impl Stats {
+    pub fn decode(v: &[u8]) -> Stats {
+        let get = |r: std::ops::Range<usize>| {
+            v.get(r)
+                .and_then(|b| b.try_into().ok())
+                .map(i64::from_be_bytes)
+                .unwrap_or(0)
+        };
+        Stats {
+            items: get(0..8),
+            bytes: get(8..16),
+        }
+    }
+
+    pub fn encode(self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&self.items.to_be_bytes());
+        out[8..].copy_from_slice(&self.bytes.to_be_bytes());
+        out
+    }
+
+    pub fn read(view: &impl ReadView, table_number: u64) -> Result<Stats> {
+        Ok(view
+            .get_with(&layout::stats_key(table_number), Stats::decode)?
+            .unwrap_or_default())
+    }
+
+    /// Applies an item replacement (`old` and `new` sizes; `None` when there
+    /// was or will be no item) inside a write transaction.
+    pub fn apply(
+        txn: &mut WriteTxn<'_>,
+        table_number: u64,
+        old: Option<usize>,
+        new: Option<usize>,
+    ) -> Result<()> {
+        if old.is_none() && new.is_none() {
+            return Ok(());
+        }
+        let mut s = Stats::read(txn, table_number)?;
+        s.items += new.is_some() as i64 - old.is_some() as i64;
+        s.bytes += new.unwrap_or(0) as i64 - old.unwrap_or(0) as i64;
+        txn.put(&layout::stats_key(table_number), &s.encode());
+        Ok(())
+    }
+}
+
+/// The TableDescription structure of DescribeTable and friends.
+pub fn describe(def: &TableDef, status: &str, stats: Stats) -> Value {
+    let key_schema: Vec<Value> = std::iter::once((&def.hash_key, "HASH"))
+        .chain(def.range_key.as_ref().map(|r| (r, "RANGE")))
+        .map(|(k, t)| json!({"AttributeName": k.name, "KeyType": t}))
+        .collect();
+    let attrs: Vec<Value> = def
+        .attributes
+        .iter()
+        .map(|(n, t)| json!({"AttributeName": n, "AttributeType": t.as_str()}))
+        .collect();
+    let mut throughput = json!({
+        "NumberOfDecreasesToday": def.throughput.decreases_today,
+        "ReadCapacityUnits": def.throughput.read,
+        "WriteCapacityUnits": def.throughput.write,
+    });
+    if let Some(t) = def.throughput.last_increase {
+        throughput["LastIncreaseDateTime"] = json!(t);
+    }
+    if let Some(t) = def.throughput.last_decrease {
+        throughput["LastDecreaseDateTime"] = json!(t);
+    }
+    let mut billing = json!({ "BillingMode": def.billing_mode });
+    if def.billing_mode == "PAY_PER_REQUEST" {
+        billing["LastUpdateToPayPerRequestDateTime"] = json!(def.billing_mode_updated);
+    }
+    let mut desc = json!({
+        "TableName": def.name,
+        "TableStatus": status,
+        "TableArn": def.arn(),
+        "TableId": def.id,
+        "KeySchema": key_schema,
+        "AttributeDefinitions": attrs,
+        "CreationDateTime": def.created,
+        "ItemCount": stats.items,
+        "TableSizeBytes": stats.bytes,
+        "ProvisionedThroughput": throughput,
+        "BillingModeSummary": billing,
+        "DeletionProtectionEnabled": def.deletion_protection,
+    });
+    if let Some(class) = &def.table_class {
+        desc["TableClassSummary"] = json!({ "TableClass": class });
+    }
+    desc
+}
+
+fn lookup(db: &DynamoDb, caller: &Caller, name: &str) -> Result<Arc<Table>> {
+    db.catalog
+        .get(&caller.account_id, &caller.region, name)
+        .ok_or_else(|| DynamoError::table_not_found(name))
+}
+
+pub async fn describe_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
+    let input: TableNameInput = decode(body)?;
+    let name = check_table_name(input.table_name.as_deref())?;
+    let table = lookup(db, caller, name)?;
+    let stats = Stats::read(&db.store.snapshot()?, table.def.number)?;
+    Ok(json!({ "Table": describe(&table.def, "ACTIVE", stats) }))
+}
+
+pub async fn list_tables(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
+    let input: ListTablesInput = decode(body)?;
+    let mut v = Violations::new();
+    if let Some(limit) = input.limit {
+        if !(1..=100).contains(&limit) {
+            let constraint = if limit < 1 {
+                "Member must have value greater than or equal to 1"
+            } else {
+                "Member must have value less than or equal to 100"
+            };
+            v.add(&limit.to_string(), "limit", constraint);
+        }
+    }
+    if let Some(start) = input.exclusive_start_table_name.as_deref() {
+        v.check_name(Some(start), "exclusiveStartTableName", 3, 255);
+    }
+    v.into_result()?;
+    let limit = input.limit.unwrap_or(100) as usize;
+    let names = db.catalog.names(&caller.account_id, &caller.region);
+    let start = match input.exclusive_start_table_name.as_deref() {
+        Some(s) => names.partition_point(|n| n.as_str() <= s),
+        None => 0,
+    };
+    let page: Vec<&String> = names[start..].iter().take(limit).collect();
+    let mut out = json!({ "TableNames": page });
+    if start + page.len() < names.len() {
+        if let Some(last) = page.last() {
+            out["LastEvaluatedTableName"] = json!(last);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn delete_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
+    let input: TableNameInput = decode(body)?;
+    let name = check_table_name(input.table_name.as_deref())?.to_string();
+    let table = lookup(db, caller, &name)?;
+    if table.def.deletion_protection {
+        return Err(DynamoError::validation(
+            "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
+        ));
+    }
+    let t = table.clone();
+    let stats = db
+        .store
+        .write(move |txn: &mut WriteTxn<'_>| -> Result<Stats> {
+            if t.is_dropped() {
+                return Err(DynamoError::table_not_found(&t.def.name));
+            }
+            let stats = Stats::read(txn, t.def.number)?;
+            txn.delete(&layout::table_key(
+                &t.def.account,
+                &t.def.region,
+                &t.def.name,
+            ));
+            txn.delete(&layout::stats_key(t.def.number));
+            let prefix = layout::items_prefix(t.def.number);
+            let end = layout::prefix_end(&prefix);
+            txn.delete_range(
+                std::ops::Bound::Included(&prefix[..]),
+                std::ops::Bound::Excluded(&end[..]),
+            )?;
+            // Set inside the writer so every write queued after this one
+            // sees the table gone.
+            t.mark_dropped();
+            Ok(stats)
+        })
+        .await?;
+    db.catalog.remove(&caller.account_id, &caller.region, &name);
+    tracing::info!(table = %name, items = stats.items, "deleted table");
+    Ok(json!({ "TableDescription": describe(&table.def, "DELETING", stats) }))
+}
+
+pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
+    let input: UpdateTableInput = decode(body)?;
+    let name = check_table_name(input.table_name.as_deref())?.to_string();
+    let table = lookup(db, caller, &name)?;
+    if input
+        .global_secondary_index_updates
+        .as_ref()
+        .is_some_and(|g| !g.is_empty())
+    {
+        return Err(not_supported_yet("GlobalSecondaryIndexUpdates"));
+    }
+    if input
+        .stream_specification
+        .as_ref()
+        .is_some_and(|s| s.stream_enabled == Some(true))
+    {
+        return Err(not_supported_yet("DynamoDB Streams"));
+    }
+    let _ = &input.attribute_definitions;
+    let mut def = table.def.clone();
+    let now = epoch_seconds(std::time::SystemTime::now());
+    let mut changed = false;
+    match (input.billing_mode.as_deref(), input.provisioned_throughput) {
+        (None, None) => {}
+        (Some(mode), t) if mode != def.billing_mode => {
+            let (mode, throughput) = parse_billing(Some(mode), t)?;
+            def.billing_mode = mode;
+            def.billing_mode_updated = now;
+            def.throughput = throughput;
+            changed = true;
+        }
+        (_, Some(t)) => {
+            if def.billing_mode == "PAY_PER_REQUEST" {
+                return Err(DynamoError::validation(
+                    "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+                ));
+            }
+            let new = check_throughput(t)?;
+            if new.read == def.throughput.read && new.write == def.throughput.write {
+                return Err(DynamoError::validation(format!(
+                    "The provisioned throughput for the table will not change. The requested value equals the current value. Current ReadCapacityUnits provisioned for the table: {}. Requested ReadCapacityUnits: {}. Current WriteCapacityUnits provisioned for the table: {}. Requested WriteCapacityUnits: {}. Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.",
+                    def.throughput.read, new.read, def.throughput.write, new.write
+                )));
+            }
+            let increased = new.read > def.throughput.read || new.write > def.throughput.write;
+            let decreased = new.read < def.throughput.read || new.write < def.throughput.write;
+            def.throughput.read = new.read;
+            def.throughput.write = new.write;
+            if increased {
+                def.throughput.last_increase = Some(now);
+            }
+            if decreased {
+                def.throughput.last_decrease = Some(now);
+                def.throughput.decreases_today += 1;
+            }
+            changed = true;
+        }
+        (Some(_), None) => {}
+    }
+    if let Some(p) = input.deletion_protection_enabled {
+        changed |= p != def.deletion_protection;
+        def.deletion_protection = p;
+    }
+    if let Some(class) = input.table_class {
+        changed |= def.table_class.as_deref() != Some(class.as_str());
+        def.table_class = Some(class);
+    }
+    if !changed {
+        return Err(DynamoError::validation(
+            "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
+        ));
+    }
+    let stats = save_definition(db, &table, def.clone()).await?;
+    Ok(json!({ "TableDescription": describe(&def, "UPDATING", stats) }))
+}
+
+/// Writes a changed definition and swaps it into the catalog after commit.
+pub(crate) async fn save_definition(
+    db: &DynamoDb,
+    table: &Arc<Table>,
+    def: TableDef,
+) -> Result<Stats> {
+    let t = table.clone();
+    let stored = def.clone();
+    let stats = db
+        .store
+        .write(move |txn: &mut WriteTxn<'_>| -> Result<Stats> {
+            if t.is_dropped() {
+                return Err(DynamoError::table_not_found(&t.def.name));
+            }
+            let key = layout::table_key(&stored.account, &stored.region, &stored.name);
+            txn.put(
+                &key,
+                &serde_json::to_vec(&stored).expect("table definitions serialize"),
+            );
+            Stats::read(txn, stored.number)
+        })
+        .await?;
+    // The old Arc may still be used by requests in flight; they write with the
+    // same table number, so they stay correct.
+    db.catalog.insert(table.replaced(def));
+    Ok(stats)
+}
+
+pub async fn describe_limits(_db: &DynamoDb, _caller: &Caller, body: &[u8]) -> Result<Value> {
+    let _: serde::de::IgnoredAny = decode(body)?;
+    Ok(json!({
+        "AccountMaxReadCapacityUnits": 80000,
+        "AccountMaxWriteCapacityUnits": 80000,
+        "TableMaxReadCapacityUnits": MAX_CAPACITY_UNITS,
+        "TableMaxWriteCapacityUnits": MAX_CAPACITY_UNITS,
+    }))
+}
+
+pub async fn describe_endpoints(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
+    let _: serde::de::IgnoredAny = decode(body)?;
+    let _ = db;
+    Ok(json!({
+        "Endpoints": [{
+            "Address": format!("dynamodb.{}.amazonaws.com", caller.region),
+            "CachePeriodInMinutes": 1440,
+        }]
+    }))
+}
