@@ -1,1 +1,258 @@
-fn main() {}
+//! nimbus-bench: drives nimbus and its peers (moto, dynalite) with the same
+//! SigV4-signed AWS wire-protocol workloads and reports throughput, latency
+//! percentiles, errors, startup time and memory side by side.
+//!
+//! `bench/compare` is the one-command entry point; this binary is what it runs.
+
+mod chart;
+mod client;
+mod compare;
+mod font;
+mod loadgen;
+mod report;
+mod servers;
+mod sign;
+mod stats;
+mod workloads;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use compare::{Entry, Plan};
+use loadgen::LoadConfig;
+use servers::Launch;
+use workloads::dynamodb::Sizes;
+use workloads::Workload;
+
+const WORKLOAD_HELP: &str = "Workloads to run (repeatable; default: all DynamoDB ones). \
+dynamodb-put, dynamodb-get, dynamodb-query-100, dynamodb-transact-10 are available; \
+sqs-send-receive-delete, lambda-invoke-warm and lambda-cold-start are not yet available \
+(named so reports say so; they produce no numbers).";
+
+#[derive(Parser)]
+#[command(name = "nimbus-bench", version, about = "Load generator and side-by-side comparison of nimbus with its peers")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start nimbus and peers on loopback ports, run the same workloads
+    /// against each, write JSON/Markdown/PNG/SVG results and print the table.
+    Compare(CompareArgs),
+    /// Drive one already-running server (any endpoint on this machine).
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    #[arg(long = "workload", value_enum, help = WORKLOAD_HELP)]
+    workloads: Vec<Workload>,
+    /// A few seconds per workload, fewer connections, less seeded data.
+    #[arg(long)]
+    quick: bool,
+    /// Virtual clients, one keep-alive connection each [default: 64, quick: 8].
+    #[arg(long)]
+    connections: Option<usize>,
+    /// Measured seconds per workload and server [default: 10, quick: 3].
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Unmeasured warm-up seconds before each measurement [default: 3, quick: 1].
+    #[arg(long)]
+    warmup: Option<f64>,
+    /// Open loop: total requests per second, with latency measured from each
+    /// request's scheduled send time. Omit for closed loop (as fast as possible).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Hard cap on requests per workload run (the time limit applies too).
+    #[arg(long, default_value_t = 50_000_000)]
+    max_requests: u64,
+    /// Per-request timeout in seconds; a timed-out request is an error.
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+    /// Generator threads. 1 keeps the generator on one core so the server
+    /// under test keeps the other.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Directory for results (JSON, Markdown, PNG, SVG).
+    #[arg(long, default_value = "bench/results")]
+    out_dir: PathBuf,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    #[command(flatten)]
+    load: LoadArgs,
+    /// The nimbus binary (started as `serve --bind 127.0.0.1:PORT --data-dir TMP`).
+    #[arg(long)]
+    nimbus_bin: Option<PathBuf>,
+    /// moto's `moto_server` script.
+    #[arg(long)]
+    moto_bin: Option<PathBuf>,
+    /// dynalite's cli.js, run with --node.
+    #[arg(long)]
+    dynalite_cli: Option<PathBuf>,
+    #[arg(long, default_value = "node")]
+    node: PathBuf,
+    /// NAME=REASON: a server that could not be installed; reported as such.
+    #[arg(long = "unavailable", value_parser = parse_pair)]
+    unavailable: Vec<(String, String)>,
+    /// Exit non-zero when nimbus fails a workload or answers with errors
+    /// (an 'unsupported' operation is not a failure).
+    #[arg(long)]
+    fail_on_error: bool,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    load: LoadArgs,
+    /// The server, e.g. http://127.0.0.1:4566 (loopback only).
+    #[arg(long)]
+    endpoint: String,
+    /// Name for the server in the report.
+    #[arg(long, default_value = "target")]
+    name: String,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(a, b)| (a.to_owned(), b.to_owned())).ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))
+}
+
+/// Pre-signed requests carry the time they were signed; AWS accepts 15
+/// minutes of skew, so one run must stay well inside that.
+const MAX_RUN_SECONDS: f64 = 600.0;
+
+fn load_config(a: &LoadArgs) -> Result<(LoadConfig, Sizes), String> {
+    let (conns, dur, warm) = if a.quick { (8, 3.0, 1.0) } else { (64, 10.0, 3.0) };
+    let cfg = LoadConfig {
+        connections: a.connections.unwrap_or(conns),
+        warmup: Duration::from_secs_f64(a.warmup.unwrap_or(warm)),
+        duration: Duration::from_secs_f64(a.duration.unwrap_or(dur)),
+        rate: a.rate,
+        max_requests: a.max_requests,
+        timeout: Duration::from_secs_f64(a.timeout),
+    };
+    if cfg.connections == 0 || cfg.connections > 1024 {
+        return Err("--connections must be between 1 and 1024".into());
+    }
+    if (cfg.warmup + cfg.duration).as_secs_f64() > MAX_RUN_SECONDS {
+        return Err(format!("warm-up + duration must be at most {MAX_RUN_SECONDS} s"));
+    }
+    if cfg.duration.is_zero() {
+        return Err("--duration must be positive".into());
+    }
+    if a.rate.is_some_and(|r| !(r > 0.0)) {
+        return Err("--rate must be positive".into());
+    }
+    let sizes = if a.quick { Sizes { get_items: 200, query_partitions: 2 } } else { Sizes { get_items: 2000, query_partitions: 8 } };
+    Ok((cfg, sizes))
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let load = match &cli.command {
+        Command::Compare(c) => &c.load,
+        Command::Run(r) => &r.load,
+    };
+    let runtime = if load.threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(load.threads).enable_all().build()
+    }
+    .expect("tokio runtime");
+    let code = runtime.block_on(async_main(cli));
+    std::process::exit(code);
+}
+
+async fn async_main(cli: Cli) -> i32 {
+    let (load, entries, fail_on_error) = match cli.command {
+        Command::Compare(c) => {
+            let mut entries = Vec::new();
+            let mut unavailable = c.unavailable;
+            let mut add = |name: &str, launch: Option<Launch>| {
+                if let Some(i) = unavailable.iter().position(|(n, _)| n == name) {
+                    let (name, reason) = unavailable.remove(i);
+                    entries.push(Entry::Unavailable { name, reason });
+                } else if let Some(launch) = launch {
+                    entries.push(Entry::Launch { name: name.to_owned(), launch });
+                }
+            };
+            add(report::NIMBUS, c.nimbus_bin.map(|bin| Launch::Nimbus { bin }));
+            add("moto", c.moto_bin.map(|bin| Launch::Moto { bin }));
+            let node = c.node;
+            add("dynalite", c.dynalite_cli.map(|cli| Launch::Dynalite { node, cli }));
+            for (name, reason) in unavailable {
+                entries.push(Entry::Unavailable { name, reason });
+            }
+            (c.load, entries, c.fail_on_error)
+        }
+        Command::Run(r) => {
+            let endpoint = match client::Endpoint::parse(&r.endpoint) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 2;
+                }
+            };
+            (r.load, vec![Entry::Launch { name: r.name, launch: Launch::External { endpoint } }], false)
+        }
+    };
+    let (cfg, sizes) = match load_config(&load) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let workloads = if load.workloads.is_empty() { Workload::DEFAULT.to_vec() } else { load.workloads.clone() };
+    for w in workloads.iter().filter(|w| !w.available()) {
+        eprintln!("{}: not yet available (no numbers will be reported)", w.name());
+    }
+    let work_dir = match tempfile::Builder::new().prefix("nimbus-bench-").tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: temp dir: {e}");
+            return 1;
+        }
+    };
+    let plan = Plan { entries, workloads, load: cfg, sizes, quick: load.quick };
+    let report = compare::run(plan, work_dir.path().to_owned()).await;
+    let md = report.markdown();
+    println!("{md}");
+    if let Err(e) = write_results(&report, &md, &load.out_dir) {
+        eprintln!("error: writing results to {}: {e}", load.out_dir.display());
+        return 1;
+    }
+    if fail_on_error && nimbus_failed(&report) {
+        eprintln!("nimbus failed a workload or answered with errors (--fail-on-error)");
+        return 1;
+    }
+    0
+}
+
+fn nimbus_failed(report: &report::Report) -> bool {
+    use report::RunOutcome::*;
+    report.results.iter().filter(|r| r.server == report::NIMBUS).any(|r| match &r.outcome {
+        Measured { result, read_back_failures } => result.summary.errors > 0 || !read_back_failures.is_empty(),
+        Unsupported { .. } => false,
+        Failed { .. } | ServerUnavailable { .. } => true,
+    })
+}
+
+/// Writes `compare[-quick].{json,md,svg,png}`, overwriting the previous run
+/// of the same mode, so results/ holds the latest numbers, not a pile.
+fn write_results(report: &report::Report, md: &str, dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let stem = if report.quick { "compare-quick" } else { "compare" };
+    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join(format!("{stem}.json")), json + "\n")?;
+    std::fs::write(dir.join(format!("{stem}.md")), md)?;
+    chart::write_svg(report, &dir.join(format!("{stem}.svg")))?;
+    chart::write_png(report, &dir.join(format!("{stem}.png")))?;
+    eprintln!("results written to {}/{stem}.{{json,md,svg,png}}", dir.display());
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! Runs the same workloads against every server in one process and collects
+//! the results into a [`Report`]: servers first (startup and idle memory),
+//! then each workload against each server in turn, never two at once (they
+//! share the machine's two cores with the generator).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::loadgen::{self, LoadConfig};
+use crate::report::{Report, RunOutcome, ServerReport, WorkloadResult};
+use crate::servers::{tree_rss_kib, Launch, Server};
+use crate::workloads::api::Api;
+use crate::workloads::dynamodb::{self, Prepared, Sizes};
+use crate::workloads::Workload;
+
+/// A server to include: a name for the report and how to reach it, or why
+/// it is not there.
+pub enum Entry {
+    Launch { name: String, launch: Launch },
+    Unavailable { name: String, reason: String },
+}
+
+pub struct Plan {
+    pub entries: Vec<Entry>,
+    pub workloads: Vec<Workload>,
+    pub load: LoadConfig,
+    pub sizes: Sizes,
+    pub quick: bool,
+}
+
+/// Setup (table creation and seeding) is bounded separately from the load:
+/// moto seeds at a few hundred items per second.
+const SETUP_LIMIT: Duration = Duration::from_secs(180);
+
+pub async fn run(plan: Plan, work_dir: PathBuf) -> Report {
+    let run_id = format!("{}-{}", std::process::id(), time::OffsetDateTime::now_utc().unix_timestamp());
+    let mut servers = Vec::new();
+    for e in &plan.entries {
+        let server = match e {
+            Entry::Launch { name, launch } => {
+                eprintln!("starting {name} ...");
+                let s = Server::start(name, launch, &work_dir).await;
+                match (&s.unavailable, s.startup.ready_ms) {
+                    (Some(why), _) => eprintln!("  {name} unavailable: {why}"),
+                    (None, Some(ms)) => eprintln!("  {name} ready in {ms:.0} ms at {}", s.endpoint.as_ref().map(|e| e.url()).unwrap_or_default()),
+                    (None, None) => eprintln!("  {name}: external"),
+                }
+                s
+            }
+            Entry::Unavailable { name, reason } => {
+                eprintln!("{name} unavailable: {reason}");
+                Server::unavailable(name, reason.clone())
+            }
+        };
+        servers.push(server);
+    }
+
+    let mut results = Vec::new();
+    for &workload in plan.workloads.iter().filter(|w| w.available()) {
+        for server in servers.iter_mut() {
+            let outcome = run_one(workload, server, &plan, &run_id).await;
+            if let RunOutcome::Measured { result, .. } = &outcome {
+                let s = &result.summary;
+                eprintln!(
+                    "  {} {}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+                    workload.name(),
+                    server.name,
+                    s.throughput_rps,
+                    s.p50_ms,
+                    s.p99_ms,
+                    s.errors
+                );
+            }
+            results.push(WorkloadResult { workload, server: server.name.clone(), outcome });
+        }
+    }
+    for s in servers.iter_mut() {
+        s.stop().await;
+    }
+    Report {
+        generated_at: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        quick: plan.quick,
+        connections: plan.load.connections,
+        warmup_s: plan.load.warmup.as_secs_f64(),
+        duration_s: plan.load.duration.as_secs_f64(),
+        rate: plan.load.rate,
+        servers: servers
+            .iter()
+            .map(|s| ServerReport {
+                name: s.name.clone(),
+                endpoint: s.endpoint.as_ref().map(|e| e.url()),
+                unavailable: s.unavailable.clone(),
+                startup: s.startup.clone(),
+            })
+            .collect(),
+        results,
+        not_yet_available: plan.workloads.iter().copied().filter(|w| !w.available()).collect(),
+    }
+}
+
+async fn run_one(workload: Workload, server: &mut Server, plan: &Plan, run_id: &str) -> RunOutcome {
+    if let Some(reason) = &server.unavailable {
+        return RunOutcome::ServerUnavailable { reason: reason.clone() };
+    }
+    let endpoint = server.endpoint.clone().expect("available servers have an endpoint");
+    eprintln!("[{}] {}: setting up", workload.name(), server.name);
+    let prepared = match tokio::time::timeout(SETUP_LIMIT, dynamodb::prepare(workload, &endpoint, plan.sizes, run_id)).await {
+        Err(_) => return RunOutcome::Failed { reason: format!("setup took longer than {} s", SETUP_LIMIT.as_secs()) },
+        Ok(Err(e)) => return RunOutcome::Failed { reason: format!("setup: {}", e.0) },
+        Ok(Ok(Prepared::Unsupported { error_type, message })) => {
+            eprintln!("[{}] {}: unsupported ({error_type})", workload.name(), server.name);
+            return RunOutcome::Unsupported { error_type, message };
+        }
+        Ok(Ok(Prepared::Ready { driver, table })) => (driver, table),
+    };
+    let (driver, table) = prepared;
+    eprintln!("[{}] {}: measuring", workload.name(), server.name);
+
+    // Sample the server's memory while the load runs, bounded by the run's
+    // own length plus one request timeout.
+    let running = Arc::new(AtomicBool::new(true));
+    let sampler = server.pid.map(|pid| {
+        let running = running.clone();
+        let limit = plan.load.warmup + plan.load.duration + plan.load.timeout + Duration::from_secs(1);
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + limit;
+            let mut peak = 0;
+            while running.load(Ordering::Relaxed) && tokio::time::Instant::now() < deadline {
+                peak = peak.max(tree_rss_kib(pid).unwrap_or(0));
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            peak
+        })
+    });
+    let result = loadgen::run(&endpoint, driver.clone().as_driver(), &plan.load).await;
+    running.store(false, Ordering::Relaxed);
+    if let Some(task) = sampler {
+        if let Ok(peak) = task.await {
+            server.note_load_rss(peak);
+        }
+    }
+    let mut api = Api::dynamodb(&endpoint);
+    let read_back_failures = tokio::time::timeout(SETUP_LIMIT, driver.read_back(&mut api))
+        .await
+        .unwrap_or_else(|_| vec!["read-back timed out".into()]);
+    for f in read_back_failures.iter().take(3) {
+        eprintln!("  read-back failure: {f}");
+    }
+    for (t, example) in &result.summary.error_examples {
+        eprintln!("  error {t}: {}", example.chars().take(200).collect::<String>());
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(30), dynamodb::delete_table(&endpoint, &table)).await;
+    RunOutcome::Measured { result, read_back_failures }
+}

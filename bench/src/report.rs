@@ -1,0 +1,258 @@
+//! The results of a comparison: the JSON document, and the Markdown tables a
+//! person reads (absolute numbers, nimbus's ratio to each peer, nimbus's
+//! pass/fail against its targets, startup and memory).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::loadgen::LoadResult;
+use crate::servers::Startup;
+use crate::workloads::Workload;
+
+pub const NIMBUS: &str = "nimbus";
+
+#[derive(Serialize)]
+pub struct Report {
+    pub generated_at: String,
+    pub quick: bool,
+    pub connections: usize,
+    pub warmup_s: f64,
+    pub duration_s: f64,
+    /// Open-loop rate in requests/s, or null for closed loop.
+    pub rate: Option<f64>,
+    pub servers: Vec<ServerReport>,
+    pub results: Vec<WorkloadResult>,
+    pub not_yet_available: Vec<Workload>,
+}
+
+#[derive(Serialize)]
+pub struct ServerReport {
+    pub name: String,
+    pub endpoint: Option<String>,
+    pub unavailable: Option<String>,
+    pub startup: Startup,
+}
+
+#[derive(Serialize)]
+pub struct WorkloadResult {
+    pub workload: Workload,
+    pub server: String,
+    pub outcome: RunOutcome,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RunOutcome {
+    Measured {
+        #[serde(flatten)]
+        result: LoadResult,
+        /// Items written during the run that could not be read back after it.
+        read_back_failures: Vec<String>,
+    },
+    Unsupported { error_type: String, message: String },
+    Failed { reason: String },
+    ServerUnavailable { reason: String },
+}
+
+impl Report {
+    pub fn find(&self, workload: Workload, server: &str) -> Option<&RunOutcome> {
+        self.results.iter().find(|r| r.workload == workload && r.server == server).map(|r| &r.outcome)
+    }
+
+    fn workloads(&self) -> Vec<Workload> {
+        let mut w: Vec<Workload> = self.results.iter().map(|r| r.workload).collect();
+        w.dedup();
+        w
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let mode = match self.rate {
+            Some(r) => format!("open loop at {r:.0} req/s over {} connections", self.connections),
+            None => format!("closed loop, {} connections", self.connections),
+        };
+        let _ = writeln!(
+            md,
+            "## nimbus benchmark{}\n\n{mode}; {:.0} s measured after {:.0} s warm-up; generated {}.\n",
+            if self.quick { " (quick mode: indicative only)" } else { "" },
+            self.duration_s,
+            self.warmup_s,
+            self.generated_at
+        );
+        self.throughput_table(&mut md);
+        self.ratio_table(&mut md);
+        self.startup_table(&mut md);
+        if !self.not_yet_available.is_empty() {
+            let names: Vec<&str> = self.not_yet_available.iter().map(|w| w.name()).collect();
+            let _ = writeln!(md, "Not yet available (no numbers): {}.\n", names.join(", "));
+        }
+        md
+    }
+
+    fn throughput_table(&self, md: &mut String) {
+        md.push_str("### Throughput and latency\n\n");
+        md.push_str("| workload | server | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | nimbus target |\n");
+        md.push_str("|---|---|--:|--:|--:|--:|--:|--:|---|---|\n");
+        for w in self.workloads() {
+            for s in &self.servers {
+                let Some(outcome) = self.find(w, &s.name) else { continue };
+                let target = if s.name == NIMBUS { self.verdict(w, outcome) } else { String::new() };
+                match outcome {
+                    RunOutcome::Measured { result, read_back_failures } => {
+                        let r = &result.summary;
+                        let _ = writeln!(
+                            md,
+                            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |",
+                            w.name(),
+                            s.name,
+                            r.throughput_rps,
+                            r.p50_ms,
+                            r.p90_ms,
+                            r.p99_ms,
+                            r.p999_ms,
+                            r.max_ms,
+                            errors_cell(r.errors, &r.errors_by_type, read_back_failures.len()),
+                            target
+                        );
+                    }
+                    other => {
+                        let _ = writeln!(md, "| {} | {} | {} | | | | | | | {} |", w.name(), s.name, status_text(other), target);
+                    }
+                }
+            }
+        }
+        md.push('\n');
+    }
+
+    /// PASS/FAIL of nimbus against the workload's target.
+    fn verdict(&self, w: Workload, outcome: &RunOutcome) -> String {
+        let Some(t) = w.target() else { return "-".into() };
+        let goal = format!("≥ {:.0} req/s, p99 < {:.0} ms", t.min_rps, t.max_p99_ms);
+        let RunOutcome::Measured { result, read_back_failures } = outcome else {
+            return format!("FAIL (no result; {goal})");
+        };
+        let r = &result.summary;
+        let mut misses = Vec::new();
+        if r.throughput_rps < t.min_rps {
+            misses.push(format!("{:.0} req/s", r.throughput_rps));
+        }
+        if r.p99_ms >= t.max_p99_ms {
+            misses.push(format!("p99 {:.1} ms", r.p99_ms));
+        }
+        if r.errors > 0 || !read_back_failures.is_empty() {
+            misses.push("errors".into());
+        }
+        let caveat = if self.quick || self.connections != 64 || self.rate.is_some() {
+            " (targets are for 64 connections, closed loop)"
+        } else {
+            ""
+        };
+        if misses.is_empty() {
+            format!("PASS ({goal}){caveat}")
+        } else {
+            format!("FAIL: {} ({goal}){caveat}", misses.join(", "))
+        }
+    }
+
+    fn ratio_table(&self, md: &mut String) {
+        let peers: Vec<&ServerReport> = self.servers.iter().filter(|s| s.name != NIMBUS).collect();
+        if peers.is_empty() || !self.servers.iter().any(|s| s.name == NIMBUS) {
+            return;
+        }
+        md.push_str("### nimbus compared with each peer\n\n");
+        md.push_str("Throughput ×: nimbus req/s ÷ peer req/s. p99 ×: peer p99 ÷ nimbus p99. Above 1 means nimbus is better.\n\n");
+        md.push_str("| workload |");
+        for p in &peers {
+            let _ = write!(md, " vs {0}: throughput × | vs {0}: p99 × |", p.name);
+        }
+        md.push_str("\n|---|");
+        for _ in &peers {
+            md.push_str("--:|--:|");
+        }
+        md.push('\n');
+        for w in self.workloads() {
+            let _ = write!(md, "| {} |", w.name());
+            let nimbus = self.find(w, NIMBUS);
+            for p in &peers {
+                match (measured(nimbus), measured(self.find(w, &p.name))) {
+                    (Some(n), Some(o)) => {
+                        let _ = write!(md, " {} | {} |", ratio(n.throughput_rps, o.throughput_rps), ratio(o.p99_ms, n.p99_ms));
+                    }
+                    (_, None) => {
+                        let why = self.find(w, &p.name).map(short_status).unwrap_or("not run");
+                        let _ = write!(md, " {why} | {why} |");
+                    }
+                    (None, _) => {
+                        let why = nimbus.map(short_status).unwrap_or("not run");
+                        let _ = write!(md, " nimbus {why} | nimbus {why} |");
+                    }
+                }
+            }
+            md.push('\n');
+        }
+        md.push('\n');
+    }
+
+    fn startup_table(&self, md: &mut String) {
+        md.push_str("### Startup and memory (servers started by the benchmark)\n\n");
+        md.push_str("| server | ready ms | RSS idle MiB | RSS peak under load MiB | notes |\n|---|--:|--:|--:|---|\n");
+        for s in &self.servers {
+            let st = &s.startup;
+            let f = |v: Option<f64>| v.map(|x| format!("{x:.0}")).unwrap_or_else(|| "-".into());
+            let mib = |v: Option<u64>| v.map(|k| format!("{:.1}", k as f64 / 1024.0)).unwrap_or_else(|| "-".into());
+            let notes = match (&s.unavailable, &s.endpoint) {
+                (Some(why), _) => format!("unavailable: {}", why.replace('|', "/")),
+                (None, Some(e)) if st.ready_ms.is_none() => format!("external server at {e}: not measured"),
+                _ => match st.listening_line_ms {
+                    Some(l) => format!("'listening on' after {l:.0} ms"),
+                    None => String::new(),
+                },
+            };
+            let _ = writeln!(md, "| {} | {} | {} | {} | {} |", s.name, f(st.ready_ms), mib(st.rss_idle_kib), mib(st.rss_peak_load_kib), notes);
+        }
+        md.push('\n');
+    }
+}
+
+fn measured(o: Option<&RunOutcome>) -> Option<&crate::stats::Summary> {
+    match o {
+        Some(RunOutcome::Measured { result, .. }) => Some(&result.summary),
+        _ => None,
+    }
+}
+
+fn ratio(num: f64, den: f64) -> String {
+    if den > 0.0 && num > 0.0 { format!("{:.1}×", num / den) } else { "-".into() }
+}
+
+fn short_status(o: &RunOutcome) -> &'static str {
+    match o {
+        RunOutcome::Measured { .. } => "measured",
+        RunOutcome::Unsupported { .. } => "unsupported",
+        RunOutcome::Failed { .. } => "failed",
+        RunOutcome::ServerUnavailable { .. } => "unavailable",
+    }
+}
+
+fn status_text(o: &RunOutcome) -> String {
+    let clean = |s: &str| s.replace('|', "/").replace('\n', " ");
+    match o {
+        RunOutcome::Measured { .. } => "measured".into(),
+        RunOutcome::Unsupported { error_type, .. } => format!("unsupported ({error_type})"),
+        RunOutcome::Failed { reason } => format!("failed: {}", clean(reason)),
+        RunOutcome::ServerUnavailable { reason } => format!("server unavailable: {}", clean(reason)),
+    }
+}
+
+fn errors_cell(total: u64, by_type: &std::collections::BTreeMap<String, u64>, read_back: usize) -> String {
+    let mut parts: Vec<String> = by_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    if read_back > 0 {
+        parts.push(format!("read-back {read_back}"));
+    }
+    if parts.is_empty() {
+        format!("{total}")
+    } else {
+        format!("{} ({})", total + read_back as u64, parts.join(", "))
+    }
+}
