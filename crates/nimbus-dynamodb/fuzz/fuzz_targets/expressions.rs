@@ -12,8 +12,10 @@ use nimbus_dynamodb::expr::{
 use nimbus_dynamodb::model::{AttributeValue, Item};
 
 fn substitutions() -> Substitutions {
-    let names: HashMap<String, String> =
-        [("#a", "a"), ("#b", "b.c"), ("#s", "status")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let names: HashMap<String, String> = [("#a", "a"), ("#b", "b.c"), ("#s", "status")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let values: HashMap<String, AttributeValue> = [
         (":s", AttributeValue::S("x".into())),
         (":n", AttributeValue::N("1".parse().expect("number"))),
@@ -30,13 +32,18 @@ fn substitutions() -> Substitutions {
 fn sample() -> Item {
     let mut item = Item::new();
     item.insert("a".into(), AttributeValue::N("5".parse().expect("number")));
-    item.insert("l".into(), AttributeValue::L(vec![AttributeValue::S("x".into())]));
+    item.insert(
+        "l".into(),
+        AttributeValue::L(vec![AttributeValue::S("x".into())]),
+    );
     item.insert("m".into(), AttributeValue::M(item.clone()));
     item
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let mut subs = substitutions();
     if let Ok(c) = parse_condition(text, ExprKind::Filter, &mut subs) {
         let _ = c.evaluate(&sample());

@@ -41,10 +41,14 @@ fn item(pairs: Vec<(&str, AttributeValue)>) -> Item {
 }
 
 fn subs(names: &[(&str, &str)], values: Vec<(&str, AttributeValue)>) -> Substitutions {
-    let names: HashMap<String, String> =
-        names.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    let values: HashMap<String, AttributeValue> =
-        values.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let names: HashMap<String, String> = names
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let values: HashMap<String, AttributeValue> = values
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     Substitutions::new(Some(names), Some(values))
 }
 
@@ -60,7 +64,10 @@ fn sample() -> Item {
         ("tags", ss(&["red", "green"])),
         ("nums", ns(&["1", "2"])),
         ("arr", l(vec![s("a"), n("1"), m(vec![("deep", s("x"))])])),
-        ("doc", m(vec![("inr", m(vec![("v", n("10"))])), ("s", s("hello"))])),
+        (
+            "doc",
+            m(vec![("inr", m(vec![("v", n("10"))])), ("s", s("hello"))]),
+        ),
     ])
 }
 
@@ -96,7 +103,9 @@ fn check(expr: &str) -> bool {
 /// The error a condition gets, with the standard substitutions.
 fn cond_err(expr: &str) -> String {
     let mut sb = subs(&[("#n", "name_"), ("#c", "cnt")], values());
-    parse_condition(expr, ExprKind::Condition, &mut sb).expect_err(expr).message
+    parse_condition(expr, ExprKind::Condition, &mut sb)
+        .expect_err(expr)
+        .message
 }
 
 fn update(expr: &str, it: &mut Item) -> Result<(), ExprError> {
@@ -167,7 +176,11 @@ fn in_allows_one_hundred_values_not_more() {
     }
     let run = |cnt: usize| {
         let mut sb = Substitutions::new(None, Some(vals.iter().cloned().collect()));
-        parse_condition(&format!("a IN ({})", names[..cnt].join(",")), ExprKind::Condition, &mut sb)
+        parse_condition(
+            &format!("a IN ({})", names[..cnt].join(",")),
+            ExprKind::Condition,
+            &mut sb,
+        )
     };
     assert!(run(100).is_ok());
     assert_eq!(
@@ -205,16 +218,28 @@ fn attribute_type_every_type() {
         ("doc", "M"),
     ] {
         let mut sb = subs(&[], vec![(":t", s(t))]);
-        let c = parse_condition(&format!("attribute_type({attr}, :t)"), ExprKind::Condition, &mut sb).unwrap();
+        let c = parse_condition(
+            &format!("attribute_type({attr}, :t)"),
+            ExprKind::Condition,
+            &mut sb,
+        )
+        .unwrap();
         assert!(c.evaluate(&it), "{attr} {t}");
         let mut sb = subs(&[], vec![(":t", s(if t == "S" { "N" } else { "S" }))]);
-        let c = parse_condition(&format!("attribute_type({attr}, :t)"), ExprKind::Condition, &mut sb).unwrap();
+        let c = parse_condition(
+            &format!("attribute_type({attr}, :t)"),
+            ExprKind::Condition,
+            &mut sb,
+        )
+        .unwrap();
         assert!(!c.evaluate(&it), "{attr} not");
     }
     let mut sb = subs(&[], vec![(":t", s("BS"))]);
-    assert!(!parse_condition("attribute_type(absent, :t)", ExprKind::Condition, &mut sb)
-        .unwrap()
-        .evaluate(&it));
+    assert!(
+        !parse_condition("attribute_type(absent, :t)", ExprKind::Condition, &mut sb)
+            .unwrap()
+            .evaluate(&it)
+    );
 }
 
 #[test]
@@ -268,12 +293,17 @@ fn size_of_every_sized_type() {
     assert!(!check("size(absent) = :one"));
     assert!(check("size(#n) BETWEEN :one AND :ten"));
     assert!(check(":ten > size(#n)"));
-    assert!(check("size(arr) IN (:one, size(tags), :ten) OR size(arr) = :five OR size(arr) > :two"));
+    assert!(check(
+        "size(arr) IN (:one, size(tags), :ten) OR size(arr) = :five OR size(arr) > :two"
+    ));
 }
 
 #[test]
 fn function_errors() {
-    assert_eq!(cond_err("foo(a)"), "Invalid ConditionExpression: Invalid function name; function: foo");
+    assert_eq!(
+        cond_err("foo(a)"),
+        "Invalid ConditionExpression: Invalid function name; function: foo"
+    );
     assert_eq!(
         cond_err("ATTRIBUTE_EXISTS(a)"),
         "Invalid ConditionExpression: Invalid function name; function: ATTRIBUTE_EXISTS"
@@ -383,7 +413,12 @@ fn parentheses_around_operands_and_conditions() {
 
 #[test]
 fn redundant_parentheses() {
-    for expr in ["((#c = :five))", "((#c)) = :five", "#c = ((:five))", "(((#c = :five) OR #c = :one))"] {
+    for expr in [
+        "((#c = :five))",
+        "((#c)) = :five",
+        "#c = ((:five))",
+        "(((#c = :five) OR #c = :one))",
+    ] {
         assert_eq!(
             cond_err(expr),
             "Invalid ConditionExpression: The expression has redundant parentheses;",
@@ -425,8 +460,14 @@ fn syntax_errors_report_token_and_neighbours() {
     ];
     for (expr, tail) in cases {
         let mut sb = subs(&[], vec![(":v", n("1"))]);
-        let err = parse_condition(expr, ExprKind::Filter, &mut sb).expect_err(expr).message;
-        assert_eq!(err, format!("Invalid FilterExpression: Syntax error; {tail}"), "{expr}");
+        let err = parse_condition(expr, ExprKind::Filter, &mut sb)
+            .expect_err(expr)
+            .message;
+        assert_eq!(
+            err,
+            format!("Invalid FilterExpression: Syntax error; {tail}"),
+            "{expr}"
+        );
     }
 }
 
@@ -434,11 +475,15 @@ fn syntax_errors_report_token_and_neighbours() {
 fn empty_and_oversized_expressions() {
     let mut sb = subs(&[], vec![]);
     assert_eq!(
-        parse_condition("", ExprKind::Condition, &mut sb).unwrap_err().message,
+        parse_condition("", ExprKind::Condition, &mut sb)
+            .unwrap_err()
+            .message,
         "Invalid ConditionExpression: The expression can not be empty;"
     );
     assert_eq!(
-        parse_condition("   ", ExprKind::Filter, &mut sb).unwrap_err().message,
+        parse_condition("   ", ExprKind::Filter, &mut sb)
+            .unwrap_err()
+            .message,
         "Invalid FilterExpression: The expression can not be empty;"
     );
     let long = format!("a = :v OR {}", "a = :v OR ".repeat(500)) + "a = :v";
@@ -495,14 +540,20 @@ fn error_categories_are_ordered() {
         "Invalid ConditionExpression: Attribute name is a reserved keyword; reserved keyword: status"
     );
     // An unknown function before a reserved word.
-    assert_eq!(cond_err("status = :one AND foo(a)"), "Invalid ConditionExpression: Invalid function name; function: foo");
+    assert_eq!(
+        cond_err("status = :one AND foo(a)"),
+        "Invalid ConditionExpression: Invalid function name; function: foo"
+    );
     // A syntax error before anything.
     assert!(cond_err("status = :nope AND (").contains("Syntax error"));
 }
 
 #[test]
 fn unused_substitutions_across_expressions() {
-    let mut sb = subs(&[("#a", "a"), ("#b", "b")], vec![(":v", n("1")), (":w", n("2"))]);
+    let mut sb = subs(
+        &[("#a", "a"), ("#b", "b")],
+        vec![(":v", n("1")), (":w", n("2"))],
+    );
     parse_condition("#a = :v", ExprKind::Filter, &mut sb).unwrap();
     assert_eq!(
         sb.check_all_used().unwrap_err().message,
@@ -525,7 +576,11 @@ fn path_shapes() {
     assert!(check("arr[1] = :one"));
     assert!(!check("arr[1].x = :one"));
     let mut sb = subs(&[("#m", "doc"), ("#i", "inr")], vec![(":v", n("10"))]);
-    assert!(parse_condition("#m.#i.v = :v", ExprKind::Condition, &mut sb).unwrap().evaluate(&sample()));
+    assert!(
+        parse_condition("#m.#i.v = :v", ExprKind::Condition, &mut sb)
+            .unwrap()
+            .evaluate(&sample())
+    );
     // A name with a dot in it is one attribute.
     let mut sb = subs(&[("#d", "a.b")], vec![(":v", n("1"))]);
     let c = parse_condition("#d = :v", ExprKind::Condition, &mut sb).unwrap();
@@ -560,22 +615,36 @@ fn deep_nesting_is_an_error_not_a_crash() {
     assert!(parse_condition(&huge, ExprKind::Condition, &mut sb).is_err());
     // Within the size limit, nesting itself is refused.
     let deep = format!("{}a = :v{}", "(".repeat(2000), ")".repeat(2000));
-    let err = parse_condition(&deep, ExprKind::Condition, &mut sb).unwrap_err().message;
+    let err = parse_condition(&deep, ExprKind::Condition, &mut sb)
+        .unwrap_err()
+        .message;
     assert!(err.contains("nesting levels"), "{err}");
     let nots = format!("{}a = :v", "NOT ".repeat(1000));
-    assert!(parse_condition(&nots, ExprKind::Condition, &mut sb).unwrap_err().message.contains("nesting levels"));
+    assert!(parse_condition(&nots, ExprKind::Condition, &mut sb)
+        .unwrap_err()
+        .message
+        .contains("nesting levels"));
     let nots = format!("{}a = :v", "NOT ".repeat(100_000));
     assert!(parse_condition(&nots, ExprKind::Condition, &mut sb).is_err());
     let calls = format!("{}a{} = :v", "size(".repeat(1500), ")".repeat(1500));
     assert!(parse_condition(&calls, ExprKind::Condition, &mut sb).is_err());
     let unclosed = "(".repeat(4000);
     assert!(parse_condition(&unclosed, ExprKind::Condition, &mut sb).is_err());
-    let upd = format!("SET a = {}:v{}", "if_not_exists(a, ".repeat(300), ")".repeat(300));
+    let upd = format!(
+        "SET a = {}:v{}",
+        "if_not_exists(a, ".repeat(300),
+        ")".repeat(300)
+    );
     assert!(parse_update(&upd, &mut sb).is_err());
     // Moderate nesting works.
     let ok = format!("{}NOT a = :v{}", "(".repeat(50), ")".repeat(50));
-    let err = parse_condition(&ok, ExprKind::Condition, &mut sb).unwrap_err().message;
-    assert_eq!(err, "Invalid ConditionExpression: The expression has redundant parentheses;");
+    let err = parse_condition(&ok, ExprKind::Condition, &mut sb)
+        .unwrap_err()
+        .message;
+    assert_eq!(
+        err,
+        "Invalid ConditionExpression: The expression has redundant parentheses;"
+    );
 }
 
 #[test]
@@ -595,7 +664,11 @@ fn operator_limit() {
 #[test]
 fn projection_keeps_structure() {
     let mut sb = subs(&[("#n", "name_")], vec![]);
-    let p = parse_projection("pk, #n, doc.inr.v, arr[2].deep, arr[0], absent, doc.nope.x", &mut sb).unwrap();
+    let p = parse_projection(
+        "pk, #n, doc.inr.v, arr[2].deep, arr[0], absent, doc.nope.x",
+        &mut sb,
+    )
+    .unwrap();
     let out = p.apply(&sample());
     assert_eq!(
         out,
@@ -650,7 +723,10 @@ fn projection_errors() {
         parse_projection("#x", &mut sb).unwrap_err().message,
         "Invalid ProjectionExpression: An expression attribute name used in the document path is not defined; attribute name: #x"
     );
-    assert!(parse_projection("a b", &mut sb).unwrap_err().message.contains("Syntax error; token: \"b\""));
+    assert!(parse_projection("a b", &mut sb)
+        .unwrap_err()
+        .message
+        .contains("Syntax error; token: \"b\""));
 }
 
 // ---- update: SET -------------------------------------------------------------
@@ -658,7 +734,11 @@ fn projection_errors() {
 #[test]
 fn set_values_and_arithmetic() {
     let mut it = item(vec![("pk", s("k")), ("cnt", n("5"))]);
-    update("SET a = :one, b = cnt + :ten, c = :ten - cnt, #n = :alice", &mut it).unwrap();
+    update(
+        "SET a = :one, b = cnt + :ten, c = :ten - cnt, #n = :alice",
+        &mut it,
+    )
+    .unwrap();
     assert_eq!(it.get("a"), Some(&n("1")));
     assert_eq!(it.get("b"), Some(&n("15")));
     assert_eq!(it.get("c"), Some(&n("5")));
@@ -672,7 +752,11 @@ fn set_values_and_arithmetic() {
 #[test]
 fn set_if_not_exists_and_list_append() {
     let mut it = item(vec![("l", l(vec![s("b")])), ("e", n("7"))]);
-    update("SET e = if_not_exists(e, :one), f = if_not_exists(f, :one), l = list_append(l, :l)", &mut it).unwrap();
+    update(
+        "SET e = if_not_exists(e, :one), f = if_not_exists(f, :one), l = list_append(l, :l)",
+        &mut it,
+    )
+    .unwrap();
     assert_eq!(it.get("e"), Some(&n("7")));
     assert_eq!(it.get("f"), Some(&n("1")));
     assert_eq!(it.get("l"), Some(&l(vec![s("b"), s("a")])));
@@ -686,8 +770,15 @@ fn set_if_not_exists_and_list_append() {
 
 #[test]
 fn set_nested_paths_and_list_indexes() {
-    let mut it = item(vec![("m", m(vec![("a", n("1"))])), ("l", l(vec![n("0"), n("1")]))]);
-    update("SET m.b = :two, m.a = :ten, l[0] = :a, l[5] = :z, l[9] = :one", &mut it).unwrap();
+    let mut it = item(vec![
+        ("m", m(vec![("a", n("1"))])),
+        ("l", l(vec![n("0"), n("1")])),
+    ]);
+    update(
+        "SET m.b = :two, m.a = :ten, l[0] = :a, l[5] = :z, l[9] = :one",
+        &mut it,
+    )
+    .unwrap();
     assert_eq!(it.get("m"), Some(&m(vec![("a", n("10")), ("b", n("2"))])));
     assert_eq!(it.get("l"), Some(&l(vec![s("a"), n("1"), s("z"), n("1")])));
     let mut it = Item::new();
@@ -696,7 +787,12 @@ fn set_nested_paths_and_list_indexes() {
         "The document path provided in the update expression is invalid for update"
     );
     let mut it = item(vec![("s", s("x")), ("m", m(vec![]))]);
-    for expr in ["SET s.b = :two", "SET s[0] = :two", "SET m[0] = :two", "SET m.x.y = :two"] {
+    for expr in [
+        "SET s.b = :two",
+        "SET s[0] = :two",
+        "SET m[0] = :two",
+        "SET m.x.y = :two",
+    ] {
         assert_eq!(
             update(expr, &mut it).unwrap_err().message,
             "The document path provided in the update expression is invalid for update",
@@ -710,12 +806,16 @@ fn set_runtime_errors_leave_item_untouched() {
     let orig = item(vec![("s", s("x")), ("n", n("1")), ("m", m(vec![]))]);
     let mut it = orig.clone();
     assert_eq!(
-        update("SET a = :one, b = s + :one", &mut it).unwrap_err().message,
+        update("SET a = :one, b = s + :one", &mut it)
+            .unwrap_err()
+            .message,
         "An operand in the update expression has an incorrect data type"
     );
     assert_eq!(it, orig);
     assert_eq!(
-        update("SET a = absent + :one", &mut it).unwrap_err().message,
+        update("SET a = absent + :one", &mut it)
+            .unwrap_err()
+            .message,
         "The provided expression refers to an attribute that does not exist in the item"
     );
     assert_eq!(
@@ -727,7 +827,9 @@ fn set_runtime_errors_leave_item_untouched() {
         "Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: list_append, operand type: M"
     );
     assert_eq!(
-        update("SET a = list_append(absent, :l)", &mut it).unwrap_err().message,
+        update("SET a = list_append(absent, :l)", &mut it)
+            .unwrap_err()
+            .message,
         "The provided expression refers to an attribute that does not exist in the item"
     );
     assert_eq!(it, orig);
@@ -742,52 +844,101 @@ fn remove_attributes_and_list_elements() {
         ("m", m(vec![("x", n("1")), ("y", n("2"))])),
         ("l", l(vec![s("a"), s("b"), s("c"), s("d"), s("e")])),
     ]);
-    update("REMOVE a, m.x, l[1], l[3], absent, m.nope, l[10], nope.deeper", &mut it).unwrap();
+    update(
+        "REMOVE a, m.x, l[1], l[3], absent, m.nope, l[10], nope.deeper",
+        &mut it,
+    )
+    .unwrap();
     assert_eq!(
         it,
-        item(vec![("m", m(vec![("y", n("2"))])), ("l", l(vec![s("a"), s("c"), s("e")]))])
+        item(vec![
+            ("m", m(vec![("y", n("2"))])),
+            ("l", l(vec![s("a"), s("c"), s("e")]))
+        ])
     );
 }
 
 #[test]
 fn add_numbers_and_sets() {
     let mut it = item(vec![("c", n("5")), ("tags", ss(&["red", "blue"]))]);
-    let mut sb = subs(&[], vec![(":n", n("-7")), (":s", ss(&["blue", "green"])), (":ns", ns(&["1"]))]);
-    parse_update("ADD c :n, tags :s, fresh :n, fresh_set :ns", &mut sb).unwrap().apply(&mut it).unwrap();
+    let mut sb = subs(
+        &[],
+        vec![
+            (":n", n("-7")),
+            (":s", ss(&["blue", "green"])),
+            (":ns", ns(&["1"])),
+        ],
+    );
+    parse_update("ADD c :n, tags :s, fresh :n, fresh_set :ns", &mut sb)
+        .unwrap()
+        .apply(&mut it)
+        .unwrap();
     assert_eq!(it.get("c"), Some(&n("-2")));
     assert_eq!(it.get("tags"), Some(&ss(&["red", "blue", "green"])));
     assert_eq!(it.get("fresh"), Some(&n("-7")));
     assert_eq!(it.get("fresh_set"), Some(&ns(&["1"])));
     let mut sb = subs(&[], vec![(":n", n("1")), (":s", ss(&["x"]))]);
     let upd = parse_update("ADD tags :n", &mut sb).unwrap();
-    assert_eq!(upd.apply(&mut it).unwrap_err().message, "An operand in the update expression has an incorrect data type");
+    assert_eq!(
+        upd.apply(&mut it).unwrap_err().message,
+        "An operand in the update expression has an incorrect data type"
+    );
     let mut it2 = item(vec![("c", s("x"))]);
     assert_eq!(
-        parse_update("ADD c :s", &mut sb).unwrap().apply(&mut it2).unwrap_err().message,
+        parse_update("ADD c :s", &mut sb)
+            .unwrap()
+            .apply(&mut it2)
+            .unwrap_err()
+            .message,
         "An operand in the update expression has an incorrect data type"
     );
     let mut it3 = item(vec![("m", m(vec![]))]);
-    parse_update("ADD m.n :n", &mut sb).unwrap().apply(&mut it3).unwrap();
+    parse_update("ADD m.n :n", &mut sb)
+        .unwrap()
+        .apply(&mut it3)
+        .unwrap();
     assert_eq!(it3.get("m"), Some(&m(vec![("n", n("1"))])));
     assert_eq!(
-        parse_update("ADD nope.n :n", &mut sb).unwrap().apply(&mut it3).unwrap_err().message,
+        parse_update("ADD nope.n :n", &mut sb)
+            .unwrap()
+            .apply(&mut it3)
+            .unwrap_err()
+            .message,
         "The document path provided in the update expression is invalid for update"
     );
 }
 
 #[test]
 fn delete_from_sets() {
-    let mut it = item(vec![("tags", ss(&["red", "blue"])), ("nums", ns(&["1", "2"])), ("s", s("x"))]);
-    let mut sb = subs(&[], vec![(":s", ss(&["red", "nothere"])), (":all", ns(&["1", "2"]))]);
-    parse_update("DELETE tags :s, nums :all, absent :s", &mut sb).unwrap().apply(&mut it).unwrap();
+    let mut it = item(vec![
+        ("tags", ss(&["red", "blue"])),
+        ("nums", ns(&["1", "2"])),
+        ("s", s("x")),
+    ]);
+    let mut sb = subs(
+        &[],
+        vec![(":s", ss(&["red", "nothere"])), (":all", ns(&["1", "2"]))],
+    );
+    parse_update("DELETE tags :s, nums :all, absent :s", &mut sb)
+        .unwrap()
+        .apply(&mut it)
+        .unwrap();
     assert_eq!(it.get("tags"), Some(&ss(&["blue"])));
     assert_eq!(it.get("nums"), None);
     assert_eq!(
-        parse_update("DELETE s :s", &mut sb).unwrap().apply(&mut it).unwrap_err().message,
+        parse_update("DELETE s :s", &mut sb)
+            .unwrap()
+            .apply(&mut it)
+            .unwrap_err()
+            .message,
         "An operand in the update expression has an incorrect data type"
     );
     assert_eq!(
-        parse_update("DELETE tags :all", &mut sb).unwrap().apply(&mut it).unwrap_err().message,
+        parse_update("DELETE tags :all", &mut sb)
+            .unwrap()
+            .apply(&mut it)
+            .unwrap_err()
+            .message,
         "An operand in the update expression has an incorrect data type"
     );
 }
@@ -814,10 +965,20 @@ fn add_and_delete_operand_types_checked_at_parse() {
 
 #[test]
 fn all_clauses_together_in_any_order() {
-    let mut it = item(vec![("r", n("1")), ("c", n("1")), ("tags", ss(&["red", "x"]))]);
+    let mut it = item(vec![
+        ("r", n("1")),
+        ("c", n("1")),
+        ("tags", ss(&["red", "x"])),
+    ]);
     let mut sb = subs(&[], vec![(":one", n("1")), (":red", ss(&["red"]))]);
-    parse_update("delete tags :red add c :one remove r set s = :one", &mut sb).unwrap().apply(&mut it).unwrap();
-    assert_eq!(it, item(vec![("c", n("2")), ("s", n("1")), ("tags", ss(&["x"]))]));
+    parse_update("delete tags :red add c :one remove r set s = :one", &mut sb)
+        .unwrap()
+        .apply(&mut it)
+        .unwrap();
+    assert_eq!(
+        it,
+        item(vec![("c", n("2")), ("s", n("1")), ("tags", ss(&["x"]))])
+    );
 }
 
 #[test]
@@ -866,19 +1027,44 @@ fn update_parse_errors() {
         update_err("SET a = :undefined"),
         "Invalid UpdateExpression: An expression attribute value used in expression is not defined; attribute value: :undefined"
     );
-    assert_eq!(update_err("SET a :one"), "Invalid UpdateExpression: Syntax error; token: \":one\", near: \"a :one\"");
-    assert_eq!(update_err("SET a = :one,"), "Invalid UpdateExpression: Syntax error; token: \"\", near: \",\"");
-    assert_eq!(update_err("a = :one"), "Invalid UpdateExpression: Syntax error; token: \"a\", near: \"a =\"");
-    assert_eq!(update_err("SET a = :one, #, b = :one"), "Invalid UpdateExpression: Syntax error; token: \"#\", near: \", #,\"");
-    assert_eq!(update_err("REMOVE"), "Invalid UpdateExpression: Syntax error; token: \"\", near: \"REMOVE\"");
-    assert_eq!(update_err("ADD a b"), "Invalid UpdateExpression: Syntax error; token: \"b\", near: \"a b\"");
-    assert_eq!(update_err(""), "Invalid UpdateExpression: The expression can not be empty;");
+    assert_eq!(
+        update_err("SET a :one"),
+        "Invalid UpdateExpression: Syntax error; token: \":one\", near: \"a :one\""
+    );
+    assert_eq!(
+        update_err("SET a = :one,"),
+        "Invalid UpdateExpression: Syntax error; token: \"\", near: \",\""
+    );
+    assert_eq!(
+        update_err("a = :one"),
+        "Invalid UpdateExpression: Syntax error; token: \"a\", near: \"a =\""
+    );
+    assert_eq!(
+        update_err("SET a = :one, #, b = :one"),
+        "Invalid UpdateExpression: Syntax error; token: \"#\", near: \", #,\""
+    );
+    assert_eq!(
+        update_err("REMOVE"),
+        "Invalid UpdateExpression: Syntax error; token: \"\", near: \"REMOVE\""
+    );
+    assert_eq!(
+        update_err("ADD a b"),
+        "Invalid UpdateExpression: Syntax error; token: \"b\", near: \"a b\""
+    );
+    assert_eq!(
+        update_err(""),
+        "Invalid UpdateExpression: The expression can not be empty;"
+    );
 }
 
 #[test]
 fn update_reports_paths_and_top_level_attributes() {
     let mut sb = subs(&[("#n", "name_")], vec![(":v", n("1")), (":s", ss(&["a"]))]);
-    let upd = parse_update("SET #n = :v, m.x[1] = :v REMOVE r ADD m.y :v DELETE tags :s", &mut sb).unwrap();
+    let upd = parse_update(
+        "SET #n = :v, m.x[1] = :v REMOVE r ADD m.y :v DELETE tags :s",
+        &mut sb,
+    )
+    .unwrap();
     assert_eq!(upd.top_level_attributes(), vec!["name_", "m", "r", "tags"]);
     let paths: Vec<String> = upd.paths().map(|p| p.to_string()).collect();
     assert_eq!(paths, vec!["name_", "m.x[1]", "r", "m.y", "tags"]);
@@ -895,7 +1081,13 @@ fn key(expr: &str, range: Option<&str>) -> Result<KeyCondition, ExprError> {
 #[test]
 fn key_condition_shapes() {
     let k = key("pk = :a", None).unwrap();
-    assert_eq!(k, KeyCondition { partition: ("pk".into(), s("a")), sort: None });
+    assert_eq!(
+        k,
+        KeyCondition {
+            partition: ("pk".into(), s("a")),
+            sort: None
+        }
+    );
     let k = key("#pk = :a AND sk > :one", Some("sk")).unwrap();
     assert_eq!(k.sort, Some(SortCondition::Gt(n("1"))));
     let k = key("sk <= :one AND pk = :a", Some("sk")).unwrap();
@@ -928,31 +1120,50 @@ fn sort_condition_matching() {
 
 #[test]
 fn key_condition_errors() {
-    assert_eq!(key("sk = :one", Some("sk")).unwrap_err().message, "Query condition missed key schema element: pk");
     assert_eq!(
-        key("pk = :a AND attr2 = :one", Some("sk")).unwrap_err().message,
+        key("sk = :one", Some("sk")).unwrap_err().message,
+        "Query condition missed key schema element: pk"
+    );
+    assert_eq!(
+        key("pk = :a AND attr2 = :one", Some("sk"))
+            .unwrap_err()
+            .message,
         "Query condition missed key schema element: sk"
     );
-    assert_eq!(key("pk > :a", None).unwrap_err().message, "Query key condition not supported");
-    assert_eq!(key("pk = :a AND sk = :one", None).unwrap_err().message, "Query key condition not supported");
+    assert_eq!(
+        key("pk > :a", None).unwrap_err().message,
+        "Query key condition not supported"
+    );
+    assert_eq!(
+        key("pk = :a AND sk = :one", None).unwrap_err().message,
+        "Query key condition not supported"
+    );
     assert_eq!(
         key("pk = :a OR sk = :one", Some("sk")).unwrap_err().message,
         "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: OR"
     );
     assert_eq!(
-        key("pk = :a AND NOT sk = :one", Some("sk")).unwrap_err().message,
+        key("pk = :a AND NOT sk = :one", Some("sk"))
+            .unwrap_err()
+            .message,
         "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: NOT"
     );
     assert_eq!(
-        key("pk = :a AND sk <> :one", Some("sk")).unwrap_err().message,
+        key("pk = :a AND sk <> :one", Some("sk"))
+            .unwrap_err()
+            .message,
         "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: <>"
     );
     assert_eq!(
-        key("pk = :a AND sk IN (:one)", Some("sk")).unwrap_err().message,
+        key("pk = :a AND sk IN (:one)", Some("sk"))
+            .unwrap_err()
+            .message,
         "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: IN"
     );
     assert_eq!(
-        key("pk = :a AND contains(sk, :a)", Some("sk")).unwrap_err().message,
+        key("pk = :a AND contains(sk, :a)", Some("sk"))
+            .unwrap_err()
+            .message,
         "Invalid KeyConditionExpression: Invalid operator used in KeyConditionExpression: contains"
     );
     assert_eq!(
@@ -968,7 +1179,10 @@ fn key_condition_errors() {
         key("pk = sk", Some("sk")).unwrap_err().message,
         "Invalid KeyConditionExpression: Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition"
     );
-    assert!(key("pk.x = :a", None).unwrap_err().message.starts_with("Invalid KeyConditionExpression: "));
+    assert!(key("pk.x = :a", None)
+        .unwrap_err()
+        .message
+        .starts_with("Invalid KeyConditionExpression: "));
     assert_eq!(
         key("pk = :a AND", Some("sk")).unwrap_err().message,
         "Invalid KeyConditionExpression: Syntax error; token: \"\", near: \"AND\""
@@ -992,10 +1206,46 @@ fn xorshift(state: &mut u64) -> u64 {
 #[test]
 fn random_inputs_never_panic() {
     let pieces = [
-        "a", "#n", ":one", ":m", ".", "[", "]", "0", "1", "(", ")", ",", "=", "<>", "<", ">=", "+", "-", " AND ",
-        " OR ", "NOT ", " BETWEEN ", " IN ", "size", "contains", "begins_with", "attribute_exists",
-        "attribute_type", "if_not_exists", "list_append", "SET ", "REMOVE ", "ADD ", "DELETE ", "status", "@",
-        "é", "#", ":", "99999999999999999999",
+        "a",
+        "#n",
+        ":one",
+        ":m",
+        ".",
+        "[",
+        "]",
+        "0",
+        "1",
+        "(",
+        ")",
+        ",",
+        "=",
+        "<>",
+        "<",
+        ">=",
+        "+",
+        "-",
+        " AND ",
+        " OR ",
+        "NOT ",
+        " BETWEEN ",
+        " IN ",
+        "size",
+        "contains",
+        "begins_with",
+        "attribute_exists",
+        "attribute_type",
+        "if_not_exists",
+        "list_append",
+        "SET ",
+        "REMOVE ",
+        "ADD ",
+        "DELETE ",
+        "status",
+        "@",
+        "é",
+        "#",
+        ":",
+        "99999999999999999999",
     ];
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     for _ in 0..20_000 {

@@ -571,10 +571,10 @@ fn remove_at(item: &mut Item, path: &Path) {
         (Some(Parent::Value(AttributeValue::M(map))), PathElement::Attr(name)) => {
             map.remove(name);
         }
-        (Some(Parent::Value(AttributeValue::L(list))), PathElement::Index(i)) => {
-            if *i < list.len() {
-                list.remove(*i);
-            }
+        (Some(Parent::Value(AttributeValue::L(list))), PathElement::Index(i))
+            if *i < list.len() =>
+        {
+            list.remove(*i);
         }
         _ => {}
     }
