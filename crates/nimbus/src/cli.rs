@@ -1,0 +1,119 @@
+//! The command line: `nimbus serve [options]` and `nimbus --version`.
+//! Every option can also come from a `NIMBUS_*` environment variable, so the
+//! server is configurable in containers without a wrapper script.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::builder::BoolishValueParser;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "nimbus",
+    version,
+    about = "A self-hosted serverless platform that speaks the AWS wire protocols"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: one process, one port, all services.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (printed when ready).
+    #[arg(long, env = "NIMBUS_BIND", default_value = "127.0.0.1:4566")]
+    pub bind: SocketAddr,
+
+    /// Directory holding all state; created if missing. Only one nimbus may
+    /// use a directory at a time.
+    #[arg(long, env = "NIMBUS_DATA_DIR", default_value = "./.nimbus")]
+    pub data_dir: PathBuf,
+
+    /// Keep all state in memory (nothing survives a restart; for tests).
+    /// The data directory is not touched.
+    #[arg(long, env = "NIMBUS_IN_MEMORY", value_parser = BoolishValueParser::new())]
+    pub in_memory: bool,
+
+    /// Region used when a request's credentials name none.
+    #[arg(long, env = "NIMBUS_REGION", default_value = "us-east-1", value_parser = parse_region)]
+    pub region: String,
+
+    /// Log filter: a level (error, warn, info, debug, trace) or
+    /// per-module directives such as `info,nimbus=debug`.
+    #[arg(long, env = "NIMBUS_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+/// Accepts region-shaped names (`us-east-1`, `local`): lower-case letters,
+/// digits and dashes. The region ends up in ARNs, so anything else would
+/// produce ARNs no SDK can parse.
+fn parse_region(value: &str) -> Result<String, String> {
+    let valid = !value.is_empty()
+        && value.len() <= 32
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "'{value}' is not a region name (expected something like us-east-1)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults() {
+        let cli = Cli::try_parse_from(["nimbus", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command;
+        assert_eq!(args.bind, "127.0.0.1:4566".parse().unwrap());
+        assert_eq!(args.data_dir, PathBuf::from("./.nimbus"));
+        assert!(!args.in_memory);
+        assert_eq!(args.region, "us-east-1");
+        assert_eq!(args.log_level, "info");
+    }
+
+    #[test]
+    fn options() {
+        let cli = Cli::try_parse_from([
+            "nimbus",
+            "serve",
+            "--bind",
+            "0.0.0.0:0",
+            "--in-memory",
+            "--region",
+            "eu-west-1",
+            "--data-dir",
+            "/tmp/x",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command;
+        assert_eq!(args.bind.port(), 0);
+        assert!(args.in_memory);
+        assert_eq!(args.region, "eu-west-1");
+        assert_eq!(args.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        assert!(Cli::try_parse_from(["nimbus", "serve", "--bind", "nope"]).is_err());
+        assert!(Cli::try_parse_from(["nimbus", "serve", "--region", "US East"]).is_err());
+    }
+}

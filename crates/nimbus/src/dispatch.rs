@@ -1,0 +1,243 @@
+//! One request from start to finish: size limit, routing, authentication,
+//! body, service call, framing, request id, log line.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::request::Parts;
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use nimbus_wire::json::{self, Crc32, JsonVersion};
+use nimbus_wire::route::{self, Route, RouteInput, Service};
+use nimbus_wire::sigv4::{self, AuthInput, SigV4};
+use nimbus_wire::{headers, request_id, AwsError, RequestContext};
+
+use crate::body::{self, BodyError};
+use crate::internal;
+use crate::services::Services;
+
+/// What every request handler shares.
+pub struct App {
+    pub services: Services,
+    /// Region for requests whose credential scope names none.
+    pub default_region: String,
+    pub max_body_bytes: usize,
+}
+
+/// DynamoDB's text for a failure inside the service.
+const INTERNAL_FAILURE_MESSAGE: &str =
+    "The request processing has failed because of an unknown error, exception or failure.";
+
+/// Handles one HTTP request. Never fails: every outcome is an HTTP response
+/// carrying `x-amzn-RequestId`.
+pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let request_id = request_id::next();
+    let handled = process(&app, request, &request_id).await;
+    let mut response = handled.response;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(headers::REQUEST_ID, value);
+    }
+    log(
+        &handled.label,
+        response.status(),
+        handled.error.as_ref(),
+        started.elapsed(),
+        &request_id,
+    );
+    response.map(Full::new)
+}
+
+/// A response plus what the log line says about it.
+struct Handled {
+    response: Response<Bytes>,
+    /// `dynamodb.PutItem`, `GET /_nimbus/health`, ...
+    label: String,
+    error: Option<AwsError>,
+}
+
+impl Handled {
+    fn error(err: AwsError, version: JsonVersion, crc: Crc32, label: String) -> Handled {
+        Handled {
+            response: json::error_response(&err, version, crc),
+            label,
+            error: Some(err),
+        }
+    }
+}
+
+async fn process(app: &App, request: Request<Incoming>, request_id: &str) -> Handled {
+    let (parts, body) = request.into_parts();
+    let front_label = || format!("{} {}", parts.method, shorten(parts.uri.path()));
+    // Until the service is known, errors use the awsJson version the request
+    // declared, and carry x-amz-crc32: DynamoDB clients check it, and the
+    // others ignore it.
+    let request_version = header(&parts.headers, CONTENT_TYPE.as_str())
+        .and_then(JsonVersion::from_content_type)
+        .unwrap_or(JsonVersion::V1_0);
+    let front_error = |err: AwsError| Handled::error(err, request_version, Crc32::Include, front_label());
+
+    // Refuse an announced oversized body before anything else reads it.
+    if body::declared_too_large(&parts.headers, app.max_body_bytes) {
+        return front_error(AwsError::request_entity_too_large(app.max_body_bytes));
+    }
+
+    let auth = sigv4::parse(&auth_input(&parts));
+    let scope_service = match &auth {
+        Ok(Some(sig)) => Some(sig.scope.service.as_str()),
+        _ => None,
+    };
+    let route = route::classify(&RouteInput {
+        target: header(&parts.headers, headers::TARGET),
+        scope_service,
+        path: parts.uri.path(),
+    });
+    match route {
+        Err(err) => front_error(err),
+        Ok(Route::Internal { path }) => Handled {
+            response: internal::handle(&parts.method, &path),
+            label: front_label(),
+            error: None,
+        },
+        Ok(Route::UnknownService { signing_name }) => front_error(not_supported(&signing_name)),
+        Ok(Route::Aws { service, operation }) => {
+            let label = match &operation {
+                Some(op) => format!("{}.{op}", service.name()),
+                None => format!("{} {} {}", service.name(), parts.method, shorten(parts.uri.path())),
+            };
+            let version = JsonVersion::for_protocol(service.protocol());
+            let crc = match service {
+                Service::DynamoDb | Service::DynamoDbStreams => Crc32::Include,
+                _ => Crc32::Omit,
+            };
+            match call(app, service, operation, auth, body, request_id).await {
+                Ok(bytes) => Handled {
+                    response: json::response(StatusCode::OK, bytes, version, crc),
+                    label,
+                    error: None,
+                },
+                Err(err) => Handled::error(err, version, crc, label),
+            }
+        }
+    }
+}
+
+/// Authenticates an AWS API request, reads its body and runs the operation.
+async fn call(
+    app: &App,
+    service: Service,
+    operation: Option<String>,
+    auth: Result<Option<SigV4>, AwsError>,
+    body: Incoming,
+    request_id: &str,
+) -> Result<Vec<u8>, AwsError> {
+    let sig = auth?.ok_or_else(AwsError::missing_authentication_token)?;
+    let ctx = RequestContext::from_scope(&sig.scope, &app.default_region, request_id.to_owned());
+    match service {
+        Service::DynamoDb => {
+            let operation = operation.ok_or_else(|| {
+                AwsError::unknown_operation(
+                    "DynamoDB requests must name their operation in the X-Amz-Target header",
+                )
+            })?;
+            let body = read_body(body, app.max_body_bytes).await?;
+            let dynamodb = app.services.dynamodb.clone();
+            run_to_completion(async move { dynamodb.handle(&ctx, &operation, &body).await }).await
+        }
+        other => Err(not_supported(other.name())),
+    }
+}
+
+/// Runs a service call on its own task and waits for it. Two reasons: a
+/// client that disconnects mid-request cancels only the wait, never the
+/// operation halfway through its writes; and a panic in a service becomes
+/// an InternalFailure for this request instead of a dropped connection.
+async fn run_to_completion<F>(operation: F) -> Result<Vec<u8>, AwsError>
+where
+    F: Future<Output = Result<Vec<u8>, AwsError>> + Send + 'static,
+{
+    match tokio::spawn(operation).await {
+        Ok(result) => result,
+        Err(join_error) => {
+            let cause = if join_error.is_panic() {
+                panic_message(join_error.into_panic())
+            } else {
+                "the task was cancelled (server shutting down)".to_owned()
+            };
+            tracing::error!("service operation failed unexpectedly: {cause}");
+            Err(AwsError::internal_failure(INTERNAL_FAILURE_MESSAGE))
+        }
+    }
+}
+
+async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, AwsError> {
+    body::collect(body, limit).await.map_err(|e| match e {
+        BodyError::TooLarge => AwsError::request_entity_too_large(limit),
+        BodyError::Read(cause) => AwsError::serialization(format!("could not read the request body: {cause}")),
+    })
+}
+
+fn not_supported(service_name: &str) -> AwsError {
+    AwsError::unknown_operation(format!(
+        "service {service_name} is not supported by nimbus yet"
+    ))
+}
+
+fn auth_input(parts: &Parts) -> AuthInput<'_> {
+    AuthInput {
+        authorization: header(&parts.headers, "authorization"),
+        query: parts.uri.query(),
+        amz_date: header(&parts.headers, headers::AMZ_DATE),
+        date: header(&parts.headers, "date"),
+        security_token: header(&parts.headers, headers::SECURITY_TOKEN),
+    }
+}
+
+/// A header as text; headers that are not visible ASCII count as absent,
+/// since no AWS header we read may contain anything else.
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        format!("panic: {s}")
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        format!("panic: {s}")
+    } else {
+        "panic".to_owned()
+    }
+}
+
+/// Bounds how much of a client-chosen path goes into a log line.
+fn shorten(path: &str) -> &str {
+    const MAX: usize = 120;
+    if path.len() <= MAX {
+        return path;
+    }
+    let cut = (0..=MAX).rev().find(|&i| path.is_char_boundary(i)).unwrap_or(0);
+    &path[..cut]
+}
+
+/// One line per request: successes at debug; client errors at info and
+/// server errors at warn, each saying what failed and why.
+fn log(label: &str, status: StatusCode, error: Option<&AwsError>, elapsed: Duration, request_id: &str) {
+    let status = status.as_u16();
+    match error {
+        None => tracing::debug!("{label} -> {status} in {elapsed:.1?} (request {request_id})"),
+        Some(err) if status >= 500 => tracing::warn!(
+            "{label} -> {status} {}: {} (request {request_id}, {elapsed:.1?})",
+            err.code,
+            err.message
+        ),
+        Some(err) => tracing::info!(
+            "{label} -> {status} {}: {} (request {request_id}, {elapsed:.1?})",
+            err.code,
+            err.message
+        ),
+    }
+}

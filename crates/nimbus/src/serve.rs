@@ -1,0 +1,116 @@
+//! `nimbus serve`: open the store and services, listen, report readiness,
+//! serve until asked to stop, then close the store so every acknowledged
+//! write is on disk before the process exits.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nimbus_store::{Store, StoreError, StoreOptions};
+use tokio::net::TcpListener;
+
+use crate::body::MAX_BODY_BYTES;
+use crate::cli::ServeArgs;
+use crate::dispatch::App;
+use crate::internal::VERSION;
+use crate::services::{Services, IMPLEMENTED};
+use crate::shutdown::Signals;
+use crate::{logging, server};
+
+/// How long tasks still running after the server stopped may take before the
+/// runtime drops them (the store's writes are atomic, so dropping the wait
+/// for one loses nothing that was acknowledged).
+const RUNTIME_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs the command; the exit code is non-zero when start-up fails.
+pub fn run(args: ServeArgs) -> ExitCode {
+    let started = Instant::now();
+    if let Err(message) = logging::init(&args.log_level) {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
+
+    // The store first: a data directory in use by another nimbus is the most
+    // likely start-up failure, and it must fail before we bind a port.
+    let store = match open_store(&args) {
+        Ok(store) => store,
+        Err(e) => return fail(&e),
+    };
+    let result = serve(&args, store.clone(), started);
+    // Flush and release the data directory whether serving succeeded or not.
+    store.close();
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(message) => fail(&message),
+    }
+}
+
+fn open_store(args: &ServeArgs) -> Result<Store, StoreError> {
+    if args.in_memory {
+        Store::in_memory()
+    } else {
+        Store::open(&args.data_dir, &StoreOptions::default())
+    }
+}
+
+fn serve(args: &ServeArgs, store: Store, started: Instant) -> Result<(), String> {
+    let services = Services::open(store, &args.region)
+        .map_err(|e| format!("cannot start the services: {e}"))?;
+    let app = Arc::new(App {
+        services,
+        default_region: args.region.clone(),
+        max_body_bytes: MAX_BODY_BYTES,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("nimbus-worker")
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+
+    let result = runtime.block_on(async {
+        let signals =
+            Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        let listener = TcpListener::bind(args.bind).await.map_err(|e| {
+            format!(
+                "cannot listen on {}: {e} (is another server using the port? choose another with --bind)",
+                args.bind
+            )
+        })?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        // The one line tools parse to find the server (port 0 picks the port),
+        // on stdout whatever the log level.
+        println!(
+            "nimbus listening on http://{address} (data: {})",
+            data_label(args)
+        );
+        let names: Vec<&str> = IMPLEMENTED.iter().map(|s| s.name()).collect();
+        tracing::info!(
+            "nimbus {VERSION} ready in {:.1?}; services: {}; default region {}",
+            started.elapsed(),
+            names.join(", "),
+            args.region
+        );
+        server::run(listener, app, signals).await;
+        Ok(())
+    });
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);
+    result
+}
+
+fn data_label(args: &ServeArgs) -> String {
+    if args.in_memory {
+        "in memory".to_owned()
+    } else {
+        args.data_dir.display().to_string()
+    }
+}
+
+fn fail(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,27 @@
+//! The services this binary runs, opened on one shared store.
+
+use nimbus_dynamodb::{DynamoConfig, DynamoDb};
+use nimbus_store::Store;
+use nimbus_wire::route::Service;
+use nimbus_wire::AwsError;
+
+/// Every running service; shared by all connections. The store itself is
+/// owned by `serve`, which closes it after the last request.
+pub struct Services {
+    pub dynamodb: DynamoDb,
+}
+
+/// The services implemented so far, as reported by `/_nimbus/health`.
+pub const IMPLEMENTED: &[Service] = &[Service::DynamoDb];
+
+impl Services {
+    pub fn open(store: Store, default_region: &str) -> Result<Services, AwsError> {
+        let dynamodb = DynamoDb::open(
+            store,
+            DynamoConfig {
+                default_region: default_region.to_owned(),
+            },
+        )?;
+        Ok(Services { dynamodb })
+    }
+}
