@@ -146,18 +146,16 @@ def test_put_wrong_key_type(dynamodb, tr):
 
 
 def test_empty_string_key(dynamodb, t):
-    # PutItem names the empty key in the older wording (text as observed on AWS)
-    with aws_error(
-        "ValidationException",
-        "One or more parameter values were invalid: An AttributeValue may not contain an empty string. Key: pk",
-    ):
-        dynamodb.put_item(TableName=t, Item={"pk": {"S": ""}})
-    # Key-addressed operations use the newer wording (text as observed on AWS)
-    with aws_error(
-        "ValidationException",
+    # text as observed on AWS (since empty strings became legal outside keys;
+    # older reports show "...were invalid: An AttributeValue may not contain
+    # an empty string. Key: pk" for PutItem)
+    message = (
         "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain "
-        "an empty string value. Key: pk",
-    ):
+        "an empty string value. Key: pk"
+    )
+    with aws_error("ValidationException", message):
+        dynamodb.put_item(TableName=t, Item={"pk": {"S": ""}})
+    with aws_error("ValidationException", message):
         dynamodb.get_item(TableName=t, Key={"pk": {"S": ""}})
     assert dynamodb.scan(TableName=t)["Count"] == 0
 
@@ -323,17 +321,20 @@ def test_document_nesting_limit(dynamodb, t):
     # Documented limit: 32 levels of nesting.
     dynamodb.put_item(TableName=t, Item={"pk": {"S": "nest"}, "v": _nested(20)})
     # text as observed on AWS
-    with aws_error("ValidationException", "Nesting Levels have exceeded supported limits"):
+    with aws_error(
+        "ValidationException",
+        "Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit",
+    ):
         dynamodb.put_item(TableName=t, Item={"pk": {"S": "nest2"}, "v": _nested(40)})
     assert "Item" not in dynamodb.get_item(TableName=t, Key={"pk": {"S": "nest2"}})
 
 
 def test_server_survives_deeply_nested_input(endpoint, dynamodb, t):
     # A request nested far beyond any sane depth must be rejected, not crash the server.
-    value = {"S": "leaf"}
-    for _ in range(5000):
-        value = {"L": [value]}
-    status, parsed, _ = raw_request(endpoint, "PutItem", {"TableName": t, "Item": {"pk": {"S": "deep"}, "v": value}})
+    depth = 5000
+    value = '{"L": [' * depth + '{"S": "leaf"}' + "]}" * depth
+    body = '{"TableName": "%s", "Item": {"pk": {"S": "deep"}, "v": %s}}' % (t, value)
+    status, parsed, _ = raw_request(endpoint, "PutItem", body)
     assert status == 400, (status, parsed)
     assert error_name(parsed) in ("ValidationException", "SerializationException"), parsed
     # Still serving.

@@ -504,13 +504,14 @@ def test_section_used_twice(dynamodb, t, section):
     ],
 )
 def test_add_delete_operand_type(dynamodb, t, expr, value, op, type_name):
-    # text as observed on AWS
+    # text as observed on AWS for ADD (current wording carries the typeSet);
+    # the DELETE typeSet name is not documented; assumed by analogy
     expect_unchanged(
         dynamodb,
         t,
         "ValidationException",
         "Invalid UpdateExpression: Incorrect operand type for operator or function; "
-        f"operator: {op}, operand type: {type_name}",
+        f"operator: {op}, operand type: {type_name}, typeSet: ALLOWED_FOR_{op}_OPERAND",
         expr,
         {":v": value},
     )
@@ -550,7 +551,9 @@ def test_function_operand_type(dynamodb, t, expr, value, fn, type_name):
     ],
 )
 def test_operand_type_mismatch_with_stored_value(dynamodb, t, expr, values):
-    # text as observed on AWS
+    # text as observed on AWS: a type error found only when the stored value is
+    # read gets this generic text, not the "Incorrect operand type" one, which
+    # is for operands whose type is known from the expression itself
     expect_unchanged(
         dynamodb,
         t,

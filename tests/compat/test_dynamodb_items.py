@@ -210,7 +210,7 @@ def test_projection_nested_paths(dynamodb, table):
         dynamodb,
         name,
         {"pk": {"S": "p"}},
-        ProjectionExpression="a.b.c, l[1], l[2].x, #o.missing",
+        ProjectionExpression="a.b.c, l[1], l[2].x, #o.nothere",
         ExpressionAttributeNames={"#o": "other"},
     )
     assert item == {

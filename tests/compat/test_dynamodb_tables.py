@@ -272,15 +272,18 @@ def test_list_tables_pagination(dynamodb, table):
 
 def test_list_tables_exclusive_start(dynamodb, table):
     prefix = unique_name("excl")
-    names = [table(name=f"{prefix}-{i}") for i in range(3)]
+    names = [table(name=f"{prefix}-{i}") for i in range(4)]
+    # names[3] exists after the page, so the page must say where it stopped.
     resp = dynamodb.list_tables(ExclusiveStartTableName=names[0], Limit=2)
     assert resp["TableNames"] == names[1:3]
     assert resp["LastEvaluatedTableName"] == names[2]
 
 
 def test_list_tables_limit_one(dynamodb, table):
-    name = table()
-    resp = dynamodb.list_tables(ExclusiveStartTableName=name[:-1], Limit=1)
+    prefix = unique_name("one")
+    name = table(name=f"{prefix}-a")
+    table(name=f"{prefix}-b")
+    resp = dynamodb.list_tables(ExclusiveStartTableName=prefix, Limit=1)
     assert resp["TableNames"] == [name]
     assert resp["LastEvaluatedTableName"] == name
 
