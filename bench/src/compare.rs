@@ -64,13 +64,14 @@ pub async fn run(plan: Plan, work_dir: PathBuf) -> Report {
             if let RunOutcome::Measured { result, .. } = &outcome {
                 let s = &result.summary;
                 eprintln!(
-                    "  {} {}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+                    "  {} {}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors, generator CPU {:.0}%",
                     workload.name(),
                     server.name,
                     s.throughput_rps,
                     s.p50_ms,
                     s.p99_ms,
-                    s.errors
+                    s.errors,
+                    result.generator_cpu_pct.unwrap_or(f64::NAN)
                 );
             }
             results.push(WorkloadResult { workload, server: server.name.clone(), outcome });
@@ -105,6 +106,9 @@ pub async fn run(plan: Plan, work_dir: PathBuf) -> Report {
 async fn run_one(workload: Workload, server: &mut Server, plan: &Plan, run_id: &str) -> RunOutcome {
     if let Some(reason) = &server.unavailable {
         return RunOutcome::ServerUnavailable { reason: reason.clone() };
+    }
+    if let Some(reason) = server.exited() {
+        return RunOutcome::Failed { reason };
     }
     let endpoint = server.endpoint.clone().expect("available servers have an endpoint");
     eprintln!("[{}] {}: setting up", workload.name(), server.name);

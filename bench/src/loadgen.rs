@@ -136,11 +136,28 @@ pub struct LoadResult {
     pub mode: &'static str,
     pub config: LoadConfig,
     pub summary: Summary,
+    /// CPU the generator itself used over the whole run (warm-up included),
+    /// in percent of one core. Near 100 with one generator thread means the
+    /// generator, not the server, may have been the limit.
+    pub generator_cpu_pct: Option<f64>,
+}
+
+/// This process's user+system CPU time, from /proc/self/stat (clock ticks
+/// are 100 per second on Linux).
+fn own_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After ')' the fields start at "state" (field 3): utime is field 14, stime 15.
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// Runs one workload against one endpoint and returns the measured summary
 /// (warm-up excluded).
 pub async fn run(endpoint: &Endpoint, driver: Arc<dyn Driver>, cfg: &LoadConfig) -> LoadResult {
+    let cpu_before = own_cpu_seconds();
     let start = Instant::now();
     let schedule = Arc::new(Schedule {
         start,
@@ -164,7 +181,12 @@ pub async fn run(endpoint: &Endpoint, driver: Arc<dyn Driver>, cfg: &LoadConfig)
         last_done = last_done.max(done);
     }
     let summary = total.summarize(last_done - schedule.measure_start);
-    LoadResult { mode: if cfg.rate.is_some() { "open" } else { "closed" }, config: cfg.clone(), summary }
+    let wall = start.elapsed().as_secs_f64();
+    let generator_cpu_pct = match (cpu_before, own_cpu_seconds()) {
+        (Some(a), Some(b)) if wall > 0.0 => Some((b - a) / wall * 100.0),
+        _ => None,
+    };
+    LoadResult { mode: if cfg.rate.is_some() { "open" } else { "closed" }, config: cfg.clone(), summary, generator_cpu_pct }
 }
 
 async fn worker(id: usize, endpoint: Endpoint, driver: Arc<dyn Driver>, schedule: Arc<Schedule>, timeout: Duration) -> (Recorder, Instant) {

@@ -92,8 +92,8 @@ impl Report {
 
     fn throughput_table(&self, md: &mut String) {
         md.push_str("### Throughput and latency\n\n");
-        md.push_str("| workload | server | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | nimbus target |\n");
-        md.push_str("|---|---|--:|--:|--:|--:|--:|--:|---|---|\n");
+        md.push_str("| workload | server | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | gen CPU % | nimbus target |\n");
+        md.push_str("|---|---|--:|--:|--:|--:|--:|--:|---|--:|---|\n");
         for w in self.workloads() {
             for s in &self.servers {
                 let Some(outcome) = self.find(w, &s.name) else { continue };
@@ -103,7 +103,7 @@ impl Report {
                         let r = &result.summary;
                         let _ = writeln!(
                             md,
-                            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |",
+                            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
                             w.name(),
                             s.name,
                             r.throughput_rps,
@@ -113,11 +113,12 @@ impl Report {
                             r.p999_ms,
                             r.max_ms,
                             errors_cell(r.errors, &r.errors_by_type, read_back_failures.len()),
+                            result.generator_cpu_pct.map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into()),
                             target
                         );
                     }
                     other => {
-                        let _ = writeln!(md, "| {} | {} | {} | | | | | | | {} |", w.name(), s.name, status_text(other), target);
+                        let _ = writeln!(md, "| {} | {} | {} | | | | | | | | {} |", w.name(), s.name, status_text(other), target);
                     }
                 }
             }
@@ -144,7 +145,7 @@ impl Report {
             misses.push("errors".into());
         }
         let caveat = if self.quick || self.connections != 64 || self.rate.is_some() {
-            " (targets are for 64 connections, closed loop)"
+            " (indicative: targets are for 64 connections, closed loop)"
         } else {
             ""
         };

@@ -166,6 +166,14 @@ impl Server {
         })
     }
 
+    /// Why the server is no longer usable, if it has exited since startup.
+    pub fn exited(&mut self) -> Option<String> {
+        match self.child.as_mut()?.try_wait() {
+            Ok(Some(status)) => Some(format!("server exited ({status})")),
+            _ => None,
+        }
+    }
+
     pub fn note_load_rss(&mut self, kib: u64) {
         let peak = self.startup.rss_peak_load_kib.get_or_insert(0);
         *peak = (*peak).max(kib);
