@@ -19,16 +19,61 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, DynamoError> {
         let msg = if e.is_syntax() || e.is_eof() {
             "Start of structure or map found where not expected.".to_string()
         } else {
-            // serde names the member and the expected type, which is what a
-            // person needs; AWS's own text names Java types.
-            e.to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_string()
+            coral_message(&e.to_string())
         };
         DynamoError::Serialization(msg)
     })
+}
+
+/// Renders a serde type mismatch the way AWS's request framework words it
+/// ("NUMBER_VALUE cannot be converted to String"), since SDK users see and
+/// search for that text.
+fn coral_message(serde_text: &str) -> String {
+    let text = serde_text.split(" at line ").next().unwrap_or_default();
+    let Some(rest) = text.strip_prefix("invalid type: ") else {
+        return text.to_string();
+    };
+    let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+    let java_type = match expected {
+        "a string" => "String",
+        "a boolean" => "Boolean",
+        e if e.starts_with('i') || e.starts_with('u') => "Integer",
+        "a sequence" | "a map" => return "Unexpected value type in payload".to_string(),
+        e if e.starts_with("struct") || e.starts_with("a map") => {
+            return "Unexpected value type in payload".to_string()
+        }
+        _ => "Object",
+    };
+    let token = if found.starts_with("integer") {
+        "NUMBER_VALUE"
+    } else if found.starts_with("floating point") {
+        "DECIMAL_VALUE"
+    } else if found == "boolean `true`" {
+        "TRUE_VALUE"
+    } else if found == "boolean `false`" {
+        "FALSE_VALUE"
+    } else if found.starts_with("string") {
+        "STRING_VALUE"
+    } else if found == "map" {
+        return "Start of structure or map found where not expected.".to_string();
+    } else if found == "sequence" {
+        return "Start of list found where not expected".to_string();
+    } else {
+        return text.to_string();
+    };
+    format!("{token} cannot be converted to {java_type}")
+}
+
+/// Checks that required request members are present, reporting every
+/// missing one at once, as AWS does.
+pub fn require(members: &[(&str, bool)]) -> Result<(), DynamoError> {
+    let mut v = Violations::new();
+    for (member, present) in members {
+        if !present {
+            v.add("null", member, "Member must not be null");
+        }
+    }
+    v.into_result()
 }
 
 /// Collects framework-level constraint violations and renders them the way
@@ -117,4 +162,23 @@ pub fn epoch_seconds(t: std::time::SystemTime) -> f64 {
         .map(|d| d.as_millis())
         .unwrap_or(0);
     ms as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_mismatches_read_like_aws() {
+        let e = decode::<std::collections::HashMap<String, String>>(br#"{"a": 123}"#).unwrap_err();
+        assert!(
+            matches!(e, DynamoError::Serialization(m) if m == "NUMBER_VALUE cannot be converted to String")
+        );
+        let e = decode::<std::collections::HashMap<String, bool>>(br#"{"a": "x"}"#).unwrap_err();
+        assert!(
+            matches!(e, DynamoError::Serialization(m) if m == "STRING_VALUE cannot be converted to Boolean")
+        );
+        let e = decode::<std::collections::HashMap<String, String>>(b"{not json").unwrap_err();
+        assert!(matches!(e, DynamoError::Serialization(_)));
+    }
 }

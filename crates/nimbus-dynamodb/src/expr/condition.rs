@@ -553,3 +553,54 @@ fn check_between(p: &mut Parser<'_>, subject: &Operand, low: &Operand, high: &Op
         }
     }
 }
+
+impl Condition {
+    /// Top-level attribute names the condition refers to, in order of first
+    /// appearance (a Query filter may not name key attributes).
+    pub fn top_level_attributes(&self) -> Vec<&str> {
+        fn operand<'a>(op: &'a Operand, out: &mut Vec<&'a str>) {
+            match op {
+                Operand::Path(p) => push(p, out),
+                Operand::Size(inner) => operand(inner, out),
+                Operand::Value(_) => {}
+            }
+        }
+        fn push<'a>(p: &'a Path, out: &mut Vec<&'a str>) {
+            let name = p.top_level();
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        // Iterative walk: conditions can nest deeply (bounded by the parser,
+        // but there is no reason to recurse here).
+        let mut out = Vec::new();
+        let mut stack = vec![&self.root];
+        while let Some(c) = stack.pop() {
+            match c {
+                Cond::Compare(_, a, b) | Cond::BeginsWith(a, b) | Cond::Contains(a, b) => {
+                    operand(a, &mut out);
+                    operand(b, &mut out);
+                }
+                Cond::Between(a, b, c) => {
+                    for o in [a, b, c] {
+                        operand(o, &mut out);
+                    }
+                }
+                Cond::In(a, list) => {
+                    operand(a, &mut out);
+                    for o in list {
+                        operand(o, &mut out);
+                    }
+                }
+                Cond::AttributeExists(p) | Cond::AttributeNotExists(p) => push(p, &mut out),
+                Cond::AttributeType(a, _) => operand(a, &mut out),
+                Cond::Not(inner) => stack.push(inner),
+                Cond::And(a, b) | Cond::Or(a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+            }
+        }
+        out
+    }
+}

@@ -75,15 +75,16 @@ pub fn parse_key_condition(
     let mut conjuncts = Vec::new();
     flatten_and(&tree, &mut conjuncts)?;
     if conjuncts.len() > 2 {
-        return Err(ExprError::invalid(KIND, "The expression contains too many conditions; KeyConditionExpressions must only contain one condition per key"));
+        return Err(ExprError::bare(
+            "KeyConditionExpressions must only contain one condition per key",
+        ));
     }
     let mut terms = Vec::with_capacity(2);
     for c in conjuncts {
         terms.push(term(c)?);
     }
     if terms.len() == 2 && terms[0].attribute == terms[1].attribute {
-        return Err(ExprError::invalid(
-            KIND,
+        return Err(ExprError::bare(
             "KeyConditionExpressions must only contain one condition per key",
         ));
     }
@@ -131,11 +132,12 @@ fn flatten_and<'a>(cond: &'a Cond, out: &mut Vec<&'a Cond>) -> Result<(), ExprEr
     }
 }
 
+/// AWS sends these semantic key-condition errors without the usual
+/// "Invalid KeyConditionExpression: " prefix (as seen in its replies).
 fn invalid_operator(op: &str) -> ExprError {
-    ExprError::invalid(
-        KIND,
-        format_args!("Invalid operator used in KeyConditionExpression: {op}"),
-    )
+    ExprError::bare(format!(
+        "Invalid operator used in KeyConditionExpression: {op}"
+    ))
 }
 
 /// The key attribute a condition is on: a top-level name.
@@ -148,14 +150,8 @@ fn key_name(operand: &Operand) -> Result<Option<String>, ExprError> {
     }
 }
 
-fn nested_path(path: &Path) -> ExprError {
-    ExprError::invalid(
-        KIND,
-        format_args!(
-            "Key condition may only use top-level attributes; path: {}",
-            path.bracketed()
-        ),
-    )
+fn nested_path(_path: &Path) -> ExprError {
+    ExprError::bare("KeyConditionExpressions cannot have conditions on nested attributes")
 }
 
 fn literal(operand: &Operand) -> Option<AttributeValue> {

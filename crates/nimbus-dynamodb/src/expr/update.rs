@@ -408,20 +408,10 @@ fn evaluate_operand(operand: &SetOperand, item: &Item) -> Result<AttributeValue,
                     x.extend(y);
                     Ok(AttributeValue::L(x))
                 }
-                (x, y) => {
-                    let offending = if matches!(x, AttributeValue::L(_)) {
-                        y
-                    } else {
-                        x
-                    };
-                    Err(ExprError::invalid(
-                        ExprKind::Update,
-                        format_args!(
-                            "Incorrect operand type for operator or function; operator or function: list_append, operand type: {}",
-                            type_code(&offending)
-                        ),
-                    ))
-                }
+                // Literal operands were type-checked when parsed, so a
+                // non-list here came from the item, and AWS then answers
+                // with its generic runtime text.
+                _ => Err(ExprError::bare(WRONG_TYPE)),
             }
         }
     }

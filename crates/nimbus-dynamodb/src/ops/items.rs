@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::capacity::{self, Kind, ReturnCapacity};
 use crate::catalog::Table;
-use crate::codec::{check_table_name, decode};
+use crate::codec::{check_table_name, decode, require};
 use crate::error::{DynamoError, Result};
 use crate::expr::{
     parse_condition, parse_projection, parse_update, Condition, ExprKind, Projection, Update,
@@ -153,6 +153,10 @@ fn write_response(attributes: Option<Value>, consumed: Option<Value>) -> Output 
 
 pub async fn put_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
     let input: PutItemInput = decode(body)?;
+    require(&[
+        ("tableName", input.table_name.is_some()),
+        ("item", input.item.is_some()),
+    ])?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
     reject_legacy(&[
         ("Expected", input.expected.is_some()),
@@ -225,6 +229,10 @@ pub async fn put_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Out
 
 pub async fn get_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
     let input: GetItemInput = decode(body)?;
+    require(&[
+        ("tableName", input.table_name.is_some()),
+        ("key", input.key.is_some()),
+    ])?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
     reject_legacy(&[("AttributesToGet", input.attributes_to_get.is_some())])?;
     let key = key_from_request(&table.def, required(&input.key, "key")?)?;
@@ -290,6 +298,10 @@ fn updated_attributes(update: Option<&Update>, item: &Item) -> Option<Value> {
 
 pub async fn update_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
     let input: UpdateItemInput = decode(body)?;
+    require(&[
+        ("tableName", input.table_name.is_some()),
+        ("key", input.key.is_some()),
+    ])?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
     reject_legacy(&[
         ("AttributeUpdates", input.attribute_updates.is_some()),
@@ -397,6 +409,10 @@ pub async fn update_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
 
 pub async fn delete_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
     let input: DeleteItemInput = decode(body)?;
+    require(&[
+        ("tableName", input.table_name.is_some()),
+        ("key", input.key.is_some()),
+    ])?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
     reject_legacy(&[
         ("Expected", input.expected.is_some()),

@@ -130,7 +130,7 @@ fn check_limit(limit: Option<i64>) -> Result<Option<usize>> {
         Some(l) if l < 1 => {
             let mut v = Violations::new();
             v.add(
-                &l.to_string(),
+                &Violations::quoted(&l.to_string()),
                 "limit",
                 "Member must have value greater than or equal to 1",
             );
@@ -339,6 +339,15 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
         .as_deref()
         .map(|f| parse_condition(f, ExprKind::Filter, &mut subs))
         .transpose()?;
+    if let Some(key_attr) = filter.as_ref().and_then(|f| {
+        f.top_level_attributes()
+            .into_iter()
+            .find(|a| def.is_key_attr(a))
+    }) {
+        return Err(DynamoError::validation(format!(
+            "Filter Expression can only contain non-primary key attributes: Primary key attribute: {key_attr}"
+        )));
+    }
     let projection = input
         .projection_expression
         .as_deref()
@@ -520,14 +529,14 @@ fn check_segments(segment: Option<i64>, total: Option<i64>) -> Result<(u32, u32)
     if let Some(s) = segment {
         if s < 0 {
             v.add(
-                &s.to_string(),
+                &Violations::quoted(&s.to_string()),
                 "segment",
                 "Member must have value greater than or equal to 0",
             );
         }
         if s > 999_999 {
             v.add(
-                &s.to_string(),
+                &Violations::quoted(&s.to_string()),
                 "segment",
                 "Member must have value less than or equal to 999999",
             );
@@ -536,14 +545,14 @@ fn check_segments(segment: Option<i64>, total: Option<i64>) -> Result<(u32, u32)
     if let Some(t) = total {
         if t < 1 {
             v.add(
-                &t.to_string(),
+                &Violations::quoted(&t.to_string()),
                 "totalSegments",
                 "Member must have value greater than or equal to 1",
             );
         }
         if t > 1_000_000 {
             v.add(
-                &t.to_string(),
+                &Violations::quoted(&t.to_string()),
                 "totalSegments",
                 "Member must have value less than or equal to 1000000",
             );

@@ -205,10 +205,10 @@ fn parse_key_schema(
         .filter_map(|k| k.attribute_name.as_deref())
         .collect();
     let (Some(hash_attr), range_attr) = (lookup(hash), range.map(lookup)) else {
-        return Err(undefined_keys(&key_names, &defs));
+        return Err(undefined_key());
     };
     if range_attr == Some(None) {
-        return Err(undefined_keys(&key_names, &defs));
+        return Err(undefined_key());
     }
     if defs.len() != key_names.len() {
         return Err(DynamoError::validation(
@@ -218,13 +218,8 @@ fn parse_key_schema(
     Ok((hash_attr, range_attr.flatten(), defs))
 }
 
-fn undefined_keys(keys: &[&str], defs: &[(String, KeyType)]) -> DynamoError {
-    let def_names: Vec<&str> = defs.iter().map(|(n, _)| n.as_str()).collect();
-    DynamoError::validation(format!(
-        "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
-        keys.join(", "),
-        def_names.join(", ")
-    ))
+fn undefined_key() -> DynamoError {
+    DynamoError::validation("Invalid KeySchema: Some index key attribute have no definition")
 }
 
 /// Billing mode and throughput, checked together as AWS checks them.
@@ -277,7 +272,7 @@ fn check_throughput(t: ProvisionedThroughput) -> Result<Throughput> {
         match value {
             None => v.add("null", member, "Member must not be null"),
             Some(n) if n < 1 => v.add(
-                &n.to_string(),
+                &Violations::quoted(&n.to_string()),
                 member,
                 "Member must have value greater than or equal to 1",
             ),
@@ -572,7 +567,7 @@ pub async fn list_tables(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
             } else {
                 "Member must have value less than or equal to 100"
             };
-            v.add(&limit.to_string(), "limit", constraint);
+            v.add(&Violations::quoted(&limit.to_string()), "limit", constraint);
         }
     }
     if let Some(start) = input.exclusive_start_table_name.as_deref() {

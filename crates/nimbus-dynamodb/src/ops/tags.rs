@@ -57,9 +57,10 @@ fn table_by_arn(db: &DynamoDb, arn: Option<&str>) -> Result<Arc<Table>> {
         // Index and stream ARNs are not taggable.
         return Err(invalid());
     }
+    // "ResourcArn" is AWS's own spelling in this message.
     db.catalog.get(account, region, name).ok_or_else(|| {
         DynamoError::ResourceNotFound(format!(
-            "Requested resource not found: ResourceArn: {arn} not found"
+            "Requested resource not found: ResourcArn: {arn} not found"
         ))
     })
 }
