@@ -205,10 +205,10 @@ fn parse_key_schema(
         .filter_map(|k| k.attribute_name.as_deref())
         .collect();
     let (Some(hash_attr), range_attr) = (lookup(hash), range.map(lookup)) else {
-        return Err(undefined_key());
+        return Err(undefined_key(&key_names, &defs));
     };
     if range_attr == Some(None) {
-        return Err(undefined_key());
+        return Err(undefined_key(&key_names, &defs));
     }
     if defs.len() != key_names.len() {
         return Err(DynamoError::validation(
@@ -218,8 +218,20 @@ fn parse_key_schema(
     Ok((hash_attr, range_attr.flatten(), defs))
 }
 
-fn undefined_key() -> DynamoError {
-    DynamoError::validation("Invalid KeySchema: Some index key attribute have no definition")
+/// A key attribute without a definition: AWS words it differently when
+/// there are fewer definitions than key attributes.
+fn undefined_key(keys: &[&str], defs: &[(String, KeyType)]) -> DynamoError {
+    if defs.len() < keys.len() {
+        return DynamoError::validation(
+            "Invalid KeySchema: Some index key attribute have no definition",
+        );
+    }
+    let def_names: Vec<&str> = defs.iter().map(|(n, _)| n.as_str()).collect();
+    DynamoError::validation(format!(
+        "One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], AttributeDefinitions: [{}]",
+        keys.join(", "),
+        def_names.join(", ")
+    ))
 }
 
 /// Billing mode and throughput, checked together as AWS checks them.
