@@ -405,7 +405,7 @@ async fn update_remove_add_delete_updated_old() {
         .table_name(T)
         .set_key(Some(key("u")))
         .update_expression(
-            "REMOVE gone, nothing_here ADD n :five, ss :more, counter :one, fresh :more \
+            "REMOVE gone, nothing_here ADD n :five, ss :more, cnt :one, fresh :more \
              DELETE ns :one_set",
         )
         .expression_attribute_values(":five", n(5))
@@ -430,7 +430,7 @@ async fn update_remove_add_delete_updated_old() {
     expected.remove("gone");
     expected.insert("n".into(), n(15));
     expected.insert("ss".into(), ss(&["a", "b", "c"]));
-    expected.insert("counter".into(), n(1));
+    expected.insert("cnt".into(), n(1));
     expected.insert("fresh".into(), ss(&["b", "c"]));
     expected.insert("ns".into(), ns(&["2"]));
     assert_item_eq(&now, &expected);
@@ -598,7 +598,7 @@ async fn put_and_delete_return_values() {
                 .send()
                 .await,
             "ValidationException",
-            "ReturnValues can only be ALL_OLD or NONE",
+            "Return values set to invalid value",
         );
         expect_error(
             c.delete_item()
@@ -608,7 +608,7 @@ async fn put_and_delete_return_values() {
                 .send()
                 .await,
             "ValidationException",
-            "ReturnValues can only be ALL_OLD or NONE",
+            "Return values set to invalid value",
         );
     }
     assert_eq!(get(c, "r").await, None);
@@ -636,7 +636,7 @@ async fn projection_with_nested_paths() {
         .get_item()
         .table_name(T)
         .set_key(Some(key("p")))
-        .projection_expression("a.b.c, l[1], l[2].x, #o.missing, #st, nope, l[7]")
+        .projection_expression("a.b.c, l[1], l[2].x, #o.nothere, #st, nope, l[7]")
         .expression_attribute_names("#o", "other")
         .expression_attribute_names("#st", "status")
         .send()
@@ -655,7 +655,8 @@ async fn projection_with_nested_paths() {
         .get_item()
         .table_name(T)
         .set_key(Some(key("p")))
-        .projection_expression("other")
+        .projection_expression("#o")
+        .expression_attribute_names("#o", "other")
         .send()
         .await);
     assert_eq!(out.item(), Some(&item(&[("other", s("not projected"))])));
@@ -1002,11 +1003,11 @@ async fn failed_updates_write_nothing() {
 async fn key_validation() {
     let nimbus = start().await;
     let c = &nimbus.client;
-    range_table(c, "kv", ScalarAttributeType::N).await;
+    range_table(c, "kvt", ScalarAttributeType::N).await;
     let v = "ValidationException";
     expect_error(
         c.put_item()
-            .table_name("kv")
+            .table_name("kvt")
             .set_item(Some(item(&[("pk", s("a")), ("x", s("no sk"))])))
             .send()
             .await,
@@ -1015,7 +1016,7 @@ async fn key_validation() {
     );
     expect_error(
         c.put_item()
-            .table_name("kv")
+            .table_name("kvt")
             .set_item(Some(item(&[("pk", n(1)), ("sk", n(1))])))
             .send()
             .await,
@@ -1024,7 +1025,7 @@ async fn key_validation() {
     );
     expect_error(
         c.put_item()
-            .table_name("kv")
+            .table_name("kvt")
             .set_item(Some(item(&[("pk", s("")), ("sk", n(1))])))
             .send()
             .await,
@@ -1034,7 +1035,7 @@ async fn key_validation() {
     );
     expect_error(
         c.get_item()
-            .table_name("kv")
+            .table_name("kvt")
             .set_key(Some(item(&[("pk", s("a"))])))
             .send()
             .await,
@@ -1043,7 +1044,7 @@ async fn key_validation() {
     );
     expect_error(
         c.get_item()
-            .table_name("kv")
+            .table_name("kvt")
             .set_key(Some(item(&[("pk", s("a")), ("sk", s("1"))])))
             .send()
             .await,
@@ -1052,13 +1053,13 @@ async fn key_validation() {
     );
     expect_error(
         c.delete_item()
-            .table_name("kv")
+            .table_name("kvt")
             .set_key(Some(item(&[("pk", s("a")), ("sk", n(1)), ("extra", n(1))])))
             .send()
             .await,
         v,
         "The provided key element does not match the schema",
     );
-    let scan = ok(c.scan().table_name("kv").send().await);
+    let scan = ok(c.scan().table_name("kvt").send().await);
     assert_eq!(scan.count(), 0);
 }
