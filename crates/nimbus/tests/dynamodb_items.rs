@@ -1063,3 +1063,115 @@ async fn key_validation() {
     let scan = ok(c.scan().table_name("kvt").send().await);
     assert_eq!(scan.count(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_are_atomic() {
+    let nimbus = setup().await;
+    let c = &nimbus.client;
+
+    // 16 clients race to create the same item: exactly one wins.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let c = c.clone();
+        tasks.spawn(async move {
+            c.put_item()
+                .table_name(T)
+                .set_item(Some(item(&[("pk", s("race")), ("winner", n(i))])))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await
+                .map(|_| i)
+                .map_err(|e| describe(&e))
+        });
+    }
+    let mut winners = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        match done.unwrap() {
+            Ok(i) => winners.push(i),
+            Err(e) => assert_eq!(e, format!("{CCF}: {CCF_TEXT}")),
+        }
+    }
+    assert_eq!(winners.len(), 1, "winners: {winners:?}");
+    assert_eq!(
+        get(c, "race").await,
+        Some(item(&[("pk", s("race")), ("winner", n(winners[0]))]))
+    );
+
+    // 16 clients each add 1 to a counter 25 times: no increment is lost.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let c = c.clone();
+        tasks.spawn(async move {
+            for _ in 0..25 {
+                ok(c.update_item()
+                    .table_name(T)
+                    .set_key(Some(key("hits")))
+                    .update_expression("ADD hits :one, seen :me")
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":me", ss(&["x"]))
+                    .send()
+                    .await);
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    assert_eq!(
+        get(c, "hits").await,
+        Some(item(&[
+            ("pk", s("hits")),
+            ("hits", n(400)),
+            ("seen", ss(&["x"]))
+        ]))
+    );
+}
+
+#[tokio::test]
+async fn numbers_are_normalized_and_bounded() {
+    let nimbus = setup().await;
+    let c = &nimbus.client;
+    let cases = [
+        ("1.50", "1.5"),
+        ("0100", "100"),
+        ("1E+2", "100"),
+        ("-0", "0"),
+        ("0.000", "0"),
+        ("1e-5", "0.00001"),
+        ("+7", "7"),
+    ];
+    for (given, stored) in cases {
+        put(c, &item(&[("pk", s("num")), ("v", n(given))])).await;
+        assert_eq!(
+            get(c, "num").await.and_then(|it| it.get("v").cloned()),
+            Some(n(stored)),
+            "{given}"
+        );
+    }
+    let limits = [
+        (
+            "123456789012345678901234567890123456789",
+            "Attempting to store more than 38 significant digits in a Number",
+        ),
+        (
+            "1e126",
+            "Number overflow. Attempting to store a number with magnitude larger than supported range",
+        ),
+        (
+            "1e-131",
+            "Number underflow. Attempting to store a number with magnitude smaller than supported range",
+        ),
+    ];
+    for (value, message) in limits {
+        expect_error(
+            c.put_item()
+                .table_name(T)
+                .set_item(Some(item(&[("pk", s("bad-num")), ("v", n(value))])))
+                .send()
+                .await,
+            "ValidationException",
+            message,
+        );
+    }
+    assert_eq!(get(c, "bad-num").await, None);
+}

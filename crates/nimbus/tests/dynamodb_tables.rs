@@ -10,6 +10,7 @@ mod sdk;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     BillingMode, KeyType, ProvisionedThroughput, ScalarAttributeType, TableStatus, Tag,
 };
@@ -149,6 +150,31 @@ async fn create_tables_with_every_key_type() {
             .await);
         assert_eq!(got.item(), Some(&full), "{name}");
     }
+}
+
+#[tokio::test]
+async fn sdk_waiters() {
+    let nimbus = start().await;
+    let c = &nimbus.client;
+    hash_table(c, "waited").await;
+    let waited = c
+        .wait_until_table_exists()
+        .table_name("waited")
+        .wait(Duration::from_secs(20))
+        .await
+        .expect("table_exists waiter");
+    let out = waited.into_result().expect("final DescribeTable");
+    assert_eq!(
+        out.table().unwrap().table_status(),
+        Some(&TableStatus::Active)
+    );
+
+    ok(c.delete_table().table_name("waited").send().await);
+    c.wait_until_table_not_exists()
+        .table_name("waited")
+        .wait(Duration::from_secs(20))
+        .await
+        .expect("table_not_exists waiter");
 }
 
 #[tokio::test]
