@@ -83,8 +83,7 @@ async fn sort_key_conditions_on_numbers() {
     items.push(item(&[("pk", s("other")), ("sk", n(1))]));
     let nimbus = setup(ScalarAttributeType::N, items).await;
     let c = &nimbus.client;
-    let p = ("p_", s("p"));
-    let p = [(":p", p.1)];
+    let p = [(":p", s("p"))];
     let with = |extra: &[(&'static str, AttributeValue)]| {
         let mut v: Vec<(&str, AttributeValue)> = p.to_vec();
         v.extend(extra.iter().cloned());
