@@ -10,14 +10,32 @@ use crate::report::{Report, RunOutcome};
 
 const W: u32 = 1200;
 const H: u32 = 620;
-const PALETTE: [[u8; 3]; 6] = [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75]];
+const PALETTE: [[u8; 3]; 6] = [
+    [31, 119, 180],
+    [255, 127, 14],
+    [44, 160, 44],
+    [214, 39, 40],
+    [148, 103, 189],
+    [140, 86, 75],
+];
 const INK: [u8; 3] = [30, 30, 30];
 const GRID: [u8; 3] = [220, 220, 220];
 
 enum Shape {
-    Rect { x: i32, y: i32, w: u32, h: u32, rgb: [u8; 3] },
+    Rect {
+        x: i32,
+        y: i32,
+        w: u32,
+        h: u32,
+        rgb: [u8; 3],
+    },
     /// Text anchored at its horizontal centre; `y` is the top of the line.
-    Text { x: i32, y: i32, text: String, rgb: [u8; 3] },
+    Text {
+        x: i32,
+        y: i32,
+        text: String,
+        rgb: [u8; 3],
+    },
 }
 
 struct Panel<'a> {
@@ -40,7 +58,13 @@ fn compact(v: f64) -> String {
 }
 
 fn layout(report: &Report) -> Vec<Shape> {
-    let mut shapes = vec![Shape::Rect { x: 0, y: 0, w: W, h: H, rgb: [255, 255, 255] }];
+    let mut shapes = vec![Shape::Rect {
+        x: 0,
+        y: 0,
+        w: W,
+        h: H,
+        rgb: [255, 255, 255],
+    }];
     let mode = if report.quick { " (quick mode)" } else { "" };
     shapes.push(Shape::Text {
         x: (W / 2) as i32,
@@ -52,12 +76,31 @@ fn layout(report: &Report) -> Vec<Shape> {
     let names: Vec<&str> = report.servers.iter().map(|s| s.name.as_str()).collect();
     for (i, n) in names.iter().enumerate() {
         let x = 80 + i as i32 * 200;
-        shapes.push(Shape::Rect { x, y: 40, w: 16, h: 16, rgb: PALETTE[i % PALETTE.len()] });
-        shapes.push(Shape::Text { x: x + 24 + (n.len() as i32 * 6), y: 43, text: n.to_string(), rgb: INK });
+        shapes.push(Shape::Rect {
+            x,
+            y: 40,
+            w: 16,
+            h: 16,
+            rgb: PALETTE[i % PALETTE.len()],
+        });
+        shapes.push(Shape::Text {
+            x: x + 24 + (n.len() as i32 * 6),
+            y: 43,
+            text: n.to_string(),
+            rgb: INK,
+        });
     }
     let panels = [
-        Panel { title: "throughput req/s (log scale, higher is better)", value: |s| s.throughput_rps, fmt: compact },
-        Panel { title: "p99 latency ms (log scale, lower is better)", value: |s| s.p99_ms, fmt: compact },
+        Panel {
+            title: "throughput req/s (log scale, higher is better)",
+            value: |s| s.throughput_rps,
+            fmt: compact,
+        },
+        Panel {
+            title: "p99 latency ms (log scale, lower is better)",
+            value: |s| s.p99_ms,
+            fmt: compact,
+        },
     ];
     let mut workloads: Vec<_> = report.results.iter().map(|r| r.workload).collect();
     workloads.dedup();
@@ -65,7 +108,12 @@ fn layout(report: &Report) -> Vec<Shape> {
     for (pi, panel) in panels.iter().enumerate() {
         let x0 = 70 + pi as i32 * (panel_w as i32 + 90);
         let (y0, ph) = (110i32, 420i32);
-        shapes.push(Shape::Text { x: x0 + panel_w as i32 / 2, y: 82, text: panel.title.into(), rgb: INK });
+        shapes.push(Shape::Text {
+            x: x0 + panel_w as i32 / 2,
+            y: 82,
+            text: panel.title.into(),
+            rgb: INK,
+        });
         let values: Vec<f64> = report
             .results
             .iter()
@@ -75,25 +123,52 @@ fn layout(report: &Report) -> Vec<Shape> {
             })
             .filter(|v| *v > 0.0)
             .collect();
-        let lo = values.iter().cloned().fold(f64::INFINITY, f64::min).max(1e-3);
+        let lo = values
+            .iter()
+            .cloned()
+            .fold(f64::INFINITY, f64::min)
+            .max(1e-3);
         let hi = values.iter().cloned().fold(0.0, f64::max).max(lo * 10.0);
         let (lmin, lmax) = (lo.log10().floor(), hi.log10().ceil());
-        let y_of = |v: f64| y0 + ph - (((v.max(1e-9).log10() - lmin) / (lmax - lmin)) * ph as f64) as i32;
+        let y_of =
+            |v: f64| y0 + ph - (((v.max(1e-9).log10() - lmin) / (lmax - lmin)) * ph as f64) as i32;
         // Decade grid lines with labels.
         let mut d = lmin;
         while d <= lmax {
             let y = y_of(10f64.powf(d));
-            shapes.push(Shape::Rect { x: x0, y, w: panel_w, h: 1, rgb: GRID });
-            shapes.push(Shape::Text { x: x0 - 28, y: y - 4, text: compact(10f64.powf(d)), rgb: INK });
+            shapes.push(Shape::Rect {
+                x: x0,
+                y,
+                w: panel_w,
+                h: 1,
+                rgb: GRID,
+            });
+            shapes.push(Shape::Text {
+                x: x0 - 28,
+                y: y - 4,
+                text: compact(10f64.powf(d)),
+                rgb: INK,
+            });
             d += 1.0;
         }
-        shapes.push(Shape::Rect { x: x0, y: y0 + ph, w: panel_w, h: 2, rgb: INK });
+        shapes.push(Shape::Rect {
+            x: x0,
+            y: y0 + ph,
+            w: panel_w,
+            h: 2,
+            rgb: INK,
+        });
         let group_w = panel_w as i32 / workloads.len().max(1) as i32;
         let bar_w = ((group_w - 20) / names.len().max(1) as i32).max(4);
         for (wi, w) in workloads.iter().enumerate() {
             let gx = x0 + wi as i32 * group_w + 10;
             let label = w.name().trim_start_matches("dynamodb-").to_string();
-            shapes.push(Shape::Text { x: gx + (group_w - 20) / 2, y: y0 + ph + 10, text: label, rgb: INK });
+            shapes.push(Shape::Text {
+                x: gx + (group_w - 20) / 2,
+                y: y0 + ph + 10,
+                text: label,
+                rgb: INK,
+            });
             for (si, name) in names.iter().enumerate() {
                 let bx = gx + si as i32 * bar_w;
                 let outcome = report.find(*w, name);
@@ -102,11 +177,27 @@ fn layout(report: &Report) -> Vec<Shape> {
                         let v = (panel.value)(&result.summary);
                         let top = y_of(v.max(10f64.powf(lmin)));
                         let h = (y0 + ph - top).max(1) as u32;
-                        shapes.push(Shape::Rect { x: bx + 2, y: top, w: (bar_w - 4) as u32, h, rgb: PALETTE[si % PALETTE.len()] });
-                        shapes.push(Shape::Text { x: bx + bar_w / 2, y: top - 16, text: (panel.fmt)(v), rgb: INK });
+                        shapes.push(Shape::Rect {
+                            x: bx + 2,
+                            y: top,
+                            w: (bar_w - 4) as u32,
+                            h,
+                            rgb: PALETTE[si % PALETTE.len()],
+                        });
+                        shapes.push(Shape::Text {
+                            x: bx + bar_w / 2,
+                            y: top - 16,
+                            text: (panel.fmt)(v),
+                            rgb: INK,
+                        });
                     }
                     Some(_) | None => {
-                        shapes.push(Shape::Text { x: bx + bar_w / 2, y: y0 + ph - 16, text: "n/a".into(), rgb: [120, 120, 120] });
+                        shapes.push(Shape::Text {
+                            x: bx + bar_w / 2,
+                            y: y0 + ph - 16,
+                            text: "n/a".into(),
+                            rgb: [120, 120, 120],
+                        });
                     }
                 }
             }
@@ -122,7 +213,9 @@ fn layout(report: &Report) -> Vec<Shape> {
 }
 
 pub fn write_svg(report: &Report, path: &Path) -> std::io::Result<()> {
-    let mut out = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="13">"#);
+    let mut out = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="13">"#
+    );
     out.push('\n');
     for s in layout(report) {
         match s {
@@ -174,7 +267,11 @@ pub fn write_png(report: &Report, path: &Path) -> std::io::Result<()> {
                             if bits & (1 << (crate::font::WIDTH as i32 - 1 - col)) != 0 {
                                 for dy in 0..SCALE {
                                     for dx in 0..SCALE {
-                                        put(cx + col * SCALE + dx, y + row as i32 * SCALE + dy, rgb);
+                                        put(
+                                            cx + col * SCALE + dx,
+                                            y + row as i32 * SCALE + dy,
+                                            rgb,
+                                        );
                                     }
                                 }
                             }
@@ -190,6 +287,8 @@ pub fn write_png(report: &Report, path: &Path) -> std::io::Result<()> {
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
     let mut writer = enc.write_header().map_err(std::io::Error::other)?;
-    writer.write_image_data(&px).map_err(std::io::Error::other)?;
+    writer
+        .write_image_data(&px)
+        .map_err(std::io::Error::other)?;
     writer.finish().map_err(std::io::Error::other)
 }

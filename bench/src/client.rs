@@ -46,12 +46,17 @@ impl Endpoint {
             .iter()
             .copied()
             .find(|a| is_loopback(a.ip()))
-            .ok_or_else(|| format!("endpoint {url:?} is not a loopback address; refusing to send load to it"))?;
+            .ok_or_else(|| {
+                format!("endpoint {url:?} is not a loopback address; refusing to send load to it")
+            })?;
         Ok(Endpoint::loopback(addr, host))
     }
 
     pub fn from_addr(addr: SocketAddr) -> Endpoint {
-        assert!(is_loopback(addr.ip()), "benchmark endpoints are loopback only");
+        assert!(
+            is_loopback(addr.ip()),
+            "benchmark endpoints are loopback only"
+        );
         Endpoint::loopback(addr, &addr.to_string())
     }
 
@@ -81,7 +86,11 @@ pub enum Outcome {
     /// A non-200 response. `error_type` is the awsJson `__type` without its
     /// namespace (`ResourceNotFoundException`), or `HTTP <status>` when the
     /// body names none.
-    Aws { status: u16, error_type: String, body: Bytes },
+    Aws {
+        status: u16,
+        error_type: String,
+        body: Bytes,
+    },
     /// The server had closed the connection before this request was sent
     /// (e.g. it answered the previous one with `Connection: close`, as
     /// moto's werkzeug server does). Nothing was sent: reconnect and resend.
@@ -111,7 +120,10 @@ impl Connection {
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok(Connection { sender, endpoint: endpoint.clone() })
+        Ok(Connection {
+            sender,
+            endpoint: endpoint.clone(),
+        })
     }
 
     /// Sends one request and reads its whole body, bounded by `timeout`.
@@ -128,7 +140,10 @@ impl Connection {
         }
         let request = Request::post("/")
             .header(http::header::HOST, self.endpoint.host_header.clone())
-            .header(http::header::CONTENT_TYPE, HeaderValue::from_static(AWS_JSON_1_0))
+            .header(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static(AWS_JSON_1_0),
+            )
             .header("x-amz-target", req.target.clone())
             .header("x-amz-date", req.amz_date.clone())
             .header(http::header::AUTHORIZATION, req.authorization.clone())
@@ -136,7 +151,9 @@ impl Connection {
             .expect("request parts are pre-validated");
         let response = match self.sender.send_request(request).await {
             Ok(r) => r,
-            Err(e) if e.is_closed() || e.is_incomplete_message() => return Outcome::Transport("connection closed"),
+            Err(e) if e.is_closed() || e.is_incomplete_message() => {
+                return Outcome::Transport("connection closed")
+            }
             Err(_) => return Outcome::Transport("request failed"),
         };
         let status = response.status().as_u16();
@@ -155,7 +172,11 @@ impl Connection {
         let error_type = aws_error_type(&body)
             .or(header_type.map(|t| strip_error_type(&t).to_owned()))
             .unwrap_or_else(|| format!("HTTP {status}"));
-        Outcome::Aws { status, error_type, body }
+        Outcome::Aws {
+            status,
+            error_type,
+            body,
+        }
     }
 }
 
@@ -185,8 +206,14 @@ mod tests {
     #[test]
     fn error_type_drops_the_namespace() {
         let body = br#"{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException","message":"x"}"#;
-        assert_eq!(aws_error_type(body).as_deref(), Some("ResourceNotFoundException"));
-        assert_eq!(aws_error_type(br#"{"__type":"UnknownOperationException"}"#).as_deref(), Some("UnknownOperationException"));
+        assert_eq!(
+            aws_error_type(body).as_deref(),
+            Some("ResourceNotFoundException")
+        );
+        assert_eq!(
+            aws_error_type(br#"{"__type":"UnknownOperationException"}"#).as_deref(),
+            Some("UnknownOperationException")
+        );
         assert_eq!(aws_error_type(b"<html>"), None);
     }
 

@@ -35,7 +35,11 @@ pub struct Plan {
 const SETUP_LIMIT: Duration = Duration::from_secs(180);
 
 pub async fn run(plan: Plan, work_dir: PathBuf) -> Report {
-    let run_id = format!("{}-{}", std::process::id(), time::OffsetDateTime::now_utc().unix_timestamp());
+    let run_id = format!(
+        "{}-{}",
+        std::process::id(),
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    );
     let mut servers = Vec::new();
     for e in &plan.entries {
         let server = match e {
@@ -44,7 +48,10 @@ pub async fn run(plan: Plan, work_dir: PathBuf) -> Report {
                 let s = Server::start(name, launch, &work_dir).await;
                 match (&s.unavailable, s.startup.ready_ms) {
                     (Some(why), _) => eprintln!("  {name} unavailable: {why}"),
-                    (None, Some(ms)) => eprintln!("  {name} ready in {ms:.0} ms at {}", s.endpoint.as_ref().map(|e| e.url()).unwrap_or_default()),
+                    (None, Some(ms)) => eprintln!(
+                        "  {name} ready in {ms:.0} ms at {}",
+                        s.endpoint.as_ref().map(|e| e.url()).unwrap_or_default()
+                    ),
                     (None, None) => eprintln!("  {name}: external"),
                 }
                 s
@@ -74,7 +81,11 @@ pub async fn run(plan: Plan, work_dir: PathBuf) -> Report {
                     result.generator_cpu_pct.unwrap_or(f64::NAN)
                 );
             }
-            results.push(WorkloadResult { workload, server: server.name.clone(), outcome });
+            results.push(WorkloadResult {
+                workload,
+                server: server.name.clone(),
+                outcome,
+            });
         }
     }
     for s in servers.iter_mut() {
@@ -99,25 +110,58 @@ pub async fn run(plan: Plan, work_dir: PathBuf) -> Report {
             })
             .collect(),
         results,
-        not_yet_available: plan.workloads.iter().copied().filter(|w| !w.available()).collect(),
+        not_yet_available: plan
+            .workloads
+            .iter()
+            .copied()
+            .filter(|w| !w.available())
+            .collect(),
     }
 }
 
 async fn run_one(workload: Workload, server: &mut Server, plan: &Plan, run_id: &str) -> RunOutcome {
     if let Some(reason) = &server.unavailable {
-        return RunOutcome::ServerUnavailable { reason: reason.clone() };
+        return RunOutcome::ServerUnavailable {
+            reason: reason.clone(),
+        };
     }
     if let Some(reason) = server.exited() {
         return RunOutcome::Failed { reason };
     }
-    let endpoint = server.endpoint.clone().expect("available servers have an endpoint");
+    let endpoint = server
+        .endpoint
+        .clone()
+        .expect("available servers have an endpoint");
     eprintln!("[{}] {}: setting up", workload.name(), server.name);
-    let prepared = match tokio::time::timeout(SETUP_LIMIT, dynamodb::prepare(workload, &endpoint, plan.sizes, run_id)).await {
-        Err(_) => return RunOutcome::Failed { reason: format!("setup took longer than {} s", SETUP_LIMIT.as_secs()) },
-        Ok(Err(e)) => return RunOutcome::Failed { reason: format!("setup: {}", e.0) },
-        Ok(Ok(Prepared::Unsupported { error_type, message })) => {
-            eprintln!("[{}] {}: unsupported ({error_type})", workload.name(), server.name);
-            return RunOutcome::Unsupported { error_type, message };
+    let prepared = match tokio::time::timeout(
+        SETUP_LIMIT,
+        dynamodb::prepare(workload, &endpoint, plan.sizes, run_id),
+    )
+    .await
+    {
+        Err(_) => {
+            return RunOutcome::Failed {
+                reason: format!("setup took longer than {} s", SETUP_LIMIT.as_secs()),
+            }
+        }
+        Ok(Err(e)) => {
+            return RunOutcome::Failed {
+                reason: format!("setup: {}", e.0),
+            }
+        }
+        Ok(Ok(Prepared::Unsupported {
+            error_type,
+            message,
+        })) => {
+            eprintln!(
+                "[{}] {}: unsupported ({error_type})",
+                workload.name(),
+                server.name
+            );
+            return RunOutcome::Unsupported {
+                error_type,
+                message,
+            };
         }
         Ok(Ok(Prepared::Ready { driver, table })) => (driver, table),
     };
@@ -129,7 +173,8 @@ async fn run_one(workload: Workload, server: &mut Server, plan: &Plan, run_id: &
     let running = Arc::new(AtomicBool::new(true));
     let sampler = server.pid.map(|pid| {
         let running = running.clone();
-        let limit = plan.load.warmup + plan.load.duration + plan.load.timeout + Duration::from_secs(1);
+        let limit =
+            plan.load.warmup + plan.load.duration + plan.load.timeout + Duration::from_secs(1);
         tokio::spawn(async move {
             let deadline = tokio::time::Instant::now() + limit;
             let mut peak = 0;
@@ -155,8 +200,18 @@ async fn run_one(workload: Workload, server: &mut Server, plan: &Plan, run_id: &
         eprintln!("  read-back failure: {f}");
     }
     for (t, example) in &result.summary.error_examples {
-        eprintln!("  error {t}: {}", example.chars().take(200).collect::<String>());
+        eprintln!(
+            "  error {t}: {}",
+            example.chars().take(200).collect::<String>()
+        );
     }
-    let _ = tokio::time::timeout(Duration::from_secs(30), dynamodb::delete_table(&endpoint, &table)).await;
-    RunOutcome::Measured { result, read_back_failures }
+    let _ = tokio::time::timeout(
+        Duration::from_secs(30),
+        dynamodb::delete_table(&endpoint, &table),
+    )
+    .await;
+    RunOutcome::Measured {
+        result,
+        read_back_failures,
+    }
 }

@@ -87,7 +87,12 @@ struct Schedule {
 }
 
 enum Slot {
-    Go { intended: Instant },
+    /// Send now. `intended` decides whether the request falls in the
+    /// measured window; latency is measured from `measure_from`.
+    Go {
+        intended: Instant,
+        measure_from: Instant,
+    },
     Stop,
 }
 
@@ -102,10 +107,15 @@ impl Schedule {
         match self.period {
             None => {
                 let now = Instant::now();
-                if now >= self.end || self.issued.fetch_add(1, Ordering::Relaxed) >= self.max_requests {
+                if now >= self.end
+                    || self.issued.fetch_add(1, Ordering::Relaxed) >= self.max_requests
+                {
                     return Slot::Stop;
                 }
-                Slot::Go { intended: now }
+                Slot::Go {
+                    intended: now,
+                    measure_from: now,
+                }
             }
             Some(period) => {
                 let i = self.issued.fetch_add(1, Ordering::Relaxed);
@@ -116,7 +126,8 @@ impl Schedule {
                 if Instant::now() > self.end + self.drain {
                     // Claim every remaining scheduled request at once and
                     // count it: dropping them silently would hide overload.
-                    let total = ((self.end - self.start).as_secs_f64() / period.as_secs_f64()).ceil() as u64;
+                    let total = ((self.end - self.start).as_secs_f64() / period.as_secs_f64())
+                        .ceil() as u64;
                     let prev = self.issued.swap(u64::MAX / 2, Ordering::Relaxed);
                     let skipped = total.min(self.max_requests).saturating_sub(prev.min(i));
                     if skipped > 0 {
@@ -124,8 +135,23 @@ impl Schedule {
                     }
                     return Slot::Stop;
                 }
-                tokio::time::sleep_until(intended).await;
-                Slot::Go { intended }
+                // A client still busy with its previous request at `intended`
+                // is late because of the server: measure from `intended`, so
+                // that queueing counts. An idle client woken late by the
+                // timer (tokio's timer ticks in whole milliseconds) is late
+                // because of the generator: measure from when it woke.
+                if Instant::now() < intended {
+                    tokio::time::sleep_until(intended).await;
+                    Slot::Go {
+                        intended,
+                        measure_from: Instant::now(),
+                    }
+                } else {
+                    Slot::Go {
+                        intended,
+                        measure_from: intended,
+                    }
+                }
             }
         }
     }
@@ -170,8 +196,15 @@ pub async fn run(endpoint: &Endpoint, driver: Arc<dyn Driver>, cfg: &LoadConfig)
     });
     let mut tasks = Vec::with_capacity(cfg.connections);
     for id in 0..cfg.connections {
-        let (endpoint, driver, schedule, timeout) = (endpoint.clone(), driver.clone(), schedule.clone(), cfg.timeout);
-        tasks.push(tokio::spawn(async move { worker(id, endpoint, driver, schedule, timeout).await }));
+        let (endpoint, driver, schedule, timeout) = (
+            endpoint.clone(),
+            driver.clone(),
+            schedule.clone(),
+            cfg.timeout,
+        );
+        tasks.push(tokio::spawn(async move {
+            worker(id, endpoint, driver, schedule, timeout).await
+        }));
     }
     let mut total = Recorder::default();
     let mut last_done = schedule.measure_start;
@@ -186,16 +219,31 @@ pub async fn run(endpoint: &Endpoint, driver: Arc<dyn Driver>, cfg: &LoadConfig)
         (Some(a), Some(b)) if wall > 0.0 => Some((b - a) / wall * 100.0),
         _ => None,
     };
-    LoadResult { mode: if cfg.rate.is_some() { "open" } else { "closed" }, config: cfg.clone(), summary, generator_cpu_pct }
+    LoadResult {
+        mode: if cfg.rate.is_some() { "open" } else { "closed" },
+        config: cfg.clone(),
+        summary,
+        generator_cpu_pct,
+    }
 }
 
-async fn worker(id: usize, endpoint: Endpoint, driver: Arc<dyn Driver>, schedule: Arc<Schedule>, timeout: Duration) -> (Recorder, Instant) {
+async fn worker(
+    id: usize,
+    endpoint: Endpoint,
+    driver: Arc<dyn Driver>,
+    schedule: Arc<Schedule>,
+    timeout: Duration,
+) -> (Recorder, Instant) {
     let mut rec = Recorder::default();
     let mut rng = Rng::new(id as u64 + 1);
     let mut conn: Option<Connection> = None;
     let mut last_done = schedule.measure_start;
     let mut seq = 0u64;
-    while let Slot::Go { intended } = schedule.next(&mut rec).await {
+    while let Slot::Go {
+        intended,
+        measure_from,
+    } = schedule.next(&mut rec).await
+    {
         let measured = intended >= schedule.measure_start;
         seq += 1;
         let call = match driver.next_call(id, seq, &mut rng) {
@@ -221,7 +269,11 @@ async fn worker(id: usize, endpoint: Endpoint, driver: Arc<dyn Driver>, schedule
                     }
                 }
             }
-            outcome = conn.as_mut().expect("connected above").send(&call.request, timeout).await;
+            outcome = conn
+                .as_mut()
+                .expect("connected above")
+                .send(&call.request, timeout)
+                .await;
             if !matches!(outcome, Outcome::ClosedBeforeSend) {
                 break;
             }
@@ -246,19 +298,29 @@ async fn worker(id: usize, endpoint: Endpoint, driver: Arc<dyn Driver>, schedule
         last_done = last_done.max(done);
         match outcome {
             Outcome::Ok(body) => match driver.check(&call, &body) {
-                Ok(()) => rec.record_ok(done - intended),
+                Ok(()) => rec.record_ok(done - measure_from),
                 Err(why) => rec.record_error(WRONG_ANSWER.into(), || why),
             },
-            Outcome::Aws { status, error_type, body } => {
-                rec.record_error(error_type, || format!("HTTP {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)])))
-            }
+            Outcome::Aws {
+                status,
+                error_type,
+                body,
+            } => rec.record_error(error_type, || {
+                format!(
+                    "HTTP {status}: {}",
+                    String::from_utf8_lossy(&body[..body.len().min(300)])
+                )
+            }),
             Outcome::Transport(kind) => {
                 conn = None;
                 rec.record_error(format!("transport: {kind}"), || kind.to_owned());
             }
             Outcome::ClosedBeforeSend => {
                 conn = None;
-                rec.record_error("transport: connection closed twice in a row".into(), String::new);
+                rec.record_error(
+                    "transport: connection closed twice in a row".into(),
+                    String::new,
+                );
             }
         }
     }

@@ -32,7 +32,11 @@ sqs-send-receive-delete, lambda-invoke-warm and lambda-cold-start are not yet av
 (named so reports say so; they produce no numbers).";
 
 #[derive(Parser)]
-#[command(name = "nimbus-bench", version, about = "Load generator and side-by-side comparison of nimbus with its peers")]
+#[command(
+    name = "nimbus-bench",
+    version,
+    about = "Load generator and side-by-side comparison of nimbus with its peers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -119,7 +123,9 @@ struct RunArgs {
 }
 
 fn parse_pair(s: &str) -> Result<(String, String), String> {
-    s.split_once('=').map(|(a, b)| (a.to_owned(), b.to_owned())).ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))
+    s.split_once('=')
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))
 }
 
 /// Pre-signed requests carry the time they were signed; AWS accepts 15
@@ -127,7 +133,11 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
 const MAX_RUN_SECONDS: f64 = 600.0;
 
 fn load_config(a: &LoadArgs) -> Result<(LoadConfig, Sizes), String> {
-    let (conns, dur, warm) = if a.quick { (8, 3.0, 1.0) } else { (64, 10.0, 3.0) };
+    let (conns, dur, warm) = if a.quick {
+        (8, 3.0, 1.0)
+    } else {
+        (64, 10.0, 3.0)
+    };
     let cfg = LoadConfig {
         connections: a.connections.unwrap_or(conns),
         warmup: Duration::from_secs_f64(a.warmup.unwrap_or(warm)),
@@ -140,15 +150,27 @@ fn load_config(a: &LoadArgs) -> Result<(LoadConfig, Sizes), String> {
         return Err("--connections must be between 1 and 1024".into());
     }
     if (cfg.warmup + cfg.duration).as_secs_f64() > MAX_RUN_SECONDS {
-        return Err(format!("warm-up + duration must be at most {MAX_RUN_SECONDS} s"));
+        return Err(format!(
+            "warm-up + duration must be at most {MAX_RUN_SECONDS} s"
+        ));
     }
     if cfg.duration.is_zero() {
         return Err("--duration must be positive".into());
     }
-    if a.rate.is_some_and(|r| !(r > 0.0)) {
+    if a.rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
         return Err("--rate must be positive".into());
     }
-    let sizes = if a.quick { Sizes { get_items: 200, query_partitions: 2 } } else { Sizes { get_items: 2000, query_partitions: 8 } };
+    let sizes = if a.quick {
+        Sizes {
+            get_items: 200,
+            query_partitions: 2,
+        }
+    } else {
+        Sizes {
+            get_items: 2000,
+            query_partitions: 8,
+        }
+    };
     Ok((cfg, sizes))
 }
 
@@ -159,9 +181,14 @@ fn main() {
         Command::Run(r) => &r.load,
     };
     let runtime = if load.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(load.threads).enable_all().build()
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(load.threads)
+            .enable_all()
+            .build()
     }
     .expect("tokio runtime");
     let code = runtime.block_on(async_main(cli));
@@ -178,13 +205,22 @@ async fn async_main(cli: Cli) -> i32 {
                     let (name, reason) = unavailable.remove(i);
                     entries.push(Entry::Unavailable { name, reason });
                 } else if let Some(launch) = launch {
-                    entries.push(Entry::Launch { name: name.to_owned(), launch });
+                    entries.push(Entry::Launch {
+                        name: name.to_owned(),
+                        launch,
+                    });
                 }
             };
-            add(report::NIMBUS, c.nimbus_bin.map(|bin| Launch::Nimbus { bin }));
+            add(
+                report::NIMBUS,
+                c.nimbus_bin.map(|bin| Launch::Nimbus { bin }),
+            );
             add("moto", c.moto_bin.map(|bin| Launch::Moto { bin }));
             let node = c.node;
-            add("dynalite", c.dynalite_cli.map(|cli| Launch::Dynalite { node, cli }));
+            add(
+                "dynalite",
+                c.dynalite_cli.map(|cli| Launch::Dynalite { node, cli }),
+            );
             for (name, reason) in unavailable {
                 entries.push(Entry::Unavailable { name, reason });
             }
@@ -198,7 +234,14 @@ async fn async_main(cli: Cli) -> i32 {
                     return 2;
                 }
             };
-            (r.load, vec![Entry::Launch { name: r.name, launch: Launch::External { endpoint } }], false)
+            (
+                r.load,
+                vec![Entry::Launch {
+                    name: r.name,
+                    launch: Launch::External { endpoint },
+                }],
+                false,
+            )
         }
     };
     let (cfg, sizes) = match load_config(&load) {
@@ -208,9 +251,16 @@ async fn async_main(cli: Cli) -> i32 {
             return 2;
         }
     };
-    let workloads = if load.workloads.is_empty() { Workload::DEFAULT.to_vec() } else { load.workloads.clone() };
+    let workloads = if load.workloads.is_empty() {
+        Workload::DEFAULT.to_vec()
+    } else {
+        load.workloads.clone()
+    };
     for w in workloads.iter().filter(|w| !w.available()) {
-        eprintln!("{}: not yet available (no numbers will be reported)", w.name());
+        eprintln!(
+            "{}: not yet available (no numbers will be reported)",
+            w.name()
+        );
     }
     let work_dir = match tempfile::Builder::new().prefix("nimbus-bench-").tempdir() {
         Ok(d) => d,
@@ -219,7 +269,13 @@ async fn async_main(cli: Cli) -> i32 {
             return 1;
         }
     };
-    let plan = Plan { entries, workloads, load: cfg, sizes, quick: load.quick };
+    let plan = Plan {
+        entries,
+        workloads,
+        load: cfg,
+        sizes,
+        quick: load.quick,
+    };
     let report = compare::run(plan, work_dir.path().to_owned()).await;
     let md = report.markdown();
     println!("{md}");
@@ -236,23 +292,37 @@ async fn async_main(cli: Cli) -> i32 {
 
 fn nimbus_failed(report: &report::Report) -> bool {
     use report::RunOutcome::*;
-    report.results.iter().filter(|r| r.server == report::NIMBUS).any(|r| match &r.outcome {
-        Measured { result, read_back_failures } => result.summary.errors > 0 || !read_back_failures.is_empty(),
-        Unsupported { .. } => false,
-        Failed { .. } | ServerUnavailable { .. } => true,
-    })
+    report
+        .results
+        .iter()
+        .filter(|r| r.server == report::NIMBUS)
+        .any(|r| match &r.outcome {
+            Measured {
+                result,
+                read_back_failures,
+            } => result.summary.errors > 0 || !read_back_failures.is_empty(),
+            Unsupported { .. } => false,
+            Failed { .. } | ServerUnavailable { .. } => true,
+        })
 }
 
 /// Writes `compare[-quick].{json,md,svg,png}`, overwriting the previous run
 /// of the same mode, so results/ holds the latest numbers, not a pile.
 fn write_results(report: &report::Report, md: &str, dir: &std::path::Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let stem = if report.quick { "compare-quick" } else { "compare" };
+    let stem = if report.quick {
+        "compare-quick"
+    } else {
+        "compare"
+    };
     let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     std::fs::write(dir.join(format!("{stem}.json")), json + "\n")?;
     std::fs::write(dir.join(format!("{stem}.md")), md)?;
     chart::write_svg(report, &dir.join(format!("{stem}.svg")))?;
     chart::write_png(report, &dir.join(format!("{stem}.png")))?;
-    eprintln!("results written to {}/{stem}.{{json,md,svg,png}}", dir.display());
+    eprintln!(
+        "results written to {}/{stem}.{{json,md,svg,png}}",
+        dir.display()
+    );
     Ok(())
 }

@@ -43,6 +43,8 @@ pub struct WorkloadResult {
 
 #[derive(Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
+// One value per workload and server, a few dozen per run: size is no concern.
+#[allow(clippy::large_enum_variant)]
 pub enum RunOutcome {
     Measured {
         #[serde(flatten)]
@@ -50,14 +52,24 @@ pub enum RunOutcome {
         /// Items written during the run that could not be read back after it.
         read_back_failures: Vec<String>,
     },
-    Unsupported { error_type: String, message: String },
-    Failed { reason: String },
-    ServerUnavailable { reason: String },
+    Unsupported {
+        error_type: String,
+        message: String,
+    },
+    Failed {
+        reason: String,
+    },
+    ServerUnavailable {
+        reason: String,
+    },
 }
 
 impl Report {
     pub fn find(&self, workload: Workload, server: &str) -> Option<&RunOutcome> {
-        self.results.iter().find(|r| r.workload == workload && r.server == server).map(|r| &r.outcome)
+        self.results
+            .iter()
+            .find(|r| r.workload == workload && r.server == server)
+            .map(|r| &r.outcome)
     }
 
     fn workloads(&self) -> Vec<Workload> {
@@ -69,13 +81,20 @@ impl Report {
     pub fn markdown(&self) -> String {
         let mut md = String::new();
         let mode = match self.rate {
-            Some(r) => format!("open loop at {r:.0} req/s over {} connections", self.connections),
+            Some(r) => format!(
+                "open loop at {r:.0} req/s over {} connections",
+                self.connections
+            ),
             None => format!("closed loop, {} connections", self.connections),
         };
         let _ = writeln!(
             md,
             "## nimbus benchmark{}\n\n{mode}; {:.0} s measured after {:.0} s warm-up; generated {}.\n",
-            if self.quick { " (quick mode: indicative only)" } else { "" },
+            if self.quick {
+                " (quick mode: indicative only)"
+            } else {
+                ""
+            },
             self.duration_s,
             self.warmup_s,
             self.generated_at
@@ -85,7 +104,11 @@ impl Report {
         self.startup_table(&mut md);
         if !self.not_yet_available.is_empty() {
             let names: Vec<&str> = self.not_yet_available.iter().map(|w| w.name()).collect();
-            let _ = writeln!(md, "Not yet available (no numbers): {}.\n", names.join(", "));
+            let _ = writeln!(
+                md,
+                "Not yet available (no numbers): {}.\n",
+                names.join(", ")
+            );
         }
         md
     }
@@ -95,11 +118,21 @@ impl Report {
         md.push_str("| workload | server | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | gen CPU % | nimbus target |\n");
         md.push_str("|---|---|--:|--:|--:|--:|--:|--:|---|--:|---|\n");
         for w in self.workloads() {
-            for s in &self.servers {
-                let Some(outcome) = self.find(w, &s.name) else { continue };
-                let target = if s.name == NIMBUS { self.verdict(w, outcome) } else { String::new() };
+            // Unavailable servers get one line below the table, not a row per workload.
+            for s in self.servers.iter().filter(|s| s.unavailable.is_none()) {
+                let Some(outcome) = self.find(w, &s.name) else {
+                    continue;
+                };
+                let target = if s.name == NIMBUS {
+                    self.verdict(w, outcome)
+                } else {
+                    String::new()
+                };
                 match outcome {
-                    RunOutcome::Measured { result, read_back_failures } => {
+                    RunOutcome::Measured {
+                        result,
+                        read_back_failures,
+                    } => {
                         let r = &result.summary;
                         let _ = writeln!(
                             md,
@@ -113,24 +146,56 @@ impl Report {
                             r.p999_ms,
                             r.max_ms,
                             errors_cell(r.errors, &r.errors_by_type, read_back_failures.len()),
-                            result.generator_cpu_pct.map(|c| format!("{c:.0}")).unwrap_or_else(|| "-".into()),
+                            result
+                                .generator_cpu_pct
+                                .map(|c| format!("{c:.0}"))
+                                .unwrap_or_else(|| "-".into()),
                             target
                         );
                     }
                     other => {
-                        let _ = writeln!(md, "| {} | {} | {} | | | | | | | | {} |", w.name(), s.name, status_text(other), target);
+                        let _ = writeln!(
+                            md,
+                            "| {} | {} | {} | | | | | | | | {} |",
+                            w.name(),
+                            s.name,
+                            status_text(other),
+                            target
+                        );
                     }
                 }
             }
         }
         md.push('\n');
+        let missing: Vec<String> = self
+            .servers
+            .iter()
+            .filter_map(|s| {
+                s.unavailable
+                    .as_ref()
+                    .map(|why| format!("{} ({})", s.name, why.replace('|', "/")))
+            })
+            .collect();
+        if !missing.is_empty() {
+            let _ = writeln!(
+                md,
+                "Not measured, server unavailable: {}.\n",
+                missing.join("; ")
+            );
+        }
     }
 
     /// PASS/FAIL of nimbus against the workload's target.
     fn verdict(&self, w: Workload, outcome: &RunOutcome) -> String {
-        let Some(t) = w.target() else { return "-".into() };
+        let Some(t) = w.target() else {
+            return "-".into();
+        };
         let goal = format!("≥ {:.0} req/s, p99 < {:.0} ms", t.min_rps, t.max_p99_ms);
-        let RunOutcome::Measured { result, read_back_failures } = outcome else {
+        let RunOutcome::Measured {
+            result,
+            read_back_failures,
+        } = outcome
+        else {
             return format!("FAIL (no result; {goal})");
         };
         let r = &result.summary;
@@ -157,8 +222,17 @@ impl Report {
     }
 
     fn ratio_table(&self, md: &mut String) {
-        let peers: Vec<&ServerReport> = self.servers.iter().filter(|s| s.name != NIMBUS).collect();
-        if peers.is_empty() || !self.servers.iter().any(|s| s.name == NIMBUS) {
+        let peers: Vec<&ServerReport> = self
+            .servers
+            .iter()
+            .filter(|s| s.name != NIMBUS && s.unavailable.is_none())
+            .collect();
+        if peers.is_empty()
+            || !self
+                .servers
+                .iter()
+                .any(|s| s.name == NIMBUS && s.unavailable.is_none())
+        {
             return;
         }
         md.push_str("### nimbus compared with each peer\n\n");
@@ -178,7 +252,12 @@ impl Report {
             for p in &peers {
                 match (measured(nimbus), measured(self.find(w, &p.name))) {
                     (Some(n), Some(o)) => {
-                        let _ = write!(md, " {} | {} |", ratio(n.throughput_rps, o.throughput_rps), ratio(o.p99_ms, n.p99_ms));
+                        let _ = write!(
+                            md,
+                            " {} | {} |",
+                            ratio(n.throughput_rps, o.throughput_rps),
+                            ratio(o.p99_ms, n.p99_ms)
+                        );
                     }
                     (_, None) => {
                         let why = self.find(w, &p.name).map(short_status).unwrap_or("not run");
@@ -201,16 +280,29 @@ impl Report {
         for s in &self.servers {
             let st = &s.startup;
             let f = |v: Option<f64>| v.map(|x| format!("{x:.0}")).unwrap_or_else(|| "-".into());
-            let mib = |v: Option<u64>| v.map(|k| format!("{:.1}", k as f64 / 1024.0)).unwrap_or_else(|| "-".into());
+            let mib = |v: Option<u64>| {
+                v.map(|k| format!("{:.1}", k as f64 / 1024.0))
+                    .unwrap_or_else(|| "-".into())
+            };
             let notes = match (&s.unavailable, &s.endpoint) {
                 (Some(why), _) => format!("unavailable: {}", why.replace('|', "/")),
-                (None, Some(e)) if st.ready_ms.is_none() => format!("external server at {e}: not measured"),
+                (None, Some(e)) if st.ready_ms.is_none() => {
+                    format!("external server at {e}: not measured")
+                }
                 _ => match st.listening_line_ms {
                     Some(l) => format!("'listening on' after {l:.0} ms"),
                     None => String::new(),
                 },
             };
-            let _ = writeln!(md, "| {} | {} | {} | {} | {} |", s.name, f(st.ready_ms), mib(st.rss_idle_kib), mib(st.rss_peak_load_kib), notes);
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                s.name,
+                f(st.ready_ms),
+                mib(st.rss_idle_kib),
+                mib(st.rss_peak_load_kib),
+                notes
+            );
         }
         md.push('\n');
     }
@@ -224,7 +316,11 @@ fn measured(o: Option<&RunOutcome>) -> Option<&crate::stats::Summary> {
 }
 
 fn ratio(num: f64, den: f64) -> String {
-    if den > 0.0 && num > 0.0 { format!("{:.1}×", num / den) } else { "-".into() }
+    if den > 0.0 && num > 0.0 {
+        format!("{:.1}×", num / den)
+    } else {
+        "-".into()
+    }
 }
 
 fn short_status(o: &RunOutcome) -> &'static str {
@@ -242,11 +338,17 @@ fn status_text(o: &RunOutcome) -> String {
         RunOutcome::Measured { .. } => "measured".into(),
         RunOutcome::Unsupported { error_type, .. } => format!("unsupported ({error_type})"),
         RunOutcome::Failed { reason } => format!("failed: {}", clean(reason)),
-        RunOutcome::ServerUnavailable { reason } => format!("server unavailable: {}", clean(reason)),
+        RunOutcome::ServerUnavailable { reason } => {
+            format!("server unavailable: {}", clean(reason))
+        }
     }
 }
 
-fn errors_cell(total: u64, by_type: &std::collections::BTreeMap<String, u64>, read_back: usize) -> String {
+fn errors_cell(
+    total: u64,
+    by_type: &std::collections::BTreeMap<String, u64>,
+    read_back: usize,
+) -> String {
     let mut parts: Vec<String> = by_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
     if read_back > 0 {
         parts.push(format!("read-back {read_back}"));
@@ -255,5 +357,109 @@ fn errors_cell(total: u64, by_type: &std::collections::BTreeMap<String, u64>, re
         format!("{total}")
     } else {
         format!("{} ({})", total + read_back as u64, parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loadgen::LoadConfig;
+    use crate::stats::Recorder;
+    use std::time::Duration;
+
+    fn measured(rps: u64, p99_ms: u64) -> RunOutcome {
+        let mut rec = Recorder::default();
+        for _ in 0..rps {
+            rec.record_ok(Duration::from_millis(p99_ms));
+        }
+        let config = LoadConfig {
+            connections: 64,
+            warmup: Duration::from_secs(1),
+            duration: Duration::from_secs(1),
+            rate: None,
+            max_requests: 1_000_000,
+            timeout: Duration::from_secs(10),
+        };
+        let result = LoadResult {
+            mode: "closed",
+            config,
+            summary: rec.summarize(Duration::from_secs(1)),
+            generator_cpu_pct: Some(10.0),
+        };
+        RunOutcome::Measured {
+            result,
+            read_back_failures: vec![],
+        }
+    }
+
+    fn server(name: &str, unavailable: Option<&str>) -> ServerReport {
+        ServerReport {
+            name: name.into(),
+            endpoint: None,
+            unavailable: unavailable.map(Into::into),
+            startup: Startup::default(),
+        }
+    }
+
+    #[test]
+    fn table_shows_verdicts_ratios_unsupported_and_missing_servers() {
+        let report = Report {
+            generated_at: "now".into(),
+            quick: false,
+            connections: 64,
+            warmup_s: 1.0,
+            duration_s: 1.0,
+            rate: None,
+            servers: vec![
+                server(NIMBUS, None),
+                server("moto", None),
+                server("dynalite", Some("could not be installed: npm")),
+            ],
+            results: vec![
+                WorkloadResult {
+                    workload: Workload::DynamodbGet,
+                    server: NIMBUS.into(),
+                    outcome: measured(25_000, 2),
+                },
+                WorkloadResult {
+                    workload: Workload::DynamodbGet,
+                    server: "moto".into(),
+                    outcome: measured(500, 40),
+                },
+                WorkloadResult {
+                    workload: Workload::DynamodbGet,
+                    server: "dynalite".into(),
+                    outcome: RunOutcome::ServerUnavailable {
+                        reason: "could not be installed: npm".into(),
+                    },
+                },
+                WorkloadResult {
+                    workload: Workload::DynamodbTransact10,
+                    server: NIMBUS.into(),
+                    outcome: RunOutcome::Unsupported {
+                        error_type: "UnknownOperationException".into(),
+                        message: String::new(),
+                    },
+                },
+            ],
+            not_yet_available: vec![Workload::LambdaColdStart],
+        };
+        let md = report.markdown();
+        assert!(md.contains("| dynamodb-get | nimbus | 25000 |"), "{md}");
+        assert!(md.contains("PASS (≥ 20000 req/s, p99 < 10 ms) |"), "{md}");
+        assert!(md.contains("| dynamodb-get | 50.0× | 20.0× |"), "{md}");
+        assert!(
+            md.contains("unsupported (UnknownOperationException)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("Not measured, server unavailable: dynalite (could not be installed: npm)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("Not yet available (no numbers): lambda-cold-start."),
+            "{md}"
+        );
+        assert!(!md.contains("vs dynalite"), "{md}");
     }
 }

@@ -102,7 +102,11 @@ impl Server {
                 let data = work_dir.join(format!("{name}-data"));
                 std::fs::create_dir_all(&data).map_err(|e| format!("data dir: {e}"))?;
                 let mut c = Command::new(bin);
-                c.arg("serve").arg("--bind").arg(&bind).arg("--data-dir").arg(&data);
+                c.arg("serve")
+                    .arg("--bind")
+                    .arg(&bind)
+                    .arg("--data-dir")
+                    .arg(&data);
                 c
             }
             Launch::Moto { bin } => {
@@ -112,7 +116,8 @@ impl Server {
             }
             Launch::Dynalite { node, cli } => {
                 let mut c = Command::new(node);
-                c.arg(cli).args(["--host", "127.0.0.1", "--port", &port.to_string()]);
+                c.arg(cli)
+                    .args(["--host", "127.0.0.1", "--port", &port.to_string()]);
                 c
             }
             Launch::External { .. } => unreachable!("handled above"),
@@ -120,9 +125,14 @@ impl Server {
         let log_path = work_dir.join(format!("{name}.log"));
         let log = File::create(&log_path).map_err(|e| format!("log file: {e}"))?;
         let log2 = log.try_clone().map_err(|e| format!("log file: {e}"))?;
-        cmd.stdin(Stdio::null()).stdout(Stdio::from(log)).stderr(Stdio::from(log2)).kill_on_drop(true);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log2))
+            .kill_on_drop(true);
         let spawned = Instant::now();
-        let mut child = cmd.spawn().map_err(|e| format!("could not start {:?}: {e}", cmd.as_std().get_program()))?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("could not start {:?}: {e}", cmd.as_std().get_program()))?;
         let pid = child.id();
         let endpoint = Endpoint::from_addr(addr);
         let signer = Signer::new("dynamodb", &endpoint.host);
@@ -131,16 +141,24 @@ impl Server {
         loop {
             let elapsed = spawned.elapsed();
             if let Ok(Some(status)) = child.try_wait() {
-                return Err(format!("exited during startup ({status}); log: {}", tail(&log_path)));
+                return Err(format!(
+                    "exited during startup ({status}); log: {}",
+                    tail(&log_path)
+                ));
             }
             if elapsed > STARTUP_LIMIT {
                 let _ = child.start_kill();
-                return Err(format!("not ready after {} s; log: {}", STARTUP_LIMIT.as_secs(), tail(&log_path)));
+                return Err(format!(
+                    "not ready after {} s; log: {}",
+                    STARTUP_LIMIT.as_secs(),
+                    tail(&log_path)
+                ));
             }
-            if watch_line && startup.listening_line_ms.is_none() {
-                if std::fs::read_to_string(&log_path).is_ok_and(|s| s.contains("listening on")) {
-                    startup.listening_line_ms = Some(ms(spawned.elapsed()));
-                }
+            if watch_line
+                && startup.listening_line_ms.is_none()
+                && std::fs::read_to_string(&log_path).is_ok_and(|s| s.contains("listening on"))
+            {
+                startup.listening_line_ms = Some(ms(spawned.elapsed()));
             }
             if probe(&endpoint, &signer).await {
                 startup.ready_ms = Some(ms(spawned.elapsed()));
@@ -186,7 +204,10 @@ impl Server {
                 for d in descendants(pid) {
                     // std can only signal its own Child, so helper processes
                     // a server forked are ended by pid with kill(1).
-                    let _ = std::process::Command::new("kill").arg("-9").arg(d.to_string()).status();
+                    let _ = std::process::Command::new("kill")
+                        .arg("-9")
+                        .arg(d.to_string())
+                        .status();
                 }
             }
             let _ = child.start_kill();
@@ -204,23 +225,39 @@ fn tail(path: &Path) -> String {
     let lines: Vec<&str> = s.lines().collect();
     let start = lines.len().saturating_sub(5);
     let t = lines[start..].join(" | ");
-    if t.is_empty() { "(empty)".into() } else { t }
+    if t.is_empty() {
+        "(empty)".into()
+    } else {
+        t
+    }
 }
 
 /// True once the server gives any complete HTTP answer to a signed
 /// ListTables: the listener is up and the request path works, whether or
 /// not the server has a table yet.
 async fn probe(endpoint: &Endpoint, signer: &Signer) -> bool {
-    let Ok(mut conn) = Connection::open(endpoint).await else { return false };
-    let Ok(req) = signer.sign("DynamoDB_20120810.ListTables", Bytes::from_static(b"{}")) else { return false };
-    !matches!(conn.send(&req, Duration::from_secs(2)).await, Outcome::Transport(_))
+    let Ok(mut conn) = Connection::open(endpoint).await else {
+        return false;
+    };
+    let Ok(req) = signer.sign("DynamoDB_20120810.ListTables", Bytes::from_static(b"{}")) else {
+        return false;
+    };
+    !matches!(
+        conn.send(&req, Duration::from_secs(2)).await,
+        Outcome::Transport(_)
+    )
 }
 
 /// Resident memory (VmRSS) of `pid` and all its descendants, in KiB: a
 /// launcher script or worker processes must not hide memory.
 pub fn tree_rss_kib(pid: u32) -> Option<u64> {
     let own = rss_kib(pid)?;
-    Some(own + descendants(pid).into_iter().filter_map(rss_kib).sum::<u64>())
+    Some(
+        own + descendants(pid)
+            .into_iter()
+            .filter_map(rss_kib)
+            .sum::<u64>(),
+    )
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -237,12 +274,26 @@ fn descendants(root: u32) -> Vec<u32> {
     let mut parent_of = Vec::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for entry in dir.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
             // The command name may contain spaces and parentheses: fields
             // after the last ')' are fixed: state, then ppid.
-            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
-            if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) {
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                continue;
+            };
+            if let Some(ppid) = rest
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u32>().ok())
+            {
                 parent_of.push((pid, ppid));
             }
         }

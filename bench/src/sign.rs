@@ -73,7 +73,12 @@ impl Signer {
         self.sign_at(target, body, SystemTime::now())
     }
 
-    pub fn sign_at(&self, target: &str, body: Bytes, now: SystemTime) -> Result<SignedRequest, SignError> {
+    pub fn sign_at(
+        &self,
+        target: &str,
+        body: Bytes,
+        now: SystemTime,
+    ) -> Result<SignedRequest, SignError> {
         let params = v4::SigningParams::builder()
             .identity(&self.identity)
             .region(REGION)
@@ -88,9 +93,16 @@ impl Signer {
             ("content-type", AWS_JSON_1_0),
             ("x-amz-target", target),
         ];
-        let signable = SignableRequest::new("POST", &self.url, headers.into_iter(), SignableBody::Bytes(&body))
-            .map_err(|e| SignError(e.to_string()))?;
-        let (instructions, _signature) = sign(signable, &params).map_err(|e| SignError(e.to_string()))?.into_parts();
+        let signable = SignableRequest::new(
+            "POST",
+            &self.url,
+            headers.into_iter(),
+            SignableBody::Bytes(&body),
+        )
+        .map_err(|e| SignError(e.to_string()))?;
+        let (instructions, _signature) = sign(signable, &params)
+            .map_err(|e| SignError(e.to_string()))?
+            .into_parts();
         let mut authorization = None;
         let mut amz_date = None;
         for (name, value) in instructions.headers() {
@@ -105,7 +117,8 @@ impl Signer {
         Ok(SignedRequest {
             target: HeaderValue::from_str(target).map_err(|e| SignError(e.to_string()))?,
             body,
-            authorization: authorization.ok_or_else(|| SignError("no authorization header".into()))?,
+            authorization: authorization
+                .ok_or_else(|| SignError("no authorization header".into()))?,
             amz_date: amz_date.ok_or_else(|| SignError("no x-amz-date header".into()))?,
         })
     }
@@ -118,10 +131,18 @@ mod tests {
     #[test]
     fn signature_names_the_service_region_and_signed_headers() {
         let signer = Signer::new("dynamodb", "127.0.0.1:4566");
-        let req = signer.sign("DynamoDB_20120810.ListTables", Bytes::from_static(b"{}")).unwrap();
+        let req = signer
+            .sign("DynamoDB_20120810.ListTables", Bytes::from_static(b"{}"))
+            .unwrap();
         let auth = req.authorization.to_str().unwrap();
-        assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDNIMBUSBENCH00000/"), "{auth}");
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDNIMBUSBENCH00000/"),
+            "{auth}"
+        );
         assert!(auth.contains("/us-east-1/dynamodb/aws4_request"), "{auth}");
-        assert!(auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-target"), "{auth}");
+        assert!(
+            auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-target"),
+            "{auth}"
+        );
     }
 }

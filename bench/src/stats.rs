@@ -27,7 +27,8 @@ pub struct Recorder {
 impl Default for Recorder {
     fn default() -> Self {
         Recorder {
-            hist: Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("static histogram bounds are valid"),
+            hist: Histogram::new_with_bounds(1, MAX_LATENCY_US, 3)
+                .expect("static histogram bounds are valid"),
             ok: 0,
             errors: BTreeMap::new(),
             error_examples: BTreeMap::new(),
@@ -40,7 +41,9 @@ impl Recorder {
     pub fn record_ok(&mut self, latency: Duration) {
         self.ok += 1;
         let us = (latency.as_micros() as u64).clamp(1, MAX_LATENCY_US);
-        self.hist.record(us).expect("value clamped into histogram range");
+        self.hist
+            .record(us)
+            .expect("value clamped into histogram range");
     }
 
     pub fn record_error(&mut self, error_type: String, example: impl FnOnce() -> String) {

@@ -64,7 +64,10 @@ impl Api {
     pub async fn call(&mut self, operation: &str, body: &Value) -> Result<Value, ApiError> {
         let body = Bytes::from(serde_json::to_vec(body).expect("JSON values serialize"));
         self.call_raw(operation, body).await.and_then(|b| {
-            serde_json::from_slice(&b).map_err(|e| ApiError { error_type: "InvalidJsonResponse".into(), message: e.to_string() })
+            serde_json::from_slice(&b).map_err(|e| ApiError {
+                error_type: "InvalidJsonResponse".into(),
+                message: e.to_string(),
+            })
         })
     }
 
@@ -82,33 +85,63 @@ impl Api {
             let request = self
                 .signer
                 .sign(&target, body.clone())
-                .map_err(|e| ApiError { error_type: "SigningFailed".into(), message: e.to_string() })?;
+                .map_err(|e| ApiError {
+                    error_type: "SigningFailed".into(),
+                    message: e.to_string(),
+                })?;
             if self.conn.is_none() {
                 match Connection::open(&self.endpoint).await {
                     Ok(c) => self.conn = Some(c),
                     Err(e) => {
-                        last = Some(ApiError { error_type: "transport: connect failed".into(), message: e.to_string() });
+                        last = Some(ApiError {
+                            error_type: "transport: connect failed".into(),
+                            message: e.to_string(),
+                        });
                         continue;
                     }
                 }
             }
-            match self.conn.as_mut().expect("connected above").send(&request, self.timeout).await {
+            match self
+                .conn
+                .as_mut()
+                .expect("connected above")
+                .send(&request, self.timeout)
+                .await
+            {
                 Outcome::Ok(b) => return Ok(b),
-                Outcome::Aws { error_type, body, .. } => {
+                Outcome::Aws {
+                    error_type, body, ..
+                } => {
                     let message = serde_json::from_slice::<Value>(&body)
                         .ok()
-                        .and_then(|v| v.get("message").or_else(|| v.get("Message")).and_then(Value::as_str).map(str::to_owned))
-                        .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned());
-                    return Err(ApiError { error_type, message });
+                        .and_then(|v| {
+                            v.get("message")
+                                .or_else(|| v.get("Message"))
+                                .and_then(Value::as_str)
+                                .map(str::to_owned)
+                        })
+                        .unwrap_or_else(|| {
+                            String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned()
+                        });
+                    return Err(ApiError {
+                        error_type,
+                        message,
+                    });
                 }
                 Outcome::ClosedBeforeSend => {
                     self.conn = None;
                     backoff = false;
-                    last = Some(ApiError { error_type: "transport: connection closed".into(), message: String::new() });
+                    last = Some(ApiError {
+                        error_type: "transport: connection closed".into(),
+                        message: String::new(),
+                    });
                 }
                 Outcome::Transport(kind) => {
                     self.conn = None;
-                    last = Some(ApiError { error_type: format!("transport: {kind}"), message: String::new() });
+                    last = Some(ApiError {
+                        error_type: format!("transport: {kind}"),
+                        message: String::new(),
+                    });
                 }
             }
         }

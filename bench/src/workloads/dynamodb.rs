@@ -39,7 +39,10 @@ pub struct Sizes {
 
 /// The outcome of setting a workload up on one server.
 pub enum Prepared {
-    Ready { driver: Arc<dyn DynamoDriver>, table: String },
+    Ready {
+        driver: Arc<dyn DynamoDriver>,
+        table: String,
+    },
     /// The server answered the workload's operation with an error that means
     /// it does not implement it.
     Unsupported { error_type: String, message: String },
@@ -51,7 +54,10 @@ pub trait DynamoDriver: Driver {
     /// Reads back a sample of the items written during the run (one per
     /// virtual client: its last acknowledged write). Returns one line per
     /// mismatch.
-    fn read_back<'a>(&'a self, api: &'a mut Api) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send + 'a>>;
+    fn read_back<'a>(
+        &'a self,
+        api: &'a mut Api,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send + 'a>>;
 }
 
 #[derive(Debug)]
@@ -67,7 +73,10 @@ impl From<ApiError> for SetupError {
 /// the whole item is [`ITEM_BYTES`].
 fn payload(pk: &str, sk: &str) -> String {
     let len = ITEM_BYTES - ("pk".len() + pk.len() + "sk".len() + sk.len() + "data".len());
-    let seed = pk.bytes().chain(sk.bytes()).fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let seed = pk
+        .bytes()
+        .chain(sk.bytes())
+        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
     let mut s = String::with_capacity(len);
     s.push_str(pk);
     s.push('/');
@@ -160,13 +169,22 @@ struct QueryOutput<'a> {
 }
 
 fn check_item(body: &[u8], pk: &str, sk: &str) -> Result<(), String> {
-    let out: GetOutput = serde_json::from_slice(body).map_err(|e| format!("unparseable GetItem response: {e}"))?;
-    let item = out.item.ok_or_else(|| format!("GetItem {pk}/{sk}: no Item in response"))?;
+    let out: GetOutput =
+        serde_json::from_slice(body).map_err(|e| format!("unparseable GetItem response: {e}"))?;
+    let item = out
+        .item
+        .ok_or_else(|| format!("GetItem {pk}/{sk}: no Item in response"))?;
     if item.pk.s != pk || item.sk.s != sk {
-        return Err(format!("GetItem {pk}/{sk}: got item {}/{}", item.pk.s, item.sk.s));
+        return Err(format!(
+            "GetItem {pk}/{sk}: got item {}/{}",
+            item.pk.s, item.sk.s
+        ));
     }
     if item.data.s != payload(pk, sk) {
-        return Err(format!("GetItem {pk}/{sk}: data differs ({} bytes)", item.data.s.len()));
+        return Err(format!(
+            "GetItem {pk}/{sk}: data differs ({} bytes)",
+            item.data.s.len()
+        ));
     }
     Ok(())
 }
@@ -195,13 +213,20 @@ async fn create_table(api: &mut Api, table: &str) -> Result<(), SetupError> {
     // bounded, until ACTIVE.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let d = api.call("DescribeTable", &json!({"TableName": table})).await?;
-        let status = d.pointer("/Table/TableStatus").and_then(Value::as_str).unwrap_or("");
+        let d = api
+            .call("DescribeTable", &json!({"TableName": table}))
+            .await?;
+        let status = d
+            .pointer("/Table/TableStatus")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if status == "ACTIVE" {
             return Ok(());
         }
         if tokio::time::Instant::now() > deadline {
-            return Err(SetupError(format!("table {table} not ACTIVE after 60 s (status {status:?})")));
+            return Err(SetupError(format!(
+                "table {table} not ACTIVE after 60 s (status {status:?})"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -214,7 +239,11 @@ pub async fn delete_table(endpoint: &Endpoint, table: &str) {
 }
 
 /// Writes `keys` with PutItem from a few parallel connections.
-async fn seed(endpoint: &Endpoint, table: &str, keys: Vec<(String, String)>) -> Result<(), SetupError> {
+async fn seed(
+    endpoint: &Endpoint,
+    table: &str,
+    keys: Vec<(String, String)>,
+) -> Result<(), SetupError> {
     const SEEDERS: usize = 8;
     let keys = Arc::new(keys);
     let mut tasks = Vec::new();
@@ -223,20 +252,28 @@ async fn seed(endpoint: &Endpoint, table: &str, keys: Vec<(String, String)>) -> 
         tasks.push(tokio::spawn(async move {
             let mut api = Api::dynamodb(&endpoint);
             for (pk, sk) in keys.iter().skip(w).step_by(SEEDERS) {
-                api.call_raw("PutItem", put_body(&table, pk, sk)).await.map_err(|e| SetupError(format!("seeding PutItem: {e}")))?;
+                api.call_raw("PutItem", put_body(&table, pk, sk))
+                    .await
+                    .map_err(|e| SetupError(format!("seeding PutItem: {e}")))?;
             }
             Ok::<(), SetupError>(())
         }));
     }
     for t in tasks {
-        t.await.map_err(|e| SetupError(format!("seeder panicked: {e}")))??;
+        t.await
+            .map_err(|e| SetupError(format!("seeder panicked: {e}")))??;
     }
     Ok(())
 }
 
 /// Creates the table for `workload`, seeds it, checks the server supports
 /// the operation, and returns the driver for the load loop.
-pub async fn prepare(workload: Workload, endpoint: &Endpoint, sizes: Sizes, run_id: &str) -> Result<Prepared, SetupError> {
+pub async fn prepare(
+    workload: Workload,
+    endpoint: &Endpoint,
+    sizes: Sizes,
+    run_id: &str,
+) -> Result<Prepared, SetupError> {
     let table = format!("nimbus-bench-{}-{run_id}", workload.name());
     let mut api = Api::dynamodb(endpoint);
     create_table(&mut api, &table).await?;
@@ -248,25 +285,39 @@ pub async fn prepare(workload: Workload, endpoint: &Endpoint, sizes: Sizes, run_
             // Probe once: an unimplemented operation is a result to report,
             // not a flood of errors to measure.
             let mut rng = Rng::new(0);
-            let probe = driver.next_call(usize::MAX / 2, 0, &mut rng).map_err(SetupError)?;
-            if let Err(e) = api.call_raw("TransactWriteItems", probe.request.body.clone()).await {
+            let probe = driver
+                .next_call(usize::MAX / 2, 0, &mut rng)
+                .map_err(SetupError)?;
+            if let Err(e) = api
+                .call_raw("TransactWriteItems", probe.request.body.clone())
+                .await
+            {
                 if means_unsupported(&e.error_type) {
-                    return Ok(Prepared::Unsupported { error_type: e.error_type, message: e.message });
+                    return Ok(Prepared::Unsupported {
+                        error_type: e.error_type,
+                        message: e.message,
+                    });
                 }
                 return Err(SetupError(format!("TransactWriteItems probe: {e}")));
             }
             driver
         }
         Workload::DynamodbGet => {
-            let keys: Vec<(String, String)> = (0..sizes.get_items).map(|i| (format!("g{i:08}"), "0".to_owned())).collect();
+            let keys: Vec<(String, String)> = (0..sizes.get_items)
+                .map(|i| (format!("g{i:08}"), "0".to_owned()))
+                .collect();
             seed(endpoint, &table, keys.clone()).await?;
             Arc::new(GetDriver::new(&signer, &table, keys)?)
         }
         Workload::DynamodbQuery100 => {
-            let partitions: Vec<String> = (0..sizes.query_partitions).map(|p| format!("q{p:04}")).collect();
+            let partitions: Vec<String> = (0..sizes.query_partitions)
+                .map(|p| format!("q{p:04}"))
+                .collect();
             let keys = partitions
                 .iter()
-                .flat_map(|pk| (0..QUERY_PARTITION_ITEMS).map(move |j| (pk.clone(), format!("{j:06}"))))
+                .flat_map(|pk| {
+                    (0..QUERY_PARTITION_ITEMS).map(move |j| (pk.clone(), format!("{j:06}")))
+                })
                 .collect();
             seed(endpoint, &table, keys).await?;
             Arc::new(QueryDriver::new(&signer, &table, partitions)?)
@@ -292,7 +343,12 @@ impl LastWrites {
         }
     }
     fn sample(&self) -> Vec<(usize, u64)> {
-        self.0.iter().enumerate().map(|(w, s)| (w, s.load(Ordering::Relaxed))).filter(|(_, s)| *s > 0).collect()
+        self.0
+            .iter()
+            .enumerate()
+            .map(|(w, s)| (w, s.load(Ordering::Relaxed)))
+            .filter(|(_, s)| *s > 0)
+            .collect()
     }
 }
 
@@ -315,7 +371,12 @@ struct PutDriver {
 
 impl PutDriver {
     fn new(signer: Arc<Signer>, table: String) -> Self {
-        PutDriver { signer, table, target: target("PutItem"), written: LastWrites::new() }
+        PutDriver {
+            signer,
+            table,
+            target: target("PutItem"),
+            written: LastWrites::new(),
+        }
     }
     fn key(worker: usize, seq: u64) -> String {
         format!("p{worker:04}-{seq:010}")
@@ -325,12 +386,16 @@ impl PutDriver {
 impl Driver for PutDriver {
     fn next_call(&self, worker: usize, seq: u64, _rng: &mut Rng) -> Result<Call, String> {
         let body = put_body(&self.table, &Self::key(worker, seq), "0");
-        Ok(Call { request: self.signer.sign(&self.target, body).map_err(sign_err)?, expect: encode_call(worker, seq) })
+        Ok(Call {
+            request: self.signer.sign(&self.target, body).map_err(sign_err)?,
+            expect: encode_call(worker, seq),
+        })
     }
     fn check(&self, call: &Call, body: &[u8]) -> Result<(), String> {
         // PutItem answers `{}` (no ReturnValues requested): anything that is
         // not a JSON object is wrong.
-        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| format!("unparseable PutItem response: {e}"))?;
+        serde_json::from_slice::<serde::de::IgnoredAny>(body)
+            .map_err(|e| format!("unparseable PutItem response: {e}"))?;
         let (w, s) = decode_call(call.expect);
         self.written.note(w, s);
         Ok(())
@@ -341,9 +406,17 @@ impl DynamoDriver for PutDriver {
     fn as_driver(self: Arc<Self>) -> Arc<dyn Driver> {
         self
     }
-    fn read_back<'a>(&'a self, api: &'a mut Api) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send + 'a>> {
+    fn read_back<'a>(
+        &'a self,
+        api: &'a mut Api,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send + 'a>> {
         Box::pin(async move {
-            let keys = self.written.sample().into_iter().map(|(w, s)| (Self::key(w, s), "0".to_owned())).collect();
+            let keys = self
+                .written
+                .sample()
+                .into_iter()
+                .map(|(w, s)| (Self::key(w, s), "0".to_owned()))
+                .collect();
             read_back_keys(api, &self.table, keys).await
         })
     }
@@ -380,27 +453,47 @@ impl GetDriver {
         let t = target("GetItem");
         let requests = keys
             .iter()
-            .map(|(pk, sk)| signer.sign(&t, get_body(table, pk, sk)).map_err(|e| SetupError(e.to_string())))
+            .map(|(pk, sk)| {
+                signer
+                    .sign(&t, get_body(table, pk, sk))
+                    .map_err(|e| SetupError(e.to_string()))
+            })
             .collect::<Result<_, _>>()?;
         let payloads = keys.iter().map(|(pk, sk)| payload(pk, sk)).collect();
-        Ok(GetDriver { requests, keys, payloads })
+        Ok(GetDriver {
+            requests,
+            keys,
+            payloads,
+        })
     }
 }
 
 impl Driver for GetDriver {
     fn next_call(&self, _worker: usize, _seq: u64, rng: &mut Rng) -> Result<Call, String> {
         let i = rng.below(self.requests.len() as u64);
-        Ok(Call { request: self.requests[i as usize].clone(), expect: i })
+        Ok(Call {
+            request: self.requests[i as usize].clone(),
+            expect: i,
+        })
     }
     fn check(&self, call: &Call, body: &[u8]) -> Result<(), String> {
         let (pk, sk) = &self.keys[call.expect as usize];
-        let out: GetOutput = serde_json::from_slice(body).map_err(|e| format!("unparseable GetItem response: {e}"))?;
-        let item = out.item.ok_or_else(|| format!("GetItem {pk}/{sk}: no Item in response"))?;
+        let out: GetOutput = serde_json::from_slice(body)
+            .map_err(|e| format!("unparseable GetItem response: {e}"))?;
+        let item = out
+            .item
+            .ok_or_else(|| format!("GetItem {pk}/{sk}: no Item in response"))?;
         if item.pk.s != *pk || item.sk.s != *sk {
-            return Err(format!("GetItem {pk}/{sk}: got item {}/{}", item.pk.s, item.sk.s));
+            return Err(format!(
+                "GetItem {pk}/{sk}: got item {}/{}",
+                item.pk.s, item.sk.s
+            ));
         }
         if item.data.s != self.payloads[call.expect as usize] {
-            return Err(format!("GetItem {pk}/{sk}: data differs ({} bytes)", item.data.s.len()));
+            return Err(format!(
+                "GetItem {pk}/{sk}: data differs ({} bytes)",
+                item.data.s.len()
+            ));
         }
         Ok(())
     }
@@ -410,7 +503,10 @@ impl DynamoDriver for GetDriver {
     fn as_driver(self: Arc<Self>) -> Arc<dyn Driver> {
         self
     }
-    fn read_back<'a>(&'a self, _api: &'a mut Api) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send + 'a>> {
+    fn read_back<'a>(
+        &'a self,
+        _api: &'a mut Api,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send + 'a>> {
         Box::pin(async { Vec::new() })
     }
 }
@@ -435,28 +531,44 @@ impl QueryDriver {
                     "ExpressionAttributeValues": {":p": {"S": pk}},
                     "Limit": QUERY_PAGE
                 });
-                signer.sign(&t, Bytes::from(body.to_string())).map_err(|e| SetupError(e.to_string()))
+                signer
+                    .sign(&t, Bytes::from(body.to_string()))
+                    .map_err(|e| SetupError(e.to_string()))
             })
             .collect::<Result<_, _>>()?;
-        Ok(QueryDriver { requests, partitions })
+        Ok(QueryDriver {
+            requests,
+            partitions,
+        })
     }
 }
 
 impl Driver for QueryDriver {
     fn next_call(&self, _worker: usize, _seq: u64, rng: &mut Rng) -> Result<Call, String> {
         let i = rng.below(self.requests.len() as u64);
-        Ok(Call { request: self.requests[i as usize].clone(), expect: i })
+        Ok(Call {
+            request: self.requests[i as usize].clone(),
+            expect: i,
+        })
     }
     fn check(&self, call: &Call, body: &[u8]) -> Result<(), String> {
         let pk = &self.partitions[call.expect as usize];
-        let out: QueryOutput = serde_json::from_slice(body).map_err(|e| format!("unparseable Query response: {e}"))?;
+        let out: QueryOutput =
+            serde_json::from_slice(body).map_err(|e| format!("unparseable Query response: {e}"))?;
         if out.items.len() != QUERY_PAGE || out.count != Some(QUERY_PAGE as u64) {
-            return Err(format!("Query {pk}: {} items, Count {:?}; expected {QUERY_PAGE}", out.items.len(), out.count));
+            return Err(format!(
+                "Query {pk}: {} items, Count {:?}; expected {QUERY_PAGE}",
+                out.items.len(),
+                out.count
+            ));
         }
         // The first page of a partition, ascending: sort keys 000000..000099.
         for (j, item) in out.items.iter().enumerate() {
             if item.pk.s != *pk {
-                return Err(format!("Query {pk}: item {j} is from partition {}", item.pk.s));
+                return Err(format!(
+                    "Query {pk}: item {j} is from partition {}",
+                    item.pk.s
+                ));
             }
             if item.sk.s != format!("{j:06}") {
                 return Err(format!("Query {pk}: item {j} has sort key {}", item.sk.s));
@@ -470,7 +582,10 @@ impl DynamoDriver for QueryDriver {
     fn as_driver(self: Arc<Self>) -> Arc<dyn Driver> {
         self
     }
-    fn read_back<'a>(&'a self, _api: &'a mut Api) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send + 'a>> {
+    fn read_back<'a>(
+        &'a self,
+        _api: &'a mut Api,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send + 'a>> {
         Box::pin(async { Vec::new() })
     }
 }
@@ -488,7 +603,12 @@ struct TransactDriver {
 
 impl TransactDriver {
     fn new(signer: Arc<Signer>, table: String) -> Self {
-        TransactDriver { signer, table, target: target("TransactWriteItems"), written: LastWrites::new() }
+        TransactDriver {
+            signer,
+            table,
+            target: target("TransactWriteItems"),
+            written: LastWrites::new(),
+        }
     }
     fn key(worker: usize, seq: u64, k: usize) -> String {
         format!("t{worker:04}-{seq:010}-{k:02}")
@@ -510,10 +630,17 @@ impl Driver for TransactDriver {
             b.push_str("}}");
         }
         b.push_str("]}");
-        Ok(Call { request: self.signer.sign(&self.target, Bytes::from(b)).map_err(sign_err)?, expect: encode_call(worker, seq) })
+        Ok(Call {
+            request: self
+                .signer
+                .sign(&self.target, Bytes::from(b))
+                .map_err(sign_err)?,
+            expect: encode_call(worker, seq),
+        })
     }
     fn check(&self, call: &Call, body: &[u8]) -> Result<(), String> {
-        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|e| format!("unparseable TransactWriteItems response: {e}"))?;
+        serde_json::from_slice::<serde::de::IgnoredAny>(body)
+            .map_err(|e| format!("unparseable TransactWriteItems response: {e}"))?;
         let (w, s) = decode_call(call.expect);
         self.written.note(w, s);
         Ok(())
@@ -524,14 +651,19 @@ impl DynamoDriver for TransactDriver {
     fn as_driver(self: Arc<Self>) -> Arc<dyn Driver> {
         self
     }
-    fn read_back<'a>(&'a self, api: &'a mut Api) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send + 'a>> {
+    fn read_back<'a>(
+        &'a self,
+        api: &'a mut Api,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send + 'a>> {
         Box::pin(async move {
             // All ten items of each client's last transaction must be there.
             let keys = self
                 .written
                 .sample()
                 .into_iter()
-                .flat_map(|(w, s)| (0..TRANSACT_PUTS).map(move |k| (Self::key(w, s, k), "0".to_owned())))
+                .flat_map(|(w, s)| {
+                    (0..TRANSACT_PUTS).map(move |k| (Self::key(w, s, k), "0".to_owned()))
+                })
                 .collect();
             read_back_keys(api, &self.table, keys).await
         })
@@ -544,8 +676,17 @@ mod tests {
 
     #[test]
     fn items_are_one_kilobyte_by_dynamodb_size_rules() {
-        for (pk, sk) in [("g00000001", "0"), ("q0003", "000042"), ("t0001-0000000001-09", "0")] {
-            let size = "pk".len() + pk.len() + "sk".len() + sk.len() + "data".len() + payload(pk, sk).len();
+        for (pk, sk) in [
+            ("g00000001", "0"),
+            ("q0003", "000042"),
+            ("t0001-0000000001-09", "0"),
+        ] {
+            let size = "pk".len()
+                + pk.len()
+                + "sk".len()
+                + sk.len()
+                + "data".len()
+                + payload(pk, sk).len();
             assert_eq!(size, ITEM_BYTES);
         }
     }

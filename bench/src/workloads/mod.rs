@@ -41,8 +41,12 @@ pub struct Target {
 }
 
 impl Workload {
-    pub const DEFAULT: [Workload; 4] =
-        [Workload::DynamodbPut, Workload::DynamodbGet, Workload::DynamodbQuery100, Workload::DynamodbTransact10];
+    pub const DEFAULT: [Workload; 4] = [
+        Workload::DynamodbPut,
+        Workload::DynamodbGet,
+        Workload::DynamodbQuery100,
+        Workload::DynamodbTransact10,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -59,7 +63,10 @@ impl Workload {
     pub fn available(self) -> bool {
         matches!(
             self,
-            Workload::DynamodbPut | Workload::DynamodbGet | Workload::DynamodbQuery100 | Workload::DynamodbTransact10
+            Workload::DynamodbPut
+                | Workload::DynamodbGet
+                | Workload::DynamodbQuery100
+                | Workload::DynamodbTransact10
         )
     }
 
@@ -67,9 +74,18 @@ impl Workload {
     /// issue). Workloads without one are reported without pass/fail.
     pub fn target(self) -> Option<Target> {
         match self {
-            Workload::DynamodbGet => Some(Target { min_rps: 20_000.0, max_p99_ms: 10.0 }),
-            Workload::DynamodbPut => Some(Target { min_rps: 10_000.0, max_p99_ms: 10.0 }),
-            Workload::DynamodbQuery100 => Some(Target { min_rps: 3_000.0, max_p99_ms: 10.0 }),
+            Workload::DynamodbGet => Some(Target {
+                min_rps: 20_000.0,
+                max_p99_ms: 10.0,
+            }),
+            Workload::DynamodbPut => Some(Target {
+                min_rps: 10_000.0,
+                max_p99_ms: 10.0,
+            }),
+            Workload::DynamodbQuery100 => Some(Target {
+                min_rps: 3_000.0,
+                max_p99_ms: 10.0,
+            }),
             _ => None,
         }
     }
