@@ -56,7 +56,10 @@ mod tests {
         assert!(!declared_too_large(&headers, 10));
         headers.insert(CONTENT_LENGTH, HeaderValue::from_static("11"));
         assert!(declared_too_large(&headers, 10));
-        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("99999999999999999999999"));
+        headers.insert(
+            CONTENT_LENGTH,
+            HeaderValue::from_static("99999999999999999999999"),
+        );
         // Unparseable lengths are left to hyper, which rejects them itself.
         assert!(!declared_too_large(&headers, 10));
     }

@@ -79,7 +79,8 @@ async fn process(app: &App, request: Request<Incoming>, request_id: &str) -> Han
     let request_version = header(&parts.headers, CONTENT_TYPE.as_str())
         .and_then(JsonVersion::from_content_type)
         .unwrap_or(JsonVersion::V1_0);
-    let front_error = |err: AwsError| Handled::error(err, request_version, Crc32::Include, front_label());
+    let front_error =
+        |err: AwsError| Handled::error(err, request_version, Crc32::Include, front_label());
 
     // Refuse an announced oversized body before anything else reads it.
     if body::declared_too_large(&parts.headers, app.max_body_bytes) {
@@ -107,7 +108,12 @@ async fn process(app: &App, request: Request<Incoming>, request_id: &str) -> Han
         Ok(Route::Aws { service, operation }) => {
             let label = match &operation {
                 Some(op) => format!("{}.{op}", service.name()),
-                None => format!("{} {} {}", service.name(), parts.method, shorten(parts.uri.path())),
+                None => format!(
+                    "{} {} {}",
+                    service.name(),
+                    parts.method,
+                    shorten(parts.uri.path())
+                ),
             };
             let version = JsonVersion::for_protocol(service.protocol());
             let crc = match service {
@@ -177,7 +183,9 @@ where
 async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, AwsError> {
     body::collect(body, limit).await.map_err(|e| match e {
         BodyError::TooLarge => AwsError::request_entity_too_large(limit),
-        BodyError::Read(cause) => AwsError::serialization(format!("could not read the request body: {cause}")),
+        BodyError::Read(cause) => {
+            AwsError::serialization(format!("could not read the request body: {cause}"))
+        }
     })
 }
 
@@ -219,13 +227,22 @@ fn shorten(path: &str) -> &str {
     if path.len() <= MAX {
         return path;
     }
-    let cut = (0..=MAX).rev().find(|&i| path.is_char_boundary(i)).unwrap_or(0);
+    let cut = (0..=MAX)
+        .rev()
+        .find(|&i| path.is_char_boundary(i))
+        .unwrap_or(0);
     &path[..cut]
 }
 
 /// One line per request: successes at debug; client errors at info and
 /// server errors at warn, each saying what failed and why.
-fn log(label: &str, status: StatusCode, error: Option<&AwsError>, elapsed: Duration, request_id: &str) {
+fn log(
+    label: &str,
+    status: StatusCode,
+    error: Option<&AwsError>,
+    elapsed: Duration,
+    request_id: &str,
+) {
     let status = status.as_u16();
     match error {
         None => tracing::debug!("{label} -> {status} in {elapsed:.1?} (request {request_id})"),

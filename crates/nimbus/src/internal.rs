@@ -67,7 +67,10 @@ fn shorten(path: &str) -> String {
     if path.len() <= MAX {
         path.to_owned()
     } else {
-        let cut = (0..=MAX).rev().find(|&i| path.is_char_boundary(i)).unwrap_or(0);
+        let cut = (0..=MAX)
+            .rev()
+            .find(|&i| path.is_char_boundary(i))
+            .unwrap_or(0);
         format!("{}...", &path[..cut])
     }
 }
