@@ -40,6 +40,7 @@ pub async fn run(plan: Plan, work_dir: PathBuf) -> Report {
         std::process::id(),
         time::OffsetDateTime::now_utc().unix_timestamp()
     );
+    let load_start = crate::report::Machine::load_average();
     let mut servers = Vec::new();
     for e in &plan.entries {
         let server = match e {
@@ -116,6 +117,11 @@ pub async fn run(plan: Plan, work_dir: PathBuf) -> Report {
             .copied()
             .filter(|w| !w.available())
             .collect(),
+        machine: crate::report::Machine {
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            load_start,
+            load_end: crate::report::Machine::load_average(),
+        },
     }
 }
 

@@ -24,6 +24,45 @@ pub struct Report {
     pub servers: Vec<ServerReport>,
     pub results: Vec<WorkloadResult>,
     pub not_yet_available: Vec<Workload>,
+    pub machine: Machine,
+}
+
+/// What else the machine was doing: on a shared two-core machine another
+/// build running beside the benchmark changes every number.
+#[derive(Serialize)]
+pub struct Machine {
+    pub cores: usize,
+    /// 1-minute load average when the run started and when it ended.
+    pub load_start: Option<f64>,
+    pub load_end: Option<f64>,
+}
+
+impl Machine {
+    pub fn load_average() -> Option<f64> {
+        std::fs::read_to_string("/proc/loadavg")
+            .ok()?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
+    /// A warning when the machine was busier than the benchmark alone makes
+    /// it (the generator and one server keep about two cores busy).
+    fn warning(&self) -> Option<String> {
+        let busiest = self
+            .load_start
+            .into_iter()
+            .chain(self.load_end)
+            .fold(0.0, f64::max);
+        let limit = self.cores as f64 + 1.0;
+        (busiest > limit).then(|| {
+            format!(
+                "**Warning: the machine was busy (load average up to {busiest:.1} on {} cores): other work competed with the servers and the generator, so these numbers understate what the servers can do.**\n",
+                self.cores
+            )
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -99,6 +138,9 @@ impl Report {
             self.warmup_s,
             self.generated_at
         );
+        if let Some(w) = self.machine.warning() {
+            let _ = writeln!(md, "{w}");
+        }
         self.throughput_table(&mut md);
         self.ratio_table(&mut md);
         self.startup_table(&mut md);
@@ -443,6 +485,11 @@ mod tests {
                 },
             ],
             not_yet_available: vec![Workload::LambdaColdStart],
+            machine: Machine {
+                cores: 2,
+                load_start: Some(0.5),
+                load_end: Some(1.5),
+            },
         };
         let md = report.markdown();
         assert!(md.contains("| dynamodb-get | nimbus | 25000 |"), "{md}");
@@ -461,5 +508,6 @@ mod tests {
             "{md}"
         );
         assert!(!md.contains("vs dynalite"), "{md}");
+        assert!(!md.contains("Warning"), "{md}");
     }
 }
