@@ -71,7 +71,15 @@ impl Handled {
 }
 
 async fn process(app: &App, request: Request<Incoming>, request_id: &str) -> Handled {
-    let (parts, body) = request.into_parts();
+    let (parts, mut body) = request.into_parts();
+    let handled = respond(app, &parts, &mut body, request_id).await;
+    // Whatever was not read (an early error, a refused body) is drained so
+    // the client reads our answer instead of a reset connection.
+    body::drain_in_background(body, body::declared_length(&parts.headers));
+    handled
+}
+
+async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str) -> Handled {
     let front_label = || format!("{} {}", parts.method, shorten(parts.uri.path()));
     // Until the service is known, errors use the awsJson version the request
     // declared, and carry x-amz-crc32: DynamoDB clients check it, and the
@@ -87,7 +95,7 @@ async fn process(app: &App, request: Request<Incoming>, request_id: &str) -> Han
         return front_error(AwsError::request_entity_too_large(app.max_body_bytes));
     }
 
-    let auth = sigv4::parse(&auth_input(&parts));
+    let auth = sigv4::parse(&auth_input(parts));
     let scope_service = match &auth {
         Ok(Some(sig)) => Some(sig.scope.service.as_str()),
         _ => None,
@@ -138,7 +146,7 @@ async fn call(
     service: Service,
     operation: Option<String>,
     auth: Result<Option<SigV4>, AwsError>,
-    body: Incoming,
+    body: &mut Incoming,
     request_id: &str,
 ) -> Result<Vec<u8>, AwsError> {
     let sig = auth?.ok_or_else(AwsError::missing_authentication_token)?;
@@ -180,7 +188,7 @@ where
     }
 }
 
-async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, AwsError> {
+async fn read_body(body: &mut Incoming, limit: usize) -> Result<Bytes, AwsError> {
     body::collect(body, limit).await.map_err(|e| match e {
         BodyError::TooLarge => AwsError::request_entity_too_large(limit),
         BodyError::Read(cause) => {

@@ -157,6 +157,27 @@ fn declared_oversized_body_is_refused_before_reading() {
     );
 }
 
+/// A client that sends the whole oversized body anyway (as botocore does)
+/// still reads the 413 instead of a broken pipe, and can reuse the connection.
+#[tokio::test]
+async fn oversized_body_sent_in_full_gets_413() {
+    let server = Server::start(&["--in-memory"]);
+    let client = http1_client();
+    let mut request = unsigned_dynamodb_request(&server.endpoint, "PutItem", "");
+    *request.body_mut() = Full::new(Bytes::from(vec![b' '; BODY_LIMIT + 1]));
+    let (head, body) = send(&client, request).await;
+    assert_eq!(head.status, 413);
+    assert_eq!(
+        json(&body)["__type"],
+        "com.amazon.coral.service#RequestEntityTooLargeException"
+    );
+
+    let request = http::Request::get(format!("{}/_nimbus/health", server.endpoint))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert_eq!(send(&client, request).await.0.status, 200);
+}
+
 #[tokio::test]
 async fn chunked_oversized_body_is_refused() {
     let server = Server::start(&["--in-memory"]);

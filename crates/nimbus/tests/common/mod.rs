@@ -338,15 +338,39 @@ pub fn unsigned_dynamodb_request(
         .expect("valid request")
 }
 
-/// Writes `request` to a new TCP connection, half-closes nothing, and reads
-/// until the server closes the connection or `timeout` passes. Returns what
-/// was read. For requests a real client would refuse to send.
+/// Writes `request` to a new TCP connection and reads one HTTP/1.1 response
+/// (head plus a `Content-Length` body), or whatever arrived before the
+/// server closed the connection or `timeout` passed. For requests a real
+/// client would refuse to send.
 pub fn raw_exchange(addr: SocketAddr, request: &[u8], timeout: Duration) -> String {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream.set_read_timeout(Some(timeout)).expect("set timeout");
     stream.write_all(request).expect("send request");
+    read_raw_response(&mut stream)
+}
+
+/// Reads one HTTP/1.1 response with a `Content-Length` body from `stream`
+/// (stopping early at EOF, an error or the stream's read timeout).
+pub fn read_raw_response(stream: &mut impl Read) -> String {
     let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
+    let mut buf = [0u8; 8192];
+    loop {
+        if let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&response[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if response.len() >= end + 4 + length {
+                break;
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => response.extend_from_slice(&buf[..n]),
+        }
+    }
     String::from_utf8_lossy(&response).into_owned()
 }
 
