@@ -96,12 +96,19 @@ struct UpdateTableInput {
     attribute_definitions: Vec<AttributeDefinition>,
 }
 
+/// A table's keys and attribute definitions, as CreateTable accepted them.
+struct KeySchema {
+    hash: KeyAttr,
+    range: Option<KeyAttr>,
+    attributes: Vec<(String, KeyType)>,
+}
+
 /// The key schema and its attribute definitions, checked as CreateTable
 /// checks them.
 fn parse_key_schema(
     key_schema: &[KeySchemaElement],
     definitions: &[AttributeDefinition],
-) -> Result<(KeyAttr, Option<KeyAttr>, Vec<(String, KeyType)>)> {
+) -> Result<KeySchema> {
     let mut v = Violations::new();
     if key_schema.is_empty() {
         v.add(
@@ -215,7 +222,11 @@ fn parse_key_schema(
             "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
         ));
     }
-    Ok((hash_attr, range_attr.flatten(), defs))
+    Ok(KeySchema {
+        hash: hash_attr,
+        range: range_attr.flatten(),
+        attributes: defs,
+    })
 }
 
 /// A key attribute without a definition: AWS words it differently when
@@ -357,8 +368,11 @@ fn not_supported_yet(what: &str) -> DynamoError {
 pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
     let input: CreateTableInput = decode(body)?;
     let name = check_table_name(input.table_name.as_deref())?.to_string();
-    let (hash_key, range_key, attributes) =
-        parse_key_schema(&input.key_schema, &input.attribute_definitions)?;
+    let KeySchema {
+        hash: hash_key,
+        range: range_key,
+        attributes,
+    } = parse_key_schema(&input.key_schema, &input.attribute_definitions)?;
     let (billing_mode, throughput) =
         parse_billing(input.billing_mode.as_deref(), input.provisioned_throughput)?;
     let tags = parse_tags(input.tags.as_deref().unwrap_or_default(), "tags")?;
