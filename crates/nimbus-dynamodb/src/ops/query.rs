@@ -161,8 +161,9 @@ struct Page<'a> {
     projection: Option<Projection>,
     select: Select,
     limit: Option<usize>,
-    /// Response `Items` array, as JSON bytes.
-    items: Vec<u8>,
+    /// The response body being built: `{"Items":[` and the items so far, so
+    /// item JSON is copied once, straight from the store into the response.
+    out: Vec<u8>,
     count: usize,
     scanned: usize,
     bytes_read: usize,
@@ -187,7 +188,13 @@ impl<'a> Page<'a> {
             projection,
             select,
             limit,
-            items: Vec::with_capacity(4096),
+            out: if select == Select::Count {
+                b"{".to_vec()
+            } else {
+                let mut out = Vec::with_capacity(16 * 1024);
+                out.extend_from_slice(b"{\"Items\":[");
+                out
+            },
             count: 0,
             scanned: 0,
             bytes_read: 0,
@@ -230,14 +237,14 @@ impl<'a> Page<'a> {
         if self.select == Select::Count {
             return Ok(());
         }
-        if !self.items.is_empty() {
-            self.items.push(b',');
+        if self.count > 1 {
+            self.out.push(b',');
         }
         match (&self.projection, &parsed) {
             (Some(p), Some(item)) => {
-                serde_json::to_writer(&mut self.items, &p.apply(item)).expect("items serialize")
+                serde_json::to_writer(&mut self.out, &p.apply(item)).expect("items serialize")
             }
-            _ => self.items.extend_from_slice(json),
+            _ => self.out.extend_from_slice(json),
         }
         Ok(())
     }
@@ -246,11 +253,8 @@ impl<'a> Page<'a> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        let mut out = Vec::with_capacity(self.items.len() + 256);
-        out.push(b'{');
+        let mut out = std::mem::take(&mut self.out);
         if self.select != Select::Count {
-            out.extend_from_slice(b"\"Items\":[");
-            out.extend_from_slice(&self.items);
             out.extend_from_slice(b"],");
         }
         out.extend_from_slice(
