@@ -62,6 +62,44 @@ impl Machine {
     }
 }
 
+#[derive(Serialize)]
+pub struct ServerReport {
+    pub name: String,
+    pub endpoint: Option<String>,
+    pub unavailable: Option<String>,
+    pub startup: Startup,
+}
+
+#[derive(Serialize)]
+pub struct WorkloadResult {
+    pub workload: Workload,
+    pub server: String,
+    pub outcome: RunOutcome,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+// One value per workload and server, a few dozen per run: size is no concern.
+#[allow(clippy::large_enum_variant)]
+pub enum RunOutcome {
+    Measured {
+        #[serde(flatten)]
+        result: LoadResult,
+        /// Items written during the run that could not be read back after it.
+        read_back_failures: Vec<String>,
+    },
+    Unsupported {
+        error_type: String,
+        message: String,
+    },
+    Failed {
+        reason: String,
+    },
+    ServerUnavailable {
+        reason: String,
+    },
+}
+
 impl Report {
     pub fn find(&self, workload: Workload, server: &str) -> Option<&RunOutcome> {
         self.results
