@@ -7,7 +7,9 @@ mod sdk;
 
 use std::collections::HashSet;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ScalarAttributeType, Select};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnConsumedCapacity, ScalarAttributeType, Select,
+};
 use aws_sdk_dynamodb::Client;
 use sdk::*;
 
@@ -752,5 +754,60 @@ async fn query_validation_errors() {
             .await,
         v,
         "Value provided in ExpressionAttributeValues unused in expressions: keys: {:unused}",
+    );
+}
+
+#[tokio::test]
+async fn consumed_capacity_sums_item_sizes() {
+    // Ten items of about 1,000 bytes: about 10,000 bytes read, which rounds
+    // up to three 4 KB units (1.5 when eventually consistent).
+    let items = (0..10)
+        .map(|i| item(&[("pk", s("p")), ("sk", n(i)), ("data", s("x".repeat(990)))]))
+        .collect();
+    let nimbus = setup(ScalarAttributeType::N, items).await;
+    let c = &nimbus.client;
+    for (consistent, units) in [(true, 3.0), (false, 1.5)] {
+        let out = ok(c
+            .query()
+            .table_name(T)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s("p"))
+            .consistent_read(consistent)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await);
+        let cc = out.consumed_capacity().expect("ConsumedCapacity");
+        assert_eq!(cc.table_name(), Some(T));
+        assert_eq!(cc.capacity_units(), Some(units), "consistent={consistent}");
+
+        let out = ok(c
+            .scan()
+            .table_name(T)
+            .consistent_read(consistent)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await);
+        assert_eq!(
+            out.consumed_capacity().and_then(|cc| cc.capacity_units()),
+            Some(units),
+            "scan, consistent={consistent}"
+        );
+    }
+    // Filtering does not reduce what was read.
+    let out = ok(c
+        .query()
+        .table_name(T)
+        .key_condition_expression("pk = :p")
+        .filter_expression("attribute_not_exists(#d)")
+        .expression_attribute_names("#d", "data")
+        .expression_attribute_values(":p", s("p"))
+        .consistent_read(true)
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await);
+    assert_eq!(out.count(), 0);
+    assert_eq!(
+        out.consumed_capacity().and_then(|cc| cc.capacity_units()),
+        Some(3.0)
     );
 }
