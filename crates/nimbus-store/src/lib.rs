@@ -8,9 +8,19 @@
 //! # Invariants
 //!
 //! - **Durability.** In durable mode, an `Ok` from [`Store::write`] or
-//!   [`Store::write_blocking`] means the call's writes are on disk (the group
-//!   holding them was committed with fsync) and survive `kill -9` or power
-//!   loss. In-memory mode ([`Store::in_memory`]) keeps nothing across restarts.
+//!   [`Store::write_blocking`] means the call's writes are on disk and
+//!   survive `kill -9` or power loss: the group holding them was appended to
+//!   the write-ahead log `<dir>/wal` as one checksummed record and synced
+//!   (`fdatasync`) before its redb transaction was committed (non-durably)
+//!   and before any caller in it was answered. In-memory mode
+//!   ([`Store::in_memory`]) keeps nothing across restarts and has no log.
+//! - **Log and database agree.** The durable redb state is exactly "every
+//!   log record up to the checkpoint sequence number stored in it". A
+//!   checkpoint (a durable redb commit) runs when the log grows past a size,
+//!   is old, the store is idle, or it closes; then the log restarts. Opening
+//!   replays the valid records after the checkpoint, in order, stopping at
+//!   the first torn or corrupt one (an unacknowledged group), then
+//!   checkpoints. A clean `close` leaves an empty log.
 //! - **Atomicity per call.** A write call's writes are applied all together or
 //!   not at all: they are buffered while its closure runs and discarded if it
 //!   returns `Err` or panics, or if its group fails to commit.
@@ -18,8 +28,10 @@
 //!   in submission order. A call sees every write of the calls before it,
 //!   including those in the same, not yet committed, group; it sees its own
 //!   writes too. There are no write conflicts to retry.
-//! - **Snapshots never see partial groups.** A [`Snapshot`] is a redb read
-//!   transaction: it sees exactly the groups committed before it was taken.
+//! - **Snapshots never see partial groups, nor undurable ones.** A
+//!   [`Snapshot`] is a redb read transaction: it sees exactly the groups
+//!   committed before it was taken, and a group is committed only once its
+//!   log record is durable.
 //!   A call's result is delivered only after its group commits, so a snapshot
 //!   taken after an `Ok` sees that call's writes.
 //! - **One owner per directory.** An open durable store holds an exclusive OS
@@ -29,18 +41,24 @@
 //! # Layout
 //!
 //! - [`store`](Store): opening, the shared handle, shutdown.
-//! - `writer`: the writer thread and group commit.
+//! - `writer`: the writer thread, group commit, when to checkpoint.
+//! - `wal`: the write-ahead log file and its record format.
+//! - `redo`: a group's writes as ops, applied live and in replay alike.
+//! - `checkpoint`: checkpoints and recovery on open.
 //! - `write_txn` / `overlay`: a write call's view and its buffered writes.
 //! - `read`: [`ReadView`], [`Snapshot`], table access shared by both.
 //! - `dir_lock`, `bounds`, `error`, `options`: small supporting pieces.
 
 mod bounds;
+mod checkpoint;
 mod dir_lock;
 mod error;
 mod options;
 mod overlay;
 mod read;
+mod redo;
 mod store;
+mod wal;
 mod write_txn;
 mod writer;
 

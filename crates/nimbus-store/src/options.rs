@@ -1,5 +1,7 @@
 //! Tuning knobs for [`crate::Store::open`].
 
+use std::time::Duration;
+
 /// Options for opening a durable store. `Default` gives the server's settings.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -12,6 +14,16 @@ pub struct StoreOptions {
     /// Stop adding calls to a group once their buffered writes exceed this
     /// many bytes, so one commit's dirty pages stay bounded in memory.
     pub max_group_bytes: usize,
+    /// Checkpoint (one durable redb commit, then restart the write-ahead log)
+    /// once the log holds this many bytes. Bounds the log's size, the redb
+    /// memory held by non-durable commits, and recovery time after a crash.
+    pub wal_checkpoint_bytes: u64,
+    /// Checkpoint once the oldest record in the log is this old, even under
+    /// steady load.
+    pub wal_checkpoint_interval: Duration,
+    /// Checkpoint once no write has arrived for this long and the log is not
+    /// empty, so checkpoints tend to happen off the hot path.
+    pub wal_idle_checkpoint: Duration,
 }
 
 impl Default for StoreOptions {
@@ -20,6 +32,9 @@ impl Default for StoreOptions {
             cache_size_bytes: 64 * 1024 * 1024,
             max_group_calls: 1024,
             max_group_bytes: 64 * 1024 * 1024,
+            wal_checkpoint_bytes: 64 * 1024 * 1024,
+            wal_checkpoint_interval: Duration::from_secs(30),
+            wal_idle_checkpoint: Duration::from_millis(500),
         }
     }
 }

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use crate::bounds::{self, OwnedRange};
+use crate::redo::{self, Op};
 use crate::writer::KvTable;
 use crate::StoreError;
 
@@ -119,29 +120,41 @@ impl Overlay {
         self.rejected.take()
     }
 
-    /// Writes the call into the group's transaction (see the module
-    /// invariants for why ranges go first). An error leaves the table
-    /// partially written; the caller must then abort the whole transaction.
-    pub(crate) fn apply(self, table: &mut KvTable<'_>) -> Result<(), StoreError> {
+    /// The call's writes as redo ops, in the order they must be applied:
+    /// every cleared range first, then every point (see the module
+    /// invariants for why this equals the call's own order).
+    pub(crate) fn for_each_op(&self, mut f: impl FnMut(Op<'_>)) {
         for (lower, upper) in &self.cleared {
-            table
-                .retain_in::<&[u8], _>((bounds::as_ref(lower), bounds::as_ref(upper)), |_, _| false)
-                .map_err(|e| StoreError::storage("delete a key range", e))?;
+            f(Op::DeleteRange(
+                bounds::as_ref(lower),
+                bounds::as_ref(upper),
+            ));
         }
         for (key, value) in &self.points {
-            match value {
-                Some(v) => {
-                    table
-                        .insert(key.as_slice(), v.as_slice())
-                        .map_err(|e| StoreError::storage("write a key", e))?;
-                }
-                None => {
-                    table
-                        .remove(key.as_slice())
-                        .map_err(|e| StoreError::storage("delete a key", e))?;
+            f(match value {
+                Some(v) => Op::Put(key, v),
+                None => Op::Delete(key),
+            });
+        }
+    }
+
+    /// Writes the call into the group's transaction and, if `redo` is given,
+    /// appends the same ops to it. An error leaves the table partially
+    /// written; the caller must then abort the whole transaction.
+    pub(crate) fn apply(
+        &self,
+        table: &mut KvTable<'_>,
+        mut redo: Option<&mut Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let mut result = Ok(());
+        self.for_each_op(|op| {
+            if result.is_ok() {
+                result = redo::apply(&op, table);
+                if let Some(out) = redo.as_deref_mut() {
+                    redo::encode(&op, out);
                 }
             }
-        }
-        Ok(())
+        });
+        result
     }
 }

@@ -15,10 +15,11 @@ use std::thread::{self, JoinHandle};
 use redb::{backends::InMemoryBackend, Database, DatabaseError};
 use tokio::sync::oneshot;
 
+use crate::checkpoint;
 use crate::dir_lock::{sync_dir, DirLock};
 use crate::read::Snapshot;
 use crate::write_txn::WriteTxn;
-use crate::writer::{Call, Job, Reply, Writer};
+use crate::writer::{Call, Job, LogState, Reply, Writer};
 use crate::{StoreError, StoreOptions};
 
 /// Name of the database file inside the data directory.
@@ -49,7 +50,8 @@ impl Store {
     /// Opens or creates `dir`, takes an exclusive OS file lock on `<dir>/LOCK`
     /// (before touching the database, so a second process on the same dir
     /// fails at once with `StoreError::Locked` and never corrupts it), then
-    /// opens or creates `<dir>/nimbus.redb`, recovering it after a crash.
+    /// opens or creates `<dir>/nimbus.redb`, recovering it after a crash, and
+    /// replays the write-ahead log `<dir>/wal` into it (see the crate docs).
     pub fn open(dir: &Path, opts: &StoreOptions) -> Result<Store, StoreError> {
         let lock = DirLock::acquire(dir)?;
         let path = dir.join(DB_FILE);
@@ -72,7 +74,17 @@ impl Store {
             // this a power loss could lose the new file and what it acknowledged.
             sync_dir(dir)?;
         }
-        Store::start(db, true, Some(lock), opts)
+        let wal = checkpoint::recover(&db, dir)?;
+        let log = LogState {
+            wal,
+            checkpoint_bytes: opts.wal_checkpoint_bytes,
+            checkpoint_interval: opts.wal_checkpoint_interval,
+            idle_checkpoint: opts.wal_idle_checkpoint,
+            oldest_record: None,
+            poisoned: None,
+            record: Vec::new(),
+        };
+        Store::start(db, Some(log), Some(lock), opts)
     }
 
     /// A store held entirely in memory: nothing survives the process, and
@@ -85,15 +97,16 @@ impl Store {
         // Commits stay `Durability::Immediate`: the in-memory backend's sync is
         // a no-op, and non-durable commits would keep freed pages from being
         // reused until a durable one, growing memory without bound.
-        Store::start(db, false, None, &StoreOptions::default())
+        Store::start(db, None, None, &StoreOptions::default())
     }
 
     fn start(
         db: Database,
-        durable: bool,
+        log: Option<LogState>,
         lock: Option<DirLock>,
         opts: &StoreOptions,
     ) -> Result<Store, StoreError> {
+        let durable = log.is_some();
         let db = Arc::new(db);
         let (jobs, queue) = mpsc::channel();
         let writer = Writer {
@@ -101,6 +114,7 @@ impl Store {
             jobs: queue,
             max_group_calls: opts.max_group_calls.max(1),
             max_group_bytes: opts.max_group_bytes,
+            log,
             _lock: lock,
         };
         let writer = thread::Builder::new()
@@ -132,8 +146,8 @@ impl Store {
 
     /// Runs `f` on the single writer thread inside a write transaction shared
     /// with other concurrent callers (group commit); resolves only after the
-    /// transaction holding this call's writes is committed durably (fsync in
-    /// durable mode).
+    /// transaction holding this call's writes is durable (its write-ahead log
+    /// record synced, in durable mode) and committed.
     ///
     /// If `f` returns `Err`, none of its writes are applied and the `Err` is
     /// returned; other callers in the same group are unaffected. If the commit
@@ -184,8 +198,9 @@ impl Store {
     }
 
     /// Stops accepting writes, lets queued writes commit, joins the writer
-    /// thread (which releases the directory lock as it exits), and drops the
-    /// database. Idempotent.
+    /// thread (which checkpoints, leaving an empty write-ahead log, and
+    /// releases the directory lock as it exits), and drops the database.
+    /// Idempotent.
     /// Also done on drop of the last clone.
     ///
     /// Snapshots still alive keep the database file open (read-only) until

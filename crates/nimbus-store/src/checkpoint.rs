@@ -1,0 +1,121 @@
+//! Checkpoints and recovery: how the write-ahead log and the redb file agree.
+//!
+//! Invariants:
+//! - The `meta` table's `wal_checkpoint_seq` is the sequence number of the
+//!   last WAL record whose writes the durable redb state contains (0 if
+//!   none). It is only ever written in a durable commit, together with (or
+//!   after) the writes of every record up to it, so the durable redb state is
+//!   always exactly "every record up to `wal_checkpoint_seq`".
+//! - Non-durable commits never survive a crash, so after one the redb file is
+//!   at its last checkpoint, and replaying the valid log records after it, in
+//!   order, rebuilds every acknowledged group (and perhaps some complete but
+//!   unacknowledged ones, which is allowed).
+//! - Recovery replays in a single durable transaction that also advances the
+//!   checkpoint, then resets the log. A crash before that commit leaves the
+//!   file and the log as they were, so recovery simply runs again: replay is
+//!   idempotent.
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, TableDefinition};
+
+use crate::read::KV;
+use crate::redo;
+use crate::wal::{self, Wal};
+use crate::StoreError;
+
+const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
+const CHECKPOINT_SEQ: &str = "wal_checkpoint_seq";
+
+/// The sequence number the durable state includes.
+pub(crate) fn checkpointed_seq(db: &Database) -> Result<u64, StoreError> {
+    let txn = db
+        .begin_read()
+        .map_err(|e| StoreError::storage("begin a read transaction", e))?;
+    let table = match txn.open_table(META) {
+        Ok(table) => table,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+        Err(e) => return Err(StoreError::storage("open the meta table", e)),
+    };
+    let seq = table
+        .get(CHECKPOINT_SEQ)
+        .map_err(|e| StoreError::storage("read the checkpoint", e))?;
+    Ok(seq.map_or(0, |g| g.value()))
+}
+
+fn set_checkpointed_seq(txn: &redb::WriteTransaction, seq: u64) -> Result<(), StoreError> {
+    let mut table = txn
+        .open_table(META)
+        .map_err(|e| StoreError::storage("open the meta table for writing", e))?;
+    table
+        .insert(CHECKPOINT_SEQ, seq)
+        .map_err(|e| StoreError::storage("record a checkpoint", e))?;
+    Ok(())
+}
+
+/// Makes everything committed so far durable in redb, records that it
+/// includes the log up to `wal.last_seq()`, and resets the log.
+pub(crate) fn checkpoint(db: &Database, wal: &mut Wal) -> Result<(), StoreError> {
+    let txn = db
+        .begin_write()
+        .map_err(|e| StoreError::storage("begin a checkpoint", e))?;
+    set_checkpointed_seq(&txn, wal.last_seq())?;
+    txn.commit()
+        .map_err(|e| StoreError::storage("commit a checkpoint", e))?;
+    wal.reset(wal.last_seq() + 1);
+    Ok(())
+}
+
+/// Opens `<dir>/wal`, replays what the redb file lacks, checkpoints if it
+/// replayed anything, and returns the log reset for appends.
+pub(crate) fn recover(db: &Database, dir: &Path) -> Result<Wal, StoreError> {
+    let applied = checkpointed_seq(db)?;
+    let (mut wal, bytes) = Wal::open(dir)?;
+    let corrupt = |why: String| {
+        StoreError::io(
+            "recover from the write-ahead log",
+            dir.join(wal::WAL_FILE),
+            std::io::Error::new(std::io::ErrorKind::InvalidData, why),
+        )
+    };
+    let records: Vec<_> = wal::scan(&bytes)
+        .into_iter()
+        .filter(|r| r.seq > applied)
+        .collect();
+    let Some(first) = records.first() else {
+        wal.reset(applied + 1);
+        return Ok(wal);
+    };
+    if first.seq != applied + 1 {
+        return Err(corrupt(format!(
+            "the log resumes at record {} but the database holds records up to {applied} only",
+            first.seq
+        )));
+    }
+    let last = records.last().expect("not empty").seq;
+    let txn = db
+        .begin_write()
+        .map_err(|e| StoreError::storage("begin recovery", e))?;
+    {
+        let mut table = txn
+            .open_table(KV)
+            .map_err(|e| StoreError::storage("open the kv table for recovery", e))?;
+        for record in &records {
+            let ops = redo::decode(&bytes[record.payload.clone()])
+                .map_err(|why| corrupt(format!("record {}: {why}", record.seq)))?;
+            for op in &ops {
+                redo::apply(op, &mut table)?;
+            }
+        }
+    }
+    set_checkpointed_seq(&txn, last)?;
+    txn.commit()
+        .map_err(|e| StoreError::storage("commit recovery", e))?;
+    tracing::info!(
+        records = records.len(),
+        bytes = bytes.len(),
+        "replayed the write-ahead log"
+    );
+    wal.reset(last + 1);
+    Ok(wal)
+}
