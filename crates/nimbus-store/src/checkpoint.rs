@@ -43,7 +43,10 @@ pub(crate) fn checkpointed_seq(db: &Database) -> Result<u64, StoreError> {
     Ok(seq.map_or(0, |g| g.value()))
 }
 
-fn set_checkpointed_seq(txn: &redb::WriteTransaction, seq: u64) -> Result<(), StoreError> {
+pub(crate) fn set_checkpointed_seq(
+    txn: &redb::WriteTransaction,
+    seq: u64,
+) -> Result<(), StoreError> {
     let mut table = txn
         .open_table(META)
         .map_err(|e| StoreError::storage("open the meta table for writing", e))?;

@@ -56,6 +56,8 @@ mod error;
 mod options;
 mod overlay;
 mod read;
+#[cfg(test)]
+mod recovery_tests;
 mod redo;
 mod store;
 mod wal;

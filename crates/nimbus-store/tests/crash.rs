@@ -7,6 +7,12 @@
 //! `Ok`; the parent reads those lines, SIGKILLs the child mid-load, drains
 //! the lines already in the pipe, reopens the directory and checks them all.
 //! Several rounds on one directory exercise recovery of a recovered file.
+//!
+//! The child checkpoints after every few dozen groups (a tiny
+//! `wal_checkpoint_bytes`), so kills land both between a log sync and the
+//! next checkpoint (acknowledged writes only in the write-ahead log) and
+//! inside checkpoints. Before each reopen the parent reads the redb file on
+//! its own, without the log, to prove the log replay was needed.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
@@ -14,12 +20,23 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use nimbus_store::{ReadView, Store, StoreError, StoreOptions};
+use nimbus_store::{ReadView, Store, StoreError, StoreOptions, DB_FILE};
 
 const CHILD_DIR_ENV: &str = "NIMBUS_STORE_CRASH_CHILD_DIR";
 const CHILD_START_ENV: &str = "NIMBUS_STORE_CRASH_CHILD_START";
 const WRITERS: usize = 32;
+const ROUNDS: u64 = 8;
+
+/// Checkpoints every ~100 writes of the child's (~1 KB average) values.
+fn child_options() -> StoreOptions {
+    StoreOptions {
+        wal_checkpoint_bytes: 96 * 1024,
+        wal_idle_checkpoint: Duration::from_millis(20),
+        ..StoreOptions::default()
+    }
+}
 
 fn key(n: u64) -> Vec<u8> {
     format!("crash/{n:012}").into_bytes()
@@ -38,7 +55,7 @@ fn crash_child() {
         return;
     };
     let start: u64 = std::env::var(CHILD_START_ENV).unwrap().parse().unwrap();
-    let store = Store::open(Path::new(&dir), &StoreOptions::default()).unwrap();
+    let store = Store::open(Path::new(&dir), &child_options()).unwrap();
     let next = Arc::new(AtomicU64::new(start));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -119,10 +136,15 @@ fn acknowledged_writes_survive_kill_9() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut all_acked = BTreeSet::new();
-    for round in 0..3u64 {
+    let mut rounds_needing_the_log = 0;
+    for round in 0..ROUNDS {
         let start = round * 1_000_000;
-        let acked = run_child_and_kill(dir.path(), start, 300 + round as usize * 250);
+        let acked = run_child_and_kill(dir.path(), start, 300 + (round as usize % 4) * 250);
         all_acked.extend(acked);
+        let in_redb = count_in_redb_alone(dir.path(), &all_acked);
+        if in_redb < all_acked.len() {
+            rounds_needing_the_log += 1;
+        }
 
         let store =
             Store::open(dir.path(), &StoreOptions::default()).expect("reopen after kill -9");
@@ -151,9 +173,29 @@ fn acknowledged_writes_survive_kill_9() {
         .unwrap();
         assert!(present >= all_acked.len());
         eprintln!(
-            "round {round}: {} acknowledged in total, {present} present",
+            "round {round}: {} acknowledged in total, {in_redb} in redb before replay, {present} present",
             all_acked.len()
         );
         store.close();
     }
+    assert!(
+        rounds_needing_the_log > 0,
+        "no kill landed between a log sync and a checkpoint: the replay went untested"
+    );
+}
+
+/// How many of `acked` the redb file holds on its own, before any log
+/// replay (redb recovers it to its last durable commit: the checkpoint).
+fn count_in_redb_alone(dir: &Path, acked: &BTreeSet<u64>) -> usize {
+    use redb::{ReadableDatabase, TableDefinition};
+    let kv: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
+    let db = redb::Database::open(dir.join(DB_FILE)).expect("redb file opens after kill -9");
+    let txn = db.begin_read().unwrap();
+    let Ok(table) = txn.open_table(kv) else {
+        return 0;
+    };
+    acked
+        .iter()
+        .filter(|&&n| table.get(key(n).as_slice()).unwrap().is_some())
+        .count()
 }

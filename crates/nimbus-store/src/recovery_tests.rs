@@ -1,0 +1,246 @@
+//! Recovery from crash images: the data directory's files as `kill -9` would
+//! leave them, copied from a live store that has not checkpointed, then
+//! damaged the way a crash or a bad disk could.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::path::Path;
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use crate::checkpoint;
+use crate::read::KV;
+use crate::wal::{self, Found, HEADER_BYTES, WAL_FILE};
+use crate::{ReadView, Store, StoreError, StoreOptions, DB_FILE};
+
+type State = BTreeMap<Vec<u8>, Vec<u8>>;
+
+fn no_checkpoints() -> StoreOptions {
+    StoreOptions {
+        wal_checkpoint_bytes: u64::MAX,
+        wal_checkpoint_interval: Duration::from_secs(3600),
+        wal_idle_checkpoint: Duration::from_secs(3600),
+        ..StoreOptions::default()
+    }
+}
+
+fn contents(store: &Store) -> State {
+    let mut state = State::new();
+    store
+        .snapshot()
+        .unwrap()
+        .scan(Bound::Unbounded, Bound::Unbounded, false, &mut |k, v| {
+            state.insert(k.to_vec(), v.to_vec());
+            true
+        })
+        .unwrap();
+    state
+}
+
+/// A crash image after four groups (one record each), and the store's
+/// contents before any group and after each.
+struct Image {
+    dir: TempDir,
+    states: Vec<State>,
+}
+
+impl Image {
+    fn new() -> Image {
+        let live = tempfile::tempdir().unwrap();
+        let store = Store::open(live.path(), &no_checkpoints()).unwrap();
+        let mut states = vec![contents(&store)];
+        let mut group = |f: fn(&mut crate::WriteTxn<'_>)| {
+            store
+                .write_blocking(move |w| {
+                    f(w);
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+            states.push(contents(&store));
+        };
+        group(|w| {
+            for k in [b"a", b"b", b"c", b"d", b"e"] {
+                w.put(k, &[k[0]; 300]);
+            }
+        });
+        group(|w| {
+            w.delete(b"b");
+            w.put(b"f", b"f1");
+            w.delete_range(Bound::Included(b"c"), Bound::Excluded(b"e"))
+                .unwrap();
+        });
+        group(|w| {
+            w.put(b"c", b"c2");
+            w.delete_range(Bound::Unbounded, Bound::Excluded(b"b"))
+                .unwrap();
+        });
+        group(|w| {
+            w.put(b"g", b"last");
+            w.delete(b"f");
+        });
+        let dir = tempfile::tempdir().unwrap();
+        for file in [DB_FILE, WAL_FILE] {
+            std::fs::copy(live.path().join(file), dir.path().join(file)).unwrap();
+        }
+        Image { dir, states }
+    }
+
+    fn wal(&self) -> Vec<u8> {
+        std::fs::read(self.dir.path().join(WAL_FILE)).unwrap()
+    }
+
+    fn records(&self) -> Vec<Found> {
+        let found = wal::scan(&self.wal());
+        assert_eq!(found.len(), 4, "one record per group");
+        found
+    }
+
+    /// A copy of the image with `wal` as its log.
+    fn copy_with_wal(&self, wal: &[u8]) -> TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(self.dir.path().join(DB_FILE), dir.path().join(DB_FILE)).unwrap();
+        std::fs::write(dir.path().join(WAL_FILE), wal).unwrap();
+        dir
+    }
+
+    fn recover_with_wal(&self, wal: &[u8]) -> State {
+        let dir = self.copy_with_wal(wal);
+        contents(&Store::open(dir.path(), &no_checkpoints()).unwrap())
+    }
+}
+
+fn with_raw_db<R>(dir: &Path, f: impl FnOnce(&redb::Database) -> R) -> R {
+    f(&redb::Database::create(dir.join(DB_FILE)).unwrap())
+}
+
+#[test]
+fn the_image_holds_nothing_without_the_log() {
+    let image = Image::new();
+    assert_eq!(image.recover_with_wal(&[]), image.states[0]);
+    assert_eq!(image.recover_with_wal(&image.wal()), image.states[4]);
+}
+
+#[test]
+fn torn_last_record_keeps_exactly_the_complete_records() {
+    let image = Image::new();
+    let wal = image.wal();
+    let last = image.records()[3].clone();
+    for cut in last.payload.start - HEADER_BYTES..=last.payload.end {
+        let want = &image.states[if cut == last.payload.end { 4 } else { 3 }];
+        assert_eq!(&image.recover_with_wal(&wal[..cut]), want, "cut at {cut}");
+        // The same tear inside the preallocated, zero-filled file.
+        let mut zeroed = wal.clone();
+        zeroed[cut..].fill(0);
+        assert_eq!(&image.recover_with_wal(&zeroed), want, "zeroed from {cut}");
+    }
+}
+
+#[test]
+fn a_corrupt_record_stops_replay_there() {
+    let image = Image::new();
+    let second = image.records()[1].clone();
+    for at in [
+        second.payload.start - HEADER_BYTES, // length
+        second.payload.start - 4,            // checksum
+        second.payload.start + 1,            // payload
+        second.payload.end - 1,
+    ] {
+        let mut wal = image.wal();
+        wal[at] ^= 0x01;
+        assert_eq!(image.recover_with_wal(&wal), image.states[1], "byte {at}");
+    }
+}
+
+#[test]
+fn replay_after_a_checkpoint_skips_applied_records() {
+    let image = Image::new();
+    let wal = image.wal();
+    let records = image.records();
+    // Recover from the first two records only: checkpoint at 2.
+    let dir = image.copy_with_wal(&wal[..records[1].payload.end]);
+    drop(Store::open(dir.path(), &no_checkpoints()).unwrap());
+    // Change a key only record 1 wrote, behind the log's back: replaying
+    // record 1 again would undo it.
+    with_raw_db(dir.path(), |db| {
+        assert_eq!(checkpoint::checkpointed_seq(db).unwrap(), records[1].seq);
+        let txn = db.begin_write().unwrap();
+        txn.open_table(KV)
+            .unwrap()
+            .insert(&b"e"[..], &b"tampered"[..])
+            .unwrap();
+        txn.commit().unwrap();
+    });
+    // Crash image: the whole log is back (as if the checkpoint happened
+    // while records 3 and 4 were being written).
+    std::fs::write(dir.path().join(WAL_FILE), &wal).unwrap();
+    let store = Store::open(dir.path(), &no_checkpoints()).unwrap();
+    let mut want = image.states[4].clone();
+    want.insert(b"e".to_vec(), b"tampered".to_vec());
+    assert_eq!(contents(&store), want);
+}
+
+#[test]
+fn replay_is_idempotent() {
+    let image = Image::new();
+    let wal = image.wal();
+    // A crash right after recovery's commit leaves the log file untouched.
+    let dir = image.copy_with_wal(&wal);
+    drop(Store::open(dir.path(), &no_checkpoints()).unwrap());
+    assert_eq!(std::fs::read(dir.path().join(WAL_FILE)).unwrap(), wal);
+    let store = Store::open(dir.path(), &no_checkpoints()).unwrap();
+    assert_eq!(contents(&store), image.states[4]);
+    drop(store);
+    // Replaying every record again over their own results changes nothing.
+    with_raw_db(dir.path(), |db| {
+        let txn = db.begin_write().unwrap();
+        checkpoint::set_checkpointed_seq(&txn, 0).unwrap();
+        txn.commit().unwrap();
+    });
+    std::fs::write(dir.path().join(WAL_FILE), &wal).unwrap();
+    let store = Store::open(dir.path(), &no_checkpoints()).unwrap();
+    assert_eq!(contents(&store), image.states[4]);
+}
+
+#[test]
+fn a_gap_after_the_checkpoint_refuses_to_open() {
+    let image = Image::new();
+    let wal = image.wal();
+    let third = image.records()[2].clone();
+    let dir = image.copy_with_wal(&wal[third.payload.start - HEADER_BYTES..]);
+    match Store::open(dir.path(), &no_checkpoints()) {
+        Err(StoreError::Io { source, .. }) => {
+            assert_eq!(source.kind(), std::io::ErrorKind::InvalidData)
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("opened with records missing"),
+    }
+}
+
+#[test]
+fn writes_after_recovery_continue_the_log() {
+    let image = Image::new();
+    let dir = image.copy_with_wal(&image.wal());
+    let store = Store::open(dir.path(), &no_checkpoints()).unwrap();
+    store
+        .write_blocking(|w| {
+            w.put(b"after", b"recovery");
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    let mut want = contents(&store);
+    // Crash image of this directory now: recovery checkpointed records 1-4;
+    // the new record 5 overwrote the start of the old log.
+    let again = tempfile::tempdir().unwrap();
+    for file in [DB_FILE, WAL_FILE] {
+        std::fs::copy(dir.path().join(file), again.path().join(file)).unwrap();
+    }
+    let seqs: Vec<u64> = wal::scan(&std::fs::read(again.path().join(WAL_FILE)).unwrap())
+        .iter()
+        .map(|f| f.seq)
+        .collect();
+    assert_eq!(seqs, vec![5]);
+    drop(store);
+    let reopened = Store::open(again.path(), &no_checkpoints()).unwrap();
+    assert_eq!(contents(&reopened), std::mem::take(&mut want));
+}
