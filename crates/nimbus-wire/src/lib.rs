@@ -41,6 +41,9 @@ pub struct RequestContext {
     pub region: String,
     /// The `x-amzn-RequestId` given to this request.
     pub request_id: String,
+    /// The address the client used to reach nimbus (`Host` header or h2
+    /// authority), for URLs and endpoints the response names.
+    pub host: Option<String>,
 }
 
 impl RequestContext {
@@ -51,6 +54,7 @@ impl RequestContext {
             account_id: identity::DEFAULT_ACCOUNT_ID.into(),
             region: region.into(),
             request_id: String::new(),
+            host: None,
         }
     }
 
@@ -71,6 +75,7 @@ impl RequestContext {
             account_id: identity::account_id_for(&scope.access_key).into(),
             region: region.into(),
             request_id,
+            host: None,
         }
     }
 }

@@ -128,7 +128,10 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
                 Service::DynamoDb | Service::DynamoDbStreams => Crc32::Include,
                 _ => Crc32::Omit,
             };
-            match call(app, service, operation, auth, body, request_id).await {
+            let host = header(&parts.headers, http::header::HOST.as_str())
+                .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+                .map(str::to_owned);
+            match call(app, service, operation, auth, body, request_id, host).await {
                 Ok(bytes) => Handled {
                     response: json::response(StatusCode::OK, bytes, version, crc),
                     label,
@@ -148,9 +151,12 @@ async fn call(
     auth: Result<Option<SigV4>, AwsError>,
     body: &mut Incoming,
     request_id: &str,
+    host: Option<String>,
 ) -> Result<Vec<u8>, AwsError> {
     let sig = auth?.ok_or_else(AwsError::missing_authentication_token)?;
-    let ctx = RequestContext::from_scope(&sig.scope, &app.default_region, request_id.to_owned());
+    let mut ctx =
+        RequestContext::from_scope(&sig.scope, &app.default_region, request_id.to_owned());
+    ctx.host = host;
     match service {
         Service::DynamoDb => {
             let operation = operation.ok_or_else(|| {

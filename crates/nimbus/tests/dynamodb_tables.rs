@@ -696,4 +696,6 @@ async fn describe_limits_and_endpoints() {
         first.address()
     );
     assert!(first.cache_period_in_minutes() > 0);
+    // The address is nimbus's own, so endpoint discovery never leads to AWS.
+    assert_eq!(first.address(), nimbus.server.addr.to_string());
 }

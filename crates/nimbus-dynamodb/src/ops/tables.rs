@@ -773,9 +773,15 @@ pub async fn describe_limits(_db: &DynamoDb, _caller: &Caller, body: &[u8]) -> R
 pub async fn describe_endpoints(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
     let _: serde::de::IgnoredAny = decode(body)?;
     let _ = db;
+    // The address the client reached nimbus at: naming AWS's regional
+    // endpoint would send clients that use endpoint discovery to AWS.
+    let address = caller
+        .host
+        .clone()
+        .unwrap_or_else(|| format!("dynamodb.{}.amazonaws.com", caller.region));
     Ok(json!({
         "Endpoints": [{
-            "Address": format!("dynamodb.{}.amazonaws.com", caller.region),
+            "Address": address,
             "CachePeriodInMinutes": 1440,
         }]
     }))
