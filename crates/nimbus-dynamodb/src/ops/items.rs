@@ -15,15 +15,15 @@ use crate::capacity::{self, Kind, ReturnCapacity};
 use crate::catalog::Table;
 use crate::codec::{check_table_name, decode, require};
 use crate::error::{DynamoError, Result};
-use crate::expr::{
-    parse_condition, parse_projection, parse_update, Condition, ExprKind, Projection, Update,
-};
-use crate::keys::{key_from_request, key_of_item, ItemKey};
+use crate::expr::{parse_projection, Projection, Update};
+use crate::keys::{key_from_request, ItemKey};
 use crate::layout::{decode_stored, encode_stored};
-use crate::model::size::{item_size, MAX_ITEM_SIZE};
-use crate::model::value::decode_item;
 use crate::model::Item;
 use crate::ops::tables::Stats;
+use crate::ops::write::{
+    check_condition, check_update_keys, item_json, item_value, new_item, parse_expressions,
+    required, updated_item, Expressions, NewItem,
+};
 use crate::request::{reject_legacy, return_old_on_failure, substitutions, ReturnValues};
 use crate::{Caller, DynamoDb, Output};
 
@@ -94,50 +94,10 @@ pub(crate) fn table_for(db: &DynamoDb, caller: &Caller, name: Option<&str>) -> R
         .ok_or_else(DynamoError::resource_not_found)
 }
 
-fn required<'a, T>(v: &'a Option<T>, member: &str) -> Result<&'a T> {
-    v.as_ref().ok_or_else(|| {
-        DynamoError::validation(format!(
-            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-        ))
-    })
-}
-
 /// Parses an item read back from the store (our own canonical JSON).
 pub(crate) fn parse_stored(json: &[u8]) -> Result<Item> {
     serde_json::from_slice(json)
         .map_err(|e| DynamoError::Internal(format!("stored item is unreadable: {e}")))
-}
-
-fn item_json(item: &Item) -> Vec<u8> {
-    serde_json::to_vec(item).expect("items serialize")
-}
-
-fn item_value(item: &Item) -> Value {
-    serde_json::to_value(item).expect("items serialize")
-}
-
-/// Evaluates an optional condition against the current item (absent items
-/// are empty), producing ConditionalCheckFailedException with the old item
-/// when asked.
-fn check_condition(
-    condition: Option<&Condition>,
-    old: Option<&Item>,
-    return_old: bool,
-) -> Result<()> {
-    let Some(condition) = condition else {
-        return Ok(());
-    };
-    let empty = Item::new();
-    if condition.evaluate(old.unwrap_or(&empty)) {
-        return Ok(());
-    }
-    Err(DynamoError::ConditionalCheckFailed {
-        item: if return_old {
-            old.map(item_value)
-        } else {
-            None
-        },
-    })
 }
 
 fn write_response(attributes: Option<Value>, consumed: Option<Value>) -> Output {
@@ -162,25 +122,14 @@ pub async fn put_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Out
         ("Expected", input.expected.is_some()),
         ("ConditionalOperator", input.conditional_operator.is_some()),
     ])?;
-    let item = decode_item(required(&input.item, "item")?)?;
-    let key = key_of_item(&table.def, &item)?;
-    let size = item_size(&item);
-    if size > MAX_ITEM_SIZE {
-        return Err(DynamoError::validation(
-            "Item size has exceeded the maximum allowed size",
-        ));
-    }
-    let mut subs = substitutions(
-        input.expression_attribute_names,
-        input.expression_attribute_values,
-        input.condition_expression.is_some(),
-    )?;
-    let condition = input
-        .condition_expression
-        .as_deref()
-        .map(|c| parse_condition(c, ExprKind::Condition, &mut subs))
-        .transpose()?;
-    subs.check_all_used()?;
+    let NewItem { key, item, size } = new_item(&table.def, required(&input.item, "item")?)?;
+    let condition = parse_expressions(Expressions {
+        condition: input.condition_expression,
+        update: None,
+        names: input.expression_attribute_names,
+        values: input.expression_attribute_values,
+    })?
+    .condition;
     let return_values =
         ReturnValues::parse(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
     let return_old =
@@ -309,33 +258,14 @@ pub async fn update_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
         ("ConditionalOperator", input.conditional_operator.is_some()),
     ])?;
     let key = key_from_request(&table.def, required(&input.key, "key")?)?;
-    let mut subs = substitutions(
-        input.expression_attribute_names,
-        input.expression_attribute_values,
-        input.update_expression.is_some() || input.condition_expression.is_some(),
-    )?;
-    let update = input
-        .update_expression
-        .as_deref()
-        .map(|u| parse_update(u, &mut subs))
-        .transpose()?;
-    let condition = input
-        .condition_expression
-        .as_deref()
-        .map(|c| parse_condition(c, ExprKind::Condition, &mut subs))
-        .transpose()?;
-    subs.check_all_used()?;
-    if let Some(update) = &update {
-        if let Some(k) = update
-            .top_level_attributes()
-            .into_iter()
-            .find(|a| table.def.is_key_attr(a))
-        {
-            return Err(DynamoError::validation(format!(
-                "One or more parameter values were invalid: Cannot update attribute {k}. This attribute is part of the key"
-            )));
-        }
-    }
+    let parsed = parse_expressions(Expressions {
+        condition: input.condition_expression,
+        update: input.update_expression,
+        names: input.expression_attribute_names,
+        values: input.expression_attribute_values,
+    })?;
+    let (update, condition) = (parsed.update, parsed.condition);
+    check_update_keys(&table.def, update.as_ref())?;
     let return_values = ReturnValues::parse(
         input.return_values.as_deref(),
         &[
@@ -370,16 +300,8 @@ pub async fn update_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
                     None => (None, None),
                 };
                 check_condition(condition.as_ref(), old_item.as_ref(), return_old)?;
-                let mut new_item = old_item.clone().unwrap_or_else(|| key_attrs.clone());
-                if let Some(update) = &update {
-                    update.apply(&mut new_item)?;
-                }
-                let new_size = item_size(&new_item);
-                if new_size > MAX_ITEM_SIZE {
-                    return Err(DynamoError::validation(
-                        "Item size to update has exceeded the maximum allowed size",
-                    ));
-                }
+                let (new_item, new_size) =
+                    updated_item(update.as_ref(), old_item.as_ref(), &key_attrs)?;
                 txn.put(
                     &storage_key,
                     &encode_stored(new_size, &item_json(&new_item)),
@@ -419,17 +341,13 @@ pub async fn delete_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
         ("ConditionalOperator", input.conditional_operator.is_some()),
     ])?;
     let key = key_from_request(&table.def, required(&input.key, "key")?)?;
-    let mut subs = substitutions(
-        input.expression_attribute_names,
-        input.expression_attribute_values,
-        input.condition_expression.is_some(),
-    )?;
-    let condition = input
-        .condition_expression
-        .as_deref()
-        .map(|c| parse_condition(c, ExprKind::Condition, &mut subs))
-        .transpose()?;
-    subs.check_all_used()?;
+    let condition = parse_expressions(Expressions {
+        condition: input.condition_expression,
+        update: None,
+        names: input.expression_attribute_names,
+        values: input.expression_attribute_values,
+    })?
+    .condition;
     let return_values =
         ReturnValues::parse(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
     let return_old =

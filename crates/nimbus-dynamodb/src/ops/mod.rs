@@ -5,3 +5,4 @@ pub mod items;
 pub mod query;
 pub mod tables;
 pub mod tags;
+pub(crate) mod write;

@@ -1,0 +1,155 @@
+//! The item-write core shared by the single-item writes (PutItem,
+//! UpdateItem, DeleteItem) and the actions of TransactWriteItems: checking
+//! the item or key and the expressions before anything runs, and the pieces
+//! of the read-check-write that run inside a store write call.
+//!
+//! Keeping one copy means a Put inside a transaction validates, reports and
+//! applies exactly as PutItem does.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::catalog::TableDef;
+use crate::error::{DynamoError, Result};
+use crate::expr::{parse_condition, parse_update, Condition, ExprKind, Update};
+use crate::keys::{key_of_item, ItemKey};
+use crate::model::size::{item_size, MAX_ITEM_SIZE};
+use crate::model::value::decode_item;
+use crate::model::Item;
+use crate::request::substitutions;
+
+/// The expression members of one write (a request, or one transaction
+/// action, which has its own names and values).
+pub(crate) struct Expressions {
+    pub condition: Option<String>,
+    pub update: Option<String>,
+    pub names: Option<HashMap<String, String>>,
+    pub values: Option<Map<String, Value>>,
+}
+
+/// The parsed expressions, placeholders substituted.
+pub(crate) struct Parsed {
+    pub condition: Option<Condition>,
+    pub update: Option<Update>,
+}
+
+/// Parses a write's update and condition expressions with its substitutions,
+/// and rejects names or values no expression used.
+pub(crate) fn parse_expressions(e: Expressions) -> Result<Parsed> {
+    let mut subs = substitutions(
+        e.names,
+        e.values,
+        e.update.is_some() || e.condition.is_some(),
+    )?;
+    let update = e
+        .update
+        .as_deref()
+        .map(|u| parse_update(u, &mut subs))
+        .transpose()?;
+    let condition = e
+        .condition
+        .as_deref()
+        .map(|c| parse_condition(c, ExprKind::Condition, &mut subs))
+        .transpose()?;
+    subs.check_all_used()?;
+    Ok(Parsed { condition, update })
+}
+
+/// An item about to be written whole (PutItem, transaction Put).
+pub(crate) struct NewItem {
+    pub key: ItemKey,
+    pub item: Item,
+    pub size: usize,
+}
+
+/// Decodes and checks an `Item` member: its values, its key attributes and
+/// its size.
+pub(crate) fn new_item(def: &TableDef, raw: &Map<String, Value>) -> Result<NewItem> {
+    let item = decode_item(raw)?;
+    let key = key_of_item(def, &item)?;
+    let size = item_size(&item);
+    if size > MAX_ITEM_SIZE {
+        return Err(DynamoError::validation(
+            "Item size has exceeded the maximum allowed size",
+        ));
+    }
+    Ok(NewItem { key, item, size })
+}
+
+/// An update expression may not touch the table's key attributes.
+pub(crate) fn check_update_keys(def: &TableDef, update: Option<&Update>) -> Result<()> {
+    if let Some(update) = update {
+        if let Some(k) = update
+            .top_level_attributes()
+            .into_iter()
+            .find(|a| def.is_key_attr(a))
+        {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: Cannot update attribute {k}. This attribute is part of the key"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The item an update produces from `old` (or from the bare key when there
+/// is no item yet), and its size.
+pub(crate) fn updated_item(
+    update: Option<&Update>,
+    old: Option<&Item>,
+    key_attrs: &Item,
+) -> Result<(Item, usize)> {
+    let mut new_item = old.cloned().unwrap_or_else(|| key_attrs.clone());
+    if let Some(update) = update {
+        update.apply(&mut new_item)?;
+    }
+    let size = item_size(&new_item);
+    if size > MAX_ITEM_SIZE {
+        return Err(DynamoError::validation(
+            "Item size to update has exceeded the maximum allowed size",
+        ));
+    }
+    Ok((new_item, size))
+}
+
+/// A required member that is absent, in AWS's words.
+pub(crate) fn required<'a, T>(v: &'a Option<T>, member: &str) -> Result<&'a T> {
+    v.as_ref().ok_or_else(|| {
+        DynamoError::validation(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))
+    })
+}
+
+pub(crate) fn item_json(item: &Item) -> Vec<u8> {
+    serde_json::to_vec(item).expect("items serialize")
+}
+
+pub(crate) fn item_value(item: &Item) -> Value {
+    serde_json::to_value(item).expect("items serialize")
+}
+
+/// Evaluates an optional condition against the current item (absent items
+/// are empty), producing ConditionalCheckFailedException with the old item
+/// when asked.
+pub(crate) fn check_condition(
+    condition: Option<&Condition>,
+    old: Option<&Item>,
+    return_old: bool,
+) -> Result<()> {
+    let Some(condition) = condition else {
+        return Ok(());
+    };
+    let empty = Item::new();
+    if condition.evaluate(old.unwrap_or(&empty)) {
+        return Ok(());
+    }
+    Err(DynamoError::ConditionalCheckFailed {
+        item: if return_old {
+            old.map(item_value)
+        } else {
+            None
+        },
+    })
+}
