@@ -126,12 +126,14 @@ impl DynamoDb {
         operation: &str,
         body: &[u8],
     ) -> Result<Output, DynamoError> {
-        use ops::{items, query, tables, tags};
+        use ops::{batch, items, query, tables, tags};
         Ok(match operation {
             "GetItem" => items::get_item(self, ctx, body).await?,
             "PutItem" => items::put_item(self, ctx, body).await?,
             "UpdateItem" => items::update_item(self, ctx, body).await?,
             "DeleteItem" => items::delete_item(self, ctx, body).await?,
+            "BatchGetItem" => batch::batch_get_item(self, ctx, body).await?,
+            "BatchWriteItem" => batch::batch_write_item(self, ctx, body).await?,
             "Query" => query::query(self, ctx, body).await?,
             "Scan" => query::scan(self, ctx, body).await?,
             "CreateTable" => tables::create_table(self, ctx, body).await?.into(),

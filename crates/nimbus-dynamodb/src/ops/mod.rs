@@ -1,6 +1,7 @@
 //! DynamoDB operations, one module per family, each function named after the
 //! AWS operation it implements.
 
+pub mod batch;
 pub mod items;
 pub mod query;
 pub mod tables;

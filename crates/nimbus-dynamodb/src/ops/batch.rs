@@ -1,0 +1,655 @@
+//! Batch operations: BatchGetItem and BatchWriteItem.
+//!
+//! Validation runs in AWS's order, and nothing is read or written until all
+//! of it has passed:
+//!
+//! 1. the request framework's constraints (enums, the RequestItems map, its
+//!    table names and list lengths, missing members), reported together;
+//! 2. checks that need no table: attribute values, item sizes, duplicate
+//!    keys of a BatchGetItem, the request totals (100 keys, 25 writes);
+//! 3. the tables (ResourceNotFoundException);
+//! 4. every key against its table's schema, then duplicate keys of a
+//!    BatchWriteItem (which need the schema to find an item's key).
+//!
+//! A BatchWriteItem commits all its writes in one store write call: it is
+//! atomic here, which AWS allows but does not promise. nimbus never
+//! throttles, so UnprocessedItems is always empty, and BatchGetItem leaves
+//! keys unprocessed only when its response would pass 16 MB.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use nimbus_store::{ReadView, WriteTxn};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::capacity::{self, Kind, ReturnCapacity};
+use crate::catalog::{Table, TableDef};
+use crate::codec::{decode, Violations};
+use crate::error::{DynamoError, Result};
+use crate::expr::{parse_projection, Projection};
+use crate::keys::key_from_request;
+use crate::layout::{decode_stored, encode_stored};
+use crate::model::{decode_item, encode_key_component, item_size, Item, MAX_ITEM_SIZE};
+use crate::ops::items::{parse_stored, table_for};
+use crate::ops::tables::Stats;
+use crate::request::{reject_legacy, substitutions};
+use crate::{Caller, DynamoDb, Output};
+
+/// Most keys one BatchGetItem may name, over all its tables.
+pub const MAX_BATCH_GET_KEYS: usize = 100;
+/// Most put and delete requests one BatchWriteItem may carry, over all its
+/// tables.
+pub const MAX_BATCH_WRITE_REQUESTS: usize = 25;
+/// BatchGetItem stops reading (and returns the rest as UnprocessedKeys) once
+/// the items it has read reach this many bytes.
+pub const MAX_BATCH_GET_BYTES: usize = 16 * 1024 * 1024;
+
+const DUPLICATE_KEYS: &str = "Provided list of item keys contains duplicates";
+const TABLE_NAME_KEYS: &str = "Map keys must satisfy constraint: [Member must have length less than or equal to 255, Member must have length greater than or equal to 3, Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+]";
+const WRITE_LIST_LENGTH: &str = "Map value must satisfy constraint: [Member must have length less than or equal to 25, Member must have length greater than or equal to 1]";
+/// AWS's text for a WriteRequest that holds neither (or both) of
+/// PutRequest and DeleteRequest: it reuses the AttributeValue wording.
+const NOT_ONE_REQUEST: &str = "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes";
+const MODEL: &str = "com.amazonaws.dynamodb.v20120810";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchGetItemInput {
+    request_items: Option<BTreeMap<String, KeysAndAttributes>>,
+    return_consumed_capacity: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeysAndAttributes {
+    keys: Option<Vec<Map<String, Value>>>,
+    consistent_read: Option<bool>,
+    projection_expression: Option<String>,
+    expression_attribute_names: Option<HashMap<String, String>>,
+    attributes_to_get: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchWriteItemInput {
+    request_items: Option<BTreeMap<String, Option<Vec<WriteRequest>>>>,
+    return_consumed_capacity: Option<String>,
+    return_item_collection_metrics: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct WriteRequest {
+    put_request: Option<PutRequest>,
+    delete_request: Option<DeleteRequest>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutRequest {
+    item: Option<Map<String, Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeleteRequest {
+    key: Option<Map<String, Value>>,
+}
+
+// ------------------------------------------------------------ framework checks
+
+/// Adds a violation when `value` is not one of `allowed` (listed in AWS's
+/// order in the message).
+fn check_enum(v: &mut Violations, value: Option<&str>, member: &str, allowed: &[&str]) {
+    if let Some(value) = value {
+        if !allowed.contains(&value) {
+            v.add(
+                &Violations::quoted(value),
+                member,
+                &format!(
+                    "Member must satisfy enum value set: [{}]",
+                    allowed.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+fn valid_table_name(name: &str) -> bool {
+    (3..=255).contains(&name.chars().count())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+}
+
+/// How AWS's Java framework prints a model object it has no text for
+/// (`com.amazonaws...WriteRequest@1f2e3d4c`). The identity hash is not
+/// reproducible, so a stable one stands in for it.
+fn java_object(class: &str, seed: &[u8]) -> String {
+    let hash = xxhash_rust::xxh3::xxh3_64(seed) as u32;
+    format!("{MODEL}.{class}@{hash:x}")
+}
+
+fn java_map<'a>(entries: impl Iterator<Item = (&'a String, String)>) -> String {
+    let parts: Vec<String> = entries.map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// The RequestItems of a BatchGetItem as AWS prints it in a violation.
+fn render_get_items(items: &BTreeMap<String, KeysAndAttributes>) -> String {
+    java_map(
+        items
+            .keys()
+            .map(|name| (name, java_object("KeysAndAttributes", name.as_bytes()))),
+    )
+}
+
+/// A list of keys as AWS prints it in a violation.
+fn render_keys(keys: &[Map<String, Value>]) -> String {
+    let parts: Vec<String> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            java_map(key.iter().map(|(name, value)| {
+                let seed = format!("{i}/{name}/{value}");
+                (name, java_object("AttributeValue", seed.as_bytes()))
+            }))
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// The RequestItems of a BatchWriteItem as AWS prints it in a violation.
+fn render_write_items(items: &BTreeMap<String, Option<Vec<WriteRequest>>>) -> String {
+    java_map(items.iter().map(|(name, requests)| {
+        let rendered = match requests {
+            None => "null".to_string(),
+            Some(requests) => {
+                let parts: Vec<String> = (0..requests.len())
+                    .map(|i| java_object("WriteRequest", format!("{name}/{i}").as_bytes()))
+                    .collect();
+                format!("[{}]", parts.join(", "))
+            }
+        };
+        (name, rendered)
+    }))
+}
+
+/// A key as a byte string equal for equal keys (numbers compare by value),
+/// whatever the table's schema.
+fn key_signature(key: &Item) -> Vec<u8> {
+    let mut sig = Vec::new();
+    for (name, value) in key {
+        sig.extend_from_slice(&(name.len() as u32).to_be_bytes());
+        sig.extend_from_slice(name.as_bytes());
+        let mut component = Vec::new();
+        if !encode_key_component(value, &mut component) {
+            component = serde_json::to_vec(value).expect("values serialize");
+        }
+        sig.extend_from_slice(&(component.len() as u32).to_be_bytes());
+        sig.extend_from_slice(&component);
+    }
+    sig
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    serde_json::to_writer(out, v).expect("json serializes");
+}
+
+// ---------------------------------------------------------------- BatchGetItem
+
+/// One table of a BatchGetItem, checked.
+struct GetTable {
+    name: String,
+    keys: Vec<Map<String, Value>>,
+    projection: Option<Projection>,
+    consistent: bool,
+    /// The members echoed in UnprocessedKeys, as given.
+    consistent_read: Option<bool>,
+    projection_expression: Option<String>,
+    names: Option<HashMap<String, String>>,
+}
+
+pub async fn batch_get_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
+    let input: BatchGetItemInput = decode(body)?;
+    let mut v = Violations::new();
+    check_enum(
+        &mut v,
+        input.return_consumed_capacity.as_deref(),
+        "returnConsumedCapacity",
+        &["INDEXES", "TOTAL", "NONE"],
+    );
+    match &input.request_items {
+        None => v.add("null", "requestItems", "Member must not be null"),
+        Some(items) if items.is_empty() => v.add(
+            "'{}'",
+            "requestItems",
+            "Member must have length greater than or equal to 1",
+        ),
+        Some(items) => {
+            if !items.keys().all(|n| valid_table_name(n)) {
+                v.add(
+                    &Violations::quoted(&render_get_items(items)),
+                    "requestItems",
+                    TABLE_NAME_KEYS,
+                );
+            }
+            for (name, t) in items {
+                let member = format!("requestItems.{name}.member.keys");
+                match &t.keys {
+                    None => v.add("null", &member, "Member must not be null"),
+                    Some(k) if k.is_empty() => v.add(
+                        "'[]'",
+                        &member,
+                        "Member must have length greater than or equal to 1",
+                    ),
+                    Some(k) if k.len() > MAX_BATCH_GET_KEYS => v.add(
+                        &Violations::quoted(&render_keys(k)),
+                        &member,
+                        "Member must have length less than or equal to 100",
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    v.into_result()?;
+    let capacity_mode = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+
+    // Checks that need no table.
+    let mut total = 0;
+    let mut tables = Vec::new();
+    for (name, t) in input.request_items.unwrap_or_default() {
+        reject_legacy(&[("AttributesToGet", t.attributes_to_get.is_some())])?;
+        let mut subs = substitutions(
+            t.expression_attribute_names.clone(),
+            None,
+            t.projection_expression.is_some(),
+        )?;
+        let keys = t.keys.unwrap_or_default();
+        let mut seen = HashSet::with_capacity(keys.len());
+        for key in &keys {
+            if !seen.insert(key_signature(&decode_item(key)?)) {
+                return Err(DynamoError::validation(DUPLICATE_KEYS));
+            }
+            total += 1;
+            if total > MAX_BATCH_GET_KEYS {
+                return Err(DynamoError::validation(
+                    "Too many items requested for the BatchGetItem call",
+                ));
+            }
+        }
+        let projection = t
+            .projection_expression
+            .as_deref()
+            .map(|p| parse_projection(p, &mut subs))
+            .transpose()?;
+        subs.check_all_used()?;
+        tables.push(GetTable {
+            name,
+            keys,
+            projection,
+            consistent: t.consistent_read.unwrap_or(false),
+            consistent_read: t.consistent_read,
+            projection_expression: t.projection_expression,
+            names: t.expression_attribute_names,
+        });
+    }
+
+    let live: Vec<Arc<Table>> = tables
+        .iter()
+        .map(|t| table_for(db, caller, Some(&t.name)))
+        .collect::<Result<_>>()?;
+    let storage_keys: Vec<Vec<Vec<u8>>> = tables
+        .iter()
+        .zip(&live)
+        .map(|(t, table)| {
+            t.keys
+                .iter()
+                .map(|k| Ok(key_from_request(&table.def, k)?.storage_key(table.def.number)))
+                .collect::<Result<_>>()
+        })
+        .collect::<Result<_>>()?;
+
+    // One snapshot serves every key: the batch reads one point in time.
+    let snapshot = db.store.snapshot()?;
+    let mut read_bytes = 0usize;
+    let mut full = false;
+    let mut out = Vec::with_capacity(256);
+    let mut unprocessed = Map::new();
+    let mut consumed = Vec::new();
+    out.extend_from_slice(b"{\"Responses\":{");
+    for (i, (t, keys)) in tables.iter().zip(&storage_keys).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json(&mut out, &t.name);
+        out.extend_from_slice(b":[");
+        let mut first = true;
+        let mut units = 0.0;
+        let mut left = Vec::new();
+        for (raw, storage_key) in t.keys.iter().zip(keys) {
+            if full {
+                left.push(Value::Object(raw.clone()));
+                continue;
+            }
+            // Without a projection the stored JSON goes out as it is.
+            let found = snapshot
+                .get_with(storage_key, |v| {
+                    let (size, json) = decode_stored(v);
+                    match &t.projection {
+                        None => Ok((size, json.to_vec())),
+                        Some(p) => parse_stored(json).map(|item| {
+                            (
+                                size,
+                                serde_json::to_vec(&p.apply(&item)).expect("items serialize"),
+                            )
+                        }),
+                    }
+                })?
+                .transpose()?;
+            let size = found.as_ref().map_or(0, |(s, _)| *s);
+            if read_bytes + size > MAX_BATCH_GET_BYTES {
+                full = true;
+                left.push(Value::Object(raw.clone()));
+                continue;
+            }
+            read_bytes += size;
+            units += capacity::read_units(size, t.consistent);
+            if let Some((_, json)) = found {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                out.extend_from_slice(&json);
+            }
+        }
+        out.push(b']');
+        if !left.is_empty() {
+            let mut entry = Map::new();
+            entry.insert("Keys".into(), Value::Array(left));
+            if let Some(c) = t.consistent_read {
+                entry.insert("ConsistentRead".into(), Value::Bool(c));
+            }
+            if let Some(p) = &t.projection_expression {
+                entry.insert("ProjectionExpression".into(), Value::String(p.clone()));
+            }
+            if let Some(n) = &t.names {
+                entry.insert("ExpressionAttributeNames".into(), json!(n));
+            }
+            unprocessed.insert(t.name.clone(), Value::Object(entry));
+        }
+        if let Some(c) = capacity::consumed(capacity_mode, &t.name, units, Kind::Read) {
+            consumed.push(c);
+        }
+    }
+    out.extend_from_slice(b"},\"UnprocessedKeys\":");
+    write_json(&mut out, &unprocessed);
+    if capacity_mode != ReturnCapacity::None {
+        out.extend_from_slice(b",\"ConsumedCapacity\":");
+        write_json(&mut out, &consumed);
+    }
+    out.push(b'}');
+    Ok(Output::Bytes(out))
+}
+
+// -------------------------------------------------------------- BatchWriteItem
+
+/// One checked write request.
+enum Write {
+    Put {
+        raw: Map<String, Value>,
+        item: Item,
+        size: usize,
+    },
+    Delete {
+        raw: Map<String, Value>,
+    },
+}
+
+/// A write ready to run inside the store write call.
+enum Op {
+    Put {
+        key: Vec<u8>,
+        stored: Vec<u8>,
+        size: usize,
+    },
+    Delete {
+        key: Vec<u8>,
+    },
+}
+
+/// The key of an item a PutRequest writes. Unlike PutItem, BatchWriteItem
+/// words a missing or mistyped key attribute as a key that does not match
+/// the schema; empty and oversized key values keep their own messages.
+fn put_request_key(def: &TableDef, raw: &Map<String, Value>) -> Result<Vec<u8>> {
+    let key: Map<String, Value> = def
+        .key_attrs()
+        .filter_map(|k| raw.get(&k.name).map(|v| (k.name.clone(), v.clone())))
+        .collect();
+    Ok(key_from_request(def, &key)?.storage_key(def.number))
+}
+
+pub async fn batch_write_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
+    let input: BatchWriteItemInput = decode(body)?;
+    let mut v = Violations::new();
+    check_enum(
+        &mut v,
+        input.return_consumed_capacity.as_deref(),
+        "returnConsumedCapacity",
+        &["INDEXES", "TOTAL", "NONE"],
+    );
+    check_enum(
+        &mut v,
+        input.return_item_collection_metrics.as_deref(),
+        "returnItemCollectionMetrics",
+        &["SIZE", "NONE"],
+    );
+    match &input.request_items {
+        None => v.add("null", "requestItems", "Member must not be null"),
+        Some(items) if items.is_empty() => v.add(
+            "'{}'",
+            "requestItems",
+            "Member must have length greater than or equal to 1",
+        ),
+        Some(items) => {
+            if !items.keys().all(|n| valid_table_name(n)) {
+                v.add(
+                    &Violations::quoted(&render_write_items(items)),
+                    "requestItems",
+                    TABLE_NAME_KEYS,
+                );
+            }
+            let bad_length = items.values().any(|r| {
+                r.as_ref()
+                    .is_none_or(|r| r.is_empty() || r.len() > MAX_BATCH_WRITE_REQUESTS)
+            });
+            if bad_length {
+                v.add(
+                    &Violations::quoted(&render_write_items(items)),
+                    "requestItems",
+                    WRITE_LIST_LENGTH,
+                );
+            }
+            for (name, requests) in items {
+                for (i, r) in requests.iter().flatten().enumerate() {
+                    let member = format!("requestItems.{name}.member.{}.member", i + 1);
+                    if r.delete_request.as_ref().is_some_and(|d| d.key.is_none()) {
+                        v.add(
+                            "null",
+                            &format!("{member}.deleteRequest.key"),
+                            "Member must not be null",
+                        );
+                    }
+                    if r.put_request.as_ref().is_some_and(|p| p.item.is_none()) {
+                        v.add(
+                            "null",
+                            &format!("{member}.putRequest.item"),
+                            "Member must not be null",
+                        );
+                    }
+                }
+            }
+        }
+    }
+    v.into_result()?;
+    let capacity_mode = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
+
+    // Checks that need no table.
+    let mut total = 0;
+    let mut requested: Vec<(String, Vec<Write>)> = Vec::new();
+    for (name, requests) in input.request_items.unwrap_or_default() {
+        let requests = requests.unwrap_or_default();
+        if requests
+            .iter()
+            .any(|r| r.put_request.is_some() == r.delete_request.is_some())
+        {
+            return Err(DynamoError::validation(NOT_ONE_REQUEST));
+        }
+        let mut writes = Vec::with_capacity(requests.len());
+        for r in requests {
+            let write = match (r.put_request, r.delete_request) {
+                (Some(PutRequest { item: Some(raw) }), None) => {
+                    let item = decode_item(&raw)?;
+                    let size = item_size(&item);
+                    if size > MAX_ITEM_SIZE {
+                        return Err(DynamoError::validation(
+                            "Item size has exceeded the maximum allowed size",
+                        ));
+                    }
+                    Write::Put { raw, item, size }
+                }
+                (None, Some(DeleteRequest { key: Some(raw) })) => {
+                    decode_item(&raw)?;
+                    Write::Delete { raw }
+                }
+                _ => unreachable!("framework checks leave exactly one request with its member"),
+            };
+            writes.push(write);
+            total += 1;
+            if total > MAX_BATCH_WRITE_REQUESTS {
+                return Err(DynamoError::validation(
+                    "Too many items requested for the BatchWriteItem call",
+                ));
+            }
+        }
+        requested.push((name, writes));
+    }
+
+    let live: Vec<Arc<Table>> = requested
+        .iter()
+        .map(|(name, _)| table_for(db, caller, Some(name)))
+        .collect::<Result<_>>()?;
+
+    // Every key against its table's schema, then duplicates per table.
+    let mut planned: Vec<(Arc<Table>, Vec<Op>)> = Vec::with_capacity(live.len());
+    for ((_, writes), table) in requested.into_iter().zip(live) {
+        let def = &table.def;
+        let mut seen = HashSet::with_capacity(writes.len());
+        let mut ops = Vec::with_capacity(writes.len());
+        for w in writes {
+            let op = match w {
+                Write::Put { raw, item, size } => Op::Put {
+                    key: put_request_key(def, &raw)?,
+                    stored: encode_stored(
+                        size,
+                        &serde_json::to_vec(&item).expect("items serialize"),
+                    ),
+                    size,
+                },
+                Write::Delete { raw } => Op::Delete {
+                    key: key_from_request(def, &raw)?.storage_key(def.number),
+                },
+            };
+            let key = match &op {
+                Op::Put { key, .. } | Op::Delete { key } => key.clone(),
+            };
+            if !seen.insert(key) {
+                return Err(DynamoError::validation(DUPLICATE_KEYS));
+            }
+            ops.push(op);
+        }
+        planned.push((table, ops));
+    }
+
+    let names: Vec<String> = planned.iter().map(|(t, _)| t.def.name.clone()).collect();
+    let units = db
+        .store
+        .write(move |txn: &mut WriteTxn<'_>| -> Result<Vec<f64>> {
+            if planned.iter().any(|(t, _)| t.is_dropped()) {
+                return Err(DynamoError::resource_not_found());
+            }
+            let mut units = Vec::with_capacity(planned.len());
+            for (table, ops) in &planned {
+                let number = table.def.number;
+                let mut table_units = 0.0;
+                for op in ops {
+                    match op {
+                        Op::Put { key, stored, size } => {
+                            let old = txn.get_with(key, |v| decode_stored(v).0)?;
+                            txn.put(key, stored);
+                            Stats::apply(txn, number, old, Some(*size))?;
+                            table_units += capacity::write_units((*size).max(old.unwrap_or(0)));
+                        }
+                        Op::Delete { key } => {
+                            let old = txn.get_with(key, |v| decode_stored(v).0)?;
+                            if old.is_some() {
+                                txn.delete(key);
+                                Stats::apply(txn, number, old, None)?;
+                            }
+                            table_units += capacity::write_units(old.unwrap_or(0));
+                        }
+                    }
+                }
+                units.push(table_units);
+            }
+            Ok(units)
+        })
+        .await?;
+
+    let mut out = Map::new();
+    out.insert("UnprocessedItems".into(), Value::Object(Map::new()));
+    if capacity_mode != ReturnCapacity::None {
+        let consumed: Vec<Value> = names
+            .iter()
+            .zip(units)
+            .filter_map(|(name, u)| capacity::consumed(capacity_mode, name, u, Kind::Write))
+            .collect();
+        out.insert("ConsumedCapacity".into(), Value::Array(consumed));
+    }
+    Ok(Output::Json(Value::Object(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_follow_the_framework_pattern() {
+        assert!(valid_table_name("abc"));
+        assert!(valid_table_name("a.b-c_1"));
+        assert!(!valid_table_name("ab"));
+        assert!(!valid_table_name("aa;"));
+        assert!(!valid_table_name(&"a".repeat(256)));
+        assert!(valid_table_name(&"a".repeat(255)));
+    }
+
+    #[test]
+    fn equal_numbers_make_equal_key_signatures() {
+        let a = decode_item(json!({"k": {"N": "1"}}).as_object().unwrap()).unwrap();
+        let b = decode_item(json!({"k": {"N": "1.0"}}).as_object().unwrap()).unwrap();
+        let c = decode_item(json!({"k": {"S": "1"}}).as_object().unwrap()).unwrap();
+        assert_eq!(key_signature(&a), key_signature(&b));
+        assert_ne!(key_signature(&a), key_signature(&c));
+    }
+
+    #[test]
+    fn violations_print_requests_like_java_objects() {
+        let items: BTreeMap<String, Option<Vec<WriteRequest>>> =
+            serde_json::from_value(json!({"abc": [{"PutRequest": {"Item": {}}}]})).unwrap();
+        let text = render_write_items(&items);
+        assert!(text.starts_with("{abc=[com.amazonaws.dynamodb.v20120810.WriteRequest@"));
+        assert!(text.ends_with("]}"));
+    }
+}
