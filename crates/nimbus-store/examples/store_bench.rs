@@ -2,12 +2,14 @@
 //!
 //! ```text
 //! cargo run --release -p nimbus-store --example store_bench -- \
-//!     [--dir PATH] [--secs N] [--read-keys N]
+//!     [--dir PATH] [--secs N] [--read-keys N] [--random-keys true]
 //! ```
 //!
 //! Measures: open time on an empty directory; group-committed writes of 1 KB
 //! values from 64 concurrent tokio tasks (and from 1, for comparison);
 //! point gets from one long snapshot and from a fresh snapshot per get.
+//! `--random-keys true` scatters the written keys over the key space (like
+//! hashed partition keys) instead of writing them in ascending order.
 //! `--dir` chooses the file system (default: a temporary directory), since
 //! fsync cost is what group commit amortises.
 
@@ -23,6 +25,7 @@ struct Args {
     dir: Option<std::path::PathBuf>,
     secs: u64,
     read_keys: u64,
+    random_keys: bool,
 }
 
 fn parse_args() -> Args {
@@ -30,6 +33,7 @@ fn parse_args() -> Args {
         dir: None,
         secs: 5,
         read_keys: 100_000,
+        random_keys: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -38,7 +42,12 @@ fn parse_args() -> Args {
             "--dir" => args.dir = Some(value.into()),
             "--secs" => args.secs = value.parse().expect("--secs takes a number"),
             "--read-keys" => args.read_keys = value.parse().expect("--read-keys takes a number"),
-            other => panic!("unknown flag {other}; use --dir PATH, --secs N, --read-keys N"),
+            "--random-keys" => {
+                args.random_keys = value.parse().expect("--random-keys takes true/false")
+            }
+            other => panic!(
+                "unknown flag {other}; use --dir PATH, --secs N, --read-keys N, --random-keys BOOL"
+            ),
         }
     }
     args
@@ -68,8 +77,23 @@ fn percentiles(mut samples: Vec<Duration>) -> (u128, u128, u128) {
     (at(0.5), at(0.99), samples.last().unwrap().as_micros())
 }
 
+/// Spreads consecutive numbers over the key space (a bijective mixer), so
+/// consecutive writes land on unrelated B-tree pages.
+fn scatter(n: u64) -> u64 {
+    let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 29;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^ (x >> 32)
+}
+
 /// `writers` tasks each write 1 KB values to fresh keys for `secs`.
-fn write_phase(rt: &tokio::runtime::Runtime, store: &Store, writers: usize, secs: u64) -> u64 {
+fn write_phase(
+    rt: &tokio::runtime::Runtime,
+    store: &Store,
+    writers: usize,
+    secs: u64,
+    random_keys: bool,
+) -> u64 {
     let next = Arc::new(AtomicU64::new(1_000_000 * writers as u64));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
@@ -81,7 +105,11 @@ fn write_phase(rt: &tokio::runtime::Runtime, store: &Store, writers: usize, secs
                     let mut lat = Vec::new();
                     let value = vec![0xA5u8; VALUE_BYTES];
                     while !stop.load(Ordering::Relaxed) {
-                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        let mut n = next.fetch_add(1, Ordering::Relaxed);
+                        if random_keys {
+                            // Collisions are rare and harmless (1 KB over 1 KB).
+                            n = scatter(n) % 10_000_000_000;
+                        }
                         let value = value.clone();
                         let t = Instant::now();
                         store
@@ -184,8 +212,8 @@ fn main() {
         rss_kib()
     );
 
-    write_phase(&rt, &store, 1, args.secs.min(3));
-    write_phase(&rt, &store, 64, args.secs);
+    write_phase(&rt, &store, 1, args.secs.min(3), args.random_keys);
+    write_phase(&rt, &store, 64, args.secs, args.random_keys);
 
     println!("RSS after writes: {} KiB", rss_kib());
 
