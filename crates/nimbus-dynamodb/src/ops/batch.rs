@@ -5,16 +5,22 @@
 //!
 //! 1. the request framework's constraints (enums, the RequestItems map, its
 //!    table names and list lengths, missing members), reported together;
-//! 2. checks that need no table: attribute values, item sizes, duplicate
-//!    keys of a BatchGetItem, the request totals (100 keys, 25 writes);
+//!    BatchWriteItem reports a bad enum alone, before looking at RequestItems;
+//! 2. checks that need no table: each WriteRequest holding exactly one
+//!    request, attribute values, item sizes, duplicate keys of a
+//!    BatchGetItem, the request totals (100 keys, 25 writes);
 //! 3. the tables (ResourceNotFoundException);
 //! 4. every key against its table's schema, then duplicate keys of a
 //!    BatchWriteItem (which need the schema to find an item's key).
 //!
+//! AWS is moving these operations to a newer framework wording (`Value at
+//! 'RequestItems...'`, no value echoed); the texts here are the ones AWS
+//! answers today for each case, so the two wordings mix.
+//!
 //! A BatchWriteItem commits all its writes in one store write call: it is
 //! atomic here, which AWS allows but does not promise. nimbus never
 //! throttles, so UnprocessedItems is always empty, and BatchGetItem leaves
-//! keys unprocessed only when its response would pass 16 MB.
+//! keys unprocessed only when the items it read would pass 16 MB.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -25,7 +31,7 @@ use serde_json::{json, Map, Value};
 
 use crate::capacity::{self, Kind, ReturnCapacity};
 use crate::catalog::{Table, TableDef};
-use crate::codec::{decode, Violations};
+use crate::codec::decode;
 use crate::error::{DynamoError, Result};
 use crate::expr::{parse_projection, Projection};
 use crate::keys::key_from_request;
@@ -51,7 +57,6 @@ const WRITE_LIST_LENGTH: &str = "Map value must satisfy constraint: [Member must
 /// AWS's text for a WriteRequest that holds neither (or both) of
 /// PutRequest and DeleteRequest: it reuses the AttributeValue wording.
 const NOT_ONE_REQUEST: &str = "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes";
-const MODEL: &str = "com.amazonaws.dynamodb.v20120810";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -99,19 +104,52 @@ struct DeleteRequest {
 
 // ------------------------------------------------------------ framework checks
 
-/// Adds a violation when `value` is not one of `allowed` (listed in AWS's
-/// order in the message).
-fn check_enum(v: &mut Violations, value: Option<&str>, member: &str, allowed: &[&str]) {
-    if let Some(value) = value {
-        if !allowed.contains(&value) {
-            v.add(
-                &Violations::quoted(value),
+/// Constraint violations of AWS's request framework, reported together
+/// ("2 validation errors detected: A; B"). The batch operations mix the
+/// framework's two wordings, as AWS answers them today: `Value 'v' at
+/// 'member'` echoing the value, and `Value at 'Member'` without it.
+#[derive(Default)]
+struct Framework(Vec<String>);
+
+impl Framework {
+    fn valued(&mut self, value: &str, member: &str, constraint: &str) {
+        self.0.push(format!(
+            "Value {value} at '{member}' failed to satisfy constraint: {constraint}"
+        ));
+    }
+
+    fn bare(&mut self, member: &str, constraint: &str) {
+        self.0.push(format!(
+            "Value at '{member}' failed to satisfy constraint: {constraint}"
+        ));
+    }
+
+    /// Adds a violation when `value` is not one of `allowed` (listed in AWS's
+    /// order in the message).
+    fn check_enum(&mut self, value: Option<&str>, member: &str, allowed: &[&str]) {
+        if let Some(value) = value.filter(|v| !allowed.contains(v)) {
+            self.valued(
+                &format!("'{value}'"),
                 member,
                 &format!(
                     "Member must satisfy enum value set: [{}]",
                     allowed.join(", ")
                 ),
             );
+        }
+    }
+
+    fn into_result(self) -> Result<()> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => Err(DynamoError::validation(format!(
+                "1 validation error detected: {}",
+                self.0[0]
+            ))),
+            n => Err(DynamoError::validation(format!(
+                "{n} validation errors detected: {}",
+                self.0.join("; ")
+            ))),
         }
     }
 }
@@ -123,57 +161,75 @@ fn valid_table_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
 }
 
-/// How AWS's Java framework prints a model object it has no text for
-/// (`com.amazonaws...WriteRequest@1f2e3d4c`). The identity hash is not
-/// reproducible, so a stable one stands in for it.
-fn java_object(class: &str, seed: &[u8]) -> String {
-    let hash = xxhash_rust::xxh3::xxh3_64(seed) as u32;
-    format!("{MODEL}.{class}@{hash:x}")
+/// BatchGetItem echoes its RequestItems as compact JSON in a violation.
+fn echo_request_items(body: &[u8]) -> String {
+    let items = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|mut v| v.get_mut("RequestItems").map(Value::take))
+        .unwrap_or(Value::Null);
+    format!("'{items}'")
 }
 
-fn java_map<'a>(entries: impl Iterator<Item = (&'a String, String)>) -> String {
-    let parts: Vec<String> = entries.map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{{{}}}", parts.join(", "))
+/// An attribute value the way AWS's Java model prints it: its one set
+/// member, named in lower case.
+fn java_value(value: &Value) -> String {
+    match value.as_object().and_then(|m| m.iter().next()) {
+        Some((kind, inner)) => {
+            let inner = match inner {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            format!("AttributeValue({}={inner})", kind.to_ascii_lowercase())
+        }
+        None => "AttributeValue()".to_string(),
+    }
 }
 
-/// The RequestItems of a BatchGetItem as AWS prints it in a violation.
-fn render_get_items(items: &BTreeMap<String, KeysAndAttributes>) -> String {
-    java_map(
-        items
-            .keys()
-            .map(|name| (name, java_object("KeysAndAttributes", name.as_bytes()))),
-    )
+fn java_attributes(map: Option<&Map<String, Value>>) -> String {
+    match map {
+        None => "null".to_string(),
+        Some(map) => {
+            let parts: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k}={}", java_value(v)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+    }
 }
 
-/// A list of keys as AWS prints it in a violation.
-fn render_keys(keys: &[Map<String, Value>]) -> String {
-    let parts: Vec<String> = keys
+/// BatchWriteItem echoes its RequestItems in Java's toString form in a
+/// violation (`{t=[WriteRequest(putRequest=PutRequest(item={...}), ...)]}`).
+fn echo_write_items(items: &BTreeMap<String, Option<Vec<WriteRequest>>>) -> String {
+    let tables: Vec<String> = items
         .iter()
-        .enumerate()
-        .map(|(i, key)| {
-            java_map(key.iter().map(|(name, value)| {
-                let seed = format!("{i}/{name}/{value}");
-                (name, java_object("AttributeValue", seed.as_bytes()))
-            }))
+        .map(|(name, requests)| {
+            let requests = match requests {
+                None => "null".to_string(),
+                Some(requests) => {
+                    let parts: Vec<String> = requests
+                        .iter()
+                        .map(|r| {
+                            let put = r.put_request.as_ref().map_or("null".to_string(), |p| {
+                                format!("PutRequest(item={})", java_attributes(p.item.as_ref()))
+                            });
+                            let delete =
+                                r.delete_request.as_ref().map_or("null".to_string(), |d| {
+                                    format!(
+                                        "DeleteRequest(key={})",
+                                        java_attributes(d.key.as_ref())
+                                    )
+                                });
+                            format!("WriteRequest(putRequest={put}, deleteRequest={delete})")
+                        })
+                        .collect();
+                    format!("[{}]", parts.join(", "))
+                }
+            };
+            format!("{name}={requests}")
         })
         .collect();
-    format!("[{}]", parts.join(", "))
-}
-
-/// The RequestItems of a BatchWriteItem as AWS prints it in a violation.
-fn render_write_items(items: &BTreeMap<String, Option<Vec<WriteRequest>>>) -> String {
-    java_map(items.iter().map(|(name, requests)| {
-        let rendered = match requests {
-            None => "null".to_string(),
-            Some(requests) => {
-                let parts: Vec<String> = (0..requests.len())
-                    .map(|i| java_object("WriteRequest", format!("{name}/{i}").as_bytes()))
-                    .collect();
-                format!("[{}]", parts.join(", "))
-            }
-        };
-        (name, rendered)
-    }))
+    format!("'{{{}}}'", tables.join(", "))
 }
 
 /// A key as a byte string equal for equal keys (numbers compare by value),
@@ -213,47 +269,39 @@ struct GetTable {
 
 pub async fn batch_get_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
     let input: BatchGetItemInput = decode(body)?;
-    let mut v = Violations::new();
-    check_enum(
-        &mut v,
-        input.return_consumed_capacity.as_deref(),
-        "returnConsumedCapacity",
-        &["INDEXES", "TOTAL", "NONE"],
-    );
+    // RequestItems first, then the enum: AWS lists them in that order.
+    let mut v = Framework::default();
     match &input.request_items {
-        None => v.add("null", "requestItems", "Member must not be null"),
-        Some(items) if items.is_empty() => v.add(
-            "'{}'",
-            "requestItems",
+        None => v.valued("null", "requestItems", "Member must not be null"),
+        Some(items) if items.is_empty() => v.bare(
+            "RequestItems",
             "Member must have length greater than or equal to 1",
         ),
         Some(items) => {
             if !items.keys().all(|n| valid_table_name(n)) {
-                v.add(
-                    &Violations::quoted(&render_get_items(items)),
-                    "requestItems",
-                    TABLE_NAME_KEYS,
-                );
+                v.valued(&echo_request_items(body), "requestItems", TABLE_NAME_KEYS);
             }
             for (name, t) in items {
-                let member = format!("requestItems.{name}.member.keys");
+                let member = format!("RequestItems.{name}.member.Keys");
                 match &t.keys {
-                    None => v.add("null", &member, "Member must not be null"),
-                    Some(k) if k.is_empty() => v.add(
-                        "'[]'",
+                    None => v.bare(&member, "Member must not be null"),
+                    Some(k) if k.is_empty() => v.bare(
                         &member,
                         "Member must have length greater than or equal to 1",
                     ),
-                    Some(k) if k.len() > MAX_BATCH_GET_KEYS => v.add(
-                        &Violations::quoted(&render_keys(k)),
-                        &member,
-                        "Member must have length less than or equal to 100",
-                    ),
+                    Some(k) if k.len() > MAX_BATCH_GET_KEYS => {
+                        v.bare(&member, "Member must have length less than or equal to 100")
+                    }
                     Some(_) => {}
                 }
             }
         }
     }
+    v.check_enum(
+        input.return_consumed_capacity.as_deref(),
+        "returnConsumedCapacity",
+        &["INDEXES", "TOTAL", "NONE"],
+    );
     v.into_result()?;
     let capacity_mode = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
 
@@ -433,63 +481,61 @@ fn put_request_key(def: &TableDef, raw: &Map<String, Value>) -> Result<Vec<u8>> 
 
 pub async fn batch_write_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
     let input: BatchWriteItemInput = decode(body)?;
-    let mut v = Violations::new();
-    check_enum(
-        &mut v,
+    // A bad enum is reported alone, ahead of anything wrong with
+    // RequestItems.
+    let mut enums = Framework::default();
+    enums.check_enum(
         input.return_consumed_capacity.as_deref(),
         "returnConsumedCapacity",
         &["INDEXES", "TOTAL", "NONE"],
     );
-    check_enum(
-        &mut v,
+    enums.check_enum(
         input.return_item_collection_metrics.as_deref(),
         "returnItemCollectionMetrics",
         &["SIZE", "NONE"],
     );
-    match &input.request_items {
-        None => v.add("null", "requestItems", "Member must not be null"),
-        Some(items) if items.is_empty() => v.add(
-            "'{}'",
-            "requestItems",
-            "Member must have length greater than or equal to 1",
-        ),
-        Some(items) => {
-            if !items.keys().all(|n| valid_table_name(n)) {
-                v.add(
-                    &Violations::quoted(&render_write_items(items)),
-                    "requestItems",
-                    TABLE_NAME_KEYS,
+    enums.into_result()?;
+    let mut v = Framework::default();
+    let items = match &input.request_items {
+        Some(items) if !items.is_empty() => items,
+        _ => {
+            return Err(DynamoError::validation(
+                "The requestItems parameter is required for BatchWriteItem",
+            ))
+        }
+    };
+    if !items.keys().all(|n| valid_table_name(n)) {
+        v.valued(&echo_write_items(items), "requestItems", TABLE_NAME_KEYS);
+    }
+    if items
+        .values()
+        .any(|r| r.as_ref().is_none_or(|r| r.is_empty()))
+    {
+        v.valued(&echo_write_items(items), "requestItems", WRITE_LIST_LENGTH);
+    }
+    for (name, requests) in items {
+        let requests = requests.as_deref().unwrap_or_default();
+        if requests.len() > MAX_BATCH_WRITE_REQUESTS {
+            v.bare(
+                &format!("RequestItems.{name}.member"),
+                "Member must have length less than or equal to 25",
+            );
+        }
+        for (i, r) in requests.iter().enumerate() {
+            let member = format!("requestItems.{name}.member.{}.member", i + 1);
+            if r.delete_request.as_ref().is_some_and(|d| d.key.is_none()) {
+                v.valued(
+                    "null",
+                    &format!("{member}.deleteRequest.key"),
+                    "Member must not be null",
                 );
             }
-            let bad_length = items.values().any(|r| {
-                r.as_ref()
-                    .is_none_or(|r| r.is_empty() || r.len() > MAX_BATCH_WRITE_REQUESTS)
-            });
-            if bad_length {
-                v.add(
-                    &Violations::quoted(&render_write_items(items)),
-                    "requestItems",
-                    WRITE_LIST_LENGTH,
+            if r.put_request.as_ref().is_some_and(|p| p.item.is_none()) {
+                v.valued(
+                    "null",
+                    &format!("{member}.putRequest.item"),
+                    "Member must not be null",
                 );
-            }
-            for (name, requests) in items {
-                for (i, r) in requests.iter().flatten().enumerate() {
-                    let member = format!("requestItems.{name}.member.{}.member", i + 1);
-                    if r.delete_request.as_ref().is_some_and(|d| d.key.is_none()) {
-                        v.add(
-                            "null",
-                            &format!("{member}.deleteRequest.key"),
-                            "Member must not be null",
-                        );
-                    }
-                    if r.put_request.as_ref().is_some_and(|p| p.item.is_none()) {
-                        v.add(
-                            "null",
-                            &format!("{member}.putRequest.item"),
-                            "Member must not be null",
-                        );
-                    }
-                }
             }
         }
     }
@@ -645,11 +691,45 @@ mod tests {
     }
 
     #[test]
-    fn violations_print_requests_like_java_objects() {
-        let items: BTreeMap<String, Option<Vec<WriteRequest>>> =
-            serde_json::from_value(json!({"abc": [{"PutRequest": {"Item": {}}}]})).unwrap();
-        let text = render_write_items(&items);
-        assert!(text.starts_with("{abc=[com.amazonaws.dynamodb.v20120810.WriteRequest@"));
-        assert!(text.ends_with("]}"));
+    fn write_requests_echo_in_java_form() {
+        let items: BTreeMap<String, Option<Vec<WriteRequest>>> = serde_json::from_value(json!({
+            "bad!name": [
+                {"PutRequest": {"Item": {"pk": {"S": "x"}, "n": {"N": "1"}}}},
+                {"DeleteRequest": {"Key": {"pk": {"S": "y"}}}}
+            ],
+            "t2": []
+        }))
+        .unwrap();
+        assert_eq!(
+            echo_write_items(&items),
+            "'{bad!name=[WriteRequest(putRequest=PutRequest(item={n=AttributeValue(n=1), pk=AttributeValue(s=x)}), deleteRequest=null), WriteRequest(putRequest=null, deleteRequest=DeleteRequest(key={pk=AttributeValue(s=y)}))], t2=[]}'"
+        );
+    }
+
+    #[test]
+    fn framework_violations_count_and_join() {
+        let mut v = Framework::default();
+        v.check_enum(
+            Some("TOTAL"),
+            "returnConsumedCapacity",
+            &["INDEXES", "TOTAL", "NONE"],
+        );
+        assert!(v.0.is_empty());
+        v.check_enum(
+            Some("x"),
+            "returnConsumedCapacity",
+            &["INDEXES", "TOTAL", "NONE"],
+        );
+        v.bare(
+            "RequestItems",
+            "Member must have length greater than or equal to 1",
+        );
+        let Err(DynamoError::Validation(m)) = v.into_result() else {
+            panic!("expected a validation error")
+        };
+        assert_eq!(
+            m,
+            "2 validation errors detected: Value 'x' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]; Value at 'RequestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        );
     }
 }
