@@ -73,7 +73,7 @@ pub(crate) fn checkpoint(db: &Database, wal: &mut Wal) -> Result<(), StoreError>
 /// replayed anything, and returns the log reset for appends.
 pub(crate) fn recover(db: &Database, dir: &Path) -> Result<Wal, StoreError> {
     let applied = checkpointed_seq(db)?;
-    let (mut wal, bytes) = Wal::open(dir)?;
+    let (mut wal, found) = Wal::open(dir)?;
     let corrupt = |why: String| {
         StoreError::io(
             "recover from the write-ahead log",
@@ -81,10 +81,7 @@ pub(crate) fn recover(db: &Database, dir: &Path) -> Result<Wal, StoreError> {
             std::io::Error::new(std::io::ErrorKind::InvalidData, why),
         )
     };
-    let records: Vec<_> = wal::scan(&bytes)
-        .into_iter()
-        .filter(|r| r.seq > applied)
-        .collect();
+    let records: Vec<_> = found.into_iter().filter(|r| r.seq > applied).collect();
     let Some(first) = records.first() else {
         wal.reset(applied + 1);
         return Ok(wal);
@@ -104,7 +101,7 @@ pub(crate) fn recover(db: &Database, dir: &Path) -> Result<Wal, StoreError> {
             .open_table(KV)
             .map_err(|e| StoreError::storage("open the kv table for recovery", e))?;
         for record in &records {
-            let ops = redo::decode(&bytes[record.payload.clone()])
+            let ops = redo::decode(&record.bytes)
                 .map_err(|why| corrupt(format!("record {}: {why}", record.seq)))?;
             for op in &ops {
                 redo::apply(op, &mut table)?;
@@ -116,7 +113,7 @@ pub(crate) fn recover(db: &Database, dir: &Path) -> Result<Wal, StoreError> {
         .map_err(|e| StoreError::storage("commit recovery", e))?;
     tracing::info!(
         records = records.len(),
-        bytes = bytes.len(),
+        bytes = records.iter().map(|r| r.bytes.len()).sum::<usize>(),
         "replayed the write-ahead log"
     );
     wal.reset(last + 1);

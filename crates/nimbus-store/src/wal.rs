@@ -15,10 +15,12 @@
 //!   reused once durable: after a checkpoint at `seq` the next record is
 //!   `seq + 1`. A retracted (never durable) record's number is reused.
 //! - **Reset reuses the file.** After a checkpoint the log restarts at offset
-//!   0 without truncating, so stale records of earlier generations may follow
-//!   the live ones. Every stale record has a lower sequence number than any
-//!   live one, so it never continues the live chain.
-//! - **The valid log** ([`scan`]) is the longest chain from offset 0 of
+//!   0 without truncating (the first header is zeroed, unsynced, only so the
+//!   next open need not read checkpointed records), so stale records of
+//!   earlier generations may follow the live ones. Every stale record has a
+//!   lower sequence number than any live one, so it never continues the live
+//!   chain.
+//! - **The valid log** ([`read_log`]) is the longest chain from offset 0 of
 //!   complete records with correct checksums and consecutive sequence
 //!   numbers. Anything after it (a torn or unsynced append, zeros, stale
 //!   records) is not part of the log: it was never acknowledged.
@@ -27,7 +29,7 @@
 //!   written blocks and `fdatasync` has no metadata to journal.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -65,44 +67,53 @@ fn checksum(len_seq: &[u8], payload: &[u8]) -> u32 {
     h.finalize()
 }
 
-/// One valid record found by [`scan`]: its sequence number and where its
-/// payload lies in the scanned bytes.
+/// One valid record of the log: its sequence number, where its payload
+/// lies in the file, and the payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Found {
     pub(crate) seq: u64,
     pub(crate) payload: Range<usize>,
+    pub(crate) bytes: Vec<u8>,
 }
 
-/// The valid log in `bytes` (see the module invariants).
-pub(crate) fn scan(bytes: &[u8]) -> Vec<Found> {
+/// The valid log (see the module invariants) in the `len` bytes `input`
+/// yields. Reads only as far as the valid log goes, plus one header.
+pub(crate) fn read_log(mut input: impl Read, len: u64) -> io::Result<Vec<Found>> {
     let mut found: Vec<Found> = Vec::new();
-    let mut at = 0usize;
-    while let Some(header) = bytes.get(at..at + HEADER_BYTES) {
-        let len = u64::from_le_bytes(header[0..8].try_into().unwrap());
+    let mut at = 0u64;
+    let mut header = [0u8; HEADER_BYTES];
+    while len - at >= HEADER_BYTES as u64 {
+        input.read_exact(&mut header)?;
+        let payload_len = u64::from_le_bytes(header[0..8].try_into().unwrap());
         let seq = u64::from_le_bytes(header[8..16].try_into().unwrap());
         let crc = u32::from_le_bytes(header[16..20].try_into().unwrap());
-        let start = at + HEADER_BYTES;
-        let Some(end) = usize::try_from(len)
-            .ok()
-            .and_then(|len| start.checked_add(len))
-            .filter(|&end| end <= bytes.len())
-        else {
-            break;
-        };
+        let start = at + HEADER_BYTES as u64;
         let continues = match found.last() {
             Some(prev) => seq == prev.seq + 1,
             None => seq != 0,
         };
-        if !continues || checksum(&header[0..16], &bytes[start..end]) != crc {
+        if !continues || payload_len > len - start {
             break;
         }
+        let mut bytes = vec![0; payload_len as usize];
+        input.read_exact(&mut bytes)?;
+        if checksum(&header[0..16], &bytes) != crc {
+            break;
+        }
+        at = start + payload_len;
         found.push(Found {
             seq,
-            payload: start..end,
+            payload: start as usize..at as usize,
+            bytes,
         });
-        at = end;
     }
-    found
+    Ok(found)
+}
+
+/// [`read_log`] over bytes in memory.
+#[cfg(test)]
+pub(crate) fn scan(bytes: &[u8]) -> Vec<Found> {
+    read_log(bytes, bytes.len() as u64).expect("reading memory")
 }
 
 /// The open log file, positioned for the next append.
@@ -119,9 +130,9 @@ pub(crate) struct Wal {
 }
 
 impl Wal {
-    /// Opens or creates `<dir>/wal` and returns it with its whole contents.
+    /// Opens or creates `<dir>/wal` and returns it with its valid records.
     /// The log is not usable for appends until [`Wal::reset`].
-    pub(crate) fn open(dir: &Path) -> Result<(Wal, Vec<u8>), StoreError> {
+    pub(crate) fn open(dir: &Path) -> Result<(Wal, Vec<Found>), StoreError> {
         let path = dir.join(WAL_FILE);
         let existed = path.exists();
         let mut file = OpenOptions::new()
@@ -134,24 +145,35 @@ impl Wal {
         if !existed {
             sync_dir(dir)?;
         }
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut file, &mut bytes)
-            .map_err(|e| StoreError::io("read the write-ahead log", &path, e))?;
+        let read = |file: &mut File| -> io::Result<(u64, Vec<Found>)> {
+            let len = file.metadata()?.len();
+            Ok((len, read_log(BufReader::with_capacity(1 << 16, file), len)?))
+        };
+        let (allocated, found) =
+            read(&mut file).map_err(|e| StoreError::io("read the write-ahead log", &path, e))?;
         let wal = Wal {
             file,
             path,
             end: 0,
-            allocated: bytes.len() as u64,
+            allocated,
             next_seq: 0,
             last_start: None,
         };
-        Ok((wal, bytes))
+        Ok((wal, found))
     }
 
     /// Restarts the log at offset 0; the next record gets `next_seq`. Only
     /// valid once every record so far is checkpointed (or none matters).
+    ///
+    /// Also zeroes the first header (not synced: this only spares the next
+    /// open from reading checkpointed records, which it would skip anyway).
     pub(crate) fn reset(&mut self, next_seq: u64) {
         debug_assert!(next_seq >= 1);
+        if self.allocated >= HEADER_BYTES as u64 {
+            if let Err(err) = self.write_at(0, &[0; HEADER_BYTES]) {
+                tracing::warn!(error = %err, "clearing the head of the write-ahead log");
+            }
+        }
         self.end = 0;
         self.next_seq = next_seq;
         self.last_start = None;
@@ -302,8 +324,8 @@ mod tests {
     #[test]
     fn file_appends_retracts_and_resets() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut wal, bytes) = Wal::open(dir.path()).unwrap();
-        assert!(bytes.is_empty());
+        let (mut wal, found) = Wal::open(dir.path()).unwrap();
+        assert!(found.is_empty());
         wal.reset(10);
         for payload in [&b"one"[..], b"two", b"three"] {
             let mut buf = Vec::new();
@@ -315,16 +337,21 @@ mod tests {
         wal.retract().unwrap();
         assert_eq!(wal.last_seq(), 11);
         drop(wal);
-        let (mut wal, bytes) = Wal::open(dir.path()).unwrap();
-        assert_eq!(seqs(&bytes), vec![10, 11]);
-        assert!(bytes.len() as u64 >= MIN_GROW, "preallocated");
+        let (mut wal, found) = Wal::open(dir.path()).unwrap();
+        assert_eq!(found.iter().map(|f| f.seq).collect::<Vec<_>>(), [10, 11]);
+        assert_eq!(found[1].bytes, b"two");
+        assert!(wal.allocated >= MIN_GROW, "preallocated");
         wal.reset(12);
         let mut buf = Vec::new();
         begin_record(&mut buf);
         wal.append(&mut buf).unwrap();
         wal.sync().unwrap();
         drop(wal);
-        let (_, bytes) = Wal::open(dir.path()).unwrap();
-        assert_eq!(seqs(&bytes), vec![12]);
+        let (mut wal, found) = Wal::open(dir.path()).unwrap();
+        assert_eq!(found.iter().map(|f| f.seq).collect::<Vec<_>>(), [12]);
+        // A reset (after a checkpoint) leaves nothing for the next open.
+        wal.reset(13);
+        drop(wal);
+        assert!(Wal::open(dir.path()).unwrap().1.is_empty());
     }
 }
