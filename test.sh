@@ -35,8 +35,11 @@ python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/compat/requirements.txt
 
 step "pytest tests/compat (boto3 against a live nimbus)"
-cargo build -p nimbus
-NIMBUS_BIN="$PWD/target/debug/nimbus" .venv/bin/python -m pytest -q tests/compat
+# `cargo test` above built the binary the integration tests run; building it
+# again with -p would only recompile it with other features.
+nimbus_bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/nimbus"
+[ -x "$nimbus_bin" ] || cargo build -p nimbus
+NIMBUS_BIN="$nimbus_bin" .venv/bin/python -m pytest -q tests/compat
 
 if [ "$bench" = 1 ]; then
   step "bench/compare --quick --no-peers"
