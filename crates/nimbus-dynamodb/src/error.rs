@@ -29,6 +29,13 @@ pub enum DynamoError {
     },
     UnknownOperation(String),
     LimitExceeded(String),
+    /// A TransactWriteItems was cancelled: one reason per action, in
+    /// request order, each `{"Code": ..., "Message": ..., "Item": ...}`.
+    TransactionCanceled {
+        reasons: Vec<serde_json::Value>,
+    },
+    /// A ClientRequestToken reused within its window for a different request.
+    IdempotentParameterMismatch(String),
     /// The store failed: not the caller's fault.
     Internal(String),
 }
@@ -84,6 +91,32 @@ impl DynamoError {
                 None,
             ),
             DynamoError::LimitExceeded(m) => (400, NAMESPACE, "LimitExceededException", m, None),
+            DynamoError::TransactionCanceled { reasons } => {
+                let codes: Vec<&str> = reasons
+                    .iter()
+                    .map(|r| r.get("Code").and_then(|c| c.as_str()).unwrap_or("None"))
+                    .collect();
+                let message = format!(
+                    "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+                    codes.join(", ")
+                );
+                let mut map = serde_json::Map::new();
+                map.insert("CancellationReasons".into(), reasons.into());
+                (
+                    400,
+                    NAMESPACE,
+                    "TransactionCanceledException",
+                    message,
+                    Some(map),
+                )
+            }
+            DynamoError::IdempotentParameterMismatch(m) => (
+                400,
+                NAMESPACE,
+                "IdempotentParameterMismatchException",
+                m,
+                None,
+            ),
             DynamoError::Internal(m) => (500, NAMESPACE, "InternalServerError", m, None),
         };
         let mut err = AwsError::new(status, ns, code, message);

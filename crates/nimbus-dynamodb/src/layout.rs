@@ -7,6 +7,11 @@
 //! - `I` table number (u64 BE) | hash (u64 BE) | pk length (u16 BE) | pk | sk
 //!   -> stored item.
 //! - `N` -> the next table number (u64 BE).
+//! - `X` account `/` region `/` ClientRequestToken -> a TransactWriteItems
+//!   token: expiry (ms since the epoch, u64 BE) then the request's 128-bit
+//!   hash.
+//! - `x` expiry (u64 BE) | token key -> empty: tokens in expiry order, so
+//!   expired ones are swept without scanning live ones.
 //!
 //! Invariants:
 //! - A table number is never reused, so items of a deleted table can never
@@ -30,6 +35,8 @@ pub const TABLE_TAG: u8 = b'T';
 pub const STATS_TAG: u8 = b'C';
 pub const ITEM_TAG: u8 = b'I';
 pub const NEXT_TABLE_NUMBER_KEY: &[u8] = b"N";
+pub const TOKEN_TAG: u8 = b'X';
+pub const TOKEN_EXPIRY_TAG: u8 = b'x';
 
 /// Key of a table definition.
 pub fn table_key(account: &str, region: &str, name: &str) -> Vec<u8> {
@@ -62,6 +69,22 @@ pub fn items_prefix(table_number: u64) -> [u8; 9] {
     let mut k = [0u8; 9];
     k[0] = ITEM_TAG;
     k[1..].copy_from_slice(&table_number.to_be_bytes());
+    k
+}
+
+/// Key of a TransactWriteItems ClientRequestToken.
+pub fn token_key(account: &str, region: &str, token: &str) -> Vec<u8> {
+    let mut k = table_key(account, region, token);
+    k[0] = TOKEN_TAG;
+    k
+}
+
+/// Entry of the token expiry index.
+pub fn token_expiry_key(expires_ms: u64, token_key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + token_key.len());
+    k.push(TOKEN_EXPIRY_TAG);
+    k.extend_from_slice(&expires_ms.to_be_bytes());
+    k.extend_from_slice(token_key);
     k
 }
 

@@ -126,7 +126,7 @@ impl DynamoDb {
         operation: &str,
         body: &[u8],
     ) -> Result<Output, DynamoError> {
-        use ops::{batch, items, query, tables, tags};
+        use ops::{batch, items, query, tables, tags, transact};
         Ok(match operation {
             "GetItem" => items::get_item(self, ctx, body).await?,
             "PutItem" => items::put_item(self, ctx, body).await?,
@@ -134,6 +134,8 @@ impl DynamoDb {
             "DeleteItem" => items::delete_item(self, ctx, body).await?,
             "BatchGetItem" => batch::batch_get_item(self, ctx, body).await?,
             "BatchWriteItem" => batch::batch_write_item(self, ctx, body).await?,
+            "TransactWriteItems" => transact::transact_write_items(self, ctx, body).await?,
+            "TransactGetItems" => transact::transact_get_items(self, ctx, body).await?,
             "Query" => query::query(self, ctx, body).await?,
             "Scan" => query::scan(self, ctx, body).await?,
             "CreateTable" => tables::create_table(self, ctx, body).await?.into(),

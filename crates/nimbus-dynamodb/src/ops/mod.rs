@@ -6,4 +6,5 @@ pub mod items;
 pub mod query;
 pub mod tables;
 pub mod tags;
+pub mod transact;
 pub(crate) mod write;
