@@ -80,6 +80,55 @@ pub struct TableDef {
     pub deletion_protection: bool,
     #[serde(default)]
     pub table_class: Option<String>,
+    /// Secondary indexes, global and local, in the order they were declared.
+    #[serde(default)]
+    pub indexes: Vec<IndexDef>,
+    /// The number the next created index gets; index numbers are never
+    /// reused within a table.
+    #[serde(default)]
+    pub next_index: u32,
+}
+
+/// What an index copies of each item besides the keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexProjection {
+    All,
+    KeysOnly,
+    Include(Vec<String>),
+}
+
+impl IndexProjection {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            IndexProjection::All => "ALL",
+            IndexProjection::KeysOnly => "KEYS_ONLY",
+            IndexProjection::Include(_) => "INCLUDE",
+        }
+    }
+}
+
+/// A global or local secondary index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IndexDef {
+    pub name: String,
+    /// Storage number within the table (the `G` keyspace).
+    pub number: u32,
+    pub local: bool,
+    pub hash_key: KeyAttr,
+    pub range_key: Option<KeyAttr>,
+    pub projection: IndexProjection,
+    /// A GSI's throughput on a PROVISIONED table.
+    pub throughput: Option<Throughput>,
+}
+
+impl IndexDef {
+    pub fn key_attrs(&self) -> impl Iterator<Item = &KeyAttr> {
+        std::iter::once(&self.hash_key).chain(self.range_key.as_ref())
+    }
+
+    pub fn is_key_attr(&self, name: &str) -> bool {
+        self.key_attrs().any(|k| k.name == name)
+    }
 }
 
 impl TableDef {
@@ -97,6 +146,14 @@ impl TableDef {
 
     pub fn is_key_attr(&self, name: &str) -> bool {
         self.key_attrs().any(|k| k.name == name)
+    }
+
+    pub fn index(&self, name: &str) -> Option<&IndexDef> {
+        self.indexes.iter().find(|i| i.name == name)
+    }
+
+    pub fn index_arn(&self, index: &str) -> String {
+        format!("{}/index/{index}", self.arn())
     }
 }
 

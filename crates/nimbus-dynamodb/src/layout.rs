@@ -6,6 +6,15 @@
 //! - `C` table number (u64 BE) -> the table's item count and size (stats).
 //! - `I` table number (u64 BE) | hash (u64 BE) | pk length (u16 BE) | pk | sk
 //!   -> stored item.
+//! - `G` table number (u64 BE) | index number (u32 BE) | hash (u64 BE) |
+//!   index pk length (u16 BE) | index pk | esc(index sk) | esc(table pk) |
+//!   table sk -> the item as the index projects it, stored like an item.
+//!   `esc` escapes 0x00 as 0x00 0xFF and ends with 0x00 0x01, which keeps
+//!   byte order and makes the component self-delimiting, so entries of one
+//!   index partition order by index sort key, then by table key, and two
+//!   items with equal index keys get distinct entries.
+//! - `g` table number (u64 BE) | index number (u32 BE) -> the index's item
+//!   count and size (stats, like `C`).
 //! - `N` -> the next table number (u64 BE).
 //! - `X` account `/` region `/` ClientRequestToken -> a TransactWriteItems
 //!   token: expiry (ms since the epoch, u64 BE) then the request's 128-bit
@@ -35,6 +44,8 @@ pub const TABLE_TAG: u8 = b'T';
 pub const STATS_TAG: u8 = b'C';
 pub const ITEM_TAG: u8 = b'I';
 pub const NEXT_TABLE_NUMBER_KEY: &[u8] = b"N";
+pub const INDEX_TAG: u8 = b'G';
+pub const INDEX_STATS_TAG: u8 = b'g';
 pub const TOKEN_TAG: u8 = b'X';
 pub const TOKEN_EXPIRY_TAG: u8 = b'x';
 
@@ -69,6 +80,82 @@ pub fn items_prefix(table_number: u64) -> [u8; 9] {
     let mut k = [0u8; 9];
     k[0] = ITEM_TAG;
     k[1..].copy_from_slice(&table_number.to_be_bytes());
+    k
+}
+
+/// Prefix shared by every entry of every index of one table.
+pub fn table_indexes_prefix(table_number: u64) -> [u8; 9] {
+    let mut k = items_prefix(table_number);
+    k[0] = INDEX_TAG;
+    k
+}
+
+/// Prefix shared by every entry of one index.
+pub fn index_prefix(table_number: u64, index: u32) -> [u8; 13] {
+    let mut k = [0u8; 13];
+    k[..9].copy_from_slice(&table_indexes_prefix(table_number));
+    k[9..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// Key of one index's stats.
+pub fn index_stats_key(table_number: u64, index: u32) -> [u8; 13] {
+    let mut k = index_prefix(table_number, index);
+    k[0] = INDEX_STATS_TAG;
+    k
+}
+
+/// Prefix of every index stats key of one table.
+pub fn table_index_stats_prefix(table_number: u64) -> [u8; 9] {
+    let mut k = items_prefix(table_number);
+    k[0] = INDEX_STATS_TAG;
+    k
+}
+
+/// Prefix of one index partition.
+pub fn index_partition_prefix(table_number: u64, index: u32, pk: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(13 + 8 + 2 + pk.len() + 32);
+    k.extend_from_slice(&index_prefix(table_number, index));
+    k.extend_from_slice(&partition_hash(pk).to_be_bytes());
+    k.extend_from_slice(&(pk.len() as u16).to_be_bytes());
+    k.extend_from_slice(pk);
+    k
+}
+
+/// Appends `component` escaped, without the terminator: a prefix of the
+/// escaped form of every value that starts with `component`.
+pub fn escape_body(component: &[u8], out: &mut Vec<u8>) {
+    for &b in component {
+        out.push(b);
+        if b == 0 {
+            out.push(0xff);
+        }
+    }
+}
+
+/// Appends `component` escaped and terminated.
+pub fn escape(component: &[u8], out: &mut Vec<u8>) {
+    escape_body(component, out);
+    out.extend_from_slice(&[0, 1]);
+}
+
+/// Full key of an index entry.
+pub fn index_entry_key(
+    table_number: u64,
+    index: u32,
+    index_pk: &[u8],
+    index_sk: Option<&[u8]>,
+    table_pk: &[u8],
+    table_sk: Option<&[u8]>,
+) -> Vec<u8> {
+    let mut k = index_partition_prefix(table_number, index, index_pk);
+    if let Some(sk) = index_sk {
+        escape(sk, &mut k);
+    }
+    escape(table_pk, &mut k);
+    if let Some(sk) = table_sk {
+        k.extend_from_slice(sk);
+    }
     k
 }
 
@@ -123,15 +210,21 @@ pub fn item_key(table_number: u64, pk: &[u8], sk: Option<&[u8]>) -> Vec<u8> {
 /// The key range of parallel-scan segment `segment` of `total`: the hashes
 /// `[segment * 2^64 / total, (segment + 1) * 2^64 / total)`.
 pub fn segment_bounds(table_number: u64, segment: u32, total: u32) -> (Vec<u8>, Bound<Vec<u8>>) {
+    segment_bounds_in(&items_prefix(table_number), segment, total)
+}
+
+/// [`segment_bounds`] of any keyspace whose keys are `prefix` then a
+/// partition hash: a table's items or one index's entries.
+pub fn segment_bounds_in(prefix: &[u8], segment: u32, total: u32) -> (Vec<u8>, Bound<Vec<u8>>) {
     let span = 1u128 << 64;
     let lo = (segment as u128 * span / total as u128) as u64;
     let hi = (segment as u128 + 1) * span / total as u128;
-    let mut start = items_prefix(table_number).to_vec();
+    let mut start = prefix.to_vec();
     start.extend_from_slice(&lo.to_be_bytes());
     let end = if hi >= span {
-        Bound::Excluded(prefix_end(&items_prefix(table_number)))
+        Bound::Excluded(prefix_end(prefix))
     } else {
-        let mut e = items_prefix(table_number).to_vec();
+        let mut e = prefix.to_vec();
         e.extend_from_slice(&(hi as u64).to_be_bytes());
         Bound::Excluded(e)
     };
@@ -191,6 +284,31 @@ mod tests {
             }
         }
         assert_eq!(prev_end.unwrap(), prefix_end(&items_prefix(3)));
+    }
+
+    #[test]
+    fn escaping_keeps_order_and_delimits() {
+        let sorted: [&[u8]; 7] = [
+            b"",
+            b"\x00",
+            b"\x00\x00",
+            b"\x00\x01",
+            b"a",
+            b"a\x00",
+            b"ab",
+        ];
+        let esc = |c: &[u8]| {
+            let mut out = Vec::new();
+            escape(c, &mut out);
+            out
+        };
+        for pair in sorted.windows(2) {
+            assert!(esc(pair[0]) < esc(pair[1]), "{:?} < {:?}", pair[0], pair[1]);
+            // Whatever follows a component cannot reorder it.
+            let mut a = esc(pair[0]);
+            a.extend_from_slice(&[0xff; 4]);
+            assert!(a < esc(pair[1]));
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod codec;
 pub mod error;
 pub mod expr;
+pub mod index;
 pub mod keys;
 pub mod layout;
 pub mod model;

@@ -38,7 +38,7 @@ use crate::keys::key_from_request;
 use crate::layout::{decode_stored, encode_stored};
 use crate::model::{decode_item, encode_key_component, item_size, Item, MAX_ITEM_SIZE};
 use crate::ops::items::{parse_stored, table_for};
-use crate::ops::tables::Stats;
+use crate::ops::write::replace_item;
 use crate::request::{reject_legacy, substitutions};
 use crate::{Caller, DynamoDb, Output};
 
@@ -597,7 +597,11 @@ pub async fn batch_write_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Re
         for w in writes {
             let op = match w {
                 Write::Put { raw, item, size } => Op::Put {
-                    key: put_request_key(def, &raw)?,
+                    key: {
+                        let key = put_request_key(def, &raw)?;
+                        crate::index::check_item(def, &item)?;
+                        key
+                    },
                     stored: encode_stored(
                         size,
                         &serde_json::to_vec(&item).expect("items serialize"),
@@ -628,22 +632,19 @@ pub async fn batch_write_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Re
             }
             let mut units = Vec::with_capacity(planned.len());
             for (table, ops) in &planned {
-                let number = table.def.number;
                 let mut table_units = 0.0;
                 for op in ops {
                     match op {
                         Op::Put { key, stored, size } => {
-                            let old = txn.get_with(key, |v| decode_stored(v).0)?;
-                            txn.put(key, stored);
-                            Stats::apply(txn, number, old, Some(*size))?;
+                            let old = txn.get(key)?;
+                            replace_item(txn, &table.def, key, old.as_deref(), Some(stored))?;
+                            let old = old.map(|v| decode_stored(&v).0);
                             table_units += capacity::write_units((*size).max(old.unwrap_or(0)));
                         }
                         Op::Delete { key } => {
-                            let old = txn.get_with(key, |v| decode_stored(v).0)?;
-                            if old.is_some() {
-                                txn.delete(key);
-                                Stats::apply(txn, number, old, None)?;
-                            }
+                            let old = txn.get(key)?;
+                            replace_item(txn, &table.def, key, old.as_deref(), None)?;
+                            let old = old.map(|v| decode_stored(&v).0);
                             table_units += capacity::write_units(old.unwrap_or(0));
                         }
                     }

@@ -19,10 +19,9 @@ use crate::expr::{parse_projection, Projection, Update};
 use crate::keys::{key_from_request, ItemKey};
 use crate::layout::{decode_stored, encode_stored};
 use crate::model::Item;
-use crate::ops::tables::Stats;
 use crate::ops::write::{
     check_condition, check_update_keys, item_json, item_value, new_item, parse_expressions,
-    required, updated_item, Expressions, NewItem,
+    replace_item, required, updated_item, Expressions, NewItem,
 };
 use crate::request::{reject_legacy, return_old_on_failure, substitutions, ReturnValues};
 use crate::{Caller, DynamoDb, Output};
@@ -155,8 +154,7 @@ pub async fn put_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Out
                         .transpose()?;
                     check_condition(condition.as_ref(), old_item.as_ref(), return_old)?;
                 }
-                txn.put(&storage_key, &stored);
-                Stats::apply(txn, t.def.number, old_size, Some(size))?;
+                replace_item(txn, &t.def, &storage_key, old.as_deref(), Some(&stored))?;
                 let old_json = match return_values {
                     ReturnValues::AllOld => old.map(|v| decode_stored(&v).1.to_vec()),
                     _ => None,
@@ -301,12 +299,14 @@ pub async fn update_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
                 };
                 check_condition(condition.as_ref(), old_item.as_ref(), return_old)?;
                 let (new_item, new_size) =
-                    updated_item(update.as_ref(), old_item.as_ref(), &key_attrs)?;
-                txn.put(
+                    updated_item(&t.def, update.as_ref(), old_item.as_ref(), &key_attrs)?;
+                replace_item(
+                    txn,
+                    &t.def,
                     &storage_key,
-                    &encode_stored(new_size, &item_json(&new_item)),
-                );
-                Stats::apply(txn, t.def.number, old_size, Some(new_size))?;
+                    old.as_deref(),
+                    Some(&encode_stored(new_size, &item_json(&new_item))),
+                )?;
                 let attributes = match return_values {
                     ReturnValues::None => None,
                     ReturnValues::AllOld => old_item.as_ref().map(item_value),
@@ -381,10 +381,7 @@ pub async fn delete_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
                     None => (None, None),
                 };
                 check_condition(condition.as_ref(), old_item.as_ref(), return_old)?;
-                if old_size.is_some() {
-                    txn.delete(&storage_key);
-                    Stats::apply(txn, t.def.number, old_size, None)?;
-                }
+                replace_item(txn, &t.def, &storage_key, old.as_deref(), None)?;
                 Ok((old_size, old_item))
             },
         )

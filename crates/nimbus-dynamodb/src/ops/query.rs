@@ -9,14 +9,14 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::capacity::{self, Kind, ReturnCapacity};
-use crate::catalog::{KeyType, TableDef};
+use crate::catalog::{IndexDef, IndexProjection, KeyAttr, KeyType, TableDef};
 use crate::codec::{decode, Violations};
 use crate::error::{DynamoError, Result};
 use crate::expr::{
     parse_condition, parse_key_condition, parse_projection, Condition, ExprKind, Projection,
     SortCondition,
 };
-use crate::keys::{key_attrs_of, key_from_request};
+use crate::keys::key_from_request;
 use crate::layout::{self, decode_stored};
 use crate::model::AttributeValue;
 use crate::ops::items::{parse_stored, table_for};
@@ -142,21 +142,80 @@ fn check_limit(limit: Option<i64>) -> Result<Option<usize>> {
     }
 }
 
-fn no_index(def: &TableDef, index: Option<&str>) -> Result<()> {
-    match index {
-        None => Ok(()),
-        Some(i) => {
-            let _ = def;
-            Err(DynamoError::validation(format!(
-                "The table does not have the specified index: {i}"
-            )))
+/// The index a request names, checked against how it is read.
+fn find_index<'a>(
+    def: &'a TableDef,
+    name: Option<&str>,
+    consistent: Option<bool>,
+    select: Option<&str>,
+) -> Result<Option<&'a IndexDef>> {
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    let index = def.index(name).ok_or_else(|| {
+        DynamoError::validation(format!(
+            "The table does not have the specified index: {name}"
+        ))
+    })?;
+    if !index.local && consistent == Some(true) {
+        return Err(DynamoError::validation(
+            "Consistent reads are not supported on global secondary indexes",
+        ));
+    }
+    if !index.local && select == Some("ALL_ATTRIBUTES") && index.projection != IndexProjection::All
+    {
+        return Err(DynamoError::validation(format!(
+            "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index {name} because its projection type is not ALL"
+        )));
+    }
+    Ok(Some(index))
+}
+
+/// The attributes LastEvaluatedKey carries: the table's keys, and the
+/// index's when reading an index.
+fn page_keys(def: &TableDef, index: Option<&IndexDef>) -> Vec<String> {
+    let mut keys: Vec<String> = def.key_attrs().map(|k| k.name.clone()).collect();
+    for k in index.into_iter().flat_map(|i| i.key_attrs()) {
+        if !keys.contains(&k.name) {
+            keys.push(k.name.clone());
         }
     }
+    keys
+}
+
+/// The storage key an index read resumes after: ExclusiveStartKey must hold
+/// the index's and the table's keys.
+fn index_start(
+    def: &TableDef,
+    index: &IndexDef,
+    esk: Option<&Map<String, Value>>,
+) -> Result<Option<Vec<u8>>> {
+    let Some(esk) = esk else {
+        return Ok(None);
+    };
+    let invalid = || {
+        DynamoError::validation(
+            "The provided starting key is invalid: The provided key element does not match the schema",
+        )
+    };
+    let mut item = crate::model::Item::new();
+    for (name, raw) in esk {
+        item.insert(name.clone(), crate::model::value::decode_value(raw)?);
+    }
+    let keys = page_keys(def, Some(index));
+    if item.len() != keys.len() || !keys.iter().all(|k| item.contains_key(k)) {
+        return Err(invalid());
+    }
+    crate::index::entry_key(def, index, &item)
+        .map(Some)
+        .ok_or_else(invalid)
 }
 
 /// The shared page loop of Query and Scan.
 struct Page<'a> {
     def: &'a TableDef,
+    /// The attributes of LastEvaluatedKey.
+    keys: Vec<String>,
     filter: Option<Condition>,
     projection: Option<Projection>,
     select: Select,
@@ -177,6 +236,7 @@ struct Page<'a> {
 impl<'a> Page<'a> {
     fn new(
         def: &'a TableDef,
+        keys: Vec<String>,
         filter: Option<Condition>,
         projection: Option<Projection>,
         select: Select,
@@ -184,6 +244,7 @@ impl<'a> Page<'a> {
     ) -> Self {
         Page {
             def,
+            keys,
             filter,
             projection,
             select,
@@ -264,8 +325,12 @@ impl<'a> Page<'a> {
             if let Some(last) = &self.last {
                 let item = parse_stored(last)?;
                 out.extend_from_slice(b",\"LastEvaluatedKey\":");
-                serde_json::to_writer(&mut out, &key_attrs_of(self.def, &item))
-                    .expect("keys serialize");
+                let key: crate::model::Item = self
+                    .keys
+                    .iter()
+                    .filter_map(|k| item.get(k).map(|v| (k.clone(), v.clone())))
+                    .collect();
+                serde_json::to_writer(&mut out, &key).expect("keys serialize");
             }
         }
         if let Some(c) = capacity::consumed(
@@ -315,7 +380,17 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
         ("AttributesToGet", input.attributes_to_get.is_some()),
         ("ConditionalOperator", input.conditional_operator.is_some()),
     ])?;
-    no_index(def, input.index_name.as_deref())?;
+    let index = find_index(
+        def,
+        input.index_name.as_deref(),
+        input.consistent_read,
+        input.select.as_deref(),
+    )?;
+    // The keys the key condition is on: the index's when reading one.
+    let (hash_key, range_key): (&KeyAttr, Option<&KeyAttr>) = match index {
+        Some(i) => (&i.hash_key, i.range_key.as_ref()),
+        None => (&def.hash_key, def.range_key.as_ref()),
+    };
     let Some(key_expr) = input.key_condition_expression.as_deref() else {
         return Err(DynamoError::validation(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
@@ -335,8 +410,8 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
     let key_condition = parse_key_condition(
         key_expr,
         &mut subs,
-        &def.hash_key.name,
-        def.range_key.as_ref().map(|r| r.name.as_str()),
+        &hash_key.name,
+        range_key.map(|r| r.name.as_str()),
     )?;
     let filter = input
         .filter_expression
@@ -346,7 +421,7 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
     if let Some(key_attr) = filter.as_ref().and_then(|f| {
         f.top_level_attributes()
             .into_iter()
-            .find(|a| def.is_key_attr(a))
+            .find(|a| hash_key.name == *a || range_key.is_some_and(|r| r.name == *a))
     }) {
         return Err(DynamoError::validation(format!(
             "Filter Expression can only contain non-primary key attributes: Primary key attribute: {key_attr}"
@@ -368,24 +443,49 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
         )
     };
     let (_, pk_value) = &key_condition.partition;
-    if !key_type_matches(def.hash_key.key_type, pk_value) {
+    if !key_type_matches(hash_key.key_type, pk_value) {
         return Err(type_mismatch());
     }
-    let prefix = layout::partition_prefix(def.number, &encoded(pk_value));
+    let prefix = match index {
+        Some(i) => layout::index_partition_prefix(def.number, i.number, &encoded(pk_value)),
+        None => layout::partition_prefix(def.number, &encoded(pk_value)),
+    };
     let prefix_end = layout::prefix_end(&prefix);
+    // A table's sort key ends its storage key; an index's is followed by
+    // the table key, so it is escaped, and all entries with one sort key
+    // value lie between `with(v)` and `prefix_end(with(v))`.
+    let escaped = index.is_some();
     let with = |v: &AttributeValue| {
         let mut k = prefix.clone();
-        k.extend_from_slice(&encoded(v));
+        if escaped {
+            layout::escape(&encoded(v), &mut k);
+        } else {
+            k.extend_from_slice(&encoded(v));
+        }
         k
+    };
+    // The first key after every entry with sort key `v`.
+    let after = |v: &AttributeValue| {
+        if escaped {
+            Bound::Included(layout::prefix_end(&with(v)))
+        } else {
+            Bound::Excluded(with(v))
+        }
+    };
+    // The last bound of entries with sort key `v`.
+    let through = |v: &AttributeValue| {
+        if escaped {
+            Bound::Excluded(layout::prefix_end(&with(v)))
+        } else {
+            Bound::Included(with(v))
+        }
     };
     let (mut lower, mut upper): (Bound<Vec<u8>>, Bound<Vec<u8>>) = (
         Bound::Included(prefix.clone()),
         Bound::Excluded(prefix_end.clone()),
     );
     if let Some(sort) = &key_condition.sort {
-        let range = def
-            .range_key
-            .as_ref()
+        let range = range_key
             .ok_or_else(|| DynamoError::validation("Query key condition not supported"))?;
         let values: Vec<&AttributeValue> = match sort {
             SortCondition::Eq(v)
@@ -402,15 +502,15 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
         match sort {
             SortCondition::Eq(v) => {
                 lower = Bound::Included(with(v));
-                upper = Bound::Included(with(v));
+                upper = through(v);
             }
             SortCondition::Lt(v) => upper = Bound::Excluded(with(v)),
-            SortCondition::Le(v) => upper = Bound::Included(with(v)),
-            SortCondition::Gt(v) => lower = Bound::Excluded(with(v)),
+            SortCondition::Le(v) => upper = through(v),
+            SortCondition::Gt(v) => lower = after(v),
             SortCondition::Ge(v) => lower = Bound::Included(with(v)),
             SortCondition::Between(a, b) => {
                 lower = Bound::Included(with(a));
-                upper = Bound::Included(with(b));
+                upper = through(b);
             }
             SortCondition::BeginsWith(v) => {
                 if range.key_type == KeyType::N {
@@ -418,13 +518,22 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
                         "Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N",
                     ));
                 }
-                let start = with(v);
+                let mut start = prefix.clone();
+                if escaped {
+                    layout::escape_body(&encoded(v), &mut start);
+                } else {
+                    start.extend_from_slice(&encoded(v));
+                }
                 upper = Bound::Excluded(layout::prefix_end(&start));
                 lower = Bound::Included(start);
             }
         }
     }
-    if let Some(start) = exclusive_start(def, input.exclusive_start_key.as_ref())? {
+    let start = match index {
+        Some(i) => index_start(def, i, input.exclusive_start_key.as_ref())?,
+        None => exclusive_start(def, input.exclusive_start_key.as_ref())?,
+    };
+    if let Some(start) = start {
         if !start.starts_with(&prefix) {
             return Err(DynamoError::validation(
                 "The provided starting key is outside query boundaries based on provided conditions",
@@ -437,7 +546,14 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
         }
     }
 
-    let mut page = Page::new(def, filter, projection, select, limit);
+    let mut page = Page::new(
+        def,
+        page_keys(def, index),
+        filter,
+        projection,
+        select,
+        limit,
+    );
     if !empty_range(&lower, &upper) {
         let snapshot = db.store.snapshot()?;
         snapshot.scan(as_ref(&lower), as_ref(&upper), !forward, &mut |_, v| {
@@ -476,7 +592,12 @@ pub async fn scan(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output>
         ("AttributesToGet", input.attributes_to_get.is_some()),
         ("ConditionalOperator", input.conditional_operator.is_some()),
     ])?;
-    no_index(def, input.index_name.as_deref())?;
+    let index = find_index(
+        def,
+        input.index_name.as_deref(),
+        input.consistent_read,
+        input.select.as_deref(),
+    )?;
     let select = parse_select(
         input.select.as_deref(),
         input.projection_expression.is_some(),
@@ -503,9 +624,30 @@ pub async fn scan(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output>
     let capacity_mode = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let consistent = input.consistent_read.unwrap_or(false);
 
-    let (start, upper) = layout::segment_bounds(def.number, segment, total);
+    let (start, upper, esk) = match index {
+        Some(i) => {
+            let (start, upper) = layout::segment_bounds_in(
+                &layout::index_prefix(def.number, i.number),
+                segment,
+                total,
+            );
+            (
+                start,
+                upper,
+                index_start(def, i, input.exclusive_start_key.as_ref())?,
+            )
+        }
+        None => {
+            let (start, upper) = layout::segment_bounds(def.number, segment, total);
+            (
+                start,
+                upper,
+                exclusive_start(def, input.exclusive_start_key.as_ref())?,
+            )
+        }
+    };
     let mut lower = Bound::Included(start.clone());
-    if let Some(esk) = exclusive_start(def, input.exclusive_start_key.as_ref())? {
+    if let Some(esk) = esk {
         let in_segment = esk >= start
             && match &upper {
                 Bound::Excluded(u) => &esk < u,
@@ -518,7 +660,14 @@ pub async fn scan(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output>
         }
         lower = Bound::Excluded(esk);
     }
-    let mut page = Page::new(def, filter, projection, select, limit);
+    let mut page = Page::new(
+        def,
+        page_keys(def, index),
+        filter,
+        projection,
+        select,
+        limit,
+    );
     if !empty_range(&lower, &upper) {
         let snapshot = db.store.snapshot()?;
         snapshot.scan(as_ref(&lower), as_ref(&upper), false, &mut |_, v| {

@@ -7,7 +7,7 @@ use nimbus_store::{ReadView, WriteTxn};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::catalog::{KeyAttr, KeyType, Table, TableDef, Throughput};
+use crate::catalog::{IndexDef, IndexProjection, KeyAttr, KeyType, Table, TableDef, Throughput};
 use crate::codec::{check_table_name, decode, epoch_seconds, Violations};
 use crate::error::{DynamoError, Result};
 use crate::layout;
@@ -56,11 +56,27 @@ struct CreateTableInput {
     billing_mode: Option<String>,
     provisioned_throughput: Option<ProvisionedThroughput>,
     tags: Option<Vec<Tag>>,
-    global_secondary_indexes: Option<Vec<Value>>,
-    local_secondary_indexes: Option<Vec<Value>>,
+    global_secondary_indexes: Option<Vec<IndexInput>>,
+    local_secondary_indexes: Option<Vec<IndexInput>>,
     stream_specification: Option<StreamSpecification>,
     deletion_protection_enabled: Option<bool>,
     table_class: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IndexInput {
+    index_name: Option<String>,
+    key_schema: Option<Vec<KeySchemaElement>>,
+    projection: Option<ProjectionInput>,
+    provisioned_throughput: Option<ProvisionedThroughput>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProjectionInput {
+    projection_type: Option<String>,
+    non_key_attributes: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +124,7 @@ struct KeySchema {
 fn parse_key_schema(
     key_schema: &[KeySchemaElement],
     definitions: &[AttributeDefinition],
+    index_keys: &[&str],
 ) -> Result<KeySchema> {
     let mut v = Violations::new();
     if key_schema.is_empty() {
@@ -207,17 +224,33 @@ fn parse_key_schema(
             key_type: *t,
         })
     };
-    let key_names: Vec<&str> = key_schema
+    // Every key attribute the table and its indexes use, each once, in the
+    // order they first appear.
+    let mut key_names: Vec<&str> = Vec::new();
+    for name in key_schema
         .iter()
         .filter_map(|k| k.attribute_name.as_deref())
-        .collect();
+        .chain(index_keys.iter().copied())
+    {
+        if !key_names.contains(&name) {
+            key_names.push(name);
+        }
+    }
     let (Some(hash_attr), range_attr) = (lookup(hash), range.map(lookup)) else {
         return Err(undefined_key(&key_names, &defs));
     };
-    if range_attr == Some(None) {
+    if range_attr == Some(None) || index_keys.iter().any(|k| !defs.iter().any(|(n, _)| n == k)) {
         return Err(undefined_key(&key_names, &defs));
     }
     if defs.len() != key_names.len() {
+        if !index_keys.is_empty() {
+            let def_names: Vec<&str> = defs.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: Some AttributeDefinitions are not used. AttributeDefinitions: [{}], keys used: [{}]",
+                def_names.join(", "),
+                key_names.join(", ")
+            )));
+        }
         return Err(DynamoError::validation(
             "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions",
         ));
@@ -243,6 +276,231 @@ fn undefined_key(keys: &[&str], defs: &[(String, KeyType)]) -> DynamoError {
         keys.join(", "),
         def_names.join(", ")
     ))
+}
+
+/// Most global secondary indexes a table may have.
+pub const MAX_GSIS: usize = 20;
+/// Most local secondary indexes a table may have.
+pub const MAX_LSIS: usize = 5;
+/// Most NonKeyAttributes over all of a table's indexes.
+pub const MAX_PROJECTED: usize = 100;
+
+/// The request framework's checks of the index lists' members, reported
+/// together.
+fn check_index_members(gsis: &[IndexInput], lsis: &[IndexInput]) -> Result<()> {
+    let mut v = Violations::new();
+    for (list, indexes) in [
+        ("globalSecondaryIndexes", gsis),
+        ("localSecondaryIndexes", lsis),
+    ] {
+        for (i, index) in indexes.iter().enumerate() {
+            let member = format!("{list}.{}.member", i + 1);
+            v.check_name(
+                index.index_name.as_deref(),
+                &format!("{member}.indexName"),
+                3,
+                255,
+            );
+            match &index.key_schema {
+                None => v.add(
+                    "null",
+                    &format!("{member}.keySchema"),
+                    "Member must not be null",
+                ),
+                Some(k) if k.is_empty() => v.add(
+                    "[]",
+                    &format!("{member}.keySchema"),
+                    "Member must have length greater than or equal to 1",
+                ),
+                Some(k) if k.len() > 2 => v.add(
+                    "[...]",
+                    &format!("{member}.keySchema"),
+                    "Member must have length less than or equal to 2",
+                ),
+                Some(k) => {
+                    for (j, e) in k.iter().enumerate() {
+                        let m = format!("{member}.keySchema.{}.member", j + 1);
+                        match e.key_type.as_deref() {
+                            None => {
+                                v.add("null", &format!("{m}.keyType"), "Member must not be null")
+                            }
+                            Some("HASH" | "RANGE") => {}
+                            Some(other) => v.add(
+                                &Violations::quoted(other),
+                                &format!("{m}.keyType"),
+                                "Member must satisfy enum value set: [HASH, RANGE]",
+                            ),
+                        }
+                        if e.attribute_name.is_none() {
+                            v.add(
+                                "null",
+                                &format!("{m}.attributeName"),
+                                "Member must not be null",
+                            );
+                        }
+                    }
+                }
+            }
+            match &index.projection {
+                None => v.add(
+                    "null",
+                    &format!("{member}.projection"),
+                    "Member must not be null",
+                ),
+                Some(p) => match p.projection_type.as_deref() {
+                    None | Some("ALL" | "KEYS_ONLY" | "INCLUDE") => {}
+                    Some(other) => v.add(
+                        &Violations::quoted(other),
+                        &format!("{member}.projection.projectionType"),
+                        "Member must satisfy enum value set: [INCLUDE, ALL, KEYS_ONLY]",
+                    ),
+                },
+            }
+        }
+    }
+    v.into_result()
+}
+
+/// The indexes of a CreateTable request, checked as AWS checks them (after
+/// the table's key schema, whose checks cover the index key attributes'
+/// definitions).
+fn parse_indexes(
+    gsis: &[IndexInput],
+    lsis: &[IndexInput],
+    defs: &[(String, KeyType)],
+    hash: &KeyAttr,
+    range: Option<&KeyAttr>,
+    billing_mode: &str,
+) -> Result<Vec<IndexDef>> {
+    let invalid = |m: String| {
+        DynamoError::validation(format!("One or more parameter values were invalid: {m}"))
+    };
+    if !lsis.is_empty() && range.is_none() {
+        return Err(invalid(
+            "Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex".into(),
+        ));
+    }
+    if gsis.len() > MAX_GSIS {
+        return Err(invalid(format!(
+            "GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSIS}"
+        )));
+    }
+    if lsis.len() > MAX_LSIS {
+        return Err(invalid(format!(
+            "Number of LocalSecondaryIndexes exceeds per-table limit of {MAX_LSIS}"
+        )));
+    }
+    let mut out: Vec<IndexDef> = Vec::with_capacity(gsis.len() + lsis.len());
+    let mut projected = 0;
+    for (local, index) in lsis
+        .iter()
+        .map(|i| (true, i))
+        .chain(gsis.iter().map(|i| (false, i)))
+    {
+        let name = index.index_name.clone().unwrap_or_default();
+        let key_schema = index.key_schema.as_deref().unwrap_or_default();
+        let first = &key_schema[0];
+        if first.key_type.as_deref() != Some("HASH") {
+            return Err(DynamoError::validation(
+                "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+            ));
+        }
+        if let Some(second) = key_schema.get(1) {
+            if second.key_type.as_deref() != Some("RANGE") {
+                return Err(DynamoError::validation(
+                    "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
+                ));
+            }
+            if second.attribute_name == first.attribute_name {
+                return Err(DynamoError::validation(
+                    "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+                ));
+            }
+        }
+        let attr = |k: &KeySchemaElement| {
+            let n = k.attribute_name.as_deref().unwrap_or_default();
+            let t = defs
+                .iter()
+                .find(|(d, _)| d == n)
+                .map_or(KeyType::S, |(_, t)| *t);
+            KeyAttr {
+                name: n.to_string(),
+                key_type: t,
+            }
+        };
+        let hash_key = attr(first);
+        let range_key = key_schema.get(1).map(attr);
+        if local {
+            let Some(range_key) = &range_key else {
+                return Err(invalid(format!(
+                    "Index KeySchema does not have a range key for index: {name}"
+                )));
+            };
+            if hash_key.name != hash.name {
+                return Err(invalid(format!(
+                    "Index KeySchema does not have the same leading hash key as table KeySchema for index: {name}. index hash key: {}, table hash key: {}",
+                    hash_key.name, hash.name
+                )));
+            }
+            let _ = range_key;
+        }
+        let p = index.projection.as_ref().expect("checked present");
+        let projection = match (p.projection_type.as_deref(), &p.non_key_attributes) {
+            (Some("INCLUDE"), Some(names)) if !names.is_empty() => {
+                projected += names.len();
+                IndexProjection::Include(names.clone())
+            }
+            (Some("INCLUDE"), _) => {
+                return Err(invalid(
+                    "ProjectionType is INCLUDE, but NonKeyAttributes is not specified".into(),
+                ))
+            }
+            (t, Some(_)) => {
+                return Err(invalid(format!(
+                    "ProjectionType is {}, but NonKeyAttributes is specified",
+                    t.unwrap_or("ALL")
+                )))
+            }
+            (Some("KEYS_ONLY"), None) => IndexProjection::KeysOnly,
+            _ => IndexProjection::All,
+        };
+        if out.iter().any(|i| i.name == name) {
+            return Err(invalid(format!("Duplicate index name: {name}")));
+        }
+        let throughput = if local {
+            None
+        } else {
+            match (billing_mode, index.provisioned_throughput) {
+                ("PROVISIONED", None) => {
+                    return Err(invalid(format!(
+                        "ProvisionedThroughput must be specified for index: {name}"
+                    )))
+                }
+                ("PROVISIONED", Some(t)) => Some(check_throughput(t)?),
+                (_, Some(_)) => {
+                    return Err(invalid(format!(
+                        "ProvisionedThroughput should not be specified for index: {name} when BillingMode is PAY_PER_REQUEST"
+                    )))
+                }
+                _ => None,
+            }
+        };
+        out.push(IndexDef {
+            number: out.len() as u32,
+            name,
+            local,
+            hash_key,
+            range_key,
+            projection,
+            throughput,
+        });
+    }
+    if projected > MAX_PROJECTED {
+        return Err(invalid(format!(
+            "Number of projected attributes in all indexes exceeds limit of {MAX_PROJECTED}, number of projected attributes:{projected}"
+        )));
+    }
+    Ok(out)
 }
 
 /// Billing mode and throughput, checked together as AWS checks them.
@@ -368,27 +626,35 @@ fn not_supported_yet(what: &str) -> DynamoError {
 pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
     let input: CreateTableInput = decode(body)?;
     let name = check_table_name(input.table_name.as_deref())?.to_string();
+    let gsis = input.global_secondary_indexes.unwrap_or_default();
+    let lsis = input.local_secondary_indexes.unwrap_or_default();
+    check_index_members(&gsis, &lsis)?;
+    let index_keys: Vec<&str> = gsis
+        .iter()
+        .chain(&lsis)
+        .flat_map(|i| i.key_schema.iter().flatten())
+        .filter_map(|k| k.attribute_name.as_deref())
+        .collect();
     let KeySchema {
         hash: hash_key,
         range: range_key,
         attributes,
-    } = parse_key_schema(&input.key_schema, &input.attribute_definitions)?;
+    } = parse_key_schema(&input.key_schema, &input.attribute_definitions, &index_keys)?;
     let (billing_mode, throughput) =
         parse_billing(input.billing_mode.as_deref(), input.provisioned_throughput)?;
+    let indexes = parse_indexes(
+        &gsis,
+        &lsis,
+        &attributes,
+        &hash_key,
+        range_key.as_ref(),
+        &billing_mode,
+    )?;
     let tags = parse_tags(input.tags.as_deref().unwrap_or_default(), "tags")?;
     if tags.len() > 50 {
         return Err(DynamoError::validation(
             "One or more parameter values were invalid: Too many tags: the limit is 50",
         ));
-    }
-    if input
-        .global_secondary_indexes
-        .is_some_and(|g| !g.is_empty())
-    {
-        return Err(not_supported_yet("GlobalSecondaryIndexes"));
-    }
-    if input.local_secondary_indexes.is_some_and(|l| !l.is_empty()) {
-        return Err(not_supported_yet("LocalSecondaryIndexes"));
     }
     if input
         .stream_specification
@@ -438,6 +704,8 @@ pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
         tags,
         deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
         table_class: input.table_class,
+        next_index: indexes.len() as u32,
+        indexes,
     };
     let def = db
         .store
@@ -464,7 +732,7 @@ pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
             Ok(def)
         })
         .await?;
-    let desc = describe(&def, "CREATING", Stats::default());
+    let desc = describe(&def, "CREATING", Stats::default(), &[]);
     db.catalog.insert(Table::new(def));
     tracing::info!(table = %name, "created table");
     Ok(json!({ "TableDescription": desc }))
@@ -512,23 +780,98 @@ impl Stats {
         old: Option<usize>,
         new: Option<usize>,
     ) -> Result<()> {
+        Stats::apply_at(txn, &layout::stats_key(table_number), old, new)
+    }
+
+    /// [`Stats::apply`] for the stats stored under `key` (a table's or an
+    /// index's).
+    pub fn apply_at(
+        txn: &mut WriteTxn<'_>,
+        key: &[u8],
+        old: Option<usize>,
+        new: Option<usize>,
+    ) -> Result<()> {
         if old.is_none() && new.is_none() {
             return Ok(());
         }
-        let mut s = Stats::read(txn, table_number)?;
+        let mut s = txn.get_with(key, Stats::decode)?.unwrap_or_default();
         s.items += new.is_some() as i64 - old.is_some() as i64;
         s.bytes += new.unwrap_or(0) as i64 - old.unwrap_or(0) as i64;
-        txn.put(&layout::stats_key(table_number), &s.encode());
+        txn.put(key, &s.encode());
         Ok(())
     }
 }
 
-/// The TableDescription structure of DescribeTable and friends.
-pub fn describe(def: &TableDef, status: &str, stats: Stats) -> Value {
-    let key_schema: Vec<Value> = std::iter::once((&def.hash_key, "HASH"))
-        .chain(def.range_key.as_ref().map(|r| (r, "RANGE")))
+/// The stats of each of a table's indexes, in `def.indexes` order.
+pub fn read_index_stats(view: &impl ReadView, def: &TableDef) -> Result<Vec<Stats>> {
+    def.indexes
+        .iter()
+        .map(|i| {
+            Ok(view
+                .get_with(
+                    &layout::index_stats_key(def.number, i.number),
+                    Stats::decode,
+                )?
+                .unwrap_or_default())
+        })
+        .collect()
+}
+
+fn key_schema_json(hash: &KeyAttr, range: Option<&KeyAttr>) -> Vec<Value> {
+    std::iter::once((hash, "HASH"))
+        .chain(range.map(|r| (r, "RANGE")))
         .map(|(k, t)| json!({"AttributeName": k.name, "KeyType": t}))
-        .collect();
+        .collect()
+}
+
+/// The GlobalSecondaryIndexes and LocalSecondaryIndexes members of a
+/// TableDescription.
+fn describe_indexes(def: &TableDef, table_status: &str, stats: &[Stats], desc: &mut Value) {
+    let mut gsis = Vec::new();
+    let mut lsis = Vec::new();
+    for (i, index) in def.indexes.iter().enumerate() {
+        let s = stats.get(i).copied().unwrap_or_default();
+        let mut projection = json!({ "ProjectionType": index.projection.type_name() });
+        if let IndexProjection::Include(names) = &index.projection {
+            projection["NonKeyAttributes"] = json!(names);
+        }
+        let mut d = json!({
+            "IndexName": index.name,
+            "KeySchema": key_schema_json(&index.hash_key, index.range_key.as_ref()),
+            "Projection": projection,
+            "IndexSizeBytes": s.bytes,
+            "ItemCount": s.items,
+            "IndexArn": def.index_arn(&index.name),
+        });
+        if index.local {
+            lsis.push(d);
+        } else {
+            let t = index.throughput.clone().unwrap_or_default();
+            d["IndexStatus"] = json!(if table_status == "CREATING" {
+                "CREATING"
+            } else {
+                "ACTIVE"
+            });
+            d["ProvisionedThroughput"] = json!({
+                "NumberOfDecreasesToday": t.decreases_today,
+                "ReadCapacityUnits": t.read,
+                "WriteCapacityUnits": t.write,
+            });
+            gsis.push(d);
+        }
+    }
+    if !gsis.is_empty() {
+        desc["GlobalSecondaryIndexes"] = Value::Array(gsis);
+    }
+    if !lsis.is_empty() {
+        desc["LocalSecondaryIndexes"] = Value::Array(lsis);
+    }
+}
+
+/// The TableDescription structure of DescribeTable and friends;
+/// `index_stats` follows `def.indexes`.
+pub fn describe(def: &TableDef, status: &str, stats: Stats, index_stats: &[Stats]) -> Value {
+    let key_schema = key_schema_json(&def.hash_key, def.range_key.as_ref());
     let attrs: Vec<Value> = def
         .attributes
         .iter()
@@ -566,6 +909,7 @@ pub fn describe(def: &TableDef, status: &str, stats: Stats) -> Value {
     if let Some(class) = &def.table_class {
         desc["TableClassSummary"] = json!({ "TableClass": class });
     }
+    describe_indexes(def, status, index_stats, &mut desc);
     desc
 }
 
@@ -579,8 +923,10 @@ pub async fn describe_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Resu
     let input: TableNameInput = decode(body)?;
     let name = check_table_name(input.table_name.as_deref())?;
     let table = lookup(db, caller, name)?;
-    let stats = Stats::read(&db.store.snapshot()?, table.def.number)?;
-    Ok(json!({ "Table": describe(&table.def, "ACTIVE", stats) }))
+    let snapshot = db.store.snapshot()?;
+    let stats = Stats::read(&snapshot, table.def.number)?;
+    let index_stats = read_index_stats(&snapshot, &table.def)?;
+    Ok(json!({ "Table": describe(&table.def, "ACTIVE", stats, &index_stats) }))
 }
 
 pub async fn list_tables(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
@@ -628,32 +974,42 @@ pub async fn delete_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
     let t = table.clone();
     let stats = db
         .store
-        .write(move |txn: &mut WriteTxn<'_>| -> Result<Stats> {
-            if t.is_dropped() {
-                return Err(DynamoError::table_not_found(&t.def.name));
-            }
-            let stats = Stats::read(txn, t.def.number)?;
-            txn.delete(&layout::table_key(
-                &t.def.account,
-                &t.def.region,
-                &t.def.name,
-            ));
-            txn.delete(&layout::stats_key(t.def.number));
-            let prefix = layout::items_prefix(t.def.number);
-            let end = layout::prefix_end(&prefix);
-            txn.delete_range(
-                std::ops::Bound::Included(&prefix[..]),
-                std::ops::Bound::Excluded(&end[..]),
-            )?;
-            // Set inside the writer so every write queued after this one
-            // sees the table gone.
-            t.mark_dropped();
-            Ok(stats)
-        })
+        .write(
+            move |txn: &mut WriteTxn<'_>| -> Result<(Stats, Vec<Stats>)> {
+                if t.is_dropped() {
+                    return Err(DynamoError::table_not_found(&t.def.name));
+                }
+                let stats = Stats::read(txn, t.def.number)?;
+                let index_stats = read_index_stats(txn, &t.def)?;
+                txn.delete(&layout::table_key(
+                    &t.def.account,
+                    &t.def.region,
+                    &t.def.name,
+                ));
+                txn.delete(&layout::stats_key(t.def.number));
+                // Items, index entries and index stats.
+                for prefix in [
+                    layout::items_prefix(t.def.number),
+                    layout::table_indexes_prefix(t.def.number),
+                    layout::table_index_stats_prefix(t.def.number),
+                ] {
+                    let end = layout::prefix_end(&prefix);
+                    txn.delete_range(
+                        std::ops::Bound::Included(&prefix[..]),
+                        std::ops::Bound::Excluded(&end[..]),
+                    )?;
+                }
+                // Set inside the writer so every write queued after this one
+                // sees the table gone.
+                t.mark_dropped();
+                Ok((stats, index_stats))
+            },
+        )
         .await?;
+    let (stats, index_stats) = stats;
     db.catalog.remove(&caller.account_id, &caller.region, &name);
     tracing::info!(table = %name, items = stats.items, "deleted table");
-    Ok(json!({ "TableDescription": describe(&table.def, "DELETING", stats) }))
+    Ok(json!({ "TableDescription": describe(&table.def, "DELETING", stats, &index_stats) }))
 }
 
 pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
@@ -729,7 +1085,8 @@ pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
         ));
     }
     let stats = save_definition(db, &table, def.clone()).await?;
-    Ok(json!({ "TableDescription": describe(&def, "UPDATING", stats) }))
+    let index_stats = read_index_stats(&db.store.snapshot()?, &def)?;
+    Ok(json!({ "TableDescription": describe(&def, "UPDATING", stats, &index_stats) }))
 }
 
 /// Writes a changed definition and swaps it into the catalog after commit.

@@ -34,10 +34,9 @@ use crate::keys::key_from_request;
 use crate::layout::{self, decode_stored, encode_stored};
 use crate::model::Item;
 use crate::ops::items::{parse_stored, table_for};
-use crate::ops::tables::Stats;
 use crate::ops::write::{
-    check_condition, check_update_keys, item_json, new_item, parse_expressions, updated_item,
-    Expressions, NewItem,
+    check_condition, check_update_keys, item_json, new_item, parse_expressions, replace_item,
+    updated_item, Expressions, NewItem,
 };
 use crate::request::{return_old_on_failure, substitutions};
 use crate::{Caller, DynamoDb, Output};
@@ -432,8 +431,9 @@ enum Outcome {
 /// A write an action will make once every condition has passed.
 struct Pending {
     key: Vec<u8>,
-    table_number: u64,
-    old_size: Option<usize>,
+    table: Arc<Table>,
+    /// The stored value before the write.
+    old: Option<Vec<u8>>,
     /// The new stored value and its item size; `None` deletes.
     new: Option<(Vec<u8>, usize)>,
 }
@@ -589,7 +589,7 @@ fn run_actions(
             Op::Delete => None,
             Op::Put { stored, size } => Some((stored, size)),
             Op::Update { update, key_attrs } => {
-                match updated_item(Some(&update), old_item.as_ref(), &key_attrs) {
+                match updated_item(&a.table.def, Some(&update), old_item.as_ref(), &key_attrs) {
                     Ok((item, size)) => Some((encode_stored(size, &item_json(&item)), size)),
                     Err(DynamoError::Validation(message)) => {
                         cancelled = true;
@@ -605,8 +605,8 @@ fn run_actions(
         units.push(2.0 * capacity::write_units(new_size.unwrap_or(0).max(old_size.unwrap_or(0))));
         pending.push(Pending {
             key: a.storage_key,
-            table_number: a.table.def.number,
-            old_size,
+            table: a.table,
+            old,
             new,
         });
     }
@@ -614,13 +614,8 @@ fn run_actions(
         return Err(DynamoError::TransactionCanceled { reasons });
     }
     for p in pending {
-        let new_size = p.new.as_ref().map(|(_, s)| *s);
-        match p.new {
-            Some((stored, _)) => txn.put(&p.key, &stored),
-            None if p.old_size.is_some() => txn.delete(&p.key),
-            None => {}
-        }
-        Stats::apply(txn, p.table_number, p.old_size, new_size)?;
+        let new = p.new.as_ref().map(|(stored, _)| stored.as_slice());
+        replace_item(txn, &p.table.def, &p.key, p.old.as_deref(), new)?;
     }
     if let Some((token_key, hash)) = token {
         let expires = now + TOKEN_WINDOW_MS;

@@ -8,15 +8,20 @@
 
 use std::collections::HashMap;
 
+use nimbus_store::WriteTxn;
 use serde_json::{Map, Value};
 
 use crate::catalog::TableDef;
 use crate::error::{DynamoError, Result};
 use crate::expr::{parse_condition, parse_update, Condition, ExprKind, Update};
+use crate::index;
 use crate::keys::{key_of_item, ItemKey};
+use crate::layout::decode_stored;
 use crate::model::size::{item_size, MAX_ITEM_SIZE};
 use crate::model::value::decode_item;
 use crate::model::Item;
+use crate::ops::items::parse_stored;
+use crate::ops::tables::Stats;
 use crate::request::substitutions;
 
 /// The expression members of one write (a request, or one transaction
@@ -68,6 +73,7 @@ pub(crate) struct NewItem {
 pub(crate) fn new_item(def: &TableDef, raw: &Map<String, Value>) -> Result<NewItem> {
     let item = decode_item(raw)?;
     let key = key_of_item(def, &item)?;
+    index::check_item(def, &item)?;
     let size = item_size(&item);
     if size > MAX_ITEM_SIZE {
         return Err(DynamoError::validation(
@@ -96,6 +102,7 @@ pub(crate) fn check_update_keys(def: &TableDef, update: Option<&Update>) -> Resu
 /// The item an update produces from `old` (or from the bare key when there
 /// is no item yet), and its size.
 pub(crate) fn updated_item(
+    def: &TableDef,
     update: Option<&Update>,
     old: Option<&Item>,
     key_attrs: &Item,
@@ -110,6 +117,7 @@ pub(crate) fn updated_item(
             "Item size to update has exceeded the maximum allowed size",
         ));
     }
+    index::check_item(def, &new_item)?;
     Ok((new_item, size))
 }
 
@@ -152,4 +160,31 @@ pub(crate) fn check_condition(
             None
         },
     })
+}
+
+/// Replaces the item stored at `key` (`old`, `new`: stored values, `None`
+/// for no item) inside a store write, with the table's stats and every
+/// secondary index. Every write path changes items only through this, so
+/// none can leave an index behind.
+pub(crate) fn replace_item(
+    txn: &mut WriteTxn<'_>,
+    def: &TableDef,
+    key: &[u8],
+    old: Option<&[u8]>,
+    new: Option<&[u8]>,
+) -> Result<()> {
+    match new {
+        Some(v) => txn.put(key, v),
+        None if old.is_some() => txn.delete(key),
+        None => return Ok(()),
+    }
+    let size = |v: &[u8]| decode_stored(v).0;
+    Stats::apply(txn, def.number, old.map(size), new.map(size))?;
+    if !def.indexes.is_empty() {
+        let parse = |v: &[u8]| parse_stored(decode_stored(v).1);
+        let old_item = old.map(parse).transpose()?;
+        let new_item = new.map(parse).transpose()?;
+        index::update_indexes(txn, def, old_item.as_ref(), new_item.as_ref())?;
+    }
+    Ok(())
 }
