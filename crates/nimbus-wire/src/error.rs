@@ -20,6 +20,14 @@ pub struct AwsError {
     pub message: String,
     /// Extra members merged into the JSON error body.
     pub extra: Option<serde_json::Map<String, serde_json::Value>>,
+    /// For services whose awsJson protocol is "awsQuery compatible" (SQS):
+    /// the legacy query error code, sent with the fault as the
+    /// `x-amzn-query-error: Code;Sender` header, which SDKs prefer over
+    /// `__type` as the error code. (A static string keeps `AwsError` small.)
+    pub query_code: Option<&'static str>,
+    /// With `query_code`: whether the sender (client) is at fault, else the
+    /// receiver (server).
+    pub sender_fault: bool,
 }
 
 impl AwsError {
@@ -35,6 +43,8 @@ impl AwsError {
             code: code.into(),
             message: message.into(),
             extra: None,
+            query_code: None,
+            sender_fault: true,
         }
     }
 
@@ -53,6 +63,24 @@ impl AwsError {
             .get_or_insert_with(serde_json::Map::new)
             .insert(key.into(), value);
         self
+    }
+
+    /// Sets the `x-amzn-query-error` value: the legacy query `code` and
+    /// whether the sender (client) or the receiver (server) is at fault.
+    pub fn with_query_error(mut self, code: &'static str, sender_fault: bool) -> Self {
+        self.query_code = Some(code);
+        self.sender_fault = sender_fault;
+        self
+    }
+
+    /// The `x-amzn-query-error` header value, if this error has one.
+    pub fn query_error(&self) -> Option<String> {
+        let fault = if self.sender_fault {
+            "Sender"
+        } else {
+            "Receiver"
+        };
+        self.query_code.map(|code| format!("{code};{fault}"))
     }
 
     /// A request that names no operation this server (or AWS) knows.

@@ -110,7 +110,14 @@ pub fn error_response(err: &AwsError, version: JsonVersion, crc: Crc32) -> Respo
         .ok()
         .filter(|s| s.is_client_error() || s.is_server_error())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response(status, error_body(err), version, crc)
+    let mut response = response(status, error_body(err), version, crc);
+    if let Some(value) = err
+        .query_error()
+        .and_then(|v| HeaderValue::from_str(&v).ok())
+    {
+        response.headers_mut().insert(headers::QUERY_ERROR, value);
+    }
+    response
 }
 
 #[cfg(test)]
@@ -172,6 +179,23 @@ mod tests {
         );
         assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(resp.headers().get(headers::CRC32).is_none());
+    }
+
+    #[test]
+    fn query_error_header_only_when_set() {
+        let err = AwsError::new(400, "com.amazonaws.sqs", "QueueDoesNotExist", "gone")
+            .with_query_error("AWS.SimpleQueueService.NonExistentQueue", true);
+        let resp = error_response(&err, JsonVersion::V1_0, Crc32::Omit);
+        assert_eq!(
+            resp.headers()[headers::QUERY_ERROR],
+            "AWS.SimpleQueueService.NonExistentQueue;Sender"
+        );
+        let resp = error_response(
+            &AwsError::missing_authentication_token(),
+            JsonVersion::V1_0,
+            Crc32::Omit,
+        );
+        assert!(resp.headers().get(headers::QUERY_ERROR).is_none());
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub mod headers {
     pub const REQUEST_ID: &str = "x-amzn-requestid";
     /// CRC32 of the response body (DynamoDB).
     pub const CRC32: &str = "x-amz-crc32";
+    /// Legacy query error code and fault of an awsQuery-compatible JSON
+    /// error (SQS): `AWS.SimpleQueueService.NonExistentQueue;Sender`.
+    pub const QUERY_ERROR: &str = "x-amzn-query-error";
     /// SigV4 timestamp.
     pub const AMZ_DATE: &str = "x-amz-date";
     /// Session token of temporary credentials.

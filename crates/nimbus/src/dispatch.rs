@@ -168,6 +168,18 @@ async fn call(
             let dynamodb = app.services.dynamodb.clone();
             run_to_completion(async move { dynamodb.handle(&ctx, &operation, &body).await }).await
         }
+        Service::Sqs => {
+            // Without X-Amz-Target this is the awsQuery protocol
+            // (`Action=SendMessage` forms), which nimbus does not speak yet.
+            let operation = operation.ok_or_else(|| {
+                AwsError::unknown_operation(
+                    "nimbus speaks SQS's awsJson 1.0 protocol only: name the operation in the X-Amz-Target header (AmazonSQS.<Operation>); the awsQuery protocol is not supported yet",
+                )
+            })?;
+            let body = read_body(body, app.max_body_bytes).await?;
+            let sqs = app.services.sqs.clone();
+            run_to_completion(async move { sqs.handle(&ctx, &operation, &body).await }).await
+        }
         other => Err(not_supported(other.name())),
     }
 }

@@ -1,6 +1,7 @@
 //! The services this binary runs, opened on one shared store.
 
 use nimbus_dynamodb::{DynamoConfig, DynamoDb};
+use nimbus_sqs::Sqs;
 use nimbus_store::Store;
 use nimbus_wire::route::Service;
 use nimbus_wire::AwsError;
@@ -9,19 +10,21 @@ use nimbus_wire::AwsError;
 /// owned by `serve`, which closes it after the last request.
 pub struct Services {
     pub dynamodb: DynamoDb,
+    pub sqs: Sqs,
 }
 
 /// The services implemented so far, as reported by `/_nimbus/health`.
-pub const IMPLEMENTED: &[Service] = &[Service::DynamoDb];
+pub const IMPLEMENTED: &[Service] = &[Service::DynamoDb, Service::Sqs];
 
 impl Services {
     pub fn open(store: Store, default_region: &str) -> Result<Services, AwsError> {
+        let sqs = Sqs::open(store.clone());
         let dynamodb = DynamoDb::open(
             store,
             DynamoConfig {
                 default_region: default_region.to_owned(),
             },
         )?;
-        Ok(Services { dynamodb })
+        Ok(Services { dynamodb, sqs })
     }
 }

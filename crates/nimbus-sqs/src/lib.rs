@@ -1,0 +1,206 @@
+//! SQS for nimbus: standard queues over the awsJson 1.0 protocol, with
+//! operations named as AWS names them (`create_queue`, `send_message`, ...).
+//!
+//! This crate knows nothing of HTTP. [`Sqs::handle`] takes an operation name
+//! and the awsJson request body and returns the response body or an error.
+//! Every change to a queue or message is one durable store write; waiting
+//! receivers (long polling) are woken through one [`Notify`] per queue.
+
+pub mod attributes;
+pub mod error;
+pub mod md5;
+pub mod messages;
+pub mod model;
+pub mod queues;
+pub mod receipt;
+pub mod request;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use nimbus_store::{ReadView, Store};
+use nimbus_wire::{AwsError, RequestContext};
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::error::{Result, SqsError};
+use crate::model::QueueRecord;
+
+/// The SQS service: cheap to clone, shared by all connections.
+#[derive(Clone)]
+pub struct Sqs {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    /// One wake-up per queue id, for receivers waiting on an empty queue.
+    notifiers: Mutex<HashMap<u64, Arc<Notify>>>,
+    /// When each queue was last purged (ms), for the one-purge-a-minute rule.
+    purges: Mutex<HashMap<u64, u64>>,
+}
+
+impl Sqs {
+    /// Opens the service on `store`. Queues and messages are read from the
+    /// store on demand, so there is nothing to load.
+    pub fn open(store: Store) -> Sqs {
+        Sqs {
+            inner: Arc::new(Inner {
+                store,
+                notifiers: Mutex::default(),
+                purges: Mutex::default(),
+            }),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn notifier(&self, queue_id: u64) -> Arc<Notify> {
+        let mut map = self
+            .inner
+            .notifiers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(map.entry(queue_id).or_default())
+    }
+
+    pub(crate) fn forget_queue(&self, queue_id: u64) {
+        let notify = self
+            .inner
+            .notifiers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&queue_id);
+        // Receivers still waiting re-check, find no queue, and give up.
+        if let Some(notify) = notify {
+            notify.notify_waiters();
+        }
+    }
+
+    /// Records a purge of `queue_id` at `now_ms` unless one happened in the
+    /// last 60 seconds; returns whether it was recorded.
+    pub(crate) fn start_purge(&self, queue_id: u64, now_ms: u64) -> bool {
+        let mut purges = self
+            .inner
+            .purges
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match purges.get(&queue_id) {
+            Some(&last) if now_ms < last + 60_000 => false,
+            _ => {
+                purges.insert(queue_id, now_ms);
+                true
+            }
+        }
+    }
+
+    /// Runs one operation (`"SendMessage"`, ...) on an awsJson1_0 request body
+    /// and returns the JSON response body.
+    pub async fn handle(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        body: &[u8],
+    ) -> std::result::Result<Vec<u8>, AwsError> {
+        let out = self
+            .dispatch(ctx, operation, body)
+            .await
+            .map_err(SqsError::into_aws)?;
+        Ok(serde_json::to_vec(&out).unwrap_or_else(|_| b"{}".to_vec()))
+    }
+
+    async fn dispatch(&self, ctx: &RequestContext, operation: &str, body: &[u8]) -> Result<Value> {
+        let req = request::parse(body)?;
+        match operation {
+            "CreateQueue" => queues::create_queue(self, ctx, &req).await,
+            "GetQueueUrl" => queues::get_queue_url(self, ctx, &req),
+            "ListQueues" => queues::list_queues(self, ctx, &req),
+            "DeleteQueue" => queues::delete_queue(self, ctx, &req).await,
+            "GetQueueAttributes" => queues::get_queue_attributes(self, ctx, &req),
+            "SetQueueAttributes" => queues::set_queue_attributes(self, ctx, &req).await,
+            "PurgeQueue" => queues::purge_queue(self, ctx, &req).await,
+            "SendMessage" => messages::send_message(self, ctx, &req).await,
+            "SendMessageBatch" => messages::send_message_batch(self, ctx, &req).await,
+            "ReceiveMessage" => messages::receive_message(self, ctx, &req).await,
+            "DeleteMessage" => messages::delete_message(self, ctx, &req).await,
+            "DeleteMessageBatch" => messages::delete_message_batch(self, ctx, &req).await,
+            "ChangeMessageVisibility" => messages::change_message_visibility(self, ctx, &req).await,
+            "ChangeMessageVisibilityBatch" => {
+                messages::change_message_visibility_batch(self, ctx, &req).await
+            }
+            other => Err(SqsError {
+                shape: "UnsupportedOperation",
+                query_code: "AWS.SimpleQueueService.UnsupportedOperation",
+                message: format!("nimbus does not implement the SQS operation {other} yet."),
+                sender_fault: true,
+                status: 400,
+            }),
+        }
+    }
+
+    /// The queue a `QueueUrl` names: `http(s)://host/{account}/{name}`.
+    pub(crate) fn resolve(&self, ctx: &RequestContext, url: &str) -> Result<QueueRecord> {
+        let (account, name) = parse_queue_url(url).ok_or_else(|| SqsError::invalid_address(url))?;
+        self.load(&ctx.region, account, name)?
+            .ok_or_else(SqsError::queue_does_not_exist)
+    }
+
+    pub(crate) fn load(
+        &self,
+        region: &str,
+        account: &str,
+        name: &str,
+    ) -> Result<Option<QueueRecord>> {
+        let snapshot = self.store().snapshot()?;
+        load_queue(&snapshot, &model::queue_key(account, region, name))
+    }
+}
+
+pub(crate) fn load_queue(view: &impl ReadView, key: &[u8]) -> Result<Option<QueueRecord>> {
+    match view.get(key)? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| SqsError::internal(format!("queue record is unreadable: {e}"))),
+    }
+}
+
+/// `(account, name)` of a queue URL, or `None` if it is not one.
+pub fn parse_queue_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))?;
+    let path = &rest[rest.find('/')?..];
+    let mut segments = path.trim_end_matches('/').split('/').skip(1);
+    let account = segments.next().filter(|s| !s.is_empty())?;
+    let name = segments.next().filter(|s| !s.is_empty())?;
+    segments.next().is_none().then_some((account, name))
+}
+
+/// The URL of a queue as clients reach this server.
+pub fn queue_url(ctx: &RequestContext, account: &str, name: &str) -> String {
+    let host = ctx.host.as_deref().unwrap_or("localhost:4566");
+    format!("http://{host}/{account}/{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_urls_parse() {
+        assert_eq!(
+            parse_queue_url("http://127.0.0.1:4566/000000000000/jobs"),
+            Some(("000000000000", "jobs"))
+        );
+        assert_eq!(
+            parse_queue_url("https://sqs.us-east-1.amazonaws.com/1/q/"),
+            Some(("1", "q"))
+        );
+        assert_eq!(parse_queue_url("jobs"), None);
+        assert_eq!(parse_queue_url("http://host/jobs"), None);
+        assert_eq!(parse_queue_url("http://host/a/b/c"), None);
+    }
+}

@@ -1,0 +1,150 @@
+//! What SQS keeps in the store, and where.
+//!
+//! Keyspaces (all under the byte `s`, which no other service uses):
+//!
+//! - `sq` account `/` region `/` queue name -> [`QueueRecord`] (JSON).
+//! - `sm` queue id (u64 BE) | sequence (u64 BE) -> [`MessageRecord`] (JSON).
+//! - `sv` queue id | visible-at (ms since the epoch, u64 BE) | sequence ->
+//!   empty: every message of a queue ordered by when it may next be
+//!   received. Receiving is one range scan up to "now".
+//! - `sn` -> the next queue id (u64 BE); `ss` -> the next message sequence.
+//!
+//! Invariants:
+//! - Every message has exactly one `sv` entry, whose time equals its
+//!   record's `visible_at_ms`; both change in the same store write.
+//! - A queue id is never reused, so messages of a deleted queue can never
+//!   appear in a queue created later under the same name.
+//! - Visibility is stored as a deadline, not a timer: after a restart, a
+//!   message whose deadline passed is simply visible again.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::attributes::QueueAttributes;
+
+pub const NEXT_QUEUE_ID_KEY: &[u8] = b"sn";
+pub const NEXT_SEQUENCE_KEY: &[u8] = b"ss";
+
+/// A queue's definition.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct QueueRecord {
+    pub id: u64,
+    pub name: String,
+    pub account: String,
+    pub region: String,
+    /// Seconds since the epoch.
+    pub created: u64,
+    pub last_modified: u64,
+    pub attributes: QueueAttributes,
+}
+
+impl QueueRecord {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:sqs:{}:{}:{}", self.region, self.account, self.name)
+    }
+}
+
+/// A user message attribute (`MessageAttributeValue`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AttributeValue {
+    pub data_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub string_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary_value: Option<Vec<u8>>,
+}
+
+/// One message, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MessageRecord {
+    pub message_id: String,
+    pub body: String,
+    pub md5_of_body: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, AttributeValue>,
+    pub sender_id: String,
+    pub sent_ms: u64,
+    pub receive_count: u32,
+    #[serde(default)]
+    pub first_receive_ms: Option<u64>,
+    pub visible_at_ms: u64,
+}
+
+pub fn queue_key(account: &str, region: &str, name: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + account.len() + region.len() + name.len());
+    k.extend_from_slice(b"sq");
+    k.extend_from_slice(account.as_bytes());
+    k.push(b'/');
+    k.extend_from_slice(region.as_bytes());
+    k.push(b'/');
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+pub fn message_key(queue_id: u64, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(18);
+    k.extend_from_slice(b"sm");
+    k.extend_from_slice(&queue_id.to_be_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn message_prefix(queue_id: u64) -> Vec<u8> {
+    let mut k = b"sm".to_vec();
+    k.extend_from_slice(&queue_id.to_be_bytes());
+    k
+}
+
+pub fn visibility_key(queue_id: u64, visible_at_ms: u64, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(26);
+    k.extend_from_slice(b"sv");
+    k.extend_from_slice(&queue_id.to_be_bytes());
+    k.extend_from_slice(&visible_at_ms.to_be_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn visibility_prefix(queue_id: u64) -> Vec<u8> {
+    let mut k = b"sv".to_vec();
+    k.extend_from_slice(&queue_id.to_be_bytes());
+    k
+}
+
+/// Splits a visibility key into (visible-at, sequence).
+pub fn parse_visibility_key(key: &[u8]) -> Option<(u64, u64)> {
+    if key.len() != 26 {
+        return None;
+    }
+    let at = u64::from_be_bytes(key[10..18].try_into().ok()?);
+    let seq = u64::from_be_bytes(key[18..26].try_into().ok()?);
+    Some((at, seq))
+}
+
+/// The first key after every key starting with `prefix`.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![u8::MAX; prefix.len() + 1]
+}
+
+/// Wall-clock milliseconds since the epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub fn read_u64(bytes: Option<Vec<u8>>) -> u64 {
+    bytes
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
+}
