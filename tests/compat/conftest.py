@@ -129,6 +129,11 @@ def dynamodb(endpoint):
 
 
 @pytest.fixture(scope="session")
+def sqs(endpoint):
+    return _session().client("sqs", endpoint_url=endpoint, config=_CONFIG)
+
+
+@pytest.fixture(scope="session")
 def dynamodb_resource(endpoint):
     return _session().resource("dynamodb", endpoint_url=endpoint, config=_CONFIG)
 
