@@ -226,3 +226,40 @@ def test_create_table_index_validation(dynamodb):
             AttributeDefinitions=defs(("pk", S), ("g", S), ("x", S)),
             GlobalSecondaryIndexes=[gsi("byG", "g")],
         )
+
+
+def test_update_table_adds_and_removes_a_gsi(dynamodb, table):
+    name = table(hash=("pk", S))
+    for i in range(4):
+        item = {"pk": {"S": f"p{i}"}, "n": {"N": str(i)}}
+        if i != 2:
+            item["g"] = {"S": "x"}
+        dynamodb.put_item(TableName=name, Item=item)
+    out = dynamodb.update_table(
+        TableName=name,
+        AttributeDefinitions=defs(("g", S), ("n", N)),
+        GlobalSecondaryIndexUpdates=[{"Create": gsi("byG", "g", "n")}],
+    )
+    assert out["TableDescription"]["GlobalSecondaryIndexes"][0]["IndexName"] == "byG"
+    waiter = dynamodb.get_waiter("table_exists")
+    waiter.wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    desc = dynamodb.describe_table(TableName=name)["Table"]
+    assert desc["GlobalSecondaryIndexes"][0]["IndexStatus"] == "ACTIVE"
+    assert desc["GlobalSecondaryIndexes"][0]["ItemCount"] == 3
+    out = dynamodb.query(
+        TableName=name,
+        IndexName="byG",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "x"}},
+        ScanIndexForward=False,
+    )
+    assert [i["pk"]["S"] for i in out["Items"]] == ["p3", "p1", "p0"]
+
+    dynamodb.update_table(
+        TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byG"}}]
+    )
+    desc = dynamodb.describe_table(TableName=name)["Table"]
+    assert "GlobalSecondaryIndexes" not in desc
+    assert desc["AttributeDefinitions"] == defs(("pk", S))
+    with aws_error("ValidationException", "The table does not have the specified index: byG"):
+        dynamodb.scan(TableName=name, IndexName="byG")

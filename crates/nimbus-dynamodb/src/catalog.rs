@@ -163,26 +163,50 @@ impl TableDef {
 ///
 /// The flag is shared by every version of one table's definition, so a write
 /// holding an older version still sees the drop.
+///
+/// Likewise the live set of secondary indexes: UpdateTable changes it inside
+/// the writer, in the store write that backfills or drops an index, so every
+/// item write queued after that one maintains exactly the indexes that
+/// exist, whichever version of the definition it started with.
 #[derive(Debug)]
 pub struct Table {
     pub def: TableDef,
     dropped: Arc<AtomicBool>,
+    live_indexes: Arc<RwLock<Arc<Vec<IndexDef>>>>,
 }
 
 impl Table {
     pub fn new(def: TableDef) -> Arc<Table> {
+        let indexes = Arc::new(def.indexes.clone());
         Arc::new(Table {
             def,
             dropped: Arc::new(AtomicBool::new(false)),
+            live_indexes: Arc::new(RwLock::new(indexes)),
         })
     }
 
-    /// A new version of this table's definition, sharing its drop flag.
+    /// A new version of this table's definition, sharing its drop flag and
+    /// live index set.
     pub fn replaced(&self, def: TableDef) -> Arc<Table> {
         Arc::new(Table {
             def,
             dropped: self.dropped.clone(),
+            live_indexes: self.live_indexes.clone(),
         })
+    }
+
+    /// The indexes item writes maintain now (call from inside the writer).
+    pub fn live_indexes(&self) -> Arc<Vec<IndexDef>> {
+        self.live_indexes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the live index set; call from inside the store write that
+    /// creates or drops the index entries.
+    pub fn set_live_indexes(&self, indexes: Vec<IndexDef>) {
+        *self.live_indexes.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(indexes);
     }
 
     pub fn is_dropped(&self) -> bool {

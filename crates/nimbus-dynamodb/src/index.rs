@@ -142,15 +142,16 @@ pub fn add_entry(
     Ok(())
 }
 
-/// Changes every index of `def` from `old` (the item before the write, if
+/// Changes every index in `indexes` (the table's live set) from `old` (the item before the write, if
 /// any) to `new` (the item after, if any), inside the item's write.
 pub fn update_indexes(
     txn: &mut WriteTxn<'_>,
     def: &TableDef,
+    indexes: &[IndexDef],
     old: Option<&Item>,
     new: Option<&Item>,
 ) -> Result<()> {
-    for index in &def.indexes {
+    for index in indexes {
         let before = old.and_then(|o| entry(def, index, o));
         let after = new.and_then(|n| entry(def, index, n));
         if before == after {

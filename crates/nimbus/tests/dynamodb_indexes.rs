@@ -902,3 +902,153 @@ async fn create_table_index_validation() {
     let names = ok(c.list_tables().send().await);
     assert!(names.table_names().is_empty());
 }
+
+#[tokio::test]
+async fn update_table_creates_backfilled_and_deletes_gsis() {
+    use aws_sdk_dynamodb::types::{
+        CreateGlobalSecondaryIndexAction, DeleteGlobalSecondaryIndexAction,
+        GlobalSecondaryIndexUpdate,
+    };
+    let nimbus = start().await;
+    let c = &nimbus.client;
+    hash_table(c, "late").await;
+    for i in 0..5 {
+        let mut it = item(&[("pk", s(format!("p{i}"))), ("n", n(i))]);
+        if i % 2 == 0 {
+            it.insert("gk".into(), s("even"));
+        }
+        put(c, "late", it).await;
+    }
+    // A wrong-typed value is not indexed when the index is created later.
+    put(c, "late", item(&[("pk", s("odd-type")), ("gk", n(1))])).await;
+    let create = GlobalSecondaryIndexUpdate::builder()
+        .create(
+            CreateGlobalSecondaryIndexAction::builder()
+                .index_name("byGk")
+                .key_schema(key_element("gk", KeyType::Hash))
+                .key_schema(key_element("n", KeyType::Range))
+                .projection(projection(ProjectionType::KeysOnly, &[]))
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let out = ok(c
+        .update_table()
+        .table_name("late")
+        .attribute_definitions(attr_def("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr_def("gk", ScalarAttributeType::S))
+        .attribute_definitions(attr_def("n", ScalarAttributeType::N))
+        .global_secondary_index_updates(create.clone())
+        .send()
+        .await);
+    let desc = out.table_description.unwrap();
+    assert_eq!(
+        desc.global_secondary_indexes()[0].index_status(),
+        Some(&IndexStatus::Creating)
+    );
+    let desc = ok(c.describe_table().table_name("late").send().await)
+        .table
+        .unwrap();
+    let g = &desc.global_secondary_indexes()[0];
+    assert_eq!(g.index_status(), Some(&IndexStatus::Active));
+    assert_eq!(g.item_count(), Some(3));
+    assert_eq!(desc.attribute_definitions().len(), 3);
+
+    let query = || {
+        c.query()
+            .table_name("late")
+            .index_name("byGk")
+            .key_condition_expression("gk = :g")
+            .expression_attribute_values(":g", s("even"))
+            .send()
+    };
+    assert_eq!(ids(ok(query().await).items(), "pk"), ["p0", "p2", "p4"]);
+    // Writes after the backfill maintain it; the wrong type is now refused.
+    put(
+        c,
+        "late",
+        item(&[("pk", s("p9")), ("n", n(-1)), ("gk", s("even"))]),
+    )
+    .await;
+    assert_eq!(
+        ids(ok(query().await).items(), "pk"),
+        ["p9", "p0", "p2", "p4"]
+    );
+    expect_error(
+        c.put_item()
+            .table_name("late")
+            .item("pk", s("x"))
+            .item("gk", n(1))
+            .send()
+            .await,
+        VE,
+        "One or more parameter values were invalid: Type mismatch for Index Key gk Expected: S Actual: N IndexName: byGk",
+    );
+    expect_error(
+        c.update_table()
+            .table_name("late")
+            .attribute_definitions(attr_def("gk", ScalarAttributeType::S))
+            .attribute_definitions(attr_def("n", ScalarAttributeType::N))
+            .global_secondary_index_updates(create)
+            .send()
+            .await,
+        VE,
+        "One or more parameter values were invalid: Attempting to create an index which already exists: byGk",
+    );
+
+    ok(c.update_table()
+        .table_name("late")
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .delete(
+                    DeleteGlobalSecondaryIndexAction::builder()
+                        .index_name("byGk")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await);
+    let desc = ok(c.describe_table().table_name("late").send().await)
+        .table
+        .unwrap();
+    assert!(desc.global_secondary_indexes().is_empty());
+    assert_eq!(desc.attribute_definitions().len(), 1);
+    expect_error(
+        query().await,
+        VE,
+        "The table does not have the specified index: byGk",
+    );
+    // Items are untouched, and writes no longer need the old index's types.
+    put(c, "late", item(&[("pk", s("x")), ("gk", n(1))])).await;
+    assert_eq!(ok(c.scan().table_name("late").send().await).count(), 8);
+}
+
+#[tokio::test]
+async fn indexes_survive_a_restart() {
+    let (_dir, data_dir) = common::temp_data_dir();
+    let data_arg = common::arg(&data_dir);
+    {
+        let mut server = common::Server::start(&["--data-dir", data_arg]);
+        let c = client(&server.endpoint);
+        tasks_table(&c).await;
+        put(&c, T, task("t1", Some("open"), 1)).await;
+        put(&c, T, task("t2", Some("open"), 2)).await;
+        server.terminate();
+        server.wait_exit(std::time::Duration::from_secs(30));
+    }
+    let server = common::Server::start(&["--data-dir", data_arg]);
+    let c = client(&server.endpoint);
+    assert_eq!(by_status(&c, "open").await, ["t1", "t2"]);
+    ok(c.delete_item()
+        .table_name(T)
+        .key("taskId", s("t1"))
+        .send()
+        .await);
+    assert_eq!(by_status(&c, "open").await, ["t2"]);
+    let desc = ok(c.describe_table().table_name(T).send().await)
+        .table
+        .unwrap();
+    assert_eq!(desc.global_secondary_indexes().len(), 3);
+}

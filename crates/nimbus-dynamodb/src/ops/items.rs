@@ -154,7 +154,7 @@ pub async fn put_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Out
                         .transpose()?;
                     check_condition(condition.as_ref(), old_item.as_ref(), return_old)?;
                 }
-                replace_item(txn, &t.def, &storage_key, old.as_deref(), Some(&stored))?;
+                replace_item(txn, &t, &storage_key, old.as_deref(), Some(&stored))?;
                 let old_json = match return_values {
                     ReturnValues::AllOld => old.map(|v| decode_stored(&v).1.to_vec()),
                     _ => None,
@@ -302,7 +302,7 @@ pub async fn update_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
                     updated_item(&t.def, update.as_ref(), old_item.as_ref(), &key_attrs)?;
                 replace_item(
                     txn,
-                    &t.def,
+                    &t,
                     &storage_key,
                     old.as_deref(),
                     Some(&encode_stored(new_size, &item_json(&new_item))),
@@ -381,7 +381,7 @@ pub async fn delete_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
                     None => (None, None),
                 };
                 check_condition(condition.as_ref(), old_item.as_ref(), return_old)?;
-                replace_item(txn, &t.def, &storage_key, old.as_deref(), None)?;
+                replace_item(txn, &t, &storage_key, old.as_deref(), None)?;
                 Ok((old_size, old_item))
             },
         )

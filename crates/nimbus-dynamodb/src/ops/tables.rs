@@ -106,10 +106,40 @@ struct UpdateTableInput {
     provisioned_throughput: Option<ProvisionedThroughput>,
     deletion_protection_enabled: Option<bool>,
     table_class: Option<String>,
-    global_secondary_index_updates: Option<Vec<Value>>,
+    global_secondary_index_updates: Option<Vec<GsiUpdateInput>>,
     stream_specification: Option<StreamSpecification>,
     #[serde(default)]
     attribute_definitions: Vec<AttributeDefinition>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GsiUpdateInput {
+    create: Option<IndexInput>,
+    delete: Option<IndexNameInput>,
+    update: Option<GsiThroughputInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IndexNameInput {
+    index_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GsiThroughputInput {
+    index_name: Option<String>,
+    provisioned_throughput: Option<ProvisionedThroughput>,
+}
+
+/// What an UpdateTable does to the index entries, in its store write.
+#[derive(Clone, Copy)]
+enum IndexChange {
+    /// Backfill the index with this number from every item.
+    Create(u32),
+    /// Drop every entry of the index with this number.
+    Delete(u32),
 }
 
 /// A table's keys and attribute definitions, as CreateTable accepted them.
@@ -1017,20 +1047,12 @@ pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
     let name = check_table_name(input.table_name.as_deref())?.to_string();
     let table = lookup(db, caller, &name)?;
     if input
-        .global_secondary_index_updates
-        .as_ref()
-        .is_some_and(|g| !g.is_empty())
-    {
-        return Err(not_supported_yet("GlobalSecondaryIndexUpdates"));
-    }
-    if input
         .stream_specification
         .as_ref()
         .is_some_and(|s| s.stream_enabled == Some(true))
     {
         return Err(not_supported_yet("DynamoDB Streams"));
     }
-    let _ = &input.attribute_definitions;
     let mut def = table.def.clone();
     let now = epoch_seconds(std::time::SystemTime::now());
     let mut changed = false;
@@ -1040,6 +1062,14 @@ pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
             let (mode, throughput) = parse_billing(Some(mode), t)?;
             def.billing_mode = mode;
             def.billing_mode_updated = now;
+            // GSIs follow the table's billing mode.
+            for index in def.indexes.iter_mut().filter(|i| !i.local) {
+                index.throughput = (def.billing_mode == "PROVISIONED").then(|| Throughput {
+                    read: throughput.read,
+                    write: throughput.write,
+                    ..Throughput::default()
+                });
+            }
             def.throughput = throughput;
             changed = true;
         }
@@ -1056,17 +1086,7 @@ pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
                     def.throughput.read, new.read, def.throughput.write, new.write
                 )));
             }
-            let increased = new.read > def.throughput.read || new.write > def.throughput.write;
-            let decreased = new.read < def.throughput.read || new.write < def.throughput.write;
-            def.throughput.read = new.read;
-            def.throughput.write = new.write;
-            if increased {
-                def.throughput.last_increase = Some(now);
-            }
-            if decreased {
-                def.throughput.last_decrease = Some(now);
-                def.throughput.decreases_today += 1;
-            }
+            apply_throughput(&mut def.throughput, &new, now);
             changed = true;
         }
         (Some(_), None) => {}
@@ -1079,14 +1099,260 @@ pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
         changed |= def.table_class.as_deref() != Some(class.as_str());
         def.table_class = Some(class);
     }
+    let updates = input.global_secondary_index_updates.unwrap_or_default();
+    changed |= !updates.is_empty();
+    let change = gsi_updates(&mut def, updates, &input.attribute_definitions, now)?;
     if !changed {
         return Err(DynamoError::validation(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
         ));
     }
-    let stats = save_definition(db, &table, def.clone()).await?;
+    let stats = match change {
+        None => save_definition(db, &table, def.clone()).await?,
+        Some(change) => change_index(db, &table, def.clone(), change).await?,
+    };
     let index_stats = read_index_stats(&db.store.snapshot()?, &def)?;
-    Ok(json!({ "TableDescription": describe(&def, "UPDATING", stats, &index_stats) }))
+    let mut desc = describe(&def, "UPDATING", stats, &index_stats);
+    if let (Some(IndexChange::Create(number)), Some(gsis)) = (
+        change.as_ref(),
+        desc.get_mut("GlobalSecondaryIndexes")
+            .and_then(Value::as_array_mut),
+    ) {
+        let created = def.indexes.iter().find(|i| i.number == *number);
+        for g in gsis {
+            if created.is_some_and(|c| g["IndexName"] == c.name.as_str()) {
+                g["IndexStatus"] = json!("CREATING");
+                g["Backfilling"] = json!(false);
+            }
+        }
+    }
+    Ok(json!({ "TableDescription": desc }))
+}
+
+fn apply_throughput(current: &mut Throughput, new: &Throughput, now: f64) {
+    let increased = new.read > current.read || new.write > current.write;
+    let decreased = new.read < current.read || new.write < current.write;
+    current.read = new.read;
+    current.write = new.write;
+    if increased {
+        current.last_increase = Some(now);
+    }
+    if decreased {
+        current.last_decrease = Some(now);
+        current.decreases_today += 1;
+    }
+}
+
+/// Applies UpdateTable's GlobalSecondaryIndexUpdates to `def`, returning
+/// the index creation or deletion to carry out in the store.
+fn gsi_updates(
+    def: &mut TableDef,
+    updates: Vec<GsiUpdateInput>,
+    new_definitions: &[AttributeDefinition],
+    now: f64,
+) -> Result<Option<IndexChange>> {
+    if updates.is_empty() {
+        return Ok(None);
+    }
+    let online = updates
+        .iter()
+        .filter(|u| u.create.is_some() || u.delete.is_some())
+        .count();
+    if online > 1 {
+        return Err(DynamoError::LimitExceeded(
+            "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table".into(),
+        ));
+    }
+    let mut change = None;
+    for u in updates {
+        match (u.create, u.delete, u.update) {
+            (Some(create), None, None) => {
+                check_index_members(std::slice::from_ref(&create), &[])?;
+                // Definitions: the table's, plus those this request adds.
+                let mut defs = def.attributes.clone();
+                for d in new_definitions {
+                    let (Some(n), Some(t)) = (
+                        d.attribute_name.as_deref(),
+                        d.attribute_type.as_deref().and_then(KeyType::parse),
+                    ) else {
+                        continue;
+                    };
+                    match defs.iter().find(|(e, _)| e == n) {
+                        Some((_, existing)) if *existing != t => {
+                            return Err(DynamoError::validation(format!(
+                                "One or more parameter values were invalid: Attribute {n} is already defined with type {}",
+                                existing.as_str()
+                            )));
+                        }
+                        Some(_) => {}
+                        None => defs.push((n.to_string(), t)),
+                    }
+                }
+                let keys: Vec<&str> = create
+                    .key_schema
+                    .iter()
+                    .flatten()
+                    .filter_map(|k| k.attribute_name.as_deref())
+                    .collect();
+                if keys.iter().any(|k| !defs.iter().any(|(n, _)| n == k)) {
+                    return Err(undefined_key(&keys, &defs));
+                }
+                let name = create.index_name.clone().unwrap_or_default();
+                if def.index(&name).is_some() {
+                    return Err(DynamoError::validation(format!(
+                        "One or more parameter values were invalid: Attempting to create an index which already exists: {name}"
+                    )));
+                }
+                if def.indexes.iter().filter(|i| !i.local).count() >= MAX_GSIS {
+                    return Err(DynamoError::validation(format!(
+                        "One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSIS}"
+                    )));
+                }
+                let mut parsed = parse_indexes(
+                    std::slice::from_ref(&create),
+                    &[],
+                    &defs,
+                    &def.hash_key,
+                    def.range_key.as_ref(),
+                    &def.billing_mode,
+                )?;
+                let mut index = parsed.remove(0);
+                index.number = def.next_index;
+                def.next_index += 1;
+                change = Some(IndexChange::Create(index.number));
+                def.indexes.push(index);
+                def.attributes = defs;
+            }
+            (None, Some(delete), None) => {
+                let name = delete.index_name.unwrap_or_default();
+                let Some(pos) = def.indexes.iter().position(|i| !i.local && i.name == name)
+                else {
+                    return Err(DynamoError::ResourceNotFound(format!(
+                        "Requested resource not found: Index: {name} not found"
+                    )));
+                };
+                let index = def.indexes.remove(pos);
+                change = Some(IndexChange::Delete(index.number));
+            }
+            (None, None, Some(update)) => {
+                let name = update.index_name.unwrap_or_default();
+                let billing = def.billing_mode.clone();
+                let Some(index) = def.indexes.iter_mut().find(|i| !i.local && i.name == name)
+                else {
+                    return Err(DynamoError::ResourceNotFound(format!(
+                        "Requested resource not found: Index: {name} not found"
+                    )));
+                };
+                let Some(t) = update.provisioned_throughput else {
+                    continue;
+                };
+                if billing == "PAY_PER_REQUEST" {
+                    return Err(DynamoError::validation(
+                        "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
+                    ));
+                }
+                let new = check_throughput(t)?;
+                apply_throughput(
+                    index.throughput.get_or_insert_with(Throughput::default),
+                    &new,
+                    now,
+                );
+            }
+            _ => {
+                return Err(DynamoError::validation(
+                    "One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Update or GlobalSecondaryIndexUpdate.Delete must be specified",
+                ))
+            }
+        }
+    }
+    // Keep only the definitions some key still uses.
+    let used: Vec<String> = def
+        .key_attrs()
+        .chain(def.indexes.iter().flat_map(|i| i.key_attrs()))
+        .map(|k| k.name.clone())
+        .collect();
+    def.attributes.retain(|(n, _)| used.contains(n));
+    Ok(change)
+}
+
+/// Refuses to write a definition derived from `t.def` when another
+/// UpdateTable changed the table's indexes since `t.def` was read: writing
+/// it would forget that change.
+fn check_not_raced(t: &Table) -> Result<()> {
+    let numbers = |v: &[IndexDef]| v.iter().map(|i| i.number).collect::<Vec<_>>();
+    if numbers(&t.live_indexes()) != numbers(&t.def.indexes) {
+        return Err(DynamoError::ResourceInUse(format!(
+            "Attempt to change a resource which is still in use: Table is being updated: {}",
+            t.def.name
+        )));
+    }
+    Ok(())
+}
+
+/// Writes the new definition together with an index backfill or drop, and
+/// switches the table's live index set inside that write.
+async fn change_index(
+    db: &DynamoDb,
+    table: &Arc<Table>,
+    def: TableDef,
+    change: IndexChange,
+) -> Result<Stats> {
+    let t = table.clone();
+    let stored = def.clone();
+    let stats = db
+        .store
+        .write(move |txn: &mut WriteTxn<'_>| -> Result<Stats> {
+            if t.is_dropped() {
+                return Err(DynamoError::table_not_found(&t.def.name));
+            }
+            check_not_raced(&t)?;
+            match change {
+                IndexChange::Create(number) => {
+                    let index = stored
+                        .indexes
+                        .iter()
+                        .find(|i| i.number == number)
+                        .expect("the created index is in the definition");
+                    let prefix = layout::items_prefix(stored.number);
+                    let end = layout::prefix_end(&prefix);
+                    let mut values = Vec::new();
+                    txn.scan(
+                        std::ops::Bound::Included(&prefix[..]),
+                        std::ops::Bound::Excluded(&end[..]),
+                        false,
+                        &mut |_, v| {
+                            values.push(layout::decode_stored(v).1.to_vec());
+                            true
+                        },
+                    )?;
+                    for json in values {
+                        let item = crate::ops::items::parse_stored(&json)?;
+                        crate::index::add_entry(txn, &stored, index, &item)?;
+                    }
+                }
+                IndexChange::Delete(number) => {
+                    let prefix = layout::index_prefix(stored.number, number);
+                    let end = layout::prefix_end(&prefix);
+                    txn.delete_range(
+                        std::ops::Bound::Included(&prefix[..]),
+                        std::ops::Bound::Excluded(&end[..]),
+                    )?;
+                    txn.delete(&layout::index_stats_key(stored.number, number));
+                }
+            }
+            let key = layout::table_key(&stored.account, &stored.region, &stored.name);
+            txn.put(
+                &key,
+                &serde_json::to_vec(&stored).expect("table definitions serialize"),
+            );
+            let stats = Stats::read(txn, stored.number)?;
+            // From here on, every item write maintains the new index set.
+            t.set_live_indexes(stored.indexes.clone());
+            Ok(stats)
+        })
+        .await?;
+    db.catalog.insert(table.replaced(def));
+    Ok(stats)
 }
 
 /// Writes a changed definition and swaps it into the catalog after commit.
@@ -1103,6 +1369,7 @@ pub(crate) async fn save_definition(
             if t.is_dropped() {
                 return Err(DynamoError::table_not_found(&t.def.name));
             }
+            check_not_raced(&t)?;
             let key = layout::table_key(&stored.account, &stored.region, &stored.name);
             txn.put(
                 &key,

@@ -615,7 +615,7 @@ fn run_actions(
     }
     for p in pending {
         let new = p.new.as_ref().map(|(stored, _)| stored.as_slice());
-        replace_item(txn, &p.table.def, &p.key, p.old.as_deref(), new)?;
+        replace_item(txn, &p.table, &p.key, p.old.as_deref(), new)?;
     }
     if let Some((token_key, hash)) = token {
         let expires = now + TOKEN_WINDOW_MS;

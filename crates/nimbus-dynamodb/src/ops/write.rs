@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use nimbus_store::WriteTxn;
 use serde_json::{Map, Value};
 
-use crate::catalog::TableDef;
+use crate::catalog::{Table, TableDef};
 use crate::error::{DynamoError, Result};
 use crate::expr::{parse_condition, parse_update, Condition, ExprKind, Update};
 use crate::index;
@@ -168,7 +168,7 @@ pub(crate) fn check_condition(
 /// none can leave an index behind.
 pub(crate) fn replace_item(
     txn: &mut WriteTxn<'_>,
-    def: &TableDef,
+    table: &Table,
     key: &[u8],
     old: Option<&[u8]>,
     new: Option<&[u8]>,
@@ -178,13 +178,15 @@ pub(crate) fn replace_item(
         None if old.is_some() => txn.delete(key),
         None => return Ok(()),
     }
+    let def = &table.def;
     let size = |v: &[u8]| decode_stored(v).0;
     Stats::apply(txn, def.number, old.map(size), new.map(size))?;
-    if !def.indexes.is_empty() {
+    let indexes = table.live_indexes();
+    if !indexes.is_empty() {
         let parse = |v: &[u8]| parse_stored(decode_stored(v).1);
         let old_item = old.map(parse).transpose()?;
         let new_item = new.map(parse).transpose()?;
-        index::update_indexes(txn, def, old_item.as_ref(), new_item.as_ref())?;
+        index::update_indexes(txn, def, &indexes, old_item.as_ref(), new_item.as_ref())?;
     }
     Ok(())
 }
