@@ -29,7 +29,7 @@ impl ItemKey {
     }
 }
 
-fn key_value_bytes(v: &AttributeValue) -> usize {
+pub(crate) fn key_value_bytes(v: &AttributeValue) -> usize {
     match v {
         AttributeValue::S(s) => s.len(),
         AttributeValue::B(b) => b.len(),

@@ -743,6 +743,16 @@ async fn index_reads_are_validated() {
         VE,
         text,
     );
+    expect_error(
+        c.put_item()
+            .table_name(T)
+            .item("taskId", s("big"))
+            .item("status", s("x".repeat(2049)))
+            .send()
+            .await,
+        VE,
+        "One or more parameter values were invalid: Size limit exceeded for Index Key status Actual Size: 2049 bytes Max Size: 2048 bytes IndexName: byStatus",
+    );
     assert!(ok(c.scan().table_name(T).send().await).items().is_empty());
 }
 
