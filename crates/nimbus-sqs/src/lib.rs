@@ -16,6 +16,7 @@ pub mod receipt;
 pub mod request;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use nimbus_store::{ReadView, Store};
@@ -38,6 +39,10 @@ struct Inner {
     notifiers: Mutex<HashMap<u64, Arc<Notify>>>,
     /// When each queue was last purged (ms), for the one-purge-a-minute rule.
     purges: Mutex<HashMap<u64, u64>>,
+    /// Set when the server stops: long polls answer at once instead of
+    /// holding graceful shutdown for up to 20 seconds.
+    stopping: AtomicBool,
+    stop: Notify,
 }
 
 impl Sqs {
@@ -49,8 +54,25 @@ impl Sqs {
                 store,
                 notifiers: Mutex::default(),
                 purges: Mutex::default(),
+                stopping: AtomicBool::new(false),
+                stop: Notify::new(),
             }),
         }
+    }
+
+    /// Ends every long poll now (with no messages) and makes later ones
+    /// return without waiting. Called when the server begins to shut down.
+    pub fn begin_shutdown(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+        self.inner.stop.notify_waiters();
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.inner.stopping.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn stop_signal(&self) -> &Notify {
+        &self.inner.stop
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -410,6 +410,9 @@ pub async fn receive_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> R
         let notified = notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+        let stopped = sqs.stop_signal().notified();
+        tokio::pin!(stopped);
+        stopped.as_mut().enable();
 
         let now = model::now_ms();
         let next = match peek(sqs, queue.id, now)? {
@@ -427,7 +430,7 @@ pub async fn receive_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> R
             Peek::NextAt(at) => Some(at),
             Peek::Empty => None,
         };
-        if Instant::now() >= deadline {
+        if Instant::now() >= deadline || sqs.stopping() {
             return Ok(json!({}));
         }
         let mut wake = deadline;
@@ -438,6 +441,7 @@ pub async fn receive_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> R
         tokio::select! {
             _ = &mut notified => {}
             _ = tokio::time::sleep_until(wake) => {}
+            _ = &mut stopped => return Ok(json!({})),
         }
         // The queue may be gone (deleted while we waited).
         if sqs

@@ -1153,3 +1153,80 @@ async fn raw_awsjson_responses_and_error_shape() {
         })
     );
 }
+
+#[tokio::test]
+async fn graceful_shutdown_ends_long_polls_at_once() {
+    let mut server = common::Server::start(&["--in-memory"]);
+    let c = client(&server.endpoint);
+    let url = create(&c, "stop").await;
+    let receiver = tokio::spawn(async move {
+        let out = c
+            .receive_message()
+            .queue_url(&url)
+            .wait_time_seconds(20)
+            .send()
+            .await;
+        out.map(|o| o.messages.unwrap_or_default().len())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    server.terminate();
+    let status = server.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    let received = receiver.await.unwrap();
+    assert_eq!(received.ok(), Some(0));
+}
+
+#[tokio::test]
+async fn concurrent_receivers_never_share_a_message() {
+    let n = start();
+    let url = create(&n.client, "shared").await;
+    for chunk in 0..10 {
+        let entries: Vec<_> = (0..10)
+            .map(|i| send_entry(&format!("e{i}"), &format!("m{}", chunk * 10 + i)))
+            .collect();
+        let out = ok(n
+            .client
+            .send_message_batch()
+            .queue_url(&url)
+            .set_entries(Some(entries))
+            .send()
+            .await);
+        assert_eq!(out.successful.len(), 10);
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (c, url) = (n.client.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut bodies = Vec::new();
+            loop {
+                let got = ok(c
+                    .receive_message()
+                    .queue_url(&url)
+                    .max_number_of_messages(3)
+                    .visibility_timeout(60)
+                    .send()
+                    .await)
+                .messages
+                .unwrap_or_default();
+                if got.is_empty() {
+                    return bodies;
+                }
+                bodies.extend(got.into_iter().map(|m| m.body.unwrap()));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    let mut expected: Vec<String> = (0..100).map(|i| format!("m{i}")).collect();
+    expected.sort();
+    assert_eq!(all, expected);
+}
