@@ -347,16 +347,6 @@ const SYSTEM_ATTRIBUTES: [&str; 4] = [
     "SentTimestamp",
 ];
 
-/// Names SQS accepts but that only FIFO queues or tracing produce.
-const ABSENT_SYSTEM_ATTRIBUTES: [&str; 6] = [
-    "AWSTraceHeader",
-    "SequenceNumber",
-    "MessageDeduplicationId",
-    "MessageGroupId",
-    "DeadLetterQueueSourceArn",
-    "SqsManagedSseEnabled",
-];
-
 fn visibility_timeout_param(value: i64) -> Result<u32> {
     if (0..=MAX_VISIBILITY_TIMEOUT).contains(&value) {
         Ok(value as u32)
@@ -391,15 +381,10 @@ pub async fn receive_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> R
             )))
         }
     };
+    // Names this server never returns (FIFO-only ones, queue attribute
+    // names some code passes here) are ignored rather than refused.
     let mut system: Vec<String> = request::str_list(req, "AttributeNames")?;
     system.extend(request::str_list(req, "MessageSystemAttributeNames")?);
-    if let Some(bad) = system.iter().find(|n| {
-        n.as_str() != "All"
-            && !SYSTEM_ATTRIBUTES.contains(&n.as_str())
-            && !ABSENT_SYSTEM_ATTRIBUTES.contains(&n.as_str())
-    }) {
-        return Err(SqsError::invalid_attribute_name(bad));
-    }
     let user = request::str_list(req, "MessageAttributeNames")?;
 
     let deadline = Instant::now() + Duration::from_secs(u64::from(wait));

@@ -173,6 +173,7 @@ fn delete_messages(txn: &mut nimbus_store::WriteTxn<'_>, queue_id: u64) -> Resul
 /// Message counts: (visible, in flight, delayed).
 fn count_messages(sqs: &Sqs, queue: &QueueRecord) -> Result<(u64, u64, u64)> {
     let now = model::now_ms();
+    let retention_ms = u64::from(queue.attributes.message_retention_period) * 1000;
     let prefix = model::message_prefix(queue.id);
     let end = model::prefix_end(&prefix);
     let (mut visible, mut in_flight, mut delayed) = (0, 0, 0);
@@ -183,7 +184,9 @@ fn count_messages(sqs: &Sqs, queue: &QueueRecord) -> Result<(u64, u64, u64)> {
         false,
         &mut |_, v| {
             if let Ok(m) = serde_json::from_slice::<MessageRecord>(v) {
-                if m.visible_at_ms <= now {
+                if m.sent_ms + retention_ms <= now {
+                    // Past retention: gone for clients, swept on receive.
+                } else if m.visible_at_ms <= now {
                     visible += 1;
                 } else if m.receive_count == 0 {
                     delayed += 1;

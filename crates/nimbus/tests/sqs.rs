@@ -1108,6 +1108,72 @@ async fn messages_survive_sigkill_and_in_flight_ones_come_back() {
     assert_eq!(bodies, expected);
 }
 
+/// Sends a signed-looking (the default auth mode checks only the shape)
+/// awsJson 1.0 SQS request and returns status, query-error header and body.
+async fn raw_sqs(endpoint: &str, operation: &str, body: &str) -> (u16, String, serde_json::Value) {
+    let client = common::http1_client();
+    let request = http::Request::post(format!("{endpoint}/"))
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", format!("AmazonSQS.{operation}"))
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIDNIMBUSTESTS/20250101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=00",
+        )
+        .header("x-amz-date", "20250101T000000Z")
+        .body(http_body_util::Full::new(bytes::Bytes::from(body.to_owned())))
+        .unwrap();
+    let (parts, body) = common::send(&client, request).await;
+    let query_error = parts
+        .headers
+        .get("x-amzn-query-error")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    (parts.status.as_u16(), query_error, body)
+}
+
+#[tokio::test]
+async fn requests_the_sdk_would_not_send() {
+    let n = start();
+    let e = &n.server.endpoint;
+    let (status, header, body) = raw_sqs(e, "SendMessage", r#"{"MessageBody":"x"}"#).await;
+    assert_eq!(status, 400);
+    assert_eq!(header, "MissingParameter;Sender");
+    assert_eq!(body["__type"], "com.amazonaws.sqs#MissingParameter");
+    assert_eq!(
+        body["message"],
+        "The request must contain the parameter QueueUrl."
+    );
+
+    let (status, _, body) = raw_sqs(e, "CreateQueue", "{}").await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["message"],
+        "The request must contain the parameter QueueName."
+    );
+
+    let (status, _, body) = raw_sqs(e, "CreateQueue", "[1,2").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "com.amazonaws.sqs#SerializationException");
+
+    let (status, header, body) = raw_sqs(e, "AddPermission", "{}").await;
+    assert_eq!(status, 400);
+    assert_eq!(header, "AWS.SimpleQueueService.UnsupportedOperation;Sender");
+    assert_eq!(
+        body["message"],
+        "nimbus does not implement the SQS operation AddPermission yet."
+    );
+
+    let (status, _, body) = raw_sqs(
+        e,
+        "CreateQueue",
+        r#"{"QueueName":"q","Attributes":{"DelaySeconds":5}}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "com.amazonaws.sqs#InvalidParameterValue");
+}
+
 #[tokio::test]
 async fn raw_awsjson_responses_and_error_shape() {
     let n = start();
