@@ -269,6 +269,31 @@ async fn projections_return_only_projected_attributes() {
         VE,
         "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for global secondary index byOwner because its projection type is not ALL",
     );
+    // A GSI cannot be asked for attributes it does not project.
+    expect_error(
+        c.query()
+            .table_name(T)
+            .index_name("byOwner")
+            .key_condition_expression("#o = :o")
+            .expression_attribute_names("#o", "owner")
+            .expression_attribute_values(":o", s("ann"))
+            .projection_expression("taskId, body, title")
+            .send()
+            .await,
+        VE,
+        "One or more parameter values were invalid: Global secondary index byOwner does not project [body, title]",
+    );
+    expect_error(
+        c.scan()
+            .table_name(T)
+            .index_name("byPriority")
+            .filter_expression("body = :b")
+            .expression_attribute_values(":b", s("x"))
+            .send()
+            .await,
+        VE,
+        "One or more parameter values were invalid: Secondary index byPriority does not project one or more filter attributes: [body]",
+    );
 }
 
 #[tokio::test]
@@ -635,6 +660,37 @@ async fn local_secondary_index_orders_within_the_partition() {
         .await);
     assert_eq!(ids(out.items(), "game"), ["g5", "g1", "g4", "g3"]);
     assert!(out.items().iter().all(|it| !it.contains_key("note")));
+    // An LSI fetches what it does not project from the table.
+    let fetched = ok(c
+        .query()
+        .table_name("scores")
+        .index_name("byScore")
+        .key_condition_expression("player = :p AND score > :min")
+        .expression_attribute_values(":p", s("p1"))
+        .expression_attribute_values(":min", n(60))
+        .select(Select::AllAttributes)
+        .send()
+        .await);
+    assert_item_eq(
+        &fetched.items()[0],
+        &item(&[
+            ("player", s("p1")),
+            ("game", s("g3")),
+            ("score", n(1000)),
+            ("note", s("x")),
+        ]),
+    );
+    let filtered = ok(c
+        .scan()
+        .table_name("scores")
+        .index_name("byScore")
+        .filter_expression("note = :x")
+        .projection_expression("game, note")
+        .expression_attribute_values(":x", s("x"))
+        .send()
+        .await);
+    assert_eq!(filtered.count(), 5);
+    assert_eq!(filtered.items()[0].len(), 2);
     let desc = ok(c.describe_table().table_name("scores").send().await)
         .table
         .unwrap();

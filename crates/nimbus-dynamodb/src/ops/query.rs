@@ -171,6 +171,89 @@ fn find_index<'a>(
     Ok(Some(index))
 }
 
+/// How a read of an index treats attributes the index does not project: a
+/// GSI refuses to be asked for them, an LSI fetches them from the table.
+/// Returns whether every entry must be replaced by its table item.
+fn check_projected(
+    def: &TableDef,
+    index: Option<&IndexDef>,
+    select: Option<&str>,
+    filter: Option<&Condition>,
+    projection: Option<&Projection>,
+) -> Result<bool> {
+    let Some(index) = index else {
+        return Ok(false);
+    };
+    if index.projection == IndexProjection::All {
+        return Ok(false);
+    }
+    let missing = |names: Vec<&str>| -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for n in names {
+            if !crate::index::projects(def, index, n) && !out.iter().any(|o| o == n) {
+                out.push(n.to_string());
+            }
+        }
+        out
+    };
+    let unprojected = projection
+        .map(|p| missing(p.paths.iter().map(|p| p.top_level()).collect()))
+        .unwrap_or_default();
+    let unfiltered = filter
+        .map(|f| missing(f.top_level_attributes()))
+        .unwrap_or_default();
+    if index.local {
+        return Ok(select == Some("ALL_ATTRIBUTES")
+            || !unprojected.is_empty()
+            || !unfiltered.is_empty());
+    }
+    if !unprojected.is_empty() {
+        return Err(DynamoError::validation(format!(
+            "One or more parameter values were invalid: Global secondary index {} does not project [{}]",
+            index.name,
+            unprojected.join(", ")
+        )));
+    }
+    if !unfiltered.is_empty() {
+        return Err(DynamoError::validation(format!(
+            "One or more parameter values were invalid: Secondary index {} does not project one or more filter attributes: [{}]",
+            index.name,
+            unfiltered.join(", ")
+        )));
+    }
+    Ok(false)
+}
+
+/// The stored table item an LSI entry stands for.
+fn table_item(snapshot: &impl ReadView, def: &TableDef, entry: &[u8]) -> Result<Option<Vec<u8>>> {
+    let item = parse_stored(decode_stored(entry).1)?;
+    let mut encoded = def.key_attrs().map(|k| {
+        item.get(&k.name)
+            .and_then(layout::encode_component)
+            .ok_or_else(|| DynamoError::Internal("index entry lacks the table key".into()))
+    });
+    let pk = encoded.next().expect("a table has a partition key")?;
+    let sk = encoded.next().transpose()?;
+    Ok(snapshot.get(&layout::item_key(def.number, &pk, sk.as_deref()))?)
+}
+
+/// Feeds one scanned value to `page`: the entry itself, or with `fetch`
+/// the table item behind it (skipped if it is gone, which cannot happen in
+/// one snapshot).
+fn visit(page: &mut Page<'_>, snapshot: &impl ReadView, fetch: bool, value: &[u8]) -> bool {
+    if !fetch {
+        return page.visit(value);
+    }
+    match table_item(snapshot, page.def, value) {
+        Ok(Some(item)) => page.visit(&item),
+        Ok(None) => true,
+        Err(e) => {
+            page.error = Some(e);
+            false
+        }
+    }
+}
+
 /// The attributes LastEvaluatedKey carries: the table's keys, and the
 /// index's when reading an index.
 fn page_keys(def: &TableDef, index: Option<&IndexDef>) -> Vec<String> {
@@ -433,6 +516,13 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
         .map(|p| parse_projection(p, &mut subs))
         .transpose()?;
     subs.check_all_used()?;
+    let fetch = check_projected(
+        def,
+        index,
+        input.select.as_deref(),
+        filter.as_ref(),
+        projection.as_ref(),
+    )?;
     let capacity_mode = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let consistent = input.consistent_read.unwrap_or(false);
     let forward = input.scan_index_forward.unwrap_or(true);
@@ -557,7 +647,7 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
     if !empty_range(&lower, &upper) {
         let snapshot = db.store.snapshot()?;
         snapshot.scan(as_ref(&lower), as_ref(&upper), !forward, &mut |_, v| {
-            page.visit(v)
+            visit(&mut page, &snapshot, fetch, v)
         })?;
     }
     page.finish(capacity_mode, consistent)
@@ -621,6 +711,13 @@ pub async fn scan(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output>
         .map(|p| parse_projection(p, &mut subs))
         .transpose()?;
     subs.check_all_used()?;
+    let fetch = check_projected(
+        def,
+        index,
+        input.select.as_deref(),
+        filter.as_ref(),
+        projection.as_ref(),
+    )?;
     let capacity_mode = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let consistent = input.consistent_read.unwrap_or(false);
 
@@ -671,7 +768,7 @@ pub async fn scan(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output>
     if !empty_range(&lower, &upper) {
         let snapshot = db.store.snapshot()?;
         snapshot.scan(as_ref(&lower), as_ref(&upper), false, &mut |_, v| {
-            page.visit(v)
+            visit(&mut page, &snapshot, fetch, v)
         })?;
     }
     page.finish(capacity_mode, consistent)
