@@ -95,9 +95,19 @@ impl SqsError {
         )
     }
 
-    /// ChangeMessageVisibility on a message that is not in flight (any
-    /// more) under this receipt handle.
-    pub fn message_not_inflight(handle: &str) -> Self {
+    /// ChangeMessageVisibility with the latest receipt handle of a message
+    /// whose visibility timeout has already run out.
+    pub fn message_not_inflight() -> Self {
+        Self::sender(
+            "MessageNotInflight",
+            "AWS.SimpleQueueService.MessageNotInflight",
+            "The message referred to isn't in flight.",
+        )
+    }
+
+    /// ChangeMessageVisibility with a receipt handle whose message is gone
+    /// or was received again since (a stale handle).
+    pub fn message_not_available(handle: &str) -> Self {
         Self::invalid_parameter_value(format!(
             "Value {handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change."
         ))

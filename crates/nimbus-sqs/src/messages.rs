@@ -670,8 +670,11 @@ fn change_in(
 ) -> Result<()> {
     let key = model::message_key(receipt.queue_id, receipt.seq);
     let mut record = load_message(txn, &key)?
-        .filter(|r| r.receive_count == receipt.receive_count && r.visible_at_ms > now)
-        .ok_or_else(|| SqsError::message_not_inflight(handle))?;
+        .filter(|r| r.receive_count == receipt.receive_count)
+        .ok_or_else(|| SqsError::message_not_available(handle))?;
+    if record.visible_at_ms <= now {
+        return Err(SqsError::message_not_inflight());
+    }
     txn.delete(&model::visibility_key(
         receipt.queue_id,
         record.visible_at_ms,

@@ -762,6 +762,18 @@ async fn visibility_timeout_expiry_and_receipt_handles() {
         .unwrap_or_default()
         .is_empty());
     tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Its timeout ran out: the (still latest) handle no longer has a
+    // message in flight.
+    expect_error(
+        c.change_message_visibility()
+            .queue_url(&url)
+            .receipt_handle(first.receipt_handle.clone().unwrap())
+            .visibility_timeout(10)
+            .send()
+            .await,
+        "AWS.SimpleQueueService.MessageNotInflight",
+        "The message referred to isn't in flight.",
+    );
     let second = ok(c
         .receive_message()
         .queue_url(&url)
