@@ -1135,6 +1135,7 @@ async fn raw_sqs(endpoint: &str, operation: &str, body: &str) -> (u16, String, s
         .body(http_body_util::Full::new(bytes::Bytes::from(body.to_owned())))
         .unwrap();
     let (parts, body) = common::send(&client, request).await;
+    assert_eq!(parts.headers["content-type"], "application/x-amz-json-1.0");
     let query_error = parts
         .headers
         .get("x-amzn-query-error")
@@ -1189,40 +1190,13 @@ async fn requests_the_sdk_would_not_send() {
 #[tokio::test]
 async fn raw_awsjson_responses_and_error_shape() {
     let n = start();
-    // A plain awsJson 1.0 exchange, and the error body plus query header.
-    let client = common::http1_client();
-    let request = http::Request::post(format!("{}/", n.server.endpoint))
-        .header("content-type", "application/x-amz-json-1.0")
-        .header("x-amz-target", "AmazonSQS.ListQueues")
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=AKIDNIMBUSTESTS/20250101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=00",
-        )
-        .header("x-amz-date", "20250101T000000Z")
-        .body(http_body_util::Full::new(bytes::Bytes::from_static(b"{}")))
-        .unwrap();
-    let (parts, body) = common::send(&client, request).await;
-    assert_eq!(parts.status, 200, "{}", String::from_utf8_lossy(&body));
-    assert_eq!(parts.headers["content-type"], "application/x-amz-json-1.0");
-    let request = http::Request::post(format!("{}/", n.server.endpoint))
-        .header("content-type", "application/x-amz-json-1.0")
-        .header("x-amz-target", "AmazonSQS.GetQueueUrl")
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=AKIDNIMBUSTESTS/20250101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=00",
-        )
-        .header("x-amz-date", "20250101T000000Z")
-        .body(http_body_util::Full::new(bytes::Bytes::from_static(
-            br#"{"QueueName":"nope"}"#,
-        )))
-        .unwrap();
-    let (parts, body) = common::send(&client, request).await;
-    assert_eq!(parts.status, 400);
-    assert_eq!(
-        parts.headers["x-amzn-query-error"],
-        "AWS.SimpleQueueService.NonExistentQueue;Sender"
-    );
-    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let e = &n.server.endpoint;
+    let (status, header, body) = raw_sqs(e, "ListQueues", "{}").await;
+    assert_eq!((status, header.as_str()), (200, ""));
+    assert_eq!(body, serde_json::json!({}));
+    let (status, header, body) = raw_sqs(e, "GetQueueUrl", r#"{"QueueName":"nope"}"#).await;
+    assert_eq!(status, 400);
+    assert_eq!(header, "AWS.SimpleQueueService.NonExistentQueue;Sender");
     assert_eq!(
         body,
         serde_json::json!({
