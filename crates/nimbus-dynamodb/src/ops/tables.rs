@@ -477,6 +477,16 @@ fn parse_indexes(
         let p = index.projection.as_ref().expect("checked present");
         let projection = match (p.projection_type.as_deref(), &p.non_key_attributes) {
             (Some("INCLUDE"), Some(names)) if !names.is_empty() => {
+                if let Some(dup) = names
+                    .iter()
+                    .enumerate()
+                    .find(|(i, n)| names[..*i].contains(n))
+                {
+                    return Err(invalid(format!(
+                        "Duplicate element in NonKeyAttributes: {}",
+                        dup.1
+                    )));
+                }
                 projected += names.len();
                 IndexProjection::Include(names.clone())
             }
@@ -527,7 +537,7 @@ fn parse_indexes(
     }
     if projected > MAX_PROJECTED {
         return Err(invalid(format!(
-            "Number of projected attributes in all indexes exceeds limit of {MAX_PROJECTED}, number of projected attributes:{projected}"
+            "Number of projected attributes in all indexes exceeds limit of {MAX_PROJECTED}"
         )));
     }
     Ok(out)
@@ -656,6 +666,16 @@ fn not_supported_yet(what: &str) -> DynamoError {
 pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
     let input: CreateTableInput = decode(body)?;
     let name = check_table_name(input.table_name.as_deref())?.to_string();
+    for (list, given) in [
+        ("GlobalSecondaryIndexes", &input.global_secondary_indexes),
+        ("LocalSecondaryIndexes", &input.local_secondary_indexes),
+    ] {
+        if given.as_ref().is_some_and(Vec::is_empty) {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: List of {list} is empty"
+            )));
+        }
+    }
     let gsis = input.global_secondary_indexes.unwrap_or_default();
     let lsis = input.local_secondary_indexes.unwrap_or_default();
     check_index_members(&gsis, &lsis)?;
@@ -1154,6 +1174,36 @@ fn gsi_updates(
     if updates.is_empty() {
         return Ok(None);
     }
+    let mut named: Vec<&str> = Vec::new();
+    for u in &updates {
+        let actions = [u.create.is_some(), u.delete.is_some(), u.update.is_some()]
+            .iter()
+            .filter(|a| **a)
+            .count();
+        if actions == 0 {
+            return Err(DynamoError::validation(
+                "One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null",
+            ));
+        }
+        if actions > 1 {
+            return Err(DynamoError::validation(
+                "One or more parameter values were invalid: Only one global secondary index action is allowed per GlobalSecondaryIndexUpdate object",
+            ));
+        }
+        let name = u
+            .create
+            .as_ref()
+            .and_then(|c| c.index_name.as_deref())
+            .or(u.delete.as_ref().and_then(|d| d.index_name.as_deref()))
+            .or(u.update.as_ref().and_then(|d| d.index_name.as_deref()))
+            .unwrap_or_default();
+        if named.contains(&name) {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: Only one global secondary index update per index is allowed simultaneously. Index: {name}"
+            )));
+        }
+        named.push(name);
+    }
     let online = updates
         .iter()
         .filter(|u| u.create.is_some() || u.delete.is_some())
@@ -1168,6 +1218,12 @@ fn gsi_updates(
         match (u.create, u.delete, u.update) {
             (Some(create), None, None) => {
                 check_index_members(std::slice::from_ref(&create), &[])?;
+                if new_definitions.is_empty() {
+                    return Err(DynamoError::validation(format!(
+                        "One or more parameter values were invalid: AttributeDefinitions is not specified for index: {}",
+                        create.index_name.as_deref().unwrap_or_default()
+                    )));
+                }
                 // Definitions: the table's, plus those this request adds.
                 let mut defs = def.attributes.clone();
                 for d in new_definitions {
@@ -1199,12 +1255,12 @@ fn gsi_updates(
                 }
                 let name = create.index_name.clone().unwrap_or_default();
                 if def.index(&name).is_some() {
-                    return Err(DynamoError::validation(format!(
-                        "One or more parameter values were invalid: Attempting to create an index which already exists: {name}"
-                    )));
+                    return Err(DynamoError::validation(
+                        "Attempting to create an index which already exists",
+                    ));
                 }
                 if def.indexes.iter().filter(|i| !i.local).count() >= MAX_GSIS {
-                    return Err(DynamoError::validation(format!(
+                    return Err(DynamoError::LimitExceeded(format!(
                         "One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSIS}"
                     )));
                 }
@@ -1225,8 +1281,12 @@ fn gsi_updates(
             }
             (None, Some(delete), None) => {
                 let name = delete.index_name.unwrap_or_default();
-                let Some(pos) = def.indexes.iter().position(|i| !i.local && i.name == name)
-                else {
+                if def.index(&name).is_some_and(|i| i.local) {
+                    return Err(DynamoError::validation(format!(
+                        "Cannot delete an index that is not a GlobalSecondaryIndex: {name}"
+                    )));
+                }
+                let Some(pos) = def.indexes.iter().position(|i| !i.local && i.name == name) else {
                     return Err(DynamoError::ResourceNotFound(format!(
                         "Requested resource not found: Index: {name} not found"
                     )));
@@ -1236,6 +1296,11 @@ fn gsi_updates(
             }
             (None, None, Some(update)) => {
                 let name = update.index_name.unwrap_or_default();
+                if def.index(&name).is_some_and(|i| i.local) {
+                    return Err(DynamoError::validation(format!(
+                        "Cannot update an index that is not a GlobalSecondaryIndex: {name}"
+                    )));
+                }
                 let billing = def.billing_mode.clone();
                 let Some(index) = def.indexes.iter_mut().find(|i| !i.local && i.name == name)
                 else {
@@ -1258,11 +1323,7 @@ fn gsi_updates(
                     now,
                 );
             }
-            _ => {
-                return Err(DynamoError::validation(
-                    "One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Update or GlobalSecondaryIndexUpdate.Delete must be specified",
-                ))
-            }
+            _ => unreachable!("each update was checked to hold exactly one action"),
         }
     }
     // Keep only the definitions some key still uses.
