@@ -1201,3 +1201,71 @@ async fn indexes_survive_a_restart() {
         .unwrap();
     assert_eq!(desc.global_secondary_indexes().len(), 3);
 }
+
+/// Writers racing an index creation: every write queued behind the
+/// backfill maintains the new index, so the index ends up holding exactly
+/// the items that have its key.
+#[tokio::test]
+async fn index_created_under_concurrent_writes_is_complete() {
+    use aws_sdk_dynamodb::types::{CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate};
+    let nimbus = start().await;
+    let c = nimbus.client.clone();
+    hash_table(&c, "race").await;
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..8 {
+        let c = c.clone();
+        writers.spawn(async move {
+            for i in 0..60 {
+                let pk = format!("w{w}-{}", i % 20);
+                // Items move between index partitions, gain and lose the key.
+                let mut it = item(&[("pk", s(pk)), ("i", n(i))]);
+                if i % 3 != 0 {
+                    it.insert("gk".into(), s(format!("g{}", i % 4)));
+                }
+                put(&c, "race", it).await;
+            }
+        });
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    ok(c.update_table()
+        .table_name("race")
+        .attribute_definitions(attr_def("gk", ScalarAttributeType::S))
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .create(
+                    CreateGlobalSecondaryIndexAction::builder()
+                        .index_name("byGk")
+                        .key_schema(key_element("gk", KeyType::Hash))
+                        .projection(all())
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await);
+    while let Some(done) = writers.join_next().await {
+        done.unwrap();
+    }
+    let mut expected: Vec<Item> = ok(c.scan().table_name("race").send().await)
+        .items()
+        .iter()
+        .filter(|it| it.contains_key("gk"))
+        .cloned()
+        .collect();
+    let mut indexed: Vec<Item> = ok(c.scan().table_name("race").index_name("byGk").send().await)
+        .items()
+        .to_vec();
+    let by_pk =
+        |a: &Item, b: &Item| format!("{:?}", a.get("pk")).cmp(&format!("{:?}", b.get("pk")));
+    expected.sort_by(by_pk);
+    indexed.sort_by(by_pk);
+    assert_eq!(indexed, expected);
+    let desc = ok(c.describe_table().table_name("race").send().await)
+        .table
+        .unwrap();
+    assert_eq!(
+        desc.global_secondary_indexes()[0].item_count(),
+        Some(expected.len() as i64)
+    );
+}
