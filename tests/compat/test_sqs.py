@@ -328,3 +328,16 @@ def test_queue_resource_api(endpoint):
         assert q.attributes["ApproximateNumberOfMessages"] == "0"
     finally:
         q.delete()
+
+
+def test_aws_trace_header(sqs, queue):
+    url = queue()
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+    sent = sqs.send_message(
+        QueueUrl=url,
+        MessageBody="t",
+        MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": trace}},
+    )
+    assert len(sent["MD5OfMessageSystemAttributes"]) == 32
+    got = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["AWSTraceHeader"])["Messages"][0]
+    assert got["Attributes"] == {"AWSTraceHeader": trace}

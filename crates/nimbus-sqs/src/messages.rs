@@ -43,6 +43,8 @@ pub fn valid_chars(text: &str) -> bool {
 struct NewMessage {
     body: String,
     attributes: BTreeMap<String, AttributeValue>,
+    /// `MessageSystemAttributes.AWSTraceHeader`; not counted in the size.
+    trace_header: Option<String>,
     delay_seconds: u32,
 }
 
@@ -82,6 +84,7 @@ fn parse_message(queue: &QueueRecord, entry: &Object) -> Result<NewMessage> {
     let message = NewMessage {
         body: body.to_owned(),
         attributes: parse_message_attributes(entry)?,
+        trace_header: parse_trace_header(entry)?,
         delay_seconds,
     };
     let max = queue.attributes.maximum_message_size as usize;
@@ -187,11 +190,54 @@ fn parse_message_attributes(entry: &Object) -> Result<BTreeMap<String, Attribute
     Ok(out)
 }
 
+/// The one message system attribute a sender may set: `AWSTraceHeader`,
+/// a non-empty String.
+fn parse_trace_header(entry: &Object) -> Result<Option<String>> {
+    let Some(value) = entry
+        .get("MessageSystemAttributes")
+        .filter(|v| !v.is_null())
+    else {
+        return Ok(None);
+    };
+    let empty = Map::new();
+    let map = value.as_object().unwrap_or(&empty);
+    let mut trace = None;
+    for (name, v) in map {
+        let attr = v.as_object().unwrap_or(&empty);
+        let valid = name == "AWSTraceHeader"
+            && request::opt_str(attr, "DataType")? == Some("String")
+            && request::opt_str(attr, "StringValue")?.is_some_and(|s| !s.is_empty());
+        if !valid {
+            return Err(SqsError::invalid_parameter_value(format!(
+                "Message system attribute '{name}' is invalid: only AWSTraceHeader, a non-empty String, can be set."
+            )));
+        }
+        trace = request::opt_str(attr, "StringValue")?.map(str::to_owned);
+    }
+    Ok(trace)
+}
+
+/// `MD5OfMessageSystemAttributes`: the message attribute digest of
+/// `{AWSTraceHeader: String}`.
+fn trace_header_md5(trace: &str) -> String {
+    let mut map = BTreeMap::new();
+    map.insert(
+        "AWSTraceHeader".to_owned(),
+        AttributeValue {
+            data_type: "String".into(),
+            string_value: Some(trace.to_owned()),
+            binary_value: None,
+        },
+    );
+    message_attributes_md5(&map)
+}
+
 /// What a send answers per message.
 struct Sent {
     message_id: String,
     md5_of_body: String,
     md5_of_attributes: Option<String>,
+    md5_of_system_attributes: Option<String>,
 }
 
 /// Stores `messages` in one durable write and wakes waiting receivers.
@@ -211,6 +257,7 @@ async fn insert(
             body: m.body,
             attributes: m.attributes,
             sender_id: ctx.account_id.clone(),
+            trace_header: m.trace_header,
             sent_ms: now,
             receive_count: 0,
             first_receive_ms: None,
@@ -221,6 +268,7 @@ async fn insert(
             md5_of_body: record.md5_of_body.clone(),
             md5_of_attributes: (!record.attributes.is_empty())
                 .then(|| message_attributes_md5(&record.attributes)),
+            md5_of_system_attributes: record.trace_header.as_deref().map(trace_header_md5),
         });
         records.push(record);
     }
@@ -255,6 +303,9 @@ fn sent_json(s: &Sent) -> Map<String, Value> {
     out.insert("MD5OfMessageBody".into(), json!(s.md5_of_body));
     if let Some(md5) = &s.md5_of_attributes {
         out.insert("MD5OfMessageAttributes".into(), json!(md5));
+    }
+    if let Some(md5) = &s.md5_of_system_attributes {
+        out.insert("MD5OfMessageSystemAttributes".into(), json!(md5));
     }
     out
 }
@@ -565,6 +616,11 @@ fn message_json(m: &MessageRecord, handle: &str, system: &[String], user: &[Stri
             _ => m.sent_ms.to_string(),
         };
         attrs.insert(name.into(), json!(value));
+    }
+    if let Some(trace) = &m.trace_header {
+        if system.iter().any(|n| n == "All" || n == "AWSTraceHeader") {
+            attrs.insert("AWSTraceHeader".into(), json!(trace));
+        }
     }
     if !attrs.is_empty() {
         out.insert("Attributes".into(), Value::Object(attrs));

@@ -65,6 +65,9 @@ pub struct MessageRecord {
     #[serde(default)]
     pub attributes: BTreeMap<String, AttributeValue>,
     pub sender_id: String,
+    /// The `AWSTraceHeader` system attribute (X-Ray), if sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_header: Option<String>,
     pub sent_ms: u64,
     pub receive_count: u32,
     #[serde(default)]

@@ -439,6 +439,47 @@ async fn send_receive_delete_with_md5s_and_attributes() {
 }
 
 #[tokio::test]
+async fn aws_trace_header_system_attribute() {
+    use aws_sdk_sqs::types::{MessageSystemAttributeNameForSends, MessageSystemAttributeValue};
+    let n = start();
+    let c = &n.client;
+    let url = create(c, "trace").await;
+    let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1";
+    let sent = ok(c
+        .send_message()
+        .queue_url(&url)
+        .message_body("t")
+        .message_system_attributes(
+            MessageSystemAttributeNameForSends::AwsTraceHeader,
+            MessageSystemAttributeValue::builder()
+                .data_type("String")
+                .string_value(trace)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await);
+    assert!(sent.md5_of_message_attributes.is_none());
+    assert_eq!(
+        sent.md5_of_message_system_attributes.map(|m| m.len()),
+        Some(32)
+    );
+    let m = ok(c
+        .receive_message()
+        .queue_url(&url)
+        .message_system_attribute_names(MessageSystemAttributeName::AwsTraceHeader)
+        .send()
+        .await)
+    .messages
+    .unwrap()
+    .remove(0);
+    assert_eq!(
+        m.attributes.unwrap()[&MessageSystemAttributeName::AwsTraceHeader],
+        trace
+    );
+}
+
+#[tokio::test]
 async fn message_attributes_filtering_and_binary_values() {
     let n = start();
     let c = &n.client;
