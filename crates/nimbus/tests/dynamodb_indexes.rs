@@ -963,7 +963,7 @@ async fn create_table_index_validation() {
     expect_error(
         err,
         VE,
-        &format!("{pre}ProvisionedThroughput must be specified for index: idx1"),
+        &format!("{pre}ProvisionedThroughput is not specified for index: idx1"),
     );
     assert_eq!(
         create_err(
@@ -1268,4 +1268,73 @@ async fn index_created_under_concurrent_writes_is_complete() {
         desc.global_secondary_indexes()[0].item_count(),
         Some(expected.len() as i64)
     );
+}
+
+#[tokio::test]
+async fn gsi_throughput_follows_billing_mode_switches() {
+    use aws_sdk_dynamodb::types::{GlobalSecondaryIndexUpdate, UpdateGlobalSecondaryIndexAction};
+    let nimbus = start().await;
+    let c = &nimbus.client;
+    tasks_table(c).await;
+    let throughput = |r: i64, w: i64| {
+        ProvisionedThroughput::builder()
+            .read_capacity_units(r)
+            .write_capacity_units(w)
+            .build()
+            .unwrap()
+    };
+    expect_error(
+        c.update_table()
+            .table_name(T)
+            .billing_mode(BillingMode::Provisioned)
+            .provisioned_throughput(throughput(5, 5))
+            .send()
+            .await,
+        VE,
+        "One or more parameter values were invalid: ProvisionedThroughput must be specified for index: byStatus,byOwner,byPriority",
+    );
+    let mut req = c
+        .update_table()
+        .table_name(T)
+        .billing_mode(BillingMode::Provisioned)
+        .provisioned_throughput(throughput(5, 5));
+    for (name, r) in [("byStatus", 3), ("byOwner", 2), ("byPriority", 1)] {
+        req = req.global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder()
+                .update(
+                    UpdateGlobalSecondaryIndexAction::builder()
+                        .index_name(name)
+                        .provisioned_throughput(throughput(r, 4))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        );
+    }
+    ok(req.send().await);
+    let desc = ok(c.describe_table().table_name(T).send().await)
+        .table
+        .unwrap();
+    let g = desc
+        .global_secondary_indexes()
+        .iter()
+        .find(|g| g.index_name() == Some("byStatus"))
+        .unwrap();
+    let t = g.provisioned_throughput().unwrap();
+    assert_eq!(
+        (t.read_capacity_units(), t.write_capacity_units()),
+        (Some(3), Some(4))
+    );
+    ok(c.update_table()
+        .table_name(T)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await);
+    let desc = ok(c.describe_table().table_name(T).send().await)
+        .table
+        .unwrap();
+    let t = desc.global_secondary_indexes()[0]
+        .provisioned_throughput()
+        .unwrap();
+    assert_eq!(t.read_capacity_units(), Some(0));
 }

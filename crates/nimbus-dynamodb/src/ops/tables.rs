@@ -513,7 +513,7 @@ fn parse_indexes(
             match (billing_mode, index.provisioned_throughput) {
                 ("PROVISIONED", None) => {
                     return Err(invalid(format!(
-                        "ProvisionedThroughput must be specified for index: {name}"
+                        "ProvisionedThroughput is not specified for index: {name}"
                     )))
                 }
                 ("PROVISIONED", Some(t)) => Some(check_throughput(t)?),
@@ -1082,13 +1082,10 @@ pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
             let (mode, throughput) = parse_billing(Some(mode), t)?;
             def.billing_mode = mode;
             def.billing_mode_updated = now;
-            // GSIs follow the table's billing mode.
+            // GSIs follow the table's billing mode: to PROVISIONED, the
+            // request must give each GSI's throughput as an index Update.
             for index in def.indexes.iter_mut().filter(|i| !i.local) {
-                index.throughput = (def.billing_mode == "PROVISIONED").then(|| Throughput {
-                    read: throughput.read,
-                    write: throughput.write,
-                    ..Throughput::default()
-                });
+                index.throughput = None;
             }
             def.throughput = throughput;
             changed = true;
@@ -1122,6 +1119,20 @@ pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
     let updates = input.global_secondary_index_updates.unwrap_or_default();
     changed |= !updates.is_empty();
     let change = gsi_updates(&mut def, updates, &input.attribute_definitions, now)?;
+    if def.billing_mode == "PROVISIONED" {
+        let missing: Vec<&str> = def
+            .indexes
+            .iter()
+            .filter(|i| !i.local && i.throughput.is_none())
+            .map(|i| i.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: ProvisionedThroughput must be specified for index: {}",
+                missing.join(",")
+            )));
+        }
+    }
     if !changed {
         return Err(DynamoError::validation(
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
@@ -1312,9 +1323,9 @@ fn gsi_updates(
                     continue;
                 };
                 if billing == "PAY_PER_REQUEST" {
-                    return Err(DynamoError::validation(
-                        "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST",
-                    ));
+                    return Err(DynamoError::validation(format!(
+                        "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can be specified for index: {name} when BillingMode is PAY_PER_REQUEST"
+                    )));
                 }
                 let new = check_throughput(t)?;
                 apply_throughput(
