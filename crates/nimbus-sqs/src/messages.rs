@@ -286,7 +286,7 @@ async fn insert(
                 txn.put(&model::message_key(queue_id, seq), &to_json(record));
                 txn.put(
                     &model::visibility_key(queue_id, record.visible_at_ms, seq),
-                    &[],
+                    &model::visibility_value(record),
                 );
             }
             txn.put(model::NEXT_SEQUENCE_KEY, &seq.to_be_bytes());
@@ -563,7 +563,7 @@ async fn take(
                 txn.put(&key, &to_json(&record));
                 txn.put(
                     &model::visibility_key(queue_id, record.visible_at_ms, seq),
-                    &[],
+                    &model::visibility_value(&record),
                 );
                 let handle = Receipt {
                     queue_id,
@@ -740,7 +740,7 @@ fn change_in(
     txn.put(&key, &to_json(&record));
     txn.put(
         &model::visibility_key(receipt.queue_id, record.visible_at_ms, receipt.seq),
-        &[],
+        &model::visibility_value(&record),
     );
     Ok(())
 }

@@ -5,13 +5,16 @@
 //! - `sq` account `/` region `/` queue name -> [`QueueRecord`] (JSON).
 //! - `sm` queue id (u64 BE) | sequence (u64 BE) -> [`MessageRecord`] (JSON).
 //! - `sv` queue id | visible-at (ms since the epoch, u64 BE) | sequence ->
-//!   empty: every message of a queue ordered by when it may next be
-//!   received. Receiving is one range scan up to "now".
+//!   sent-at (ms, u64 BE) | 1 if ever received else 0: every message of a
+//!   queue ordered by when it may next be received. Receiving is one range
+//!   scan up to "now"; the value lets GetQueueAttributes count visible,
+//!   in-flight and delayed messages without reading the messages.
 //! - `sn` -> the next queue id (u64 BE); `ss` -> the next message sequence.
 //!
 //! Invariants:
 //! - Every message has exactly one `sv` entry, whose time equals its
-//!   record's `visible_at_ms`; both change in the same store write.
+//!   record's `visible_at_ms` and whose value matches its `sent_ms` and
+//!   whether it was received; both change in the same store write.
 //! - A queue id is never reused, so messages of a deleted queue can never
 //!   appear in a queue created later under the same name.
 //! - Visibility is stored as a deadline, not a timer: after a restart, a
@@ -115,6 +118,20 @@ pub fn visibility_prefix(queue_id: u64) -> Vec<u8> {
     k
 }
 
+/// The value of a message's visibility entry.
+pub fn visibility_value(record: &MessageRecord) -> [u8; 9] {
+    let mut v = [0u8; 9];
+    v[..8].copy_from_slice(&record.sent_ms.to_be_bytes());
+    v[8] = u8::from(record.receive_count > 0);
+    v
+}
+
+/// (sent-at, ever received) from a visibility entry's value.
+pub fn parse_visibility_value(value: &[u8]) -> Option<(u64, bool)> {
+    let sent = u64::from_be_bytes(value.get(..8)?.try_into().ok()?);
+    Some((sent, *value.get(8)? == 1))
+}
+
 /// Splits a visibility key into (visible-at, sequence).
 pub fn parse_visibility_key(key: &[u8]) -> Option<(u64, u64)> {
     if key.len() != 26 {
@@ -150,4 +167,45 @@ pub fn read_u64(bytes: Option<Vec<u8>>) -> u64 {
         .and_then(|b| b.try_into().ok())
         .map(u64::from_be_bytes)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visibility_entries_round_trip() {
+        let key = visibility_key(7, 1_700_000_000_123, 42);
+        assert_eq!(parse_visibility_key(&key), Some((1_700_000_000_123, 42)));
+        assert!(key.starts_with(&visibility_prefix(7)));
+        assert_eq!(parse_visibility_key(&key[1..]), None);
+        let mut record = MessageRecord {
+            message_id: "m".into(),
+            body: "b".into(),
+            md5_of_body: String::new(),
+            attributes: BTreeMap::new(),
+            sender_id: "s".into(),
+            trace_header: None,
+            sent_ms: 99,
+            receive_count: 0,
+            first_receive_ms: None,
+            visible_at_ms: 0,
+        };
+        assert_eq!(
+            parse_visibility_value(&visibility_value(&record)),
+            Some((99, false))
+        );
+        record.receive_count = 3;
+        assert_eq!(
+            parse_visibility_value(&visibility_value(&record)),
+            Some((99, true))
+        );
+        assert_eq!(parse_visibility_value(&[]), None);
+    }
+
+    #[test]
+    fn prefix_end_is_the_next_prefix() {
+        assert_eq!(prefix_end(b"sq"), b"sr".to_vec());
+        assert_eq!(prefix_end(&[1, 0xff]), vec![2]);
+    }
 }

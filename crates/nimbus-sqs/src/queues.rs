@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use crate::attributes::{self, QueueAttributes};
 use crate::error::{Result, SqsError};
-use crate::model::{self, MessageRecord, QueueRecord};
+use crate::model::{self, QueueRecord};
 use crate::request::{self, Object};
 use crate::{load_queue, queue_url, Sqs};
 
@@ -170,11 +170,12 @@ fn delete_messages(txn: &mut nimbus_store::WriteTxn<'_>, queue_id: u64) -> Resul
     Ok(())
 }
 
-/// Message counts: (visible, in flight, delayed).
+/// Message counts: (visible, in flight, delayed), from the visibility
+/// index alone. Messages past retention are left out (receives sweep them).
 fn count_messages(sqs: &Sqs, queue: &QueueRecord) -> Result<(u64, u64, u64)> {
     let now = model::now_ms();
     let retention_ms = u64::from(queue.attributes.message_retention_period) * 1000;
-    let prefix = model::message_prefix(queue.id);
+    let prefix = model::visibility_prefix(queue.id);
     let end = model::prefix_end(&prefix);
     let (mut visible, mut in_flight, mut delayed) = (0, 0, 0);
     let snapshot = sqs.store().snapshot()?;
@@ -182,17 +183,21 @@ fn count_messages(sqs: &Sqs, queue: &QueueRecord) -> Result<(u64, u64, u64)> {
         Bound::Included(&prefix[..]),
         Bound::Excluded(&end[..]),
         false,
-        &mut |_, v| {
-            if let Ok(m) = serde_json::from_slice::<MessageRecord>(v) {
-                if m.sent_ms + retention_ms <= now {
-                    // Past retention: gone for clients, swept on receive.
-                } else if m.visible_at_ms <= now {
-                    visible += 1;
-                } else if m.receive_count == 0 {
-                    delayed += 1;
-                } else {
-                    in_flight += 1;
-                }
+        &mut |k, v| {
+            let (Some((at, _)), Some((sent, received))) = (
+                model::parse_visibility_key(k),
+                model::parse_visibility_value(v),
+            ) else {
+                return true;
+            };
+            if sent + retention_ms <= now {
+                // Past retention: gone for clients.
+            } else if at <= now {
+                visible += 1;
+            } else if received {
+                in_flight += 1;
+            } else {
+                delayed += 1;
             }
             true
         },

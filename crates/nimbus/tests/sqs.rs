@@ -1135,6 +1135,14 @@ async fn messages_survive_sigkill_and_in_flight_ones_come_back() {
     let url = ok(c.get_queue_url().queue_name("durable").send().await)
         .queue_url
         .unwrap();
+    let a = attrs(&c, &url).await;
+    let count = |k: QueueAttributeName| a[&k].parse::<u32>().unwrap();
+    assert_eq!(
+        count(QueueAttributeName::ApproximateNumberOfMessages)
+            + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        19,
+        "{a:?}"
+    );
     let mut bodies = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(15);
     while bodies.len() < 19 && Instant::now() < deadline {
