@@ -263,3 +263,40 @@ def test_update_table_adds_and_removes_a_gsi(dynamodb, table):
     assert desc["AttributeDefinitions"] == defs(("pk", S))
     with aws_error("ValidationException", "The table does not have the specified index: byG"):
         dynamodb.scan(TableName=name, IndexName="byG")
+
+
+def test_gsi_reads_are_limited_to_projected_attributes(dynamodb, table):
+    name = table(
+        hash=("pk", S),
+        AttributeDefinitions=defs(("pk", S), ("g", S)),
+        GlobalSecondaryIndexes=[gsi("byG", "g", projection={"ProjectionType": "KEYS_ONLY"})],
+    )
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "1"}, "g": {"S": "x"}, "v": {"N": "1"}})
+    query = {
+        "TableName": name,
+        "IndexName": "byG",
+        "KeyConditionExpression": "g = :g",
+    }
+    out = dynamodb.query(**query, ExpressionAttributeValues={":g": {"S": "x"}})
+    assert out["Items"] == [{"pk": {"S": "1"}, "g": {"S": "x"}}]
+    with aws_error(
+        "ValidationException",
+        "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported "
+        "for global secondary index byG because its projection type is not ALL",
+    ):
+        dynamodb.query(**query, ExpressionAttributeValues={":g": {"S": "x"}}, Select="ALL_ATTRIBUTES")
+    with aws_error(
+        "ValidationException",
+        "One or more parameter values were invalid: Global secondary index byG does not project [v]",
+    ):
+        dynamodb.query(**query, ExpressionAttributeValues={":g": {"S": "x"}}, ProjectionExpression="pk, v")
+    with aws_error(
+        "ValidationException",
+        "One or more parameter values were invalid: Secondary index byG does not project one or "
+        "more filter attributes: [v]",
+    ):
+        dynamodb.query(
+            **query,
+            FilterExpression="v = :v",
+            ExpressionAttributeValues={":g": {"S": "x"}, ":v": {"N": "1"}},
+        )
