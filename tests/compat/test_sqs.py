@@ -90,7 +90,7 @@ def test_create_queue_idempotence(sqs, queue):
     [
         ("DelaySeconds", "901"),
         ("MaximumMessageSize", "1023"),
-        ("MaximumMessageSize", "262145"),
+        ("MaximumMessageSize", "1048577"),
         ("MessageRetentionPeriod", "59"),
         ("MessageRetentionPeriod", "1209601"),
         ("ReceiveMessageWaitTimeSeconds", "21"),
@@ -122,7 +122,7 @@ def test_queue_attributes(sqs, queue, account_id):
     url = queue(name=name, DelaySeconds=0)
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attrs["VisibilityTimeout"] == "30"
-    assert attrs["MaximumMessageSize"] == "262144"
+    assert attrs["MaximumMessageSize"] == "1048576"
     assert attrs["MessageRetentionPeriod"] == "345600"
     assert attrs["ReceiveMessageWaitTimeSeconds"] == "0"
     assert attrs["QueueArn"] == f"arn:aws:sqs:us-east-1:{account_id}:{name}"
@@ -178,10 +178,10 @@ def test_send_errors(sqs, queue):
         " | #xE000 to #xFFFD | #x10000 to #x10FFFF",
     )
     with pytest.raises(ClientError) as e:
-        sqs.send_message(QueueUrl=url, MessageBody="x" * 262145)
+        sqs.send_message(QueueUrl=url, MessageBody="x" * 1048577)
     assert error_of(e) == (
         "InvalidParameterValue",
-        "One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes.",
+        "One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes.",
     )
     with pytest.raises(ClientError) as e:
         sqs.send_message(QueueUrl=url, MessageBody="x", DelaySeconds=901)

@@ -19,7 +19,7 @@ impl Default for QueueAttributes {
     fn default() -> Self {
         QueueAttributes {
             delay_seconds: 0,
-            maximum_message_size: 262_144,
+            maximum_message_size: 1_048_576,
             message_retention_period: 345_600,
             receive_message_wait_time_seconds: 0,
             visibility_timeout: 30,
@@ -27,10 +27,12 @@ impl Default for QueueAttributes {
     }
 }
 
-/// Name and inclusive range of each configurable attribute.
+/// Name and inclusive range of each configurable attribute. Message size
+/// follows AWS's current limits (1 MiB maximum and default, raised from
+/// 256 KiB in 2025), as the SQS API reference states them.
 const CONFIGURABLE: [(&str, u32, u32); 5] = [
     ("DelaySeconds", 0, 900),
-    ("MaximumMessageSize", 1024, 262_144),
+    ("MaximumMessageSize", 1024, 1_048_576),
     ("MessageRetentionPeriod", 60, 1_209_600),
     ("ReceiveMessageWaitTimeSeconds", 0, 20),
     ("VisibilityTimeout", 0, 43_200),

@@ -158,7 +158,7 @@ impl SqsError {
             "BatchRequestTooLong",
             "AWS.SimpleQueueService.BatchRequestTooLong",
             format!(
-                "Batch requests cannot be longer than 262144 bytes. You have sent {size} bytes."
+                "Batch requests cannot be longer than 1048576 bytes. You have sent {size} bytes."
             ),
         )
     }

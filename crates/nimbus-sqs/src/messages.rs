@@ -26,7 +26,7 @@ use crate::request::{self, Object};
 use crate::Sqs;
 
 /// The largest request SendMessageBatch accepts, all entries together.
-pub const MAX_BATCH_BYTES: usize = 262_144;
+pub const MAX_BATCH_BYTES: usize = 1_048_576;
 const MAX_DELAY_SECONDS: i64 = 900;
 const MAX_VISIBILITY_TIMEOUT: i64 = 43_200;
 const MAX_WAIT_SECONDS: i64 = 20;

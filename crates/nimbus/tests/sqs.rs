@@ -234,7 +234,7 @@ async fn create_queue_rejects_bad_names_and_attributes() {
         (QueueAttributeName::DelaySeconds, "901"),
         (QueueAttributeName::DelaySeconds, "-1"),
         (QueueAttributeName::MaximumMessageSize, "1023"),
-        (QueueAttributeName::MaximumMessageSize, "262145"),
+        (QueueAttributeName::MaximumMessageSize, "1048577"),
         (QueueAttributeName::MessageRetentionPeriod, "59"),
         (QueueAttributeName::MessageRetentionPeriod, "1209601"),
         (QueueAttributeName::ReceiveMessageWaitTimeSeconds, "21"),
@@ -278,7 +278,7 @@ async fn queue_attributes_get_and_set() {
     let get = |k: QueueAttributeName| a.get(&k).cloned().unwrap_or_default();
     assert_eq!(get(QueueAttributeName::VisibilityTimeout), "30");
     assert_eq!(get(QueueAttributeName::DelaySeconds), "0");
-    assert_eq!(get(QueueAttributeName::MaximumMessageSize), "262144");
+    assert_eq!(get(QueueAttributeName::MaximumMessageSize), "1048576");
     assert_eq!(get(QueueAttributeName::MessageRetentionPeriod), "345600");
     assert_eq!(get(QueueAttributeName::ReceiveMessageWaitTimeSeconds), "0");
     assert_eq!(get(QueueAttributeName::ApproximateNumberOfMessages), "0");
@@ -563,15 +563,15 @@ async fn send_message_bad_input() {
     expect_error(
         c.send_message()
             .queue_url(&url)
-            .message_body("x".repeat(262_145))
+            .message_body("x".repeat(1_048_577))
             .send()
             .await,
         "InvalidParameterValue",
-        "One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes.",
+        "One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes.",
     );
     ok(c.send_message()
         .queue_url(&url)
-        .message_body("x".repeat(262_144))
+        .message_body("x".repeat(1_048_576))
         .send()
         .await);
     expect_error(
@@ -979,8 +979,8 @@ async fn batches() {
         "AWS.SimpleQueueService.InvalidBatchEntryId",
         "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.",
     );
-    let big: Vec<_> = (0..2)
-        .map(|i| send_entry(&format!("big{i}"), &"x".repeat(200_000)))
+    let big: Vec<_> = (0..3)
+        .map(|i| send_entry(&format!("big{i}"), &"x".repeat(400_000)))
         .collect();
     expect_error(
         c.send_message_batch()
@@ -989,7 +989,7 @@ async fn batches() {
             .send()
             .await,
         "AWS.SimpleQueueService.BatchRequestTooLong",
-        "Batch requests cannot be longer than 262144 bytes. You have sent 400000 bytes.",
+        "Batch requests cannot be longer than 1048576 bytes. You have sent 1200000 bytes.",
     );
 
     let got = ok(c
