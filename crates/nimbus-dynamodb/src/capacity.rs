@@ -77,3 +77,45 @@ pub fn consumed(mode: ReturnCapacity, table: &str, units: f64, kind: Kind) -> Op
         })),
     }
 }
+
+/// Write units one item write spent on one secondary index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexUnits {
+    pub index: String,
+    pub local: bool,
+    pub units: f64,
+}
+
+/// ConsumedCapacity of a write that also wrote secondary indexes: the
+/// total counts the table and every index; INDEXES breaks it down.
+pub fn consumed_write(
+    mode: ReturnCapacity,
+    table: &str,
+    table_units: f64,
+    indexes: &[IndexUnits],
+) -> Option<Value> {
+    let total = table_units + indexes.iter().map(|i| i.units).sum::<f64>();
+    let mut out = consumed(mode, table, total, Kind::Write)?;
+    if mode == ReturnCapacity::Indexes {
+        let unit = |u: f64| json!({ "CapacityUnits": u, "WriteCapacityUnits": u });
+        out["Table"] = unit(table_units);
+        for (member, local) in [
+            ("GlobalSecondaryIndexes", false),
+            ("LocalSecondaryIndexes", true),
+        ] {
+            let mut map = serde_json::Map::new();
+            for i in indexes.iter().filter(|i| i.local == local) {
+                let u = map
+                    .get(&i.index)
+                    .and_then(|v| v["CapacityUnits"].as_f64())
+                    .unwrap_or(0.0)
+                    + i.units;
+                map.insert(i.index.clone(), unit(u));
+            }
+            if !map.is_empty() {
+                out[member] = Value::Object(map);
+            }
+        }
+    }
+    Some(out)
+}

@@ -9,6 +9,7 @@
 
 use nimbus_store::WriteTxn;
 
+use crate::capacity::{write_units, IndexUnits};
 use crate::catalog::{IndexDef, IndexProjection, KeyAttr, TableDef};
 use crate::error::{DynamoError, Result};
 use crate::keys::{key_value_bytes, MAX_HASH_KEY_BYTES, MAX_RANGE_KEY_BYTES};
@@ -175,13 +176,32 @@ pub fn update_indexes(
     indexes: &[IndexDef],
     old: Option<&Item>,
     new: Option<&Item>,
-) -> Result<()> {
+) -> Result<Vec<IndexUnits>> {
+    let mut spent = Vec::new();
     for index in indexes {
         let before = old.and_then(|o| entry(def, index, o));
         let after = new.and_then(|n| entry(def, index, n));
         if before == after {
             continue;
         }
+        // AWS's index write cost: putting the new entry, and deleting the
+        // old one when the index key changed or the item left the index.
+        let moved = match (&before, &after) {
+            (Some((old_key, _, _)), Some((new_key, _, _))) => old_key != new_key,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        let units = after.as_ref().map_or(0.0, |(_, _, s)| write_units(*s))
+            + if moved {
+                before.as_ref().map_or(0.0, |(_, _, s)| write_units(*s))
+            } else {
+                0.0
+            };
+        spent.push(IndexUnits {
+            index: index.name.clone(),
+            local: index.local,
+            units,
+        });
         if let Some((key, _, _)) = &before {
             if after.as_ref().is_none_or(|(k, _, _)| k != key) {
                 txn.delete(key);
@@ -197,7 +217,7 @@ pub fn update_indexes(
             after.map(|(_, _, s)| s),
         )?;
     }
-    Ok(())
+    Ok(spent)
 }
 
 #[cfg(test)]

@@ -1338,3 +1338,80 @@ async fn gsi_throughput_follows_billing_mode_switches() {
         .unwrap();
     assert_eq!(t.read_capacity_units(), Some(0));
 }
+
+#[tokio::test]
+async fn index_writes_count_in_consumed_capacity() {
+    use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+    let nimbus = start().await;
+    let c = &nimbus.client;
+    tasks_table(c).await;
+    // A new item enters all three indexes.
+    let out = ok(c
+        .put_item()
+        .table_name(T)
+        .set_item(Some(task("t1", Some("open"), 1)))
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await);
+    let cc = out.consumed_capacity.unwrap();
+    assert_eq!(cc.capacity_units(), Some(4.0));
+    assert_eq!(cc.table().unwrap().capacity_units(), Some(1.0));
+    let gsis = cc.global_secondary_indexes().unwrap();
+    assert_eq!(gsis.len(), 3);
+    assert_eq!(gsis["byStatus"].capacity_units(), Some(1.0));
+    // Moving the byStatus key costs a delete and a put there; the other
+    // indexes' copies do not change.
+    let out = ok(c
+        .update_item()
+        .table_name(T)
+        .key("taskId", s("t1"))
+        .update_expression("SET #s = :d")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":d", s("done"))
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await);
+    let cc = out.consumed_capacity.unwrap();
+    assert_eq!(cc.capacity_units(), Some(3.0));
+    let gsis = cc.global_secondary_indexes().unwrap();
+    assert_eq!(gsis.len(), 1);
+    assert_eq!(gsis["byStatus"].capacity_units(), Some(2.0));
+    // A non-key attribute only the ALL index copies.
+    let out = ok(c
+        .update_item()
+        .table_name(T)
+        .key("taskId", s("t1"))
+        .update_expression("SET body = :b")
+        .expression_attribute_values(":b", s("x"))
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await);
+    assert_eq!(out.consumed_capacity.unwrap().capacity_units(), Some(2.0));
+    let out = ok(c
+        .delete_item()
+        .table_name(T)
+        .key("taskId", s("t1"))
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await);
+    assert_eq!(out.consumed_capacity.unwrap().capacity_units(), Some(4.0));
+    // Transactions pay double, on the indexes too.
+    let out = ok(c
+        .transact_write_items()
+        .transact_items(
+            TransactWriteItem::builder()
+                .put(
+                    aws_sdk_dynamodb::types::Put::builder()
+                        .table_name(T)
+                        .set_item(Some(task("t2", None, 1)))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await);
+    // Table 2 + byOwner 2 + byPriority 2; not in the sparse byStatus.
+    assert_eq!(out.consumed_capacity()[0].capacity_units(), Some(6.0));
+}

@@ -637,15 +637,18 @@ pub async fn batch_write_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Re
                     match op {
                         Op::Put { key, stored, size } => {
                             let old = txn.get(key)?;
-                            replace_item(txn, table, key, old.as_deref(), Some(stored))?;
+                            let spent =
+                                replace_item(txn, table, key, old.as_deref(), Some(stored))?;
                             let old = old.map(|v| decode_stored(&v).0);
                             table_units += capacity::write_units((*size).max(old.unwrap_or(0)));
+                            table_units += spent.iter().map(|i| i.units).sum::<f64>();
                         }
                         Op::Delete { key } => {
                             let old = txn.get(key)?;
-                            replace_item(txn, table, key, old.as_deref(), None)?;
+                            let spent = replace_item(txn, table, key, old.as_deref(), None)?;
                             let old = old.map(|v| decode_stored(&v).0);
                             table_units += capacity::write_units(old.unwrap_or(0));
+                            table_units += spent.iter().map(|i| i.units).sum::<f64>();
                         }
                     }
                 }

@@ -11,7 +11,7 @@ use nimbus_store::{ReadView, WriteTxn};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::capacity::{self, Kind, ReturnCapacity};
+use crate::capacity::{self, IndexUnits, Kind, ReturnCapacity};
 use crate::catalog::Table;
 use crate::codec::{check_table_name, decode, require};
 use crate::error::{DynamoError, Result};
@@ -110,6 +110,10 @@ fn write_response(attributes: Option<Value>, consumed: Option<Value>) -> Output 
     Output::Json(Value::Object(out))
 }
 
+/// What PutItem's write returns: the old item's size, its JSON when asked
+/// for, and the index write units.
+type PutOutcome = (Option<usize>, Option<Vec<u8>>, Vec<IndexUnits>);
+
 pub async fn put_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output> {
     let input: PutItemInput = decode(body)?;
     require(&[
@@ -138,30 +142,28 @@ pub async fn put_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Out
     let stored = encode_stored(size, &item_json(&item));
     let storage_key = key.storage_key(table.def.number);
     let t = table.clone();
-    let (old_size, old_json) = db
+    let (old_size, old_json, index_units) = db
         .store
-        .write(
-            move |txn: &mut WriteTxn<'_>| -> Result<(Option<usize>, Option<Vec<u8>>)> {
-                if t.is_dropped() {
-                    return Err(DynamoError::resource_not_found());
-                }
-                let old = txn.get(&storage_key)?;
-                let old_size = old.as_deref().map(|v| decode_stored(v).0);
-                if condition.is_some() {
-                    let old_item = old
-                        .as_deref()
-                        .map(|v| parse_stored(decode_stored(v).1))
-                        .transpose()?;
-                    check_condition(condition.as_ref(), old_item.as_ref(), return_old)?;
-                }
-                replace_item(txn, &t, &storage_key, old.as_deref(), Some(&stored))?;
-                let old_json = match return_values {
-                    ReturnValues::AllOld => old.map(|v| decode_stored(&v).1.to_vec()),
-                    _ => None,
-                };
-                Ok((old_size, old_json))
-            },
-        )
+        .write(move |txn: &mut WriteTxn<'_>| -> Result<PutOutcome> {
+            if t.is_dropped() {
+                return Err(DynamoError::resource_not_found());
+            }
+            let old = txn.get(&storage_key)?;
+            let old_size = old.as_deref().map(|v| decode_stored(v).0);
+            if condition.is_some() {
+                let old_item = old
+                    .as_deref()
+                    .map(|v| parse_stored(decode_stored(v).1))
+                    .transpose()?;
+                check_condition(condition.as_ref(), old_item.as_ref(), return_old)?;
+            }
+            let index_units = replace_item(txn, &t, &storage_key, old.as_deref(), Some(&stored))?;
+            let old_json = match return_values {
+                ReturnValues::AllOld => old.map(|v| decode_stored(&v).1.to_vec()),
+                _ => None,
+            };
+            Ok((old_size, old_json, index_units))
+        })
         .await?;
     let attributes = old_json
         .map(|j| serde_json::from_slice(&j))
@@ -170,7 +172,7 @@ pub async fn put_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Out
     let units = capacity::write_units(size.max(old_size.unwrap_or(0)));
     Ok(write_response(
         attributes,
-        capacity::consumed(capacity_mode, &table.def.name, units, Kind::Write),
+        capacity::consumed_write(capacity_mode, &table.def.name, units, &index_units),
     ))
 }
 
@@ -282,10 +284,10 @@ pub async fn update_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
     let ItemKey {
         attrs: key_attrs, ..
     } = key;
-    let (units, attributes) = db
+    let (units, index_units, attributes) = db
         .store
         .write(
-            move |txn: &mut WriteTxn<'_>| -> Result<(f64, Option<Value>)> {
+            move |txn: &mut WriteTxn<'_>| -> Result<(f64, Vec<IndexUnits>, Option<Value>)> {
                 if t.is_dropped() {
                     return Err(DynamoError::resource_not_found());
                 }
@@ -300,7 +302,7 @@ pub async fn update_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
                 check_condition(condition.as_ref(), old_item.as_ref(), return_old)?;
                 let (new_item, new_size) =
                     updated_item(&t.def, update.as_ref(), old_item.as_ref(), &key_attrs)?;
-                replace_item(
+                let index_units = replace_item(
                     txn,
                     &t,
                     &storage_key,
@@ -318,6 +320,7 @@ pub async fn update_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
                 };
                 Ok((
                     capacity::write_units(new_size.max(old_size.unwrap_or(0))),
+                    index_units,
                     attributes,
                 ))
             },
@@ -325,7 +328,7 @@ pub async fn update_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
         .await?;
     Ok(write_response(
         attributes,
-        capacity::consumed(capacity_mode, &table.def.name, units, Kind::Write),
+        capacity::consumed_write(capacity_mode, &table.def.name, units, &index_units),
     ))
 }
 
@@ -356,10 +359,10 @@ pub async fn delete_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
 
     let storage_key = key.storage_key(table.def.number);
     let t = table.clone();
-    let (old_size, old_item) = db
+    let (old_size, old_item, index_units) = db
         .store
         .write(
-            move |txn: &mut WriteTxn<'_>| -> Result<(Option<usize>, Option<Item>)> {
+            move |txn: &mut WriteTxn<'_>| -> Result<(Option<usize>, Option<Item>, Vec<IndexUnits>)> {
                 if t.is_dropped() {
                     return Err(DynamoError::resource_not_found());
                 }
@@ -381,8 +384,8 @@ pub async fn delete_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
                     None => (None, None),
                 };
                 check_condition(condition.as_ref(), old_item.as_ref(), return_old)?;
-                replace_item(txn, &t, &storage_key, old.as_deref(), None)?;
-                Ok((old_size, old_item))
+                let index_units = replace_item(txn, &t, &storage_key, old.as_deref(), None)?;
+                Ok((old_size, old_item, index_units))
             },
         )
         .await?;
@@ -392,11 +395,11 @@ pub async fn delete_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
     };
     Ok(write_response(
         attributes,
-        capacity::consumed(
+        capacity::consumed_write(
             capacity_mode,
             &table.def.name,
             capacity::write_units(old_size.unwrap_or(0)),
-            Kind::Write,
+            &index_units,
         ),
     ))
 }

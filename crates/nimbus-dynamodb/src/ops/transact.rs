@@ -430,6 +430,8 @@ enum Outcome {
 
 /// A write an action will make once every condition has passed.
 struct Pending {
+    /// This action's entry in the units list.
+    unit: usize,
     key: Vec<u8>,
     table: Arc<Table>,
     /// The stored value before the write.
@@ -604,6 +606,7 @@ fn run_actions(
         let new_size = new.as_ref().map(|(_, s)| *s);
         units.push(2.0 * capacity::write_units(new_size.unwrap_or(0).max(old_size.unwrap_or(0))));
         pending.push(Pending {
+            unit: units.len() - 1,
             key: a.storage_key,
             table: a.table,
             old,
@@ -615,7 +618,9 @@ fn run_actions(
     }
     for p in pending {
         let new = p.new.as_ref().map(|(stored, _)| stored.as_slice());
-        replace_item(txn, &p.table, &p.key, p.old.as_deref(), new)?;
+        let spent = replace_item(txn, &p.table, &p.key, p.old.as_deref(), new)?;
+        // Transactional writes cost double, on the indexes too.
+        units[p.unit] += 2.0 * spent.iter().map(|i| i.units).sum::<f64>();
     }
     if let Some((token_key, hash)) = token {
         let expires = now + TOKEN_WINDOW_MS;

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use nimbus_store::WriteTxn;
 use serde_json::{Map, Value};
 
+use crate::capacity::IndexUnits;
 use crate::catalog::{Table, TableDef};
 use crate::error::{DynamoError, Result};
 use crate::expr::{parse_condition, parse_update, Condition, ExprKind, Update};
@@ -165,28 +166,29 @@ pub(crate) fn check_condition(
 /// Replaces the item stored at `key` (`old`, `new`: stored values, `None`
 /// for no item) inside a store write, with the table's stats and every
 /// secondary index. Every write path changes items only through this, so
-/// none can leave an index behind.
+/// none can leave an index behind. Returns the write units each index
+/// spent.
 pub(crate) fn replace_item(
     txn: &mut WriteTxn<'_>,
     table: &Table,
     key: &[u8],
     old: Option<&[u8]>,
     new: Option<&[u8]>,
-) -> Result<()> {
+) -> Result<Vec<IndexUnits>> {
     match new {
         Some(v) => txn.put(key, v),
         None if old.is_some() => txn.delete(key),
-        None => return Ok(()),
+        None => return Ok(Vec::new()),
     }
     let def = &table.def;
     let size = |v: &[u8]| decode_stored(v).0;
     Stats::apply(txn, def.number, old.map(size), new.map(size))?;
     let indexes = table.live_indexes();
-    if !indexes.is_empty() {
-        let parse = |v: &[u8]| parse_stored(decode_stored(v).1);
-        let old_item = old.map(parse).transpose()?;
-        let new_item = new.map(parse).transpose()?;
-        index::update_indexes(txn, def, &indexes, old_item.as_ref(), new_item.as_ref())?;
+    if indexes.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let parse = |v: &[u8]| parse_stored(decode_stored(v).1);
+    let old_item = old.map(parse).transpose()?;
+    let new_item = new.map(parse).transpose()?;
+    index::update_indexes(txn, def, &indexes, old_item.as_ref(), new_item.as_ref())
 }
