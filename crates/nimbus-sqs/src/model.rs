@@ -55,8 +55,37 @@ pub struct AttributeValue {
     pub data_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub string_value: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Stored as base64 text (a JSON array of numbers would take up to four
+    /// times the space).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "base64_bytes"
+    )]
     pub binary_value: Option<Vec<u8>>,
+}
+
+mod base64_bytes {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(bytes) => s.serialize_str(&STANDARD.encode(bytes)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            Some(text) => STANDARD
+                .decode(text)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+            None => Ok(None),
+        }
+    }
 }
 
 /// One message, as stored.
@@ -201,6 +230,21 @@ mod tests {
             Some((99, true))
         );
         assert_eq!(parse_visibility_value(&[]), None);
+    }
+
+    #[test]
+    fn binary_attribute_values_are_stored_as_base64() {
+        let v = AttributeValue {
+            data_type: "Binary".into(),
+            string_value: None,
+            binary_value: Some(vec![0, 1, 255]),
+        };
+        let json = serde_json::to_string(&v).unwrap();
+        assert_eq!(json, r#"{"data_type":"Binary","binary_value":"AAH/"}"#);
+        assert_eq!(serde_json::from_str::<AttributeValue>(&json).unwrap(), v);
+        let s: AttributeValue =
+            serde_json::from_str(r#"{"data_type":"String","string_value":"x"}"#).unwrap();
+        assert_eq!(s.binary_value, None);
     }
 
     #[test]
