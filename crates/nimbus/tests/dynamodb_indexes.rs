@@ -1415,3 +1415,38 @@ async fn index_writes_count_in_consumed_capacity() {
     // Table 2 + byOwner 2 + byPriority 2; not in the sparse byStatus.
     assert_eq!(out.consumed_capacity()[0].capacity_units(), Some(6.0));
 }
+
+#[tokio::test]
+async fn index_reads_report_capacity_per_index() {
+    use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+    let nimbus = start().await;
+    let c = &nimbus.client;
+    tasks_table(c).await;
+    put(c, T, task("t1", Some("open"), 1)).await;
+    let out = ok(c
+        .query()
+        .table_name(T)
+        .index_name("byStatus")
+        .key_condition_expression("#s = :s")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":s", s("open"))
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await);
+    let cc = out.consumed_capacity.unwrap();
+    assert_eq!(cc.table_name(), Some(T));
+    assert_eq!(cc.capacity_units(), Some(0.5));
+    assert_eq!(cc.table().unwrap().capacity_units(), Some(0.0));
+    assert_eq!(
+        cc.global_secondary_indexes().unwrap()["byStatus"].capacity_units(),
+        Some(0.5)
+    );
+    let out = ok(c
+        .scan()
+        .table_name(T)
+        .index_name("byOwner")
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await);
+    assert_eq!(out.consumed_capacity.unwrap().capacity_units(), Some(0.5));
+}

@@ -299,6 +299,8 @@ struct Page<'a> {
     def: &'a TableDef,
     /// The attributes of LastEvaluatedKey.
     keys: Vec<String>,
+    /// The index read, which ConsumedCapacity INDEXES charges.
+    index: Option<&'a IndexDef>,
     filter: Option<Condition>,
     projection: Option<Projection>,
     select: Select,
@@ -328,6 +330,7 @@ impl<'a> Page<'a> {
         Page {
             def,
             keys,
+            index: None,
             filter,
             projection,
             select,
@@ -416,12 +419,19 @@ impl<'a> Page<'a> {
                 serde_json::to_writer(&mut out, &key).expect("keys serialize");
             }
         }
-        if let Some(c) = capacity::consumed(
-            capacity_mode,
-            &self.def.name,
-            capacity::read_units(self.bytes_read, consistent),
-            Kind::Read,
-        ) {
+        let units = capacity::read_units(self.bytes_read, consistent);
+        if let Some(mut c) = capacity::consumed(capacity_mode, &self.def.name, units, Kind::Read) {
+            if let (ReturnCapacity::Indexes, Some(index)) = (capacity_mode, self.index) {
+                let unit =
+                    |u: f64| serde_json::json!({ "CapacityUnits": u, "ReadCapacityUnits": u });
+                c["Table"] = unit(0.0);
+                let member = if index.local {
+                    "LocalSecondaryIndexes"
+                } else {
+                    "GlobalSecondaryIndexes"
+                };
+                c[member] = serde_json::json!({ index.name.as_str(): unit(units) });
+            }
             out.extend_from_slice(b",\"ConsumedCapacity\":");
             serde_json::to_writer(&mut out, &c).expect("json serializes");
         }
@@ -644,6 +654,7 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
         select,
         limit,
     );
+    page.index = index;
     if !empty_range(&lower, &upper) {
         let snapshot = db.store.snapshot()?;
         snapshot.scan(as_ref(&lower), as_ref(&upper), !forward, &mut |_, v| {
@@ -765,6 +776,7 @@ pub async fn scan(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output>
         select,
         limit,
     );
+    page.index = index;
     if !empty_range(&lower, &upper) {
         let snapshot = db.store.snapshot()?;
         snapshot.scan(as_ref(&lower), as_ref(&upper), false, &mut |_, v| {
