@@ -261,6 +261,7 @@ async fn insert(
             sent_ms: now,
             receive_count: 0,
             first_receive_ms: None,
+            last_receive_ms: None,
             visible_at_ms: now + u64::from(m.delay_seconds) * 1000,
         };
         sent.push(Sent {
@@ -559,6 +560,7 @@ async fn take(
                 }
                 record.receive_count += 1;
                 record.first_receive_ms.get_or_insert(now);
+                record.last_receive_ms = Some(now);
                 record.visible_at_ms = now + u64::from(visibility) * 1000;
                 txn.put(&key, &to_json(&record));
                 txn.put(
@@ -730,6 +732,13 @@ fn change_in(
         .ok_or_else(|| SqsError::message_not_available(handle))?;
     if record.visible_at_ms <= now {
         return Err(SqsError::message_not_inflight());
+    }
+    // At most 12 hours in flight per receive, counted in whole seconds.
+    let elapsed = now.saturating_sub(record.last_receive_ms.unwrap_or(now)) / 1000;
+    if elapsed + u64::from(timeout) > MAX_VISIBILITY_TIMEOUT as u64 {
+        return Err(SqsError::invalid_parameter_value(format!(
+            "Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+        )));
     }
     txn.delete(&model::visibility_key(
         receipt.queue_id,

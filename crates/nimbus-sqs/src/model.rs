@@ -104,6 +104,10 @@ pub struct MessageRecord {
     pub receive_count: u32,
     #[serde(default)]
     pub first_receive_ms: Option<u64>,
+    /// When the latest receive happened: a visibility timeout may reach at
+    /// most 12 hours past it.
+    #[serde(default)]
+    pub last_receive_ms: Option<u64>,
     pub visible_at_ms: u64,
 }
 
@@ -218,6 +222,7 @@ mod tests {
             sent_ms: 99,
             receive_count: 0,
             first_receive_ms: None,
+            last_receive_ms: None,
             visible_at_ms: 0,
         };
         assert_eq!(

@@ -921,6 +921,53 @@ fn send_entry(id: &str, body: &str) -> SendMessageBatchRequestEntry {
 }
 
 #[tokio::test]
+async fn visibility_is_capped_at_12_hours_per_receive() {
+    let n = start();
+    let c = &n.client;
+    let url = create(c, "cap").await;
+    ok(c.send_message()
+        .queue_url(&url)
+        .message_body("m")
+        .send()
+        .await);
+    let handle = ok(c
+        .receive_message()
+        .queue_url(&url)
+        .visibility_timeout(43200)
+        .send()
+        .await)
+    .messages
+    .unwrap()
+    .remove(0)
+    .receipt_handle
+    .unwrap();
+    // Right after the receive, the whole 12 hours are still available.
+    ok(c.change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(&handle)
+        .visibility_timeout(43200)
+        .send()
+        .await);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    expect_error(
+        c.change_message_visibility()
+            .queue_url(&url)
+            .receipt_handle(&handle)
+            .visibility_timeout(43200)
+            .send()
+            .await,
+        "InvalidParameterValue",
+        "Value 43200 for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]",
+    );
+    ok(c.change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(&handle)
+        .visibility_timeout(43000)
+        .send()
+        .await);
+}
+
+#[tokio::test]
 async fn batches() {
     let n = start();
     let c = &n.client;
