@@ -13,7 +13,9 @@ pub mod messages;
 pub mod model;
 pub mod queues;
 pub mod receipt;
+pub mod receive;
 pub mod request;
+pub mod send;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -143,9 +145,9 @@ impl Sqs {
             "GetQueueAttributes" => queues::get_queue_attributes(self, ctx, &req),
             "SetQueueAttributes" => queues::set_queue_attributes(self, ctx, &req).await,
             "PurgeQueue" => queues::purge_queue(self, ctx, &req).await,
-            "SendMessage" => messages::send_message(self, ctx, &req).await,
-            "SendMessageBatch" => messages::send_message_batch(self, ctx, &req).await,
-            "ReceiveMessage" => messages::receive_message(self, ctx, &req).await,
+            "SendMessage" => send::send_message(self, ctx, &req).await,
+            "SendMessageBatch" => send::send_message_batch(self, ctx, &req).await,
+            "ReceiveMessage" => receive::receive_message(self, ctx, &req).await,
             "DeleteMessage" => messages::delete_message(self, ctx, &req).await,
             "DeleteMessageBatch" => messages::delete_message_batch(self, ctx, &req).await,
             "ChangeMessageVisibility" => messages::change_message_visibility(self, ctx, &req).await,
