@@ -191,3 +191,59 @@ async fn missing_table_and_bad_key() {
         "The provided key element does not match the schema"
     );
 }
+
+#[tokio::test]
+async fn exclusive_start_key_never_widens_the_key_condition() {
+    let db = service();
+    create(&db, "tbl5", Some("N")).await;
+    for sk in 1..=10 {
+        call(
+            &db,
+            "PutItem",
+            json!({"TableName": "tbl5", "Item": {"pk": {"S": "a"}, "sk": {"N": sk.to_string()}}}),
+        )
+        .await
+        .unwrap();
+    }
+    // A start key below the condition's range is outside its boundaries.
+    let err = call(
+        &db,
+        "Query",
+        json!({"TableName": "tbl5", "KeyConditionExpression": "pk = :p AND sk > :v",
+               "ExpressionAttributeValues": {":p": {"S": "a"}, ":v": {"N": "5"}},
+               "ExclusiveStartKey": {"pk": {"S": "a"}, "sk": {"N": "1"}}}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.message,
+        "The provided starting key is outside query boundaries based on provided conditions"
+    );
+    // Pages of a bounded query, in both directions, stay inside the bound.
+    for forward in [true, false] {
+        let mut seen = Vec::new();
+        let mut start: Option<Value> = None;
+        loop {
+            let mut req = json!({"TableName": "tbl5",
+                "KeyConditionExpression": "pk = :p AND sk BETWEEN :lo AND :hi",
+                "ExpressionAttributeValues": {":p": {"S": "a"}, ":lo": {"N": "3"}, ":hi": {"N": "7"}},
+                "Limit": 2, "ScanIndexForward": forward});
+            if let Some(s) = start.take() {
+                req["ExclusiveStartKey"] = s;
+            }
+            let page = call(&db, "Query", req).await.unwrap();
+            for item in page["Items"].as_array().unwrap() {
+                seen.push(item["sk"]["N"].as_str().unwrap().parse::<i32>().unwrap());
+            }
+            match page.get("LastEvaluatedKey") {
+                Some(k) => start = Some(k.clone()),
+                None => break,
+            }
+        }
+        let mut expected = vec![3, 4, 5, 6, 7];
+        if !forward {
+            expected.reverse();
+        }
+        assert_eq!(seen, expected);
+    }
+}

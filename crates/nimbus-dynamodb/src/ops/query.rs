@@ -634,7 +634,9 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
         None => exclusive_start(def, input.exclusive_start_key.as_ref())?,
     };
     if let Some(start) = start {
-        if !start.starts_with(&prefix) {
+        // The start key narrows the key condition's range; it never widens
+        // it, so a page can only hold items the condition selects.
+        if !start.starts_with(&prefix) || !within(&start, &lower, &upper) {
             return Err(DynamoError::validation(
                 "The provided starting key is outside query boundaries based on provided conditions",
             ));
@@ -662,6 +664,22 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
         })?;
     }
     page.finish(capacity_mode, consistent)
+}
+
+/// Whether `key` lies in the range `[lower, upper]` (each bound inclusive or
+/// exclusive as given).
+fn within(key: &[u8], lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>) -> bool {
+    let above = match lower {
+        Bound::Included(l) => key >= l.as_slice(),
+        Bound::Excluded(l) => key > l.as_slice(),
+        Bound::Unbounded => true,
+    };
+    let below = match upper {
+        Bound::Included(u) => key <= u.as_slice(),
+        Bound::Excluded(u) => key < u.as_slice(),
+        Bound::Unbounded => true,
+    };
+    above && below
 }
 
 fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
