@@ -86,7 +86,10 @@ pub async fn receive_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> R
                         .collect();
                     return Ok(json!({ "Messages": messages }));
                 }
-                None
+                // Everything due had outlived its retention and was swept;
+                // look again at once, since live messages may be right
+                // behind. Each sweep deletes what it scanned, so this ends.
+                continue;
             }
             Peek::NextAt(at) => Some(at),
             Peek::Empty => None,
