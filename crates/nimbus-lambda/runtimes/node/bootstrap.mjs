@@ -84,8 +84,13 @@ function intoError(err) {
   return err instanceof Error ? err : new Error(err);
 }
 
+const jsonLogFormat = process.env.AWS_LAMBDA_LOG_FORMAT?.toUpperCase() === 'JSON';
+
+// How the runtime logs an error it reports: text format prints the label and
+// the formatted error; JSON format logs the error object alone.
 function logError(label, err) {
-  console.error(label, toFormatted(intoError(err)));
+  if (jsonLogFormat) console.error(intoError(err));
+  else console.error(label, toFormatted(intoError(err)));
 }
 
 // ----------------------------------------------------------------- console
@@ -108,6 +113,48 @@ function writeStdout(text) {
   }
 }
 
+// In JSON log entries an Error becomes its type, message and stack lines
+// next to its own enumerable fields.
+function jsonErrorReplacer(_key, value) {
+  if (!(value instanceof Error)) return value;
+  return Object.assign(
+    {
+      errorType: value?.constructor?.name ?? 'UnknownError',
+      errorMessage: value.message,
+      stackTrace: typeof value.stack === 'string' ? value.stack.split('\n') : value.stack,
+    },
+    value,
+  );
+}
+
+function textLine(time, level, message, params) {
+  return `${time}\t${currentRequestId}\t${level.name}\t${util.format(message, ...params)}`;
+}
+
+// AWS_LAMBDA_LOG_FORMAT=JSON: {timestamp, level, requestId, message}; a single
+// argument is kept as a value (objects stay objects), several are formatted
+// into one string and the first Error among them adds its error fields.
+function jsonLine(time, level, message, params) {
+  const entry = { timestamp: time, level: level.name, requestId: currentRequestId };
+  if (params.length === 0) {
+    entry.message = message;
+    try {
+      return JSON.stringify(entry, jsonErrorReplacer);
+    } catch (_err) {
+      entry.message = util.format(entry.message);
+      return JSON.stringify(entry);
+    }
+  }
+  entry.message = util.format(message, ...params);
+  const error = [message, ...params].find((p) => p instanceof Error);
+  if (error) {
+    entry.errorType = error?.constructor?.name ?? 'UnknownError';
+    entry.errorMessage = error.message;
+    entry.stackTrace = typeof error.stack === 'string' ? error.stack.split('\n') : [];
+  }
+  return JSON.stringify(entry);
+}
+
 function patchConsole() {
   const levels = {
     TRACE: { name: 'TRACE', priority: 1 },
@@ -118,10 +165,11 @@ function patchConsole() {
     FATAL: { name: 'FATAL', priority: 6 },
   };
   const minimum = levels[process.env.AWS_LAMBDA_LOG_LEVEL?.toUpperCase()] ?? levels.TRACE;
+  const format = jsonLogFormat ? jsonLine : textLine;
   const logger = (level) => {
     if (level.priority < minimum.priority) return () => {};
     return (message, ...params) => {
-      const line = `${new Date().toISOString()}\t${currentRequestId}\t${level.name}\t${util.format(message, ...params)}`;
+      const line = format(new Date().toISOString(), level, message, params);
       // One log line per call: embedded newlines become carriage returns.
       writeStdout(line.replace(/\n/g, '\r') + '\n');
     };

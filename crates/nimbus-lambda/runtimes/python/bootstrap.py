@@ -11,6 +11,7 @@ Decimal) follows AWS's own Python runtime, because functions and their tests
 branch on those details.
 """
 
+import datetime
 import decimal
 import http.client
 import importlib
@@ -377,16 +378,78 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+# LogRecord attributes that are not copied into a JSON log entry as extras.
+_RESERVED_RECORD_FIELDS = {
+    "name",
+    "msg",
+    "args",
+    "levelname",
+    "levelno",
+    "pathname",
+    "filename",
+    "module",
+    "exc_info",
+    "exc_text",
+    "stack_info",
+    "lineno",
+    "funcName",
+    "created",
+    "msecs",
+    "relativeCreated",
+    "thread",
+    "threadName",
+    "processName",
+    "process",
+    "aws_request_id",
+    "tenant_id",
+}
+
+
+class _JsonFormatter(logging.Formatter):
+    """AWS_LAMBDA_LOG_FORMAT=JSON: one JSON object per record with AWS's
+    field names; `extra=` fields are included, None values are dropped."""
+
+    def format(self, record):
+        # Custom levels fold into the standard ones, as on AWS.
+        record.levelno = min(50, max(0, record.levelno)) // 10 * 10
+        record.levelname = logging.getLevelName(record.levelno)
+        exc_info = record.exc_info
+        created = datetime.datetime.fromtimestamp(record.created, tz=datetime.timezone.utc)
+        entry = {
+            "timestamp": created.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "logger": record.name,
+            "stackTrace": traceback.format_tb(exc_info[2]) if exc_info else None,
+            "errorType": exc_info[0].__name__ if exc_info else None,
+            "errorMessage": str(exc_info[1]) if exc_info else None,
+            "requestId": getattr(record, "aws_request_id", None),
+            "location": "{}:{}:{}".format(record.pathname, record.funcName, record.lineno) if exc_info else None,
+        }
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED_RECORD_FIELDS and key not in entry:
+                entry[key] = value
+        entry = {k: v for k, v in entry.items() if v is not None}
+        return json.dumps(entry, ensure_ascii=False) + "\n"
+
+
+def json_log_format():
+    return (os.environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
+
+
 def setup_logging():
     # AWS switches every logging.Formatter to UTC, user formatters included.
     logging.Formatter.converter = time.gmtime
     handler = _StdoutHandler()
-    handler.setFormatter(
-        logging.Formatter(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-            "%Y-%m-%dT%H:%M:%S",
+    if json_log_format():
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+                "%Y-%m-%dT%H:%M:%S",
+            )
         )
-    )
     handler.addFilter(_RequestIdFilter())
     root = logging.getLogger()
     # Lambda's TRACE has no Python counterpart; AWS maps it to DEBUG.
@@ -411,6 +474,11 @@ def _indent_with_nbsp(line):
 
 
 def log_error(error):
+    if json_log_format():
+        entry = {"timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()), "level": "ERROR"}
+        entry.update(error)
+        sys.stdout.write(to_json(entry) + "\n")
+        return
     description = "[ERROR]"
     if error["errorType"]:
         description += " " + error["errorType"]
