@@ -11,6 +11,7 @@ pub mod form;
 pub mod identity;
 pub mod json;
 pub mod request_id;
+pub mod rest;
 pub mod route;
 pub mod sigv4;
 

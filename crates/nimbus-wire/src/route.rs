@@ -112,8 +112,23 @@ const TABLE: &[Spec] = &[
 /// only after the AWS signals, so no AWS request can land there.
 pub const INTERNAL_PREFIX: &str = "/_nimbus/";
 
-/// Path prefix of the Lambda control API (`/2015-03-31/functions/...`).
-const LAMBDA_PREFIX: &str = "/2015-03-31/";
+/// Path prefixes of the Lambda API: each API version date AWS introduced a
+/// family of operations under (`/2015-03-31/functions/...`, concurrency under
+/// `/2017-10-31/`, layers under `/2018-10-31/`, ...).
+const LAMBDA_PREFIXES: &[&str] = &[
+    "/2014-11-13/",
+    "/2015-03-31/",
+    "/2016-08-19/",
+    "/2017-03-31/",
+    "/2017-10-31/",
+    "/2018-10-31/",
+    "/2019-09-25/",
+    "/2019-09-30/",
+    "/2020-04-22/",
+    "/2020-06-30/",
+    "/2021-10-31/",
+    "/2021-11-15/",
+];
 
 /// Longest operation name accepted from `X-Amz-Target`; AWS's longest are
 /// about 50 characters. Bounds what we copy and log from a header.
@@ -214,7 +229,7 @@ pub fn classify(input: &RouteInput<'_>) -> Result<Route, AwsError> {
             path: input.path.to_owned(),
         });
     }
-    if input.path.starts_with(LAMBDA_PREFIX) {
+    if LAMBDA_PREFIXES.iter().any(|p| input.path.starts_with(p)) {
         return Ok(Route::Aws {
             service: Service::Lambda,
             operation: None,

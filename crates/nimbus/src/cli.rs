@@ -49,6 +49,15 @@ pub struct ServeArgs {
     /// per-module directives such as `info,nimbus=debug`.
     #[arg(long, env = "NIMBUS_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+
+    /// Seconds a warm Lambda execution environment may sit idle before it
+    /// is stopped.
+    #[arg(long, env = "NIMBUS_LAMBDA_IDLE_TIMEOUT", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub lambda_idle_timeout: u64,
+
+    /// The account's Lambda concurrency limit (invocations running at once).
+    #[arg(long, env = "NIMBUS_LAMBDA_CONCURRENCY", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(100..=100_000))]
+    pub lambda_concurrency: u32,
 }
 
 /// Accepts region-shaped names (`us-east-1`, `local`): lower-case letters,
@@ -88,6 +97,8 @@ mod tests {
         assert!(!args.in_memory);
         assert_eq!(args.region, "us-east-1");
         assert_eq!(args.log_level, "info");
+        assert_eq!(args.lambda_idle_timeout, 300);
+        assert_eq!(args.lambda_concurrency, 1000);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use nimbus_wire::json::{self, Crc32, JsonVersion};
 use nimbus_wire::route::{self, Route, RouteInput, Service};
 use nimbus_wire::sigv4::{self, AuthInput, SigV4};
-use nimbus_wire::{headers, request_id, AwsError, RequestContext};
+use nimbus_wire::{headers, request_id, rest, AwsError, RequestContext};
 
 use crate::body::{self, BodyError};
 use crate::internal;
@@ -90,11 +90,6 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
     let front_error =
         |err: AwsError| Handled::error(err, request_version, Crc32::Include, front_label());
 
-    // Refuse an announced oversized body before anything else reads it.
-    if body::declared_too_large(&parts.headers, app.max_body_bytes) {
-        return front_error(AwsError::request_entity_too_large(app.max_body_bytes));
-    }
-
     let auth = sigv4::parse(&auth_input(parts));
     let scope_service = match &auth {
         Ok(Some(sig)) => Some(sig.scope.service.as_str()),
@@ -105,6 +100,11 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
         scope_service,
         path: parts.uri.path(),
     });
+    // Refuse an announced oversized body before anything else reads it.
+    let limit = body_limit(app, &route);
+    if body::declared_too_large(&parts.headers, limit) {
+        return front_error(AwsError::request_entity_too_large(limit));
+    }
     match route {
         Err(err) => front_error(err),
         Ok(Route::Internal { path }) => Handled {
@@ -113,6 +113,25 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
             error: None,
         },
         Ok(Route::UnknownService { signing_name }) => front_error(not_supported(&signing_name)),
+        Ok(Route::Aws {
+            service: Service::Lambda,
+            ..
+        }) => {
+            let label = format!("lambda {} {}", parts.method, shorten(parts.uri.path()));
+            let host = request_host(parts);
+            match call_lambda(app, parts, auth, body, request_id, host, limit).await {
+                Ok(response) => Handled {
+                    response,
+                    label,
+                    error: None,
+                },
+                Err(err) => Handled {
+                    response: rest::error_response(&err),
+                    label,
+                    error: Some(err),
+                },
+            }
+        }
         Ok(Route::Aws { service, operation }) => {
             let label = match &operation {
                 Some(op) => format!("{}.{op}", service.name()),
@@ -128,9 +147,7 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
                 Service::DynamoDb | Service::DynamoDbStreams => Crc32::Include,
                 _ => Crc32::Omit,
             };
-            let host = header(&parts.headers, http::header::HOST.as_str())
-                .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-                .map(str::to_owned);
+            let host = request_host(parts);
             match call(app, service, operation, auth, body, request_id, host).await {
                 Ok(bytes) => Handled {
                     response: json::response(StatusCode::OK, bytes, version, crc),
@@ -184,13 +201,74 @@ async fn call(
     }
 }
 
+/// Lambda speaks restJson1: the operation is in the method and path, and
+/// the reply carries its own status and headers (Invoke's
+/// X-Amz-Function-Error, X-Amz-Log-Result, ...).
+async fn call_lambda(
+    app: &App,
+    parts: &Parts,
+    auth: Result<Option<SigV4>, AwsError>,
+    body: &mut Incoming,
+    request_id: &str,
+    host: Option<String>,
+    limit: usize,
+) -> Result<Response<Bytes>, AwsError> {
+    let sig = auth?.ok_or_else(AwsError::missing_authentication_token)?;
+    let mut ctx =
+        RequestContext::from_scope(&sig.scope, &app.default_region, request_id.to_owned());
+    ctx.host = host;
+    let request = nimbus_lambda::Request {
+        method: parts.method.clone(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts.headers.clone(),
+        body: read_body(body, limit).await?,
+    };
+    let lambda = app.services.lambda.clone();
+    let reply = run_to_completion(async move {
+        nimbus_lambda::binding::handle(&lambda, &ctx, request)
+            .await
+            .map_err(AwsError::from)
+    })
+    .await?;
+    let mut response = Response::new(reply.body);
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    for (name, value) in reply.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    Ok(response)
+}
+
+/// The largest body a request may carry: Lambda's CreateFunction and
+/// UpdateFunctionCode take a 50 MB package base64-encoded in JSON.
+fn body_limit(app: &App, route: &Result<Route, AwsError>) -> usize {
+    match route {
+        Ok(Route::Aws {
+            service: Service::Lambda,
+            ..
+        }) => app
+            .max_body_bytes
+            .max(nimbus_lambda::ops::functions::MAX_CODE_REQUEST_BYTES),
+        _ => app.max_body_bytes,
+    }
+}
+
+fn request_host(parts: &Parts) -> Option<String> {
+    header(&parts.headers, http::header::HOST.as_str())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+        .map(str::to_owned)
+}
+
 /// Runs a service call on its own task and waits for it. Two reasons: a
 /// client that disconnects mid-request cancels only the wait, never the
 /// operation halfway through its writes; and a panic in a service becomes
 /// an InternalFailure for this request instead of a dropped connection.
-async fn run_to_completion<F>(operation: F) -> Result<Vec<u8>, AwsError>
+async fn run_to_completion<T, F>(operation: F) -> Result<T, AwsError>
 where
-    F: Future<Output = Result<Vec<u8>, AwsError>> + Send + 'static,
+    T: Send + 'static,
+    F: Future<Output = Result<T, AwsError>> + Send + 'static,
 {
     match tokio::spawn(operation).await {
         Ok(result) => result,

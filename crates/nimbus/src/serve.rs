@@ -13,7 +13,7 @@ use crate::body::MAX_BODY_BYTES;
 use crate::cli::ServeArgs;
 use crate::dispatch::App;
 use crate::internal::VERSION;
-use crate::services::{Services, IMPLEMENTED};
+use crate::services::{ServiceOptions, Services, IMPLEMENTED};
 use crate::shutdown::Signals;
 use crate::{logging, server};
 
@@ -57,7 +57,12 @@ fn open_store(args: &ServeArgs) -> Result<Store, StoreError> {
 }
 
 fn serve(args: &ServeArgs, store: Store, started: Instant) -> Result<(), String> {
-    let services = Services::open(store, &args.region)
+    let options = ServiceOptions {
+        data_dir: (!args.in_memory).then(|| args.data_dir.clone()),
+        lambda_idle_timeout: Duration::from_secs(args.lambda_idle_timeout),
+        lambda_concurrency: args.lambda_concurrency,
+    };
+    let services = Services::open(store, &args.region, &options)
         .map_err(|e| format!("cannot start the services: {e}"))?;
     let app = Arc::new(App {
         services,
@@ -88,6 +93,7 @@ fn serve(args: &ServeArgs, store: Store, started: Instant) -> Result<(), String>
             "nimbus listening on http://{address} (data: {})",
             data_label(args)
         );
+        app.services.lambda.start(format!("http://{address}"));
         let names: Vec<&str> = IMPLEMENTED.iter().map(|s| s.name()).collect();
         tracing::info!(
             "nimbus {VERSION} ready in {:.1?}; services: {}; default region {}",
@@ -95,7 +101,8 @@ fn serve(args: &ServeArgs, store: Store, started: Instant) -> Result<(), String>
             names.join(", "),
             args.region
         );
-        server::run(listener, app, signals).await;
+        server::run(listener, app.clone(), signals).await;
+        app.services.lambda.shutdown();
         Ok(())
     });
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);

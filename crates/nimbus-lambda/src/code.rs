@@ -1,0 +1,296 @@
+//! Deployment packages: validated and stored once per content hash, and
+//! extracted once per content hash into the task root environments run in.
+//!
+//! Layout under the service's work directory:
+//!   packages/<sha256-hex>.zip   the package as uploaded (durable before the
+//!                               function record that names it is written)
+//!   tasks/<sha256-hex>/         its extracted tree (LAMBDA_TASK_ROOT)
+//! Both are content-addressed, so two functions with the same package share
+//! them, and a half-finished extraction (crash) is never visible: a tree is
+//! extracted into a temporary directory and renamed into place.
+
+use std::fs;
+use std::io::{self, Cursor, Write};
+use std::path::{Component, Path, PathBuf};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::error::{LambdaError, Result};
+
+/// Largest package a function may unzip to (AWS: 250 MB).
+pub const MAX_UNZIPPED_BYTES: u64 = 262_144_000;
+/// Largest zipped package accepted in a request (AWS: 50 MB).
+pub const MAX_ZIPPED_BYTES: usize = 52_428_800;
+
+const UNZIP_FAILED: &str =
+    "Could not unzip uploaded file. Please check your file, then try to upload again.";
+
+/// What a stored package is known by.
+#[derive(Debug, Clone)]
+pub struct CodeInfo {
+    /// Hex SHA-256, the package's file name.
+    pub id: String,
+    /// Base64 SHA-256, as Lambda reports `CodeSha256`.
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// The package and task-root directories.
+#[derive(Debug, Clone)]
+pub struct CodeStore {
+    packages: PathBuf,
+    tasks: PathBuf,
+}
+
+impl CodeStore {
+    pub fn open(root: &Path) -> io::Result<CodeStore> {
+        let store = CodeStore {
+            packages: root.join("packages"),
+            tasks: root.join("tasks"),
+        };
+        fs::create_dir_all(&store.packages)?;
+        fs::create_dir_all(&store.tasks)?;
+        // Leftovers of extractions a crash interrupted.
+        if let Ok(entries) = fs::read_dir(&store.tasks) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+                    let _ = fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    /// Validates a zip package and stores it durably. Blocking: call from
+    /// `spawn_blocking`.
+    pub fn add(&self, zip: &[u8]) -> Result<CodeInfo> {
+        if zip.len() > MAX_ZIPPED_BYTES {
+            return Err(LambdaError::RequestEntityTooLarge(format!(
+                "Zipped size must be smaller than {MAX_ZIPPED_BYTES} bytes"
+            )));
+        }
+        check_package(zip)?;
+        let digest = Sha256::digest(zip);
+        let info = CodeInfo {
+            id: hex::encode(digest),
+            sha256: base64::engine::general_purpose::STANDARD.encode(digest),
+            size: zip.len() as u64,
+        };
+        let path = self.package_path(&info.id);
+        if !path.exists() {
+            write_durably(&path, zip).map_err(|e| io_failure("store the deployment package", e))?;
+        }
+        Ok(info)
+    }
+
+    /// The stored package file, if `id` names one.
+    pub fn package_file(&self, id: &str) -> Option<PathBuf> {
+        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let path = self.package_path(id);
+        path.is_file().then_some(path)
+    }
+
+    fn package_path(&self, id: &str) -> PathBuf {
+        self.packages.join(format!("{id}.zip"))
+    }
+
+    /// The extracted tree of package `id`, extracting it first if needed.
+    /// Blocking: call from `spawn_blocking`.
+    pub fn task_root(&self, id: &str) -> Result<PathBuf> {
+        let dir = self.tasks.join(id);
+        if dir.is_dir() {
+            return Ok(dir);
+        }
+        let zip = fs::read(self.package_path(id))
+            .map_err(|e| io_failure("read the deployment package", e))?;
+        let tmp = self
+            .tasks
+            .join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        extract(&zip, &tmp).map_err(|e| {
+            let _ = fs::remove_dir_all(&tmp);
+            e
+        })?;
+        if let Err(e) = fs::rename(&tmp, &dir) {
+            let _ = fs::remove_dir_all(&tmp);
+            // Another environment extracted the same package first.
+            if !dir.is_dir() {
+                return Err(io_failure("move the extracted package into place", e));
+            }
+        }
+        Ok(dir)
+    }
+}
+
+/// Checks that a package is a readable zip whose entries stay inside the
+/// task root and whose unzipped size is within AWS's limit.
+fn check_package(zip: &[u8]) -> Result<()> {
+    let mut archive =
+        zip::ZipArchive::new(Cursor::new(zip)).map_err(|_| LambdaError::invalid(UNZIP_FAILED))?;
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let entry = archive
+            .by_index_raw(i)
+            .map_err(|_| LambdaError::invalid(UNZIP_FAILED))?;
+        if entry.enclosed_name().is_none() {
+            return Err(LambdaError::invalid(UNZIP_FAILED));
+        }
+        total = total.saturating_add(entry.size());
+    }
+    if total > MAX_UNZIPPED_BYTES {
+        return Err(LambdaError::invalid(format!(
+            "Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn extract(zip: &[u8], into: &Path) -> Result<()> {
+    let bad = |_| LambdaError::invalid(UNZIP_FAILED);
+    let mut archive = zip::ZipArchive::new(Cursor::new(zip)).map_err(bad)?;
+    fs::create_dir_all(into).map_err(|e| io_failure("create the task root", e))?;
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(bad)?;
+        let Some(rel) = entry.enclosed_name() else {
+            return Err(LambdaError::invalid(UNZIP_FAILED));
+        };
+        let path = into.join(&rel);
+        if entry.is_dir() {
+            fs::create_dir_all(&path).map_err(|e| io_failure("create a directory", e))?;
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| io_failure("create a directory", e))?;
+        }
+        if entry.is_symlink() {
+            let mut target = String::new();
+            io::Read::read_to_string(&mut entry, &mut target)
+                .map_err(|_| LambdaError::invalid(UNZIP_FAILED))?;
+            // Only links that stay inside the tree are recreated.
+            if escapes(&rel, Path::new(&target)) {
+                tracing::warn!(
+                    "lambda: skipped symlink {rel:?} -> {target:?}: it leaves the package"
+                );
+                continue;
+            }
+            std::os::unix::fs::symlink(&target, &path)
+                .map_err(|e| io_failure("create a symlink", e))?;
+            continue;
+        }
+        let mut out = fs::File::create(&path).map_err(|e| io_failure("write a file", e))?;
+        io::copy(&mut entry, &mut out).map_err(|e| io_failure("write a file", e))?;
+        // Keep the execute bits (a provided runtime's `bootstrap` needs
+        // them); everything stays readable by the owner.
+        let mode = entry.unix_mode().unwrap_or(0o644) & 0o777 | 0o400;
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode))
+            .map_err(|e| io_failure("set file permissions", e))?;
+    }
+    Ok(())
+}
+
+/// Whether a symlink at `link` (relative to the root) pointing at `target`
+/// would resolve outside the root.
+fn escapes(link: &Path, target: &Path) -> bool {
+    if target.is_absolute() {
+        return true;
+    }
+    let mut depth: i64 = link.components().count() as i64 - 1;
+    for c in target.components() {
+        match c {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            _ => return true,
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
+}
+
+fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+    let result = (|| {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+        fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent() {
+            fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn io_failure(what: &str, err: io::Error) -> LambdaError {
+    tracing::error!("lambda: could not {what}: {err}");
+    LambdaError::Service(format!("nimbus could not {what}: {err}"))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A zip of (name, contents, unix mode) entries.
+    pub fn zip_of(files: &[(&str, &str, u32)]) -> Vec<u8> {
+        let mut buf = Cursor::new(Vec::new());
+        let mut w = zip::ZipWriter::new(&mut buf);
+        for (name, body, mode) in files {
+            let opts = zip::write::SimpleFileOptions::default().unix_permissions(*mode);
+            w.start_file(*name, opts).unwrap();
+            w.write_all(body.as_bytes()).unwrap();
+        }
+        w.finish().unwrap();
+        buf.into_inner()
+    }
+
+    #[test]
+    fn stores_and_extracts_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CodeStore::open(dir.path()).unwrap();
+        let zip = zip_of(&[
+            ("index.py", "x = 1\n", 0o644),
+            ("bootstrap", "#!/bin/sh\n", 0o755),
+        ]);
+        let info = store.add(&zip).unwrap();
+        assert_eq!(info.size, zip.len() as u64);
+        assert_eq!(info.id.len(), 64);
+        let root = store.task_root(&info.id).unwrap();
+        assert_eq!(
+            fs::read_to_string(root.join("index.py")).unwrap(),
+            "x = 1\n"
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(root.join("bootstrap"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o111, 0o111);
+        assert_eq!(store.task_root(&info.id).unwrap(), root);
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_zip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CodeStore::open(dir.path()).unwrap();
+        let err = store.add(b"not a zip").unwrap_err();
+        assert_eq!(err.to_string(), UNZIP_FAILED);
+        let evil = zip_of(&[("../evil.py", "x", 0o644)]);
+        assert_eq!(store.add(&evil).unwrap_err().to_string(), UNZIP_FAILED);
+    }
+
+    #[test]
+    fn symlinks_that_escape_are_detected() {
+        assert!(escapes(Path::new("a/link"), Path::new("../../x")));
+        assert!(escapes(Path::new("link"), Path::new("/etc/passwd")));
+        assert!(!escapes(Path::new("a/link"), Path::new("../b")));
+    }
+}

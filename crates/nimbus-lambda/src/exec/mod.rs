@@ -1,0 +1,458 @@
+//! Running invocations: finding or starting an environment for a function
+//! version, handing it the invocation, enforcing the timeout and memory,
+//! and turning what happened into a result plus its log (START / END /
+//! REPORT lines around the function's own output, as on AWS).
+
+pub mod concurrency;
+pub mod environment;
+pub mod pool;
+pub mod runtime_api;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::json;
+
+use self::concurrency::Concurrency;
+use self::environment::{Environment, Exit, InitOutcome, Outcome, Spec};
+use self::pool::Pool;
+use self::runtime_api::{Invocation, RuntimeReply};
+use crate::code::CodeStore;
+use crate::error::{LambdaError, Result};
+use crate::model::{FunctionRecord, VersionConfig};
+use crate::runtimes::{self, Launchers};
+
+/// What one invocation runs.
+pub struct Target<'a> {
+    pub function: &'a FunctionRecord,
+    pub config: &'a VersionConfig,
+    /// The ARN the caller used (qualified with the alias or version it named).
+    pub invoked_arn: String,
+}
+
+/// How an invocation ended, as the caller of Invoke sees it.
+#[derive(Debug)]
+pub enum InvokeResult {
+    Success(Bytes),
+    /// An error document: `X-Amz-Function-Error: Unhandled`.
+    FunctionError(Bytes),
+}
+
+/// One finished invocation.
+#[derive(Debug)]
+pub struct Execution {
+    pub result: InvokeResult,
+    /// START ... REPORT, as written to the function's log stream.
+    pub log: Vec<u8>,
+    pub duration: Duration,
+}
+
+/// Tunables of the executor.
+#[derive(Debug, Clone)]
+pub struct ExecConfig {
+    /// Where environments' directories live.
+    pub envs_dir: PathBuf,
+    /// How long an environment may sit idle before it is stopped.
+    pub idle_timeout: Duration,
+    pub account_concurrency: u32,
+}
+
+pub struct Executor {
+    config: ExecConfig,
+    launchers: Launchers,
+    code: CodeStore,
+    pool: Arc<Pool>,
+    pub concurrency: Arc<Concurrency>,
+    /// nimbus's own URL, given to functions as AWS_ENDPOINT_URL.
+    endpoint: OnceLock<String>,
+    next_env: AtomicU64,
+    reaper: OnceLock<()>,
+}
+
+impl Executor {
+    pub fn new(config: ExecConfig, launchers: Launchers, code: CodeStore) -> Executor {
+        let _ = std::fs::remove_dir_all(&config.envs_dir);
+        let concurrency = Concurrency::new(config.account_concurrency);
+        Executor {
+            config,
+            launchers,
+            code,
+            pool: Arc::new(Pool::default()),
+            concurrency,
+            endpoint: OnceLock::new(),
+            next_env: AtomicU64::new(1),
+            reaper: OnceLock::new(),
+        }
+    }
+
+    pub fn set_endpoint(&self, url: String) {
+        let _ = self.endpoint.set(url);
+    }
+
+    pub fn code(&self) -> &CodeStore {
+        &self.code
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Stops every idle environment of a function (after an update or delete).
+    pub fn retire(&self, f: &FunctionRecord) {
+        self.pool.retire(&function_prefix(f));
+    }
+
+    /// Runs one invocation. Errors are nimbus's own (throttling, a missing
+    /// interpreter); everything the function does wrong is a `FunctionError`.
+    pub async fn run(
+        &self,
+        target: &Target<'_>,
+        payload: Bytes,
+        client_context: Option<String>,
+        request_id: &str,
+    ) -> Result<Execution> {
+        self.start_reaper();
+        let f = target.function;
+        let v = target.config;
+        let _slot = self.concurrency.acquire(&f.arn())?;
+        let key = pool_key(f, v);
+        let started = Instant::now();
+        let mut log =
+            format!("START RequestId: {request_id} Version: {}\n", v.version).into_bytes();
+
+        let mut env = match self.pool.take(&key) {
+            Some(env) => env,
+            None => match self.cold_start(f, v, request_id, &mut log).await? {
+                Ok(env) => env,
+                Err(error) => {
+                    return Ok(finish(
+                        log,
+                        request_id,
+                        v,
+                        started,
+                        None,
+                        0,
+                        InvokeResult::FunctionError(error),
+                    ));
+                }
+            },
+        };
+        // Only an environment's first invocation reports its init.
+        let init_duration = if env.served == 0 {
+            env.init_duration
+        } else {
+            None
+        };
+
+        let timeout = Duration::from_secs(u64::from(v.timeout));
+        let deadline_ms = crate::model::now_ms() + timeout.as_millis() as u64;
+        let invocation = Invocation {
+            request_id: request_id.to_owned(),
+            payload,
+            deadline_ms,
+            invoked_function_arn: target.invoked_arn.clone(),
+            trace_id: trace_id(),
+            client_context,
+        };
+        let outcome = env
+            .invoke(invocation, tokio::time::Instant::now() + timeout)
+            .await;
+        let output = env.take_logs().await;
+        log.extend_from_slice(&output);
+        let memory = env.max_memory_mb();
+        let (result, reusable) = match outcome {
+            Outcome::Reply(RuntimeReply::Response(body)) => (InvokeResult::Success(body), true),
+            Outcome::Reply(RuntimeReply::Error { body, error_type }) => (
+                InvokeResult::FunctionError(error_document(body, error_type)),
+                true,
+            ),
+            Outcome::Reply(RuntimeReply::ResponseTooLarge) => (
+                InvokeResult::FunctionError(doc(
+                    "Function.ResponseSizeTooLarge",
+                    "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+                )),
+                true,
+            ),
+            Outcome::Timeout => {
+                env.kill();
+                let seconds = format!("{:.2}", timeout.as_secs_f64());
+                log.extend_from_slice(
+                    format!(
+                        "{} {request_id} Task timed out after {seconds} seconds\n",
+                        crate::model::log_timestamp(crate::model::now_ms())
+                    )
+                    .as_bytes(),
+                );
+                (
+                    InvokeResult::FunctionError(doc(
+                        "Sandbox.Timedout",
+                        &format!(
+                            "RequestId: {request_id} Error: Task timed out after {seconds} seconds"
+                        ),
+                    )),
+                    false,
+                )
+            }
+            Outcome::Exit(exit) => (
+                InvokeResult::FunctionError(exit_error(&exit, request_id, &mut log)),
+                false,
+            ),
+        };
+        if reusable && env.alive() {
+            self.pool.put(key, env);
+        } else {
+            drop(env);
+        }
+        Ok(finish(
+            log,
+            request_id,
+            v,
+            started,
+            init_duration,
+            memory,
+            result,
+        ))
+    }
+
+    /// Starts and initialises a new environment. The outer error is
+    /// nimbus's; the inner one is the function's (an init failure), already
+    /// an error document.
+    async fn cold_start(
+        &self,
+        f: &FunctionRecord,
+        v: &VersionConfig,
+        request_id: &str,
+        log: &mut Vec<u8>,
+    ) -> Result<std::result::Result<Environment, Bytes>> {
+        let kind = runtimes::parse(&v.runtime)?;
+        let code = self.code.clone();
+        let code_id = v.code_id.clone();
+        let task_root = tokio::task::spawn_blocking(move || code.task_root(&code_id))
+            .await
+            .map_err(|e| LambdaError::Service(format!("package extraction failed: {e}")))??;
+        let launch = self.launchers.launch(kind, &task_root)?;
+        let program = launch.program.clone();
+        let n = self.next_env.fetch_add(1, Ordering::Relaxed);
+        let spec = Spec {
+            launch,
+            env: self.variables(f, v, &task_root, n),
+            task_root,
+            dir: self.config.envs_dir.join(format!("{}-{n}", f.name)),
+            memory_mb: v.memory_size,
+        };
+        let mut env = match Environment::start(spec).await {
+            Ok(env) => env,
+            Err(e) => {
+                let detail = format!("fork/exec {}: {}", program.display(), describe_io(&e));
+                log.extend_from_slice(
+                    format!("RequestId: {request_id} Error: {detail}\nRuntime.InvalidEntrypoint\n")
+                        .as_bytes(),
+                );
+                return Ok(Err(doc(
+                    "Runtime.InvalidEntrypoint",
+                    &format!("RequestId: {request_id} Error: {detail}"),
+                )));
+            }
+        };
+        let outcome = env.init().await;
+        let output = env.take_logs().await;
+        // Init output precedes START on AWS; keep it first.
+        let mut with_init = output;
+        with_init.extend_from_slice(log);
+        *log = with_init;
+        match outcome {
+            InitOutcome::Ready => Ok(Ok(env)),
+            InitOutcome::Failed { body, error_type } => Ok(Err(error_document(body, error_type))),
+            InitOutcome::Exit(exit) => Ok(Err(exit_error(&exit, request_id, log))),
+            InitOutcome::Timeout => Ok(Err(doc(
+                "Sandbox.Timedout",
+                &format!(
+                    "RequestId: {request_id} Error: Init phase did not complete within {:.2} seconds",
+                    environment::INIT_LIMIT.as_secs_f64()
+                ),
+            ))),
+        }
+    }
+
+    /// The variables an environment sees: AWS's reserved ones, then the
+    /// function's own.
+    fn variables(
+        &self,
+        f: &FunctionRecord,
+        v: &VersionConfig,
+        task_root: &std::path::Path,
+        n: u64,
+    ) -> BTreeMap<String, String> {
+        let mut env = BTreeMap::new();
+        let mut set = |k: &str, val: String| {
+            env.insert(k.to_owned(), val);
+        };
+        set("AWS_LAMBDA_FUNCTION_NAME", f.name.clone());
+        set("AWS_LAMBDA_FUNCTION_VERSION", v.version.clone());
+        set("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", v.memory_size.to_string());
+        set("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".into());
+        set("AWS_REGION", f.region.clone());
+        set("AWS_DEFAULT_REGION", f.region.clone());
+        set("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", v.runtime));
+        set("_HANDLER", v.handler.clone());
+        set("LAMBDA_TASK_ROOT", task_root.display().to_string());
+        set(
+            "LAMBDA_RUNTIME_DIR",
+            self.config.envs_dir.display().to_string(),
+        );
+        set(
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{}", f.name),
+        );
+        set("AWS_LAMBDA_LOG_STREAM_NAME", log_stream_name(&v.version, n));
+        set("AWS_ACCESS_KEY_ID", "nimbus".into());
+        set("AWS_SECRET_ACCESS_KEY", "nimbus".into());
+        set("AWS_SESSION_TOKEN", "nimbus".into());
+        if let Some(url) = self.endpoint.get() {
+            set("AWS_ENDPOINT_URL", url.clone());
+        }
+        set("TZ", ":UTC".into());
+        set("LANG", "en_US.UTF-8".into());
+        set("PATH", "/usr/local/bin:/usr/bin:/bin:/opt/bin".into());
+        if let Some(path) = std::env::var_os("PATH") {
+            // The interpreters nimbus found must be found by the function too
+            // (a function may start `python3` itself).
+            let mut dirs = vec![
+                PathBuf::from("/usr/local/bin"),
+                "/usr/bin".into(),
+                "/bin".into(),
+            ];
+            dirs.extend(std::env::split_paths(&path));
+            if let Ok(joined) = std::env::join_paths(dirs) {
+                set("PATH", joined.to_string_lossy().into_owned());
+            }
+        }
+        set("PYTHONPATH", task_root.display().to_string());
+        set(
+            "NODE_PATH",
+            task_root.join("node_modules").display().to_string(),
+        );
+        for (k, val) in &v.environment {
+            env.insert(k.clone(), val.clone());
+        }
+        env
+    }
+
+    fn start_reaper(&self) {
+        self.reaper.get_or_init(|| {
+            let pool = Arc::downgrade(&self.pool);
+            let idle = self.config.idle_timeout;
+            tokio::spawn(async move {
+                let period = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(10));
+                loop {
+                    tokio::time::sleep(period).await;
+                    let Some(pool) = pool.upgrade() else { return };
+                    let n = pool.reap(idle);
+                    if n > 0 {
+                        tracing::debug!("lambda: stopped {n} idle environment(s)");
+                    }
+                }
+            });
+        });
+    }
+}
+
+fn finish(
+    mut log: Vec<u8>,
+    request_id: &str,
+    v: &VersionConfig,
+    started: Instant,
+    init: Option<Duration>,
+    memory_mb: u64,
+    result: InvokeResult,
+) -> Execution {
+    let duration = started.elapsed();
+    let ms = duration.as_secs_f64() * 1000.0;
+    let mut report = format!(
+        "END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {memory_mb} MB\t",
+        ms.ceil() as u64,
+        v.memory_size,
+    );
+    if let Some(init) = init {
+        report.push_str(&format!(
+            "Init Duration: {:.2} ms\t",
+            init.as_secs_f64() * 1000.0
+        ));
+    }
+    report.push('\n');
+    log.extend_from_slice(report.as_bytes());
+    Execution {
+        result,
+        log,
+        duration,
+    }
+}
+
+/// The error document for an environment that died.
+fn exit_error(exit: &Exit, request_id: &str, log: &mut Vec<u8>) -> Bytes {
+    let (error_type, detail) = match exit {
+        Exit::Exited(detail) => ("Runtime.ExitError", detail.as_str()),
+        Exit::OutOfMemory => ("Runtime.OutOfMemory", "signal: killed"),
+    };
+    let message = format!("RequestId: {request_id} Error: Runtime exited with error: {detail}");
+    log.extend_from_slice(format!("{message}\n{error_type}\n").as_bytes());
+    doc(error_type, &message)
+}
+
+/// A runtime's error document, or one made from its error type if it sent
+/// nothing usable.
+fn error_document(body: Bytes, error_type: Option<String>) -> Bytes {
+    if serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| v.is_object()) {
+        return body;
+    }
+    let error_type = error_type.unwrap_or_else(|| "Unhandled".into());
+    doc(&error_type, &String::from_utf8_lossy(&body))
+}
+
+fn doc(error_type: &str, message: &str) -> Bytes {
+    Bytes::from(json!({"errorType": error_type, "errorMessage": message}).to_string())
+}
+
+fn describe_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// `account/region/name/` — every pool key of a function starts with it.
+fn function_prefix(f: &FunctionRecord) -> String {
+    format!("{}/{}/{}/", f.account, f.region, f.name)
+}
+
+fn pool_key(f: &FunctionRecord, v: &VersionConfig) -> String {
+    format!("{}{}/{}", function_prefix(f), v.version, v.revision_id)
+}
+
+fn log_stream_name(version: &str, n: u64) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}/{:02}/{:02}/[{version}]{:016x}{:016x}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        n,
+        uuid::Uuid::new_v4().as_u64_pair().0
+    )
+}
+
+/// An X-Ray style trace header for one invocation.
+fn trace_id() -> String {
+    let now = crate::model::now_ms() / 1000;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "Root=1-{now:08x}-{};Parent={};Sampled=0",
+        &id[..24],
+        &id[16..32]
+    )
+}

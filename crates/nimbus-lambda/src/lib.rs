@@ -1,0 +1,127 @@
+//! Lambda for nimbus: functions, versions and aliases over AWS's restJson1
+//! API, and invocations run in execution environments that are native
+//! child processes speaking the real Lambda Runtime API (no Docker).
+//!
+//! Operations are named as AWS names them (`create_function`, `invoke`,
+//! `publish_version`, ...) and live in `ops/`; [`binding`] maps REST paths
+//! onto them; `exec/` runs invocations. This crate knows nothing of the
+//! server's HTTP framing: [`Lambda::handle`] takes a [`Request`] (method,
+//! path, query, headers, body) and returns a [`Reply`].
+
+mod async_queue;
+pub mod binding;
+pub mod catalog;
+pub mod code;
+pub mod error;
+pub mod exec;
+pub mod model;
+pub mod names;
+pub mod ops;
+pub mod runtimes;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nimbus_store::Store;
+
+pub use binding::{Reply, Request};
+pub use error::LambdaError;
+
+use crate::catalog::Catalog;
+use crate::code::CodeStore;
+use crate::exec::{ExecConfig, Executor};
+use crate::runtimes::Launchers;
+
+/// How the service is set up.
+#[derive(Debug, Clone)]
+pub struct LambdaConfig {
+    /// Directory for packages, extracted code, bootstraps and environments.
+    pub work_dir: PathBuf,
+    /// How long a warm environment may sit idle before it is stopped.
+    pub idle_timeout: Duration,
+    /// The account's concurrency limit.
+    pub account_concurrency: u32,
+}
+
+/// The Lambda service: cheap to clone, shared by all connections.
+#[derive(Clone)]
+pub struct Lambda {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) catalog: Catalog,
+    pub(crate) exec: Executor,
+    pub(crate) queue: async_queue::Queue,
+}
+
+impl Lambda {
+    /// Opens the service: loads function records from `store`, prepares the
+    /// work directory. Starts no processes.
+    pub fn open(store: Store, config: LambdaConfig) -> Result<Lambda, LambdaError> {
+        let io = |what: &str, e: std::io::Error| {
+            LambdaError::Service(format!(
+                "cannot prepare {what} under {}: {e}",
+                config.work_dir.display()
+            ))
+        };
+        let code =
+            CodeStore::open(&config.work_dir.join("code")).map_err(|e| io("the code store", e))?;
+        let launchers = Launchers::install(&config.work_dir.join("runtimes"))
+            .map_err(|e| io("the runtime bootstraps", e))?;
+        let catalog = Catalog::load(store.clone())?;
+        let queue = async_queue::Queue::new(&store)?;
+        let exec = Executor::new(
+            ExecConfig {
+                envs_dir: config.work_dir.join("envs"),
+                idle_timeout: config.idle_timeout,
+                account_concurrency: config.account_concurrency,
+            },
+            launchers,
+            code,
+        );
+        for f in catalog.all() {
+            if let Some(r) = f.reserved_concurrency {
+                // Stored reservations were valid when set.
+                let _ = exec.concurrency.set_reservation(&f.arn(), Some(r));
+            }
+        }
+        Ok(Lambda {
+            inner: Arc::new(Inner {
+                store,
+                catalog,
+                exec,
+                queue,
+            }),
+        })
+    }
+
+    /// Starts the background work (the asynchronous invocation worker) and
+    /// tells functions where nimbus listens (their AWS_ENDPOINT_URL). Call
+    /// once the server listens, from inside the async runtime.
+    pub fn start(&self, endpoint_url: String) {
+        self.inner.exec.set_endpoint(endpoint_url);
+        tokio::spawn(async_queue::run_worker(self.clone()));
+    }
+
+    /// Stops every idle environment (server shutdown).
+    pub fn shutdown(&self) {
+        self.inner.exec.pool().clear();
+    }
+
+    /// Warm environments per function version, for introspection.
+    pub fn warm_environments(&self) -> Vec<(String, usize)> {
+        self.inner.exec.pool().counts()
+    }
+
+    /// The stored package with hex id `id`, for GetFunction's Code.Location.
+    pub fn package(&self, id: &str) -> Option<PathBuf> {
+        self.inner.exec.code().package_file(id)
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+}
