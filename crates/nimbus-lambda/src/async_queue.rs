@@ -16,6 +16,9 @@ use bytes::Bytes;
 use nimbus_store::ReadView;
 use serde::{Deserialize, Serialize};
 
+use crate::destinations::{
+    self, invocation_record, Condition, DestinationKind, LastResponse, QueueMessage,
+};
 use crate::error::{LambdaError, Result};
 use crate::exec::{InvokeResult, Target};
 use crate::model::{self, FunctionRecord};
@@ -191,65 +194,87 @@ fn due_events(
     Ok(out)
 }
 
-/// One attempt of one event; then the record is deleted or rescheduled.
+/// One attempt of one event; then the record is deleted (after sending it
+/// on to its destination, if any) or rescheduled.
 async fn attempt(lambda: &Lambda, seq: u64, mut record: EventRecord) {
-    let now = model::now_ms();
     let inner = lambda.inner();
-    let outcome = if now.saturating_sub(record.enqueued_ms) > MAX_EVENT_AGE_MS {
+    let Some(f) = inner
+        .catalog
+        .get(&record.account, &record.region, &record.function)
+    else {
         tracing::warn!(
-            "lambda: dropped event {} for {}: older than its maximum age",
+            "lambda: dropped event {}: function {} no longer exists",
             record.request_id,
             record.function
         );
-        Done
-    } else {
-        match inner
-            .catalog
-            .get(&record.account, &record.region, &record.function)
-        {
-            None => {
-                tracing::warn!(
-                    "lambda: dropped event {} : function {} no longer exists",
-                    record.request_id,
-                    record.function
-                );
-                Done
-            }
-            Some(f) => run_once(lambda, &f, &record).await,
-        }
+        let _ = delete(lambda, seq).await;
+        return;
     };
-    let result = match outcome {
-        Done => {
-            inner
-                .store
-                .write(move |txn| {
-                    txn.delete(&key(seq));
-                    Ok::<_, LambdaError>(())
-                })
-                .await
-        }
-        Failed => {
-            if record.retries >= MAX_RETRIES {
-                tracing::warn!(
-                    "lambda: event {} for {} failed after {} retries; discarded",
-                    record.request_id,
-                    record.function,
-                    record.retries
+    let qualifier = record
+        .qualifier
+        .clone()
+        .unwrap_or_else(|| crate::names::LATEST.to_owned());
+    let config = f
+        .event_invoke_configs
+        .get(&qualifier)
+        .cloned()
+        .unwrap_or_default();
+    let max_retries = config.maximum_retry_attempts.unwrap_or(MAX_RETRIES);
+    let max_age_ms = config
+        .maximum_event_age_seconds
+        .map_or(MAX_EVENT_AGE_MS, |s| u64::from(s) * 1000);
+    let function_arn = crate::names::qualified_arn(&f.region, &f.account, &f.name, &qualifier);
+
+    if model::now_ms().saturating_sub(record.enqueued_ms) > max_age_ms {
+        tracing::warn!(
+            "lambda: event {} for {} is older than its maximum age; not run",
+            record.request_id,
+            record.function
+        );
+        let failure = Failure {
+            condition: Condition::EventAgeExceeded,
+            response: None,
+        };
+        deliver_failure(lambda, &f, &config, &function_arn, &record, failure).await;
+        let _ = delete(lambda, seq).await;
+        return;
+    }
+
+    let result = match run_once(lambda, &f, &record).await {
+        Attempt::Succeeded(response) => {
+            if let Some(dest) = &config.on_success {
+                let body = invocation_record(
+                    &record.request_id,
+                    &function_arn,
+                    Condition::Success,
+                    record.retries + 1,
+                    &record.payload,
+                    Some(&response),
                 );
-                inner
-                    .store
-                    .write(move |txn| {
-                        txn.delete(&key(seq));
-                        Ok::<_, LambdaError>(())
-                    })
-                    .await
-            } else {
-                record.retries += 1;
-                record.not_before_ms = model::now_ms() + 60_000 * u64::from(record.retries);
-                reschedule(lambda, seq, &record).await
+                send(lambda, dest, body.to_string(), Vec::new()).await;
             }
+            delete(lambda, seq).await
         }
-        Throttled => {
+        Attempt::Failed(response) if record.retries >= max_retries => {
+            tracing::warn!(
+                "lambda: event {} for {} failed after {} attempt(s)",
+                record.request_id,
+                record.function,
+                record.retries + 1
+            );
+            let failure = Failure {
+                condition: Condition::RetriesExhausted,
+                response,
+            };
+            deliver_failure(lambda, &f, &config, &function_arn, &record, failure).await;
+            delete(lambda, seq).await
+        }
+        Attempt::Failed(_) => {
+            record.retries += 1;
+            record.not_before_ms = model::now_ms() + 60_000 * u64::from(record.retries);
+            reschedule(lambda, seq, &record).await
+        }
+        Attempt::Throttled => {
             record.throttles += 1;
             let backoff = (1000u64 << record.throttles.min(8)).min(5 * 60_000);
             record.not_before_ms = model::now_ms() + backoff;
@@ -264,6 +289,125 @@ async fn attempt(lambda: &Lambda, seq: u64, mut record: EventRecord) {
     }
 }
 
+struct Failure {
+    condition: Condition,
+    response: Option<LastResponse>,
+}
+
+/// Sends a failed event to its on-failure destination (an invocation
+/// record), else to the version's dead-letter queue (the event itself).
+async fn deliver_failure(
+    lambda: &Lambda,
+    f: &FunctionRecord,
+    config: &crate::model::EventInvokeConfig,
+    function_arn: &str,
+    record: &EventRecord,
+    failure: Failure,
+) {
+    if let Some(dest) = &config.on_failure {
+        let body = invocation_record(
+            &record.request_id,
+            function_arn,
+            failure.condition,
+            record.retries + 1,
+            &record.payload,
+            failure.response.as_ref(),
+        );
+        send(lambda, dest, body.to_string(), Vec::new()).await;
+        return;
+    }
+    let version = failure
+        .response
+        .as_ref()
+        .map(|r| r.executed_version.clone())
+        .unwrap_or_else(|| crate::names::LATEST.to_owned());
+    let dlq = f
+        .version(&version)
+        .and_then(|v| v.dead_letter_target.clone());
+    if let Some(dlq) = dlq {
+        let message = failure
+            .response
+            .as_ref()
+            .and_then(|r| r.payload.as_deref())
+            .and_then(|p| serde_json::from_slice::<serde_json::Value>(p).ok())
+            .and_then(|v| {
+                v.get("errorMessage")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        let attributes = vec![
+            ("RequestID".to_owned(), record.request_id.clone()),
+            ("ErrorCode".to_owned(), "200".to_owned()),
+            ("ErrorMessage".to_owned(), message),
+        ];
+        send(lambda, &dlq, record.payload.clone(), attributes).await;
+    }
+}
+
+/// Delivers one destination message; failures are logged, as AWS only
+/// counts them in a metric.
+async fn send(lambda: &Lambda, arn: &str, body: String, attributes: Vec<(String, String)>) {
+    let outcome = match destinations::kind_of(arn) {
+        Ok(DestinationKind::Sqs) => match lambda.inner().queue_sender.get() {
+            Some(sender) => {
+                sender(QueueMessage {
+                    queue_arn: arn.to_owned(),
+                    body,
+                    attributes,
+                })
+                .await
+            }
+            None => Err("no SQS service is attached".to_owned()),
+        },
+        Ok(DestinationKind::Lambda) => enqueue_to_function(lambda, arn, body).await,
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = outcome {
+        tracing::warn!("lambda: could not deliver to destination {arn}: {e}");
+    }
+}
+
+/// Queues an asynchronous invocation of the function a destination ARN names.
+async fn enqueue_to_function(
+    lambda: &Lambda,
+    arn: &str,
+    body: String,
+) -> std::result::Result<(), String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let (region, account) = (
+        parts.get(3).copied().unwrap_or(""),
+        parts.get(4).copied().unwrap_or(""),
+    );
+    let r = crate::names::parse_function_ref(arn).map_err(|e| e.to_string())?;
+    let f = lambda
+        .inner()
+        .catalog
+        .get(account, region, &r.name)
+        .ok_or_else(|| format!("function {arn} does not exist"))?;
+    let request_id = uuid::Uuid::new_v4().to_string();
+    enqueue(
+        lambda,
+        &f,
+        r.qualifier.as_deref(),
+        Bytes::from(body),
+        &request_id,
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+async fn delete(lambda: &Lambda, seq: u64) -> Result<()> {
+    lambda
+        .inner()
+        .store
+        .write(move |txn| {
+            txn.delete(&key(seq));
+            Ok::<_, LambdaError>(())
+        })
+        .await
+}
+
 async fn reschedule(lambda: &Lambda, seq: u64, record: &EventRecord) -> Result<()> {
     let value = serde_json::to_vec(record).map_err(|e| LambdaError::Service(e.to_string()))?;
     lambda
@@ -276,21 +420,22 @@ async fn reschedule(lambda: &Lambda, seq: u64, record: &EventRecord) -> Result<(
         .await
 }
 
-enum AttemptOutcome {
-    Done,
-    Failed,
+enum Attempt {
+    Succeeded(LastResponse),
+    /// A function error (with what it returned) or an environment failure.
+    Failed(Option<LastResponse>),
     Throttled,
 }
-use AttemptOutcome::{Done, Failed, Throttled};
 
-async fn run_once(lambda: &Lambda, f: &FunctionRecord, record: &EventRecord) -> AttemptOutcome {
+async fn run_once(lambda: &Lambda, f: &FunctionRecord, record: &EventRecord) -> Attempt {
     let ctx = nimbus_wire::RequestContext::local(&record.region);
-    let resolved = crate::ops::invoke::resolve(f, &ctx, record.qualifier.as_deref());
-    let Ok((version, invoked_arn)) = resolved else {
-        return Done;
+    let Ok((version, invoked_arn)) =
+        crate::ops::invoke::resolve(f, &ctx, record.qualifier.as_deref())
+    else {
+        return Attempt::Failed(None);
     };
     let Some(config) = f.version(&version) else {
-        return Done;
+        return Attempt::Failed(None);
     };
     let target = Target {
         function: f,
@@ -305,7 +450,11 @@ async fn run_once(lambda: &Lambda, f: &FunctionRecord, record: &EventRecord) -> 
         .await
     {
         Ok(execution) => match execution.result {
-            InvokeResult::Success(_) => Done,
+            InvokeResult::Success(body) => Attempt::Succeeded(LastResponse {
+                executed_version: version,
+                function_error: false,
+                payload: Some(body.to_vec()),
+            }),
             InvokeResult::FunctionError(body) => {
                 tracing::info!(
                     "lambda: async invocation {} of {} failed: {}",
@@ -313,17 +462,21 @@ async fn run_once(lambda: &Lambda, f: &FunctionRecord, record: &EventRecord) -> 
                     f.name,
                     String::from_utf8_lossy(&body)
                 );
-                Failed
+                Attempt::Failed(Some(LastResponse {
+                    executed_version: version,
+                    function_error: true,
+                    payload: Some(body.to_vec()),
+                }))
             }
         },
-        Err(LambdaError::TooManyRequests { .. }) => Throttled,
+        Err(LambdaError::TooManyRequests { .. }) => Attempt::Throttled,
         Err(e) => {
             tracing::warn!(
                 "lambda: async invocation {} of {} could not run: {e}",
                 record.request_id,
                 f.name
             );
-            Failed
+            Attempt::Failed(None)
         }
     }
 }

@@ -141,6 +141,28 @@ pub async fn handle(lambda: &Lambda, ctx: &RequestContext, req: Request) -> Resu
         (Method::GET, ["2019-09-30", "functions", name, "concurrency"]) => {
             ops::concurrency::get_function_concurrency(lambda, ctx, name)
         }
+        (Method::PUT, ["2019-09-25", "functions", name, "event-invoke-config"]) => {
+            ops::event_invoke_config::put_function_event_invoke_config(
+                lambda, ctx, &req, name, true,
+            )
+            .await
+        }
+        (Method::POST, ["2019-09-25", "functions", name, "event-invoke-config"]) => {
+            ops::event_invoke_config::put_function_event_invoke_config(
+                lambda, ctx, &req, name, false,
+            )
+            .await
+        }
+        (Method::GET, ["2019-09-25", "functions", name, "event-invoke-config"]) => {
+            ops::event_invoke_config::get_function_event_invoke_config(lambda, ctx, &req, name)
+        }
+        (Method::DELETE, ["2019-09-25", "functions", name, "event-invoke-config"]) => {
+            ops::event_invoke_config::delete_function_event_invoke_config(lambda, ctx, &req, name)
+                .await
+        }
+        (Method::GET, ["2019-09-25", "functions", name, "event-invoke-config", "list"]) => {
+            ops::event_invoke_config::list_function_event_invoke_configs(lambda, ctx, &req, name)
+        }
         (Method::GET, ["2016-08-19", "account-settings"]) => {
             ops::concurrency::get_account_settings(lambda, ctx)
         }

@@ -26,7 +26,7 @@ pub struct Catalog {
 
 /// What a change does to a record.
 pub enum Change<T> {
-    Put(FunctionRecord, T),
+    Put(Box<FunctionRecord>, T),
     Delete(T),
     /// Nothing to write; return `T`.
     Keep(T),
@@ -102,6 +102,7 @@ impl Catalog {
         match f(current.as_deref())? {
             Change::Keep(out) => Ok(out),
             Change::Put(record, out) => {
+                let record = *record;
                 let value = serde_json::to_vec(&record)
                     .map_err(|e| LambdaError::Service(format!("encode a function record: {e}")))?;
                 self.store

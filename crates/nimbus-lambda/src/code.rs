@@ -109,9 +109,8 @@ impl CodeStore {
         let tmp = self
             .tasks
             .join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
-        extract(&zip, &tmp).map_err(|e| {
+        extract(&zip, &tmp).inspect_err(|_| {
             let _ = fs::remove_dir_all(&tmp);
-            e
         })?;
         if let Err(e) = fs::rename(&tmp, &dir) {
             let _ = fs::remove_dir_all(&tmp);

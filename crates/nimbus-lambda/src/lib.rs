@@ -12,6 +12,7 @@ mod async_queue;
 pub mod binding;
 pub mod catalog;
 pub mod code;
+pub mod destinations;
 pub mod error;
 pub mod exec;
 pub mod model;
@@ -55,6 +56,8 @@ pub(crate) struct Inner {
     pub(crate) catalog: Catalog,
     pub(crate) exec: Executor,
     pub(crate) queue: async_queue::Queue,
+    /// How destinations and dead-letter queues reach SQS (set by the server).
+    pub(crate) queue_sender: std::sync::OnceLock<destinations::QueueSender>,
 }
 
 impl Lambda {
@@ -94,6 +97,7 @@ impl Lambda {
                 catalog,
                 exec,
                 queue,
+                queue_sender: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -104,6 +108,12 @@ impl Lambda {
     pub fn start(&self, endpoint_url: String) {
         self.inner.exec.set_endpoint(endpoint_url);
         tokio::spawn(async_queue::run_worker(self.clone()));
+    }
+
+    /// Lets asynchronous invocations send to SQS queues (destinations and
+    /// dead-letter queues).
+    pub fn attach_queue_sender(&self, sender: destinations::QueueSender) {
+        let _ = self.inner.queue_sender.set(sender);
     }
 
     /// Stops every idle environment (server shutdown).

@@ -34,6 +34,20 @@ pub struct FunctionRecord {
     /// PutFunctionConcurrency's value; `Some(0)` throttles every invoke.
     #[serde(default)]
     pub reserved_concurrency: Option<u32>,
+    /// Asynchronous invocation settings by qualifier (`$LATEST`, a version
+    /// or an alias).
+    #[serde(default)]
+    pub event_invoke_configs: BTreeMap<String, EventInvokeConfig>,
+}
+
+/// PutFunctionEventInvokeConfig's settings for one qualifier.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventInvokeConfig {
+    pub maximum_retry_attempts: Option<u32>,
+    pub maximum_event_age_seconds: Option<u32>,
+    pub on_success: Option<String>,
+    pub on_failure: Option<String>,
+    pub last_modified_ms: u64,
 }
 
 /// The configuration of `$LATEST` or of one published version (immutable
@@ -211,17 +225,6 @@ pub fn new_revision_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_look_like_lambdas() {
-        assert_eq!(timestamp(0), "1970-01-01T00:00:00.000+0000");
-        assert_eq!(timestamp(1_714_564_800_123), "2024-05-01T12:00:00.123+0000");
-    }
-}
-
 /// The first key after every key starting with `prefix`.
 pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     let mut end = prefix.to_vec();
@@ -240,4 +243,15 @@ pub fn log_timestamp(ms: u64) -> String {
     s.truncate(s.len() - 5);
     s.push('Z');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_look_like_lambdas() {
+        assert_eq!(timestamp(0), "1970-01-01T00:00:00.000+0000");
+        assert_eq!(timestamp(1_714_564_800_123), "2024-05-01T12:00:00.123+0000");
+    }
 }

@@ -62,6 +62,7 @@ impl Services {
             },
         )?;
         let sqs = Sqs::open(store.clone());
+        lambda.attach_queue_sender(queue_sender(sqs.clone()));
         let dynamodb = DynamoDb::open(
             store,
             DynamoConfig {
@@ -75,4 +76,43 @@ impl Services {
             _scratch: scratch,
         })
     }
+}
+
+/// Lambda's way into SQS (destinations, dead-letter queues): one
+/// SendMessage through the SQS service in process.
+fn queue_sender(sqs: Sqs) -> nimbus_lambda::destinations::QueueSender {
+    std::sync::Arc::new(move |message: nimbus_lambda::destinations::QueueMessage| {
+        let sqs = sqs.clone();
+        Box::pin(async move {
+            // arn:aws:sqs:REGION:ACCOUNT:NAME
+            let parts: Vec<&str> = message.queue_arn.split(':').collect();
+            let [_, _, "sqs", region, account, name] = parts.as_slice() else {
+                return Err(format!("{} is not an SQS queue ARN", message.queue_arn));
+            };
+            let mut ctx = nimbus_wire::RequestContext::local(region);
+            ctx.account_id = (*account).to_owned();
+            let attributes: serde_json::Map<String, serde_json::Value> = message
+                .attributes
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        serde_json::json!({"DataType": "String", "StringValue": v}),
+                    )
+                })
+                .collect();
+            let mut body = serde_json::json!({
+                "QueueUrl": format!("http://localhost/{account}/{name}"),
+                "MessageBody": message.body,
+            });
+            if !attributes.is_empty() {
+                body["MessageAttributes"] = attributes.into();
+            }
+            sqs.handle(&ctx, "SendMessage", body.to_string().as_bytes())
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("{}: {}", e.code, e.message))
+        })
+    })
 }

@@ -83,7 +83,7 @@ pub async fn create_alias(
                     revision_id: model::new_revision_id(),
                 };
                 record.aliases.insert(alias_name, alias.clone());
-                Ok(Change::Put(record.clone(), (record, alias)))
+                Ok(Change::Put(Box::new(record.clone()), (record, alias)))
             },
         )
         .await?;
@@ -140,7 +140,7 @@ pub async fn update_alias(
                 check_target(&record, &ctx_owned, &a.function_version, &a.routing)?;
                 a.revision_id = model::new_revision_id();
                 record.aliases.insert(alias_name, a.clone());
-                Ok(Change::Put(record.clone(), (record, a)))
+                Ok(Change::Put(Box::new(record.clone()), (record, a)))
             },
         )
         .await?;
@@ -169,7 +169,7 @@ pub async fn delete_alias(
                 if record.aliases.remove(&alias_name).is_none() {
                     return Ok(Change::Keep(()));
                 }
-                Ok(Change::Put(record, ()))
+                Ok(Change::Put(Box::new(record), ()))
             },
         )
         .await?;

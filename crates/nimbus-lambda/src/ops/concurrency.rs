@@ -51,7 +51,7 @@ pub async fn put_function_concurrency(
                     LambdaError::not_found(format!("Function not found: {}", f.arn()))
                 })?;
                 record.reserved_concurrency = Some(n);
-                Ok(Change::Put(record, ()))
+                Ok(Change::Put(Box::new(record), ()))
             },
         )
         .await;
@@ -98,7 +98,7 @@ pub async fn delete_function_concurrency(
                     LambdaError::not_found(format!("Function not found: {}", f.arn()))
                 })?;
                 record.reserved_concurrency = None;
-                Ok(Change::Put(record, ()))
+                Ok(Change::Put(Box::new(record), ()))
             },
         )
         .await?;

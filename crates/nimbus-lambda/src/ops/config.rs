@@ -155,7 +155,15 @@ pub fn apply(config: &mut VersionConfig, input: ConfigInput) -> Result<()> {
         }
     }
     if let Some(dlq) = input.dead_letter_config {
-        config.dead_letter_target = dlq.target_arn.filter(|t| !t.is_empty());
+        let target = dlq.target_arn.filter(|t| !t.is_empty());
+        if let Some(arn) = &target {
+            if crate::destinations::kind_of(arn)? != crate::destinations::DestinationKind::Sqs {
+                return Err(LambdaError::invalid(format!(
+                    "The provided target ARN {arn} is not an SQS queue or an SNS topic."
+                )));
+            }
+        }
+        config.dead_letter_target = target;
     }
     Ok(())
 }

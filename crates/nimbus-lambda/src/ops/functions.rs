@@ -126,6 +126,7 @@ pub async fn create_function(
         aliases: BTreeMap::new(),
         tags,
         reserved_concurrency: None,
+        event_invoke_configs: BTreeMap::new(),
     };
     let record = if publish {
         with_new_version(record, None)
@@ -140,7 +141,7 @@ pub async fn create_function(
             if current.is_some() {
                 return Err(exists(&name));
             }
-            Ok(Change::Put(record.clone(), record))
+            Ok(Change::Put(Box::new(record.clone()), record))
         })
         .await?;
     let shown = if publish {
@@ -353,7 +354,7 @@ pub async fn update_function_code(
                     None
                 }
                 .unwrap_or_else(|| record.latest.clone());
-                Ok(Change::Put(record.clone(), (record, shown)))
+                Ok(Change::Put(Box::new(record.clone()), (record, shown)))
             },
         )
         .await?;
@@ -404,7 +405,7 @@ pub async fn update_function_configuration(
                     record.latest.architectures,
                 ) = code;
                 touch(&mut record.latest);
-                Ok(Change::Put(record.clone(), record))
+                Ok(Change::Put(Box::new(record.clone()), record))
             },
         )
         .await?;
@@ -458,7 +459,7 @@ pub async fn delete_function(
                     }
                     let mut record = current.clone();
                     record.versions.remove(&n);
-                    Ok(Change::Put(record.clone(), record))
+                    Ok(Change::Put(Box::new(record.clone()), record))
                 }
             }
         })

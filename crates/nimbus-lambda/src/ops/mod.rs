@@ -4,6 +4,7 @@
 pub mod aliases;
 pub mod concurrency;
 pub mod config;
+pub mod event_invoke_config;
 pub mod functions;
 pub mod invoke;
 pub mod tags;

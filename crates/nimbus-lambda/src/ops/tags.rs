@@ -68,7 +68,7 @@ pub async fn tag_resource(
                     .ok_or_else(|| not_found(&ctx_owned, &name))?;
                 record.tags.extend(input.tags);
                 check_tags(&record.tags)?;
-                Ok(Change::Put(record, ()))
+                Ok(Change::Put(Box::new(record), ()))
             },
         )
         .await?;
@@ -107,7 +107,7 @@ pub async fn untag_resource(
                 for k in &keys {
                     record.tags.remove(k);
                 }
-                Ok(Change::Put(record, ()))
+                Ok(Change::Put(Box::new(record), ()))
             },
         )
         .await?;

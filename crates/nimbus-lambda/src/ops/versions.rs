@@ -62,7 +62,7 @@ pub async fn publish_version(
             if record.last_version == before {
                 return Ok(Change::Keep(record));
             }
-            Ok(Change::Put(record.clone(), record))
+            Ok(Change::Put(Box::new(record.clone()), record))
         })
         .await?;
     let v = record

@@ -1,0 +1,157 @@
+//! Where the results of asynchronous invocations go: on-success and
+//! on-failure destinations (another Lambda function or an SQS queue) with
+//! AWS's invocation record, and the dead-letter queue with the original
+//! event.
+//!
+//! Lambda knows nothing of SQS: the server hands it a [`QueueSender`], a
+//! plain async function that sends one message to a queue named by ARN
+//! (DESIGN.md: services talk through small in-process interfaces).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::error::{LambdaError, Result};
+
+/// One message for a queue: its ARN, body, and string message attributes.
+pub struct QueueMessage {
+    pub queue_arn: String,
+    pub body: String,
+    pub attributes: Vec<(String, String)>,
+}
+
+/// Sends one message; the error is a human-readable reason.
+pub type QueueSender = Arc<
+    dyn Fn(QueueMessage) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The kind of destination an ARN names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DestinationKind {
+    Lambda,
+    Sqs,
+}
+
+/// Checks a destination ARN: Lambda and SQS exist in nimbus; SNS and
+/// EventBridge destinations are refused until those services exist.
+pub fn kind_of(arn: &str) -> Result<DestinationKind> {
+    let service = arn.strip_prefix("arn:").and_then(|r| r.split(':').nth(1));
+    match service {
+        Some("lambda") if arn.split(':').nth(5) == Some("function") => Ok(DestinationKind::Lambda),
+        Some("sqs") if arn.split(':').count() == 6 => Ok(DestinationKind::Sqs),
+        Some(s @ ("sns" | "events")) => Err(LambdaError::invalid(format!(
+            "nimbus does not support {} destinations yet (the service does not exist in nimbus); use an SQS queue or a Lambda function",
+            if s == "sns" { "SNS" } else { "EventBridge" }
+        ))),
+        _ => Err(LambdaError::invalid(format!(
+            "The destination ARN {arn} is invalid."
+        ))),
+    }
+}
+
+/// Why an invocation record is being sent.
+#[derive(Debug, Clone, Copy)]
+pub enum Condition {
+    Success,
+    RetriesExhausted,
+    EventAgeExceeded,
+}
+
+impl Condition {
+    fn name(self) -> &'static str {
+        match self {
+            Condition::Success => "Success",
+            Condition::RetriesExhausted => "RetriesExhausted",
+            Condition::EventAgeExceeded => "EventAgeExceeded",
+        }
+    }
+}
+
+/// What the last attempt returned, for the record's responseContext.
+pub struct LastResponse {
+    pub executed_version: String,
+    pub function_error: bool,
+    pub payload: Option<Vec<u8>>,
+}
+
+/// AWS's invocation record for destinations.
+pub fn invocation_record(
+    request_id: &str,
+    function_arn: &str,
+    condition: Condition,
+    invoke_count: u32,
+    request_payload: &str,
+    response: Option<&LastResponse>,
+) -> Value {
+    let payload = |bytes: &[u8]| {
+        serde_json::from_slice::<Value>(bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+    };
+    let mut record = json!({
+        "version": "1.0",
+        "timestamp": crate::model::log_timestamp(crate::model::now_ms()),
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": function_arn,
+            "condition": condition.name(),
+            "approximateInvokeCount": invoke_count,
+        },
+        "requestPayload": payload(request_payload.as_bytes()),
+    });
+    if let Some(r) = response {
+        let mut ctx = json!({ "statusCode": 200, "executedVersion": r.executed_version });
+        if r.function_error {
+            ctx["functionError"] = "Unhandled".into();
+        }
+        record["responseContext"] = ctx;
+        if let Some(p) = &r.payload {
+            record["responsePayload"] = payload(p);
+        }
+    }
+    record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        assert_eq!(
+            kind_of("arn:aws:sqs:us-east-1:000000000000:q").unwrap(),
+            DestinationKind::Sqs
+        );
+        assert_eq!(
+            kind_of("arn:aws:lambda:us-east-1:000000000000:function:f").unwrap(),
+            DestinationKind::Lambda
+        );
+        assert!(kind_of("arn:aws:sns:us-east-1:000000000000:t").is_err());
+        assert!(kind_of("nope").is_err());
+    }
+
+    #[test]
+    fn record_shape() {
+        let r = LastResponse {
+            executed_version: "$LATEST".into(),
+            function_error: true,
+            payload: Some(br#"{"errorMessage":"x"}"#.to_vec()),
+        };
+        let rec = invocation_record(
+            "id",
+            "arn:f:$LATEST",
+            Condition::RetriesExhausted,
+            3,
+            r#"{"a":1}"#,
+            Some(&r),
+        );
+        assert_eq!(rec["requestContext"]["condition"], "RetriesExhausted");
+        assert_eq!(rec["requestContext"]["approximateInvokeCount"], 3);
+        assert_eq!(rec["requestPayload"]["a"], 1);
+        assert_eq!(rec["responseContext"]["functionError"], "Unhandled");
+        assert_eq!(rec["responsePayload"]["errorMessage"], "x");
+    }
+}
