@@ -19,6 +19,7 @@ pub mod request;
 use std::ops::Bound;
 use std::sync::Arc;
 
+use nimbus_clock::Clock;
 use nimbus_store::{ReadView, Store};
 use nimbus_wire::{AwsError, RequestContext};
 
@@ -43,6 +44,9 @@ pub struct DynamoDb {
 
 pub struct Inner {
     pub(crate) store: Store,
+    /// The server's one clock: creation times, token windows and TTL
+    /// expiry read it, never `SystemTime`.
+    pub(crate) clock: Clock,
     pub(crate) catalog: Catalog,
 }
 
@@ -68,7 +72,7 @@ impl From<serde_json::Value> for Output {
 
 impl DynamoDb {
     /// Opens the service on `store`, loading every table definition once.
-    pub fn open(store: Store, _config: DynamoConfig) -> Result<DynamoDb, AwsError> {
+    pub fn open(store: Store, _config: DynamoConfig, clock: Clock) -> Result<DynamoDb, AwsError> {
         let catalog = Catalog::default();
         let snapshot = store
             .snapshot()
@@ -100,7 +104,11 @@ impl DynamoDb {
             return Err(DynamoError::Internal(msg).into_aws());
         }
         Ok(DynamoDb {
-            inner: Arc::new(Inner { store, catalog }),
+            inner: Arc::new(Inner {
+                store,
+                catalog,
+                clock,
+            }),
         })
     }
 

@@ -1,5 +1,6 @@
 //! The services this binary runs, opened on one shared store.
 
+use nimbus_clock::Clock;
 use nimbus_dynamodb::{DynamoConfig, DynamoDb};
 use nimbus_sqs::Sqs;
 use nimbus_store::Store;
@@ -9,6 +10,8 @@ use nimbus_wire::AwsError;
 /// Every running service; shared by all connections. The store itself is
 /// owned by `serve`, which closes it after the last request.
 pub struct Services {
+    /// The one clock every service reads; `/_nimbus/clock` moves it.
+    pub clock: Clock,
     pub dynamodb: DynamoDb,
     pub sqs: Sqs,
 }
@@ -18,13 +21,19 @@ pub const IMPLEMENTED: &[Service] = &[Service::DynamoDb, Service::Sqs];
 
 impl Services {
     pub fn open(store: Store, default_region: &str) -> Result<Services, AwsError> {
-        let sqs = Sqs::open(store.clone());
+        let clock = Clock::new();
+        let sqs = Sqs::open(store.clone(), clock.clone());
         let dynamodb = DynamoDb::open(
             store,
             DynamoConfig {
                 default_region: default_region.to_owned(),
             },
+            clock.clone(),
         )?;
-        Ok(Services { dynamodb, sqs })
+        Ok(Services {
+            clock,
+            dynamodb,
+            sqs,
+        })
     }
 }

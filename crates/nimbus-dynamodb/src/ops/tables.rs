@@ -737,7 +737,7 @@ pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
             "Subscriber limit exceeded: Only {MAX_TABLES} tables can be created in this region"
         )));
     }
-    let now = epoch_seconds(std::time::SystemTime::now());
+    let now = epoch_seconds(db.clock.now());
     let def = TableDef {
         name: name.clone(),
         account: caller.account_id.clone(),
@@ -1074,7 +1074,7 @@ pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
         return Err(not_supported_yet("DynamoDB Streams"));
     }
     let mut def = table.def.clone();
-    let now = epoch_seconds(std::time::SystemTime::now());
+    let now = epoch_seconds(db.clock.now());
     let mut changed = false;
     match (input.billing_mode.as_deref(), input.provisioned_throughput) {
         (None, None) => {}
