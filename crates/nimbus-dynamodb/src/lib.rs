@@ -15,6 +15,7 @@ pub mod layout;
 pub mod model;
 pub mod ops;
 pub mod request;
+pub mod ttl;
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -103,13 +104,26 @@ impl DynamoDb {
         if let Some(msg) = bad {
             return Err(DynamoError::Internal(msg).into_aws());
         }
-        Ok(DynamoDb {
+        // TTL settings live apart from the definitions (see `ttl`).
+        let states = ttl::load_states(&snapshot).map_err(DynamoError::into_aws)?;
+        for table in catalog.all() {
+            if let Some((_, state)) = states.iter().find(|(n, _)| *n == table.def.number) {
+                if state.enabled {
+                    table.set_live_ttl(Some(&state.attribute_name));
+                }
+            }
+        }
+        let db = DynamoDb {
             inner: Arc::new(Inner {
                 store,
                 catalog,
                 clock,
             }),
-        })
+        };
+        ttl::sweeper::spawn(&db).map_err(|e| {
+            DynamoError::Internal(format!("cannot start the TTL sweeper: {e}")).into_aws()
+        })?;
+        Ok(db)
     }
 
     /// Runs one operation (`"PutItem"`, ...) on an awsJson1_0 request body and
@@ -135,7 +149,7 @@ impl DynamoDb {
         operation: &str,
         body: &[u8],
     ) -> Result<Output, DynamoError> {
-        use ops::{batch, items, query, tables, tags, transact};
+        use ops::{batch, items, query, tables, tags, transact, ttl};
         Ok(match operation {
             "GetItem" => items::get_item(self, ctx, body).await?,
             "PutItem" => items::put_item(self, ctx, body).await?,
@@ -154,6 +168,8 @@ impl DynamoDb {
             "UpdateTable" => tables::update_table(self, ctx, body).await?.into(),
             "DescribeLimits" => tables::describe_limits(self, ctx, body).await?.into(),
             "DescribeEndpoints" => tables::describe_endpoints(self, ctx, body).await?.into(),
+            "UpdateTimeToLive" => ttl::update_time_to_live(self, ctx, body).await?.into(),
+            "DescribeTimeToLive" => ttl::describe_time_to_live(self, ctx, body).await?.into(),
             "TagResource" => tags::tag_resource(self, ctx, body).await?.into(),
             "UntagResource" => tags::untag_resource(self, ctx, body).await?.into(),
             "ListTagsOfResource" => tags::list_tags_of_resource(self, ctx, body).await?.into(),

@@ -1049,6 +1049,7 @@ pub async fn delete_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
                         std::ops::Bound::Excluded(&end[..]),
                     )?;
                 }
+                crate::ttl::drop_table(txn, t.def.number)?;
                 // Set inside the writer so every write queued after this one
                 // sees the table gone.
                 t.mark_dropped();
