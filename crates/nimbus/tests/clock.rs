@@ -1,9 +1,10 @@
 //! `/_nimbus/clock` against a live server: reading and advancing the clock,
 //! every refused input with its message, and SQS following an advance
 //! (a visibility timeout that ran out by an advance, a long poll woken by
-//! one) with the official SDK.
+//! one) and DynamoDB timestamps with the official SDKs.
 
 mod common;
+mod sdk;
 
 use std::time::{Duration, Instant};
 
@@ -277,4 +278,18 @@ async fn message_delays_end_by_an_advance() {
         .await
         .unwrap();
     assert_eq!(out.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn dynamodb_timestamps_follow_the_clock() {
+    let server = common::Server::start(&["--in-memory"]);
+    let client = sdk::client(&server.endpoint);
+    let (_, moved) = common::clock_call(&server.endpoint, Some(r#"{"seconds": 86400}"#)).await;
+    let moved_secs = moved["now"].as_u64().unwrap() / 1000;
+    let created = sdk::hash_table(&client, "dated").await;
+    let at = created.creation_date_time.unwrap().secs() as u64;
+    assert!(
+        (moved_secs..moved_secs + 60).contains(&at),
+        "created at {at}, clock at {moved_secs}"
+    );
 }
