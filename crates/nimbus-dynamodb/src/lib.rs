@@ -105,12 +105,13 @@ impl DynamoDb {
             return Err(DynamoError::Internal(msg).into_aws());
         }
         // TTL settings live apart from the definitions (see `ttl`).
-        let states = ttl::load_states(&snapshot).map_err(DynamoError::into_aws)?;
+        let states: std::collections::HashMap<u64, ttl::TtlState> = ttl::load_states(&snapshot)
+            .map_err(DynamoError::into_aws)?
+            .into_iter()
+            .collect();
         for table in catalog.all() {
-            if let Some((_, state)) = states.iter().find(|(n, _)| *n == table.def.number) {
-                if state.enabled {
-                    table.set_live_ttl(Some(&state.attribute_name));
-                }
+            if let Some(state) = states.get(&table.def.number).filter(|s| s.enabled) {
+                table.set_live_ttl(Some(&state.attribute_name));
             }
         }
         let db = DynamoDb {
