@@ -168,11 +168,15 @@ impl TableDef {
 /// the writer, in the store write that backfills or drops an index, so every
 /// item write queued after that one maintains exactly the indexes that
 /// exist, whichever version of the definition it started with.
+///
+/// And the live TTL attribute: UpdateTimeToLive switches it inside the
+/// store write that builds or drops the table's expiry index.
 #[derive(Debug)]
 pub struct Table {
     pub def: TableDef,
     dropped: Arc<AtomicBool>,
     live_indexes: Arc<RwLock<Arc<Vec<IndexDef>>>>,
+    live_ttl: Arc<RwLock<Option<Arc<str>>>>,
 }
 
 impl Table {
@@ -182,6 +186,7 @@ impl Table {
             def,
             dropped: Arc::new(AtomicBool::new(false)),
             live_indexes: Arc::new(RwLock::new(indexes)),
+            live_ttl: Arc::new(RwLock::new(None)),
         })
     }
 
@@ -192,6 +197,7 @@ impl Table {
             def,
             dropped: self.dropped.clone(),
             live_indexes: self.live_indexes.clone(),
+            live_ttl: self.live_ttl.clone(),
         })
     }
 
@@ -207,6 +213,21 @@ impl Table {
     /// creates or drops the index entries.
     pub fn set_live_indexes(&self, indexes: Vec<IndexDef>) {
         *self.live_indexes.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(indexes);
+    }
+
+    /// The TTL attribute item writes index now, if TTL is enabled (call
+    /// from inside the writer).
+    pub fn live_ttl(&self) -> Option<Arc<str>> {
+        self.live_ttl
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Switches the TTL attribute; call from inside the store write that
+    /// builds or drops the expiry index (or at start-up).
+    pub fn set_live_ttl(&self, attribute: Option<&str>) {
+        *self.live_ttl.write().unwrap_or_else(|e| e.into_inner()) = attribute.map(Arc::from);
     }
 
     pub fn is_dropped(&self) -> bool {
@@ -251,6 +272,13 @@ impl Catalog {
         if let Some(t) = tables.get_mut(&(account.to_string(), region.to_string())) {
             t.remove(name);
         }
+    }
+
+    /// Every live table of every scope (for background work such as the
+    /// TTL sweeper).
+    pub fn all(&self) -> Vec<Arc<Table>> {
+        let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        tables.values().flat_map(|t| t.values().cloned()).collect()
     }
 
     /// Table names of one scope, sorted.

@@ -15,10 +15,12 @@ pub mod layout;
 pub mod model;
 pub mod ops;
 pub mod request;
+pub mod ttl;
 
 use std::ops::Bound;
 use std::sync::Arc;
 
+use nimbus_clock::Clock;
 use nimbus_store::{ReadView, Store};
 use nimbus_wire::{AwsError, RequestContext};
 
@@ -43,6 +45,9 @@ pub struct DynamoDb {
 
 pub struct Inner {
     pub(crate) store: Store,
+    /// The server's one clock: creation times, token windows and TTL
+    /// expiry read it, never `SystemTime`.
+    pub(crate) clock: Clock,
     pub(crate) catalog: Catalog,
 }
 
@@ -68,7 +73,7 @@ impl From<serde_json::Value> for Output {
 
 impl DynamoDb {
     /// Opens the service on `store`, loading every table definition once.
-    pub fn open(store: Store, _config: DynamoConfig) -> Result<DynamoDb, AwsError> {
+    pub fn open(store: Store, _config: DynamoConfig, clock: Clock) -> Result<DynamoDb, AwsError> {
         let catalog = Catalog::default();
         let snapshot = store
             .snapshot()
@@ -99,9 +104,27 @@ impl DynamoDb {
         if let Some(msg) = bad {
             return Err(DynamoError::Internal(msg).into_aws());
         }
-        Ok(DynamoDb {
-            inner: Arc::new(Inner { store, catalog }),
-        })
+        // TTL settings live apart from the definitions (see `ttl`).
+        let states: std::collections::HashMap<u64, ttl::TtlState> = ttl::load_states(&snapshot)
+            .map_err(DynamoError::into_aws)?
+            .into_iter()
+            .collect();
+        for table in catalog.all() {
+            if let Some(state) = states.get(&table.def.number).filter(|s| s.enabled) {
+                table.set_live_ttl(Some(&state.attribute_name));
+            }
+        }
+        let db = DynamoDb {
+            inner: Arc::new(Inner {
+                store,
+                catalog,
+                clock,
+            }),
+        };
+        ttl::sweeper::spawn(&db).map_err(|e| {
+            DynamoError::Internal(format!("cannot start the TTL sweeper: {e}")).into_aws()
+        })?;
+        Ok(db)
     }
 
     /// Runs one operation (`"PutItem"`, ...) on an awsJson1_0 request body and
@@ -127,7 +150,7 @@ impl DynamoDb {
         operation: &str,
         body: &[u8],
     ) -> Result<Output, DynamoError> {
-        use ops::{batch, items, query, tables, tags, transact};
+        use ops::{batch, items, query, tables, tags, transact, ttl};
         Ok(match operation {
             "GetItem" => items::get_item(self, ctx, body).await?,
             "PutItem" => items::put_item(self, ctx, body).await?,
@@ -146,6 +169,8 @@ impl DynamoDb {
             "UpdateTable" => tables::update_table(self, ctx, body).await?.into(),
             "DescribeLimits" => tables::describe_limits(self, ctx, body).await?.into(),
             "DescribeEndpoints" => tables::describe_endpoints(self, ctx, body).await?.into(),
+            "UpdateTimeToLive" => ttl::update_time_to_live(self, ctx, body).await?.into(),
+            "DescribeTimeToLive" => ttl::describe_time_to_live(self, ctx, body).await?.into(),
             "TagResource" => tags::tag_resource(self, ctx, body).await?.into(),
             "UntagResource" => tags::untag_resource(self, ctx, body).await?.into(),
             "ListTagsOfResource" => tags::list_tags_of_resource(self, ctx, body).await?.into(),

@@ -13,6 +13,7 @@ fn service() -> DynamoDb {
         DynamoConfig {
             default_region: "us-east-1".into(),
         },
+        nimbus_clock::Clock::new(),
     )
     .expect("service opens")
 }

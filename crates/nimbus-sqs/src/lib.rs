@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use nimbus_clock::Clock;
 use nimbus_store::{ReadView, Store};
 use nimbus_wire::{AwsError, RequestContext};
 use serde_json::Value;
@@ -37,6 +38,9 @@ pub struct Sqs {
 
 struct Inner {
     store: Store,
+    /// The server's one clock: every timestamp, deadline and visibility
+    /// time in this crate is read from it, never from `SystemTime`.
+    clock: Clock,
     /// One wake-up per queue id, for receivers waiting on an empty queue.
     notifiers: Mutex<HashMap<u64, Arc<Notify>>>,
     /// When each queue was last purged (ms), for the one-purge-a-minute rule.
@@ -50,10 +54,11 @@ struct Inner {
 impl Sqs {
     /// Opens the service on `store`. Queues and messages are read from the
     /// store on demand, so there is nothing to load.
-    pub fn open(store: Store) -> Sqs {
+    pub fn open(store: Store, clock: Clock) -> Sqs {
         Sqs {
             inner: Arc::new(Inner {
                 store,
+                clock,
                 notifiers: Mutex::default(),
                 purges: Mutex::default(),
                 stopping: AtomicBool::new(false),
@@ -75,6 +80,15 @@ impl Sqs {
 
     pub(crate) fn stop_signal(&self) -> &Notify {
         &self.inner.stop
+    }
+
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// Milliseconds since the epoch by the server's clock.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.inner.clock.now_ms()
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -187,7 +187,7 @@ pub async fn change_message_visibility(
     let handle = request::req_str(req, "ReceiptHandle")?.to_owned();
     let receipt = receipt_for(&queue, &handle)?;
     let timeout = required_visibility(req)?;
-    let now = model::now_ms();
+    let now = sqs.now_ms();
     sqs.store()
         .write(move |txn| change_in(txn, receipt, &handle, timeout, now))
         .await?;
@@ -217,7 +217,7 @@ pub async fn change_message_visibility_batch(
             Err(err) => failed.push(failed_json(&id, &err)),
         }
     }
-    let now = model::now_ms();
+    let now = sqs.now_ms();
     // Each entry succeeds or fails on its own; one write holds them all.
     let outcomes = sqs
         .store()

@@ -38,7 +38,7 @@ pub async fn create_queue(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Resu
     attrs.apply(&changes)?;
 
     let key = model::queue_key(&ctx.account_id, &ctx.region, &name);
-    let now = model::now_ms() / 1000;
+    let now = sqs.now_ms() / 1000;
     let record = QueueRecord {
         id: 0,
         name: name.clone(),
@@ -173,7 +173,7 @@ fn delete_messages(txn: &mut nimbus_store::WriteTxn<'_>, queue_id: u64) -> Resul
 /// Message counts: (visible, in flight, delayed), from the visibility
 /// index alone. Messages past retention are left out (receives sweep them).
 fn count_messages(sqs: &Sqs, queue: &QueueRecord) -> Result<(u64, u64, u64)> {
-    let now = model::now_ms();
+    let now = sqs.now_ms();
     let retention_ms = u64::from(queue.attributes.message_retention_period) * 1000;
     let prefix = model::visibility_prefix(queue.id);
     let end = model::prefix_end(&prefix);
@@ -252,7 +252,7 @@ pub async fn set_queue_attributes(sqs: &Sqs, ctx: &RequestContext, req: &Object)
     queue.attributes.clone().apply(&changes)?;
     let key = model::queue_key(&queue.account, &queue.region, &queue.name);
     let id = queue.id;
-    let now = model::now_ms() / 1000;
+    let now = sqs.now_ms() / 1000;
     sqs.store()
         .write(move |txn| {
             let mut current = load_queue(txn, &key)?
@@ -271,7 +271,7 @@ pub async fn set_queue_attributes(sqs: &Sqs, ctx: &RequestContext, req: &Object)
 
 pub async fn purge_queue(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Result<Value> {
     let queue = sqs.resolve(ctx, request::req_str(req, "QueueUrl")?)?;
-    if !sqs.start_purge(queue.id, model::now_ms()) {
+    if !sqs.start_purge(queue.id, sqs.now_ms()) {
         return Err(SqsError::purge_queue_in_progress(&queue.name));
     }
     let id = queue.id;

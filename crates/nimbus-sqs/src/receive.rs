@@ -74,8 +74,13 @@ pub async fn receive_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> R
         let stopped = sqs.stop_signal().notified();
         tokio::pin!(stopped);
         stopped.as_mut().enable();
+        // Also subscribed before looking: a clock advance can make a
+        // message visible (its visibility timeout or delay ran out), and
+        // the receiver must then deliver it at once.
+        let mut advanced = sqs.clock().subscribe();
+        advanced.borrow_and_update();
 
-        let now = model::now_ms();
+        let now = sqs.now_ms();
         let next = match peek(sqs, queue.id, now)? {
             Peek::Ready => {
                 let received = take(sqs, &queue, max, visibility).await?;
@@ -99,11 +104,12 @@ pub async fn receive_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> R
         }
         let mut wake = deadline;
         if let Some(at) = next {
-            let until = Duration::from_millis(at.saturating_sub(model::now_ms()));
+            let until = Duration::from_millis(at.saturating_sub(sqs.now_ms()));
             wake = wake.min(Instant::now() + until);
         }
         tokio::select! {
             _ = &mut notified => {}
+            _ = advanced.changed() => {}
             _ = tokio::time::sleep_until(wake) => {}
             _ = &mut stopped => return Ok(json!({})),
         }
@@ -157,9 +163,10 @@ async fn take(
 ) -> Result<Vec<(MessageRecord, String)>> {
     let queue_id = queue.id;
     let retention_ms = u64::from(queue.attributes.message_retention_period) * 1000;
+    let clock = sqs.clock().clone();
     sqs.store()
         .write(move |txn| {
-            let now = model::now_ms();
+            let now = clock.now_ms();
             let prefix = model::visibility_prefix(queue_id);
             let upper = model::visibility_key(queue_id, now, u64::MAX);
             let mut due = Vec::new();

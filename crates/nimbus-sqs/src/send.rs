@@ -238,7 +238,7 @@ async fn insert(
     queue: &QueueRecord,
     messages: Vec<NewMessage>,
 ) -> Result<Vec<Sent>> {
-    let now = model::now_ms();
+    let now = sqs.now_ms();
     let mut sent = Vec::with_capacity(messages.len());
     let mut records = Vec::with_capacity(messages.len());
     for m in messages {

@@ -107,10 +107,13 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
     }
     match route {
         Err(err) => front_error(err),
-        Ok(Route::Internal { path }) => Handled {
-            response: internal::handle(&parts.method, &path),
-            label: front_label(),
-            error: None,
+        Ok(Route::Internal { path }) => match read_body(body, app.max_body_bytes).await {
+            Ok(bytes) => Handled {
+                response: internal::handle(&app.services, &parts.method, &path, &bytes),
+                label: front_label(),
+                error: None,
+            },
+            Err(err) => front_error(err),
         },
         Ok(Route::UnknownService { signing_name }) => front_error(not_supported(&signing_name)),
         Ok(Route::Aws {

@@ -1,5 +1,5 @@
-//! nimbus's own HTTP API under `/_nimbus/`: health now; clock control, reset
-//! and introspection as services grow. Routing only sends a request here
+//! nimbus's own HTTP API under `/_nimbus/`: health and clock control now;
+//! reset and introspection as services grow. Routing only sends a request here
 //! when it carries no AWS signal (no `X-Amz-Target`, no SigV4 scope), so no
 //! AWS API call can reach these endpoints.
 
@@ -8,29 +8,23 @@ use http::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use http::{Method, Response, StatusCode};
 use serde_json::json;
 
-use crate::services::IMPLEMENTED;
+use crate::services::{Services, IMPLEMENTED};
+
+mod clock;
 
 /// The version reported by `/_nimbus/health` and `--version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Answers one `/_nimbus/...` request.
-pub fn handle(method: &Method, path: &str) -> Response<Bytes> {
+/// Answers one `/_nimbus/...` request (`body`: the whole request body).
+pub fn handle(services: &Services, method: &Method, path: &str, body: &[u8]) -> Response<Bytes> {
+    let is_get = method == Method::GET || method == Method::HEAD;
     match path {
-        "/_nimbus/health" => {
-            if method == Method::GET || method == Method::HEAD {
-                health()
-            } else {
-                let mut response = error(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "MethodNotAllowed",
-                    format!("{method} is not allowed on {path}; use GET"),
-                );
-                response
-                    .headers_mut()
-                    .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-                response
-            }
-        }
+        "/_nimbus/health" if is_get => health(),
+        "/_nimbus/health" => not_allowed(method, path, "GET, HEAD"),
+        "/_nimbus/clock" if is_get => clock::get(&services.clock),
+        "/_nimbus/clock" => not_allowed(method, path, "GET, HEAD"),
+        "/_nimbus/clock/advance" if method == Method::POST => clock::advance(&services.clock, body),
+        "/_nimbus/clock/advance" => not_allowed(method, path, "POST"),
         _ => error(
             StatusCode::NOT_FOUND,
             "NotFound",
@@ -45,6 +39,18 @@ fn health() -> Response<Bytes> {
         StatusCode::OK,
         &json!({"status": "ok", "version": VERSION, "services": services}),
     )
+}
+
+fn not_allowed(method: &Method, path: &str, allow: &'static str) -> Response<Bytes> {
+    let mut response = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        format!("{method} is not allowed on {path}; use {allow}"),
+    );
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    response
 }
 
 fn error(status: StatusCode, code: &str, message: String) -> Response<Bytes> {
@@ -79,9 +85,14 @@ fn shorten(path: &str) -> String {
 mod tests {
     use super::*;
 
+    pub(super) fn services() -> Services {
+        let store = nimbus_store::Store::in_memory().unwrap();
+        Services::open(store, "us-east-1").unwrap()
+    }
+
     #[test]
     fn health_reports_services() {
-        let response = handle(&Method::GET, "/_nimbus/health");
+        let response = handle(&services(), &Method::GET, "/_nimbus/health", b"");
         assert_eq!(response.status(), StatusCode::OK);
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
         assert_eq!(body["status"], "ok");
@@ -91,14 +102,20 @@ mod tests {
 
     #[test]
     fn unknown_paths_and_methods() {
+        let services = services();
         assert_eq!(
-            handle(&Method::GET, "/_nimbus/nope").status(),
+            handle(&services, &Method::GET, "/_nimbus/nope", b"").status(),
             StatusCode::NOT_FOUND
         );
-        let response = handle(&Method::POST, "/_nimbus/health");
+        let response = handle(&services, &Method::POST, "/_nimbus/health", b"");
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(response.headers()[ALLOW], "GET, HEAD");
+        let response = handle(&services, &Method::GET, "/_nimbus/clock/advance", b"");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()[ALLOW], "POST");
+        let response = handle(&services, &Method::POST, "/_nimbus/clock", b"{}");
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         let long = format!("/_nimbus/{}", "é".repeat(500));
-        assert!(handle(&Method::GET, &long).body().len() < 400);
+        assert!(handle(&services, &Method::GET, &long, b"").body().len() < 400);
     }
 }

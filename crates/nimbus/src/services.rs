@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use nimbus_clock::Clock;
 use nimbus_dynamodb::{DynamoConfig, DynamoDb};
 use nimbus_lambda::{Lambda, LambdaConfig};
 use nimbus_sqs::Sqs;
@@ -13,6 +14,8 @@ use nimbus_wire::AwsError;
 /// Every running service; shared by all connections. The store itself is
 /// owned by `serve`, which closes it after the last request.
 pub struct Services {
+    /// The one clock every service reads; `/_nimbus/clock` moves it.
+    pub clock: Clock,
     pub dynamodb: DynamoDb,
     pub sqs: Sqs,
     pub lambda: Lambda,
@@ -61,15 +64,18 @@ impl Services {
                 account_concurrency: options.lambda_concurrency,
             },
         )?;
-        let sqs = Sqs::open(store.clone());
+        let clock = Clock::new();
+        let sqs = Sqs::open(store.clone(), clock.clone());
         lambda.attach_queue_sender(queue_sender(sqs.clone()));
         let dynamodb = DynamoDb::open(
             store,
             DynamoConfig {
                 default_region: default_region.to_owned(),
             },
+            clock.clone(),
         )?;
         Ok(Services {
+            clock,
             dynamodb,
             sqs,
             lambda,

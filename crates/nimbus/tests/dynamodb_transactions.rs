@@ -795,3 +795,31 @@ async fn parallel_conflicting_transfers_serialize() {
     assert!(applied > 0 && reads > 0, "applied {applied}, reads {reads}");
     eprintln!("{applied} transfers applied, {refused} refused, {reads} snapshot reads");
 }
+
+/// The 10-minute ClientRequestToken window is measured by nimbus's clock,
+/// so a test can outlive it with `/_nimbus/clock/advance`.
+#[tokio::test]
+async fn client_request_token_window_follows_the_clock() {
+    let nimbus = setup().await;
+    let c = &nimbus.client;
+    let send = |amount: i64| {
+        c.transact_write_items()
+            .client_request_token("window")
+            .transact_items(add_action("w", "count", amount))
+            .send()
+    };
+    ok(send(1).await);
+    common::advance_clock(&nimbus.server.endpoint, 590).await;
+    expect_error(
+        send(2).await,
+        "IdempotentParameterMismatchException",
+        "DynamoDB rejected the request because you retried a request with a different payload but with an idempotent token that was already used.",
+    );
+    common::advance_clock(&nimbus.server.endpoint, 20).await;
+    // Past the window: the token is free, and this is a new transaction.
+    ok(send(2).await);
+    assert_eq!(
+        number(&get(c, ACCOUNTS, key("w")).await.unwrap(), "count"),
+        3
+    );
+}

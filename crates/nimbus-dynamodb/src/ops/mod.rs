@@ -7,4 +7,5 @@ pub mod query;
 pub mod tables;
 pub mod tags;
 pub mod transact;
+pub mod ttl;
 pub(crate) mod write;

@@ -737,7 +737,7 @@ pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
             "Subscriber limit exceeded: Only {MAX_TABLES} tables can be created in this region"
         )));
     }
-    let now = epoch_seconds(std::time::SystemTime::now());
+    let now = epoch_seconds(db.clock.now());
     let def = TableDef {
         name: name.clone(),
         account: caller.account_id.clone(),
@@ -1049,6 +1049,7 @@ pub async fn delete_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
                         std::ops::Bound::Excluded(&end[..]),
                     )?;
                 }
+                crate::ttl::drop_table(txn, t.def.number)?;
                 // Set inside the writer so every write queued after this one
                 // sees the table gone.
                 t.mark_dropped();
@@ -1074,7 +1075,7 @@ pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
         return Err(not_supported_yet("DynamoDB Streams"));
     }
     let mut def = table.def.clone();
-    let now = epoch_seconds(std::time::SystemTime::now());
+    let now = epoch_seconds(db.clock.now());
     let mut changed = false;
     match (input.billing_mode.as_deref(), input.provisioned_throughput) {
         (None, None) => {}

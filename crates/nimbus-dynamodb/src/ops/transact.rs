@@ -18,7 +18,6 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use nimbus_store::{ReadView, WriteTxn};
 use serde::Deserialize;
@@ -291,14 +290,6 @@ fn prepare(db: &DynamoDb, caller: &Caller, kind: ActionKind, a: ActionInput) -> 
     })
 }
 
-/// Milliseconds since the Unix epoch.
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// A hash of the request's TransactItems that does not depend on the order
 /// of JSON object members, so the same request always hashes the same.
 fn request_hash(body: &[u8]) -> Result<[u8; 16]> {
@@ -507,7 +498,7 @@ pub async fn transact_write_items(db: &DynamoDb, caller: &Caller, body: &[u8]) -
         None => None,
     };
     let tables: Vec<Arc<Table>> = actions.iter().map(|a| a.table.clone()).collect();
-    let now = now_ms();
+    let now = db.clock.now_ms();
     let outcome = db
         .store
         .write(move |txn: &mut WriteTxn<'_>| -> Result<Outcome> {

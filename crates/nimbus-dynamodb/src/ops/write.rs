@@ -24,6 +24,7 @@ use crate::model::Item;
 use crate::ops::items::parse_stored;
 use crate::ops::tables::Stats;
 use crate::request::substitutions;
+use crate::ttl;
 
 /// The expression members of one write (a request, or one transaction
 /// action, which has its own names and values).
@@ -164,8 +165,8 @@ pub(crate) fn check_condition(
 }
 
 /// Replaces the item stored at `key` (`old`, `new`: stored values, `None`
-/// for no item) inside a store write, with the table's stats and every
-/// secondary index. Every write path changes items only through this, so
+/// for no item) inside a store write, with the table's stats, every
+/// secondary index and the TTL expiry index. Every write path changes items only through this, so
 /// none can leave an index behind. Returns the write units each index
 /// spent.
 pub(crate) fn replace_item(
@@ -184,11 +185,25 @@ pub(crate) fn replace_item(
     let size = |v: &[u8]| decode_stored(v).0;
     Stats::apply(txn, def.number, old.map(size), new.map(size))?;
     let indexes = table.live_indexes();
-    if indexes.is_empty() {
+    let ttl_attribute = table.live_ttl();
+    if indexes.is_empty() && ttl_attribute.is_none() {
         return Ok(Vec::new());
     }
     let parse = |v: &[u8]| parse_stored(decode_stored(v).1);
     let old_item = old.map(parse).transpose()?;
     let new_item = new.map(parse).transpose()?;
+    if let Some(attribute) = &ttl_attribute {
+        ttl::update_expiry_index(
+            txn,
+            def.number,
+            key,
+            attribute,
+            old_item.as_ref(),
+            new_item.as_ref(),
+        );
+    }
+    if indexes.is_empty() {
+        return Ok(Vec::new());
+    }
     index::update_indexes(txn, def, &indexes, old_item.as_ref(), new_item.as_ref())
 }

@@ -378,3 +378,31 @@ pub fn read_raw_response(stream: &mut impl Read) -> String {
 pub fn split_raw_response(raw: &str) -> (&str, &str) {
     raw.split_once("\r\n\r\n").unwrap_or((raw, ""))
 }
+
+/// Calls nimbus's clock control: `POST /_nimbus/clock/advance` with `body`
+/// (e.g. `{"seconds": 601}`), or `GET /_nimbus/clock` when `body` is
+/// `None`. Returns the status and the JSON answer.
+pub async fn clock_call(
+    endpoint: &str,
+    body: Option<&str>,
+) -> (http::StatusCode, serde_json::Value) {
+    let request = match body {
+        Some(body) => http::Request::post(format!("{endpoint}/_nimbus/clock/advance"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_owned()))),
+        None => {
+            http::Request::get(format!("{endpoint}/_nimbus/clock")).body(Full::new(Bytes::new()))
+        }
+    }
+    .expect("request builds");
+    let (parts, bytes) = send(&http1_client(), request).await;
+    let value = serde_json::from_slice(&bytes).expect("clock answers are JSON");
+    (parts.status, value)
+}
+
+/// Moves the server's clock forward by `seconds`; panics if refused.
+pub async fn advance_clock(endpoint: &str, seconds: u64) -> serde_json::Value {
+    let (status, value) = clock_call(endpoint, Some(&format!("{{\"seconds\": {seconds}}}"))).await;
+    assert_eq!(status, http::StatusCode::OK, "advance refused: {value}");
+    value
+}
