@@ -94,7 +94,7 @@ pub(crate) async fn enqueue(
     request_id: &str,
 ) -> Result<()> {
     let inner = lambda.inner();
-    let now = model::now_ms();
+    let now = lambda.inner().clock.now_ms();
     let record = EventRecord {
         account: f.account.clone(),
         region: f.region.clone(),
@@ -136,7 +136,7 @@ pub(crate) async fn run_worker(lambda: Lambda) {
             }
         };
         let mut next_wake = Duration::from_secs(1);
-        let now = model::now_ms();
+        let now = lambda.inner().clock.now_ms();
         for (seq, record) in due {
             if record.not_before_ms > now {
                 next_wake = next_wake.min(Duration::from_millis(record.not_before_ms - now));
@@ -161,7 +161,14 @@ pub(crate) async fn run_worker(lambda: Lambda) {
                 lambda.inner().queue.wake.notify_one();
             });
         }
-        let _ = tokio::time::timeout(next_wake, lambda.inner().queue.wake.notified()).await;
+        // Wake for new events, when the next one is due, or when the clock
+        // is advanced past it.
+        let mut advanced = lambda.inner().clock.subscribe();
+        tokio::select! {
+            _ = lambda.inner().queue.wake.notified() => {}
+            _ = tokio::time::sleep(next_wake) => {}
+            _ = advanced.changed() => {}
+        }
     }
 }
 
@@ -225,7 +232,13 @@ async fn attempt(lambda: &Lambda, seq: u64, mut record: EventRecord) {
         .map_or(MAX_EVENT_AGE_MS, |s| u64::from(s) * 1000);
     let function_arn = crate::names::qualified_arn(&f.region, &f.account, &f.name, &qualifier);
 
-    if model::now_ms().saturating_sub(record.enqueued_ms) > max_age_ms {
+    if lambda
+        .inner()
+        .clock
+        .now_ms()
+        .saturating_sub(record.enqueued_ms)
+        > max_age_ms
+    {
         tracing::warn!(
             "lambda: event {} for {} is older than its maximum age; not run",
             record.request_id,
@@ -271,13 +284,14 @@ async fn attempt(lambda: &Lambda, seq: u64, mut record: EventRecord) {
         }
         Attempt::Failed(_) => {
             record.retries += 1;
-            record.not_before_ms = model::now_ms() + 60_000 * u64::from(record.retries);
+            record.not_before_ms =
+                lambda.inner().clock.now_ms() + 60_000 * u64::from(record.retries);
             reschedule(lambda, seq, &record).await
         }
         Attempt::Throttled => {
             record.throttles += 1;
             let backoff = (1000u64 << record.throttles.min(8)).min(5 * 60_000);
-            record.not_before_ms = model::now_ms() + backoff;
+            record.not_before_ms = lambda.inner().clock.now_ms() + backoff;
             reschedule(lambda, seq, &record).await
         }
     };

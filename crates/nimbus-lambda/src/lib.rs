@@ -43,6 +43,9 @@ pub struct LambdaConfig {
     pub idle_timeout: Duration,
     /// The account's concurrency limit.
     pub account_concurrency: u32,
+    /// The server's clock: asynchronous retries, event ages and timestamps
+    /// follow it, so tests can advance through them.
+    pub clock: nimbus_clock::Clock,
 }
 
 /// The Lambda service: cheap to clone, shared by all connections.
@@ -53,6 +56,7 @@ pub struct Lambda {
 
 pub(crate) struct Inner {
     pub(crate) store: Store,
+    pub(crate) clock: nimbus_clock::Clock,
     pub(crate) catalog: Catalog,
     pub(crate) exec: Executor,
     pub(crate) queue: async_queue::Queue,
@@ -94,6 +98,7 @@ impl Lambda {
         Ok(Lambda {
             inner: Arc::new(Inner {
                 store,
+                clock: config.clock.clone(),
                 catalog,
                 exec,
                 queue,

@@ -3,7 +3,9 @@
 //! packages at start-up) with the interpreter found on the machine; the
 //! `provided` runtimes through the package's own `bootstrap` executable.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::{LambdaError, Result};
 
@@ -117,11 +119,14 @@ pub fn parse(runtime: &str) -> Result<RuntimeKind> {
 const PYTHON_BOOTSTRAP: &str = include_str!("../runtimes/python/bootstrap.py");
 const NODE_BOOTSTRAP: &str = include_str!("../runtimes/node/bootstrap.mjs");
 
-/// Where the bootstraps were written and which interpreters were found.
-#[derive(Debug, Clone)]
+/// Where the bootstraps were written, and the interpreters found so far.
+#[derive(Debug)]
 pub struct Launchers {
     python_bootstrap: PathBuf,
     node_bootstrap: PathBuf,
+    /// Resolved interpreter per program name (`python3.12`, `node`); `None`
+    /// when the name is not on PATH or does not run.
+    found: Mutex<HashMap<String, Option<PathBuf>>>,
 }
 
 /// The program and arguments that start an environment.
@@ -133,7 +138,8 @@ pub struct Launch {
 
 impl Launchers {
     /// Writes the bootstraps under `dir` (every start, so an upgraded binary
-    /// brings its own).
+    /// brings its own). Interpreters are looked up on first use, so start-up
+    /// stays fast.
     pub fn install(dir: &Path) -> std::io::Result<Launchers> {
         let python_dir = dir.join("python");
         let node_dir = dir.join("node");
@@ -142,6 +148,7 @@ impl Launchers {
         let launchers = Launchers {
             python_bootstrap: python_dir.join("bootstrap.py"),
             node_bootstrap: node_dir.join("bootstrap.mjs"),
+            found: Mutex::new(HashMap::new()),
         };
         std::fs::write(&launchers.python_bootstrap, PYTHON_BOOTSTRAP)?;
         std::fs::write(&launchers.node_bootstrap, NODE_BOOTSTRAP)?;
@@ -149,27 +156,77 @@ impl Launchers {
     }
 
     /// How to start an environment of `kind` whose code is in `task_root`.
-    pub fn launch(&self, kind: RuntimeKind, task_root: &Path) -> Result<Launch> {
+    pub async fn launch(&self, kind: RuntimeKind, task_root: &Path) -> Result<Launch> {
         match kind {
             RuntimeKind::Python { minor } => {
+                const PROBE: &[&str] = &["-c", "import sys; sys.stdout.write(sys.executable)"];
                 let exact = format!("python3.{minor}");
-                let program = find_program(&exact)
-                    .or_else(|| find_program("python3"))
-                    .ok_or_else(|| missing("python3"))?;
+                let program = match self.find(&exact, PROBE).await {
+                    Some(p) => p,
+                    None => self
+                        .find("python3", PROBE)
+                        .await
+                        .ok_or_else(|| missing("python3"))?,
+                };
                 Ok(Launch {
                     program,
                     args: vec!["-u".into(), self.python_bootstrap.clone()],
                 })
             }
-            RuntimeKind::Node => Ok(Launch {
-                program: find_program("node").ok_or_else(|| missing("node"))?,
-                args: vec![self.node_bootstrap.clone()],
-            }),
+            RuntimeKind::Node => {
+                const PROBE: &[&str] = &["-e", "process.stdout.write(process.execPath)"];
+                Ok(Launch {
+                    program: self
+                        .find("node", PROBE)
+                        .await
+                        .ok_or_else(|| missing("node"))?,
+                    args: vec![self.node_bootstrap.clone()],
+                })
+            }
             RuntimeKind::Provided => Ok(Launch {
                 program: task_root.join("bootstrap"),
                 args: Vec::new(),
             }),
         }
+    }
+
+    /// The real interpreter behind `name`: it must run with the same bare
+    /// environment functions get, and report its own path (which skips
+    /// wrapper scripts such as pyenv shims, and their start-up cost).
+    async fn find(&self, name: &str, probe: &[&str]) -> Option<PathBuf> {
+        if let Some(known) = self.lock().get(name) {
+            return known.clone();
+        }
+        let mut found = None;
+        if let Some(candidate) = find_program(name) {
+            let output = tokio::process::Command::new(&candidate)
+                .args(probe)
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .stdin(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .output();
+            if let Ok(Ok(out)) =
+                tokio::time::timeout(std::time::Duration::from_secs(10), output).await
+            {
+                let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+                if out.status.success() && path.is_absolute() {
+                    found = Some(path);
+                }
+            }
+        }
+        match &found {
+            Some(path) => tracing::info!("lambda: {name} runtimes run with {}", path.display()),
+            None => tracing::info!("lambda: no working {name} on PATH"),
+        }
+        self.lock().insert(name.to_owned(), found.clone());
+        found
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<PathBuf>>> {
+        self.found
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -56,15 +56,16 @@ impl Services {
                 (tmp.path().to_path_buf(), Some(tmp))
             }
         };
+        let clock = Clock::new();
         let lambda = Lambda::open(
             store.clone(),
             LambdaConfig {
                 work_dir,
                 idle_timeout: options.lambda_idle_timeout,
                 account_concurrency: options.lambda_concurrency,
+                clock: clock.clone(),
             },
         )?;
-        let clock = Clock::new();
         let sqs = Sqs::open(store.clone(), clock.clone());
         lambda.attach_queue_sender(queue_sender(sqs.clone()));
         let dynamodb = DynamoDb::open(

@@ -234,7 +234,7 @@ impl Executor {
         let task_root = tokio::task::spawn_blocking(move || code.task_root(&code_id))
             .await
             .map_err(|e| LambdaError::Service(format!("package extraction failed: {e}")))??;
-        let launch = self.launchers.launch(kind, &task_root)?;
+        let launch = self.launchers.launch(kind, &task_root).await?;
         let program = launch.program.clone();
         let n = self.next_env.fetch_add(1, Ordering::Relaxed);
         let spec = Spec {
