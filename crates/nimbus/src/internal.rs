@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::services::{Services, IMPLEMENTED};
 
 mod clock;
+mod lambda;
 
 /// The version reported by `/_nimbus/health` and `--version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -25,6 +26,9 @@ pub fn handle(services: &Services, method: &Method, path: &str, body: &[u8]) -> 
         "/_nimbus/clock" => not_allowed(method, path, "GET, HEAD"),
         "/_nimbus/clock/advance" if method == Method::POST => clock::advance(&services.clock, body),
         "/_nimbus/clock/advance" => not_allowed(method, path, "POST"),
+        "/_nimbus/lambda/environments" if is_get => lambda::environments(&services.lambda),
+        "/_nimbus/lambda/environments" => not_allowed(method, path, "GET, HEAD"),
+        p if p.starts_with(lambda::CODE_PREFIX) && is_get => lambda::code(&services.lambda, p),
         _ => error(
             StatusCode::NOT_FOUND,
             "NotFound",
@@ -53,11 +57,11 @@ fn not_allowed(method: &Method, path: &str, allow: &'static str) -> Response<Byt
     response
 }
 
-fn error(status: StatusCode, code: &str, message: String) -> Response<Bytes> {
+pub(crate) fn error(status: StatusCode, code: &str, message: String) -> Response<Bytes> {
     json_response(status, &json!({"__type": code, "message": message}))
 }
 
-fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Bytes> {
+pub(crate) fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Bytes> {
     let body = serde_json::to_vec(value).unwrap_or_default();
     let mut response = Response::new(Bytes::from(body));
     *response.status_mut() = status;
@@ -87,7 +91,12 @@ mod tests {
 
     pub(super) fn services() -> Services {
         let store = nimbus_store::Store::in_memory().unwrap();
-        Services::open(store, "us-east-1").unwrap()
+        Services::open(
+            store,
+            "us-east-1",
+            &crate::services::ServiceOptions::default(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -97,7 +106,7 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
         assert_eq!(body["status"], "ok");
         assert_eq!(body["version"], VERSION);
-        assert_eq!(body["services"], json!(["dynamodb", "sqs"]));
+        assert_eq!(body["services"], json!(["dynamodb", "sqs", "lambda"]));
     }
 
     #[test]

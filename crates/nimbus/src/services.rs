@@ -33,6 +33,17 @@ pub struct ServiceOptions {
     pub lambda_concurrency: u32,
 }
 
+impl Default for ServiceOptions {
+    /// In memory, with the command line's defaults.
+    fn default() -> Self {
+        ServiceOptions {
+            data_dir: None,
+            lambda_idle_timeout: Duration::from_secs(300),
+            lambda_concurrency: 1000,
+        }
+    }
+}
+
 /// The services implemented so far, as reported by `/_nimbus/health`.
 pub const IMPLEMENTED: &[Service] = &[Service::DynamoDb, Service::Sqs, Service::Lambda];
 
