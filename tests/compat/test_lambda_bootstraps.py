@@ -426,6 +426,34 @@ def test_python_handler_exception(api, start, tmp_path):
     assert proc.proc.poll() is None
 
 
+def test_python_unusual_errors_are_still_reported(api, start):
+    files = {
+        "app.py": """
+        class ΣφάλμαError(Exception):
+            pass
+
+        def recurse(n):
+            return recurse(n + 1)
+
+        def handler(event, context):
+            if event == "greek":
+                raise ΣφάλμαError("μήνυμα")
+            return recurse(0)
+        """
+    }
+    proc = start("python", files, "app.handler")
+    greek = api.invoke("greek")
+    assert greek.json["errorType"] == "ΣφάλμαError"
+    assert greek.json["errorMessage"] == "μήνυμα"
+    assert greek.headers["Lambda-Runtime-Function-Error-Type"] == "??????Error"
+    deep = api.invoke("deep")
+    assert deep.json["errorType"] == "RecursionError"
+    # format_list folds the repeated frames, as on AWS.
+    assert re.fullmatch(r"  \[Previous line repeated \d+ more times\]\n", deep.json["stackTrace"][-1])
+    assert "Lambda-Runtime-Function-XRay-Error-Cause" not in deep.headers
+    assert proc.proc.poll() is None
+
+
 def init_error(api, proc):
     out = api.wait("init")
     assert out.kind == "init_error"
@@ -913,6 +941,27 @@ def test_node_callback_error(api, start):
     assert out.headers["Lambda-Runtime-Function-Error-Type"] == "RangeError"
     assert out.json["errorMessage"] == "too far"
     assert out.json["trace"][0] == "RangeError: too far"
+
+
+@needs_node
+def test_node_unusual_error_names_are_still_reported(api, start):
+    files = {
+        "index.js": """
+        exports.handler = async (event) => {
+          const e = new Error('odd');
+          e.name = event === 'greek' ? 'ΣφάλμαError' : undefined;
+          throw e;
+        };
+        """
+    }
+    proc = start("node", files, "index.handler")
+    greek = api.invoke("greek")
+    assert greek.json["errorType"] == "ΣφάλμαError"
+    assert greek.headers["Lambda-Runtime-Function-Error-Type"] == "??????Error"
+    unnamed = api.invoke("none")
+    assert unnamed.kind == "error"
+    assert unnamed.json["errorMessage"] == "odd"
+    assert proc.proc.poll() is None
 
 
 @needs_node

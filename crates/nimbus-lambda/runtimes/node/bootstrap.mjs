@@ -251,14 +251,15 @@ class RuntimeClient {
     this.post(
       `${API_PREFIX}/invocation/${encodeURIComponent(id)}/error`,
       serializeResponse(response),
-      { [ERROR_TYPE_HEADER]: response.errorType },
+      { [ERROR_TYPE_HEADER]: headerValue(response.errorType) },
       callback,
     );
   }
 
   postInitError(error, callback) {
     const response = toRuntimeResponse(error);
-    this.post(`${API_PREFIX}/init/error`, serializeResponse(response), { [ERROR_TYPE_HEADER]: response.errorType }, callback);
+    const headers = { [ERROR_TYPE_HEADER]: headerValue(response.errorType) };
+    this.post(`${API_PREFIX}/init/error`, serializeResponse(response), headers, callback);
   }
 
   post(urlPath, body, headers, callback) {
@@ -282,6 +283,12 @@ class RuntimeClient {
       }),
     );
   }
+}
+
+// Node throws on header text outside printable ASCII (or undefined), and an
+// error's name is whatever user code set it to.
+function headerValue(value) {
+  return String(value ?? '').replace(/[^\x20-\x7e]/g, '?');
 }
 
 function serializeResponse(body) {
