@@ -1091,6 +1091,41 @@ def test_node_console_format(api, start):
 
 
 @needs_node
+def test_node_console_survives_a_full_stdout_pipe(api, start):
+    # 3000 lines (~400 KB) overflow the 64 KB pipe while nobody reads it:
+    # the patched console must wait for room, losing and reordering nothing.
+    files = {
+        "index.js": """
+        exports.handler = async () => {
+          process.stdout.write('');
+          for (let i = 0; i < 3000; i++) console.log('line %d %s', i, 'x'.repeat(100));
+          return 'done';
+        };
+        """
+    }
+    proc = start("node", files, "index.handler")
+    request_id = api.send({})
+    stop = threading.Event()
+
+    def slow_reader():
+        time.sleep(0.5)
+        while not stop.is_set():
+            proc.drain()
+            time.sleep(0.01)
+
+    reader = threading.Thread(target=slow_reader)
+    reader.start()
+    try:
+        out = api.wait(request_id)
+    finally:
+        stop.set()
+        reader.join()
+    assert out.json == "done"
+    numbers = [int(m) for m in re.findall(r"\tINFO\tline (\d+) x{100}\n", out.stdout)]
+    assert numbers == list(range(3000))
+
+
+@needs_node
 def test_node_log_level_filter(api, start):
     files = {"index.js": "exports.handler = async () => { console.info('hidden'); console.warn('shown'); return 1; };\n"}
     start("node", files, "index.handler", env={"AWS_LAMBDA_LOG_LEVEL": "WARN"})

@@ -100,6 +100,8 @@ let currentRequestId; // printed as "undefined" before the first invocation, as 
 // Writes go straight to fd 1 with writeSync, so every line is in the pipe
 // before the bootstrap POSTs the invocation's outcome (nimbus relies on that
 // ordering to attribute log lines to the right invocation).
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
 function writeStdout(text) {
   const buffer = Buffer.from(text, 'utf8');
   let offset = 0;
@@ -107,8 +109,10 @@ function writeStdout(text) {
     try {
       offset += fs.writeSync(1, buffer, offset, buffer.length - offset);
     } catch (err) {
-      // fd 1 may have been made non-blocking by libuv; wait for room.
+      // Once process.stdout exists, libuv has made fd 1 non-blocking: when
+      // the pipe is full, sleep a millisecond (synchronously) and retry.
       if (err.code !== 'EAGAIN') throw err;
+      Atomics.wait(sleepCell, 0, 0, 1);
     }
   }
 }
