@@ -796,6 +796,19 @@ def test_node_js_prefers_commonjs_without_type_module(api, start):
 
 
 @needs_node
+def test_node_handler_module_from_node_modules_and_layer_on_node_path(api, start, tmp_path):
+    layer = tmp_path / "layer" / "node_modules" / "layerlib"
+    layer.mkdir(parents=True)
+    (layer / "index.js").write_text("exports.who = 'layer';\n")
+    files = {
+        "node_modules/pkgfn/package.json": '{"main": "main.js"}',
+        "node_modules/pkgfn/main.js": "exports.handler = async () => require('layerlib').who;\n",
+    }
+    start("node", files, "pkgfn.handler", env={"NODE_PATH": str(tmp_path / "layer" / "node_modules")})
+    assert api.invoke({}).json == "layer"
+
+
+@needs_node
 def test_node_context_fields(api, start):
     files = {
         "index.js": """
