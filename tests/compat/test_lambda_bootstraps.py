@@ -1053,8 +1053,11 @@ def test_node_init_exception_at_load(api, start):
 
 @needs_node
 def test_node_marshal_error(api, start):
-    files = {"index.js": "exports.handler = async () => ({ big: 10n });\n"}
+    files = {"index.js": "exports.handler = async (e) => (e === 'fn' ? () => 1 : { big: 10n });\n"}
     proc = start("node", files, "index.handler")
+    # JSON has no text for a function: the result reads as null.
+    as_null = api.invoke("fn")
+    assert as_null.kind == "response" and as_null.raw == b"null"
     out = api.invoke({})
     assert out.kind == "error"
     assert out.json["errorType"] == "Error"

@@ -216,20 +216,23 @@ class RuntimeClient {
 
   request(method, urlPath, body, headers, onDone, attempt = 1) {
     const options = { hostname: this.hostname, port: this.port, path: urlPath, method, agent: this.agent, headers };
+    let settled = false;
+    const finish = (err, res, text) => {
+      if (settled) return;
+      settled = true;
+      if (err && !res && attempt === 1) return this.request(method, urlPath, body, headers, onDone, 2);
+      onDone(err, res, text);
+    };
     const req = http.request(options, (res) => {
       const chunks = [];
       res.on('data', (chunk) => chunks.push(chunk));
-      res.on('end', () => onDone(null, res, Buffer.concat(chunks).toString('utf8')));
-      res.on('error', (err) => onDone(err));
+      res.on('end', () => finish(null, res, Buffer.concat(chunks).toString('utf8')));
+      res.on('error', (err) => finish(err, res));
     });
     req.setNoDelay(true);
-    req.on('error', (err) => {
-      if (attempt === 1) {
-        this.request(method, urlPath, body, headers, onDone, 2);
-      } else {
-        onDone(err);
-      }
-    });
+    // Before any response arrives (typically: the server had closed the idle
+    // keep-alive socket) the request is retried once on a new connection.
+    req.on('error', (err) => finish(err));
     req.end(body);
   }
 
@@ -296,11 +299,14 @@ function headerValue(value) {
 }
 
 function serializeResponse(body) {
+  let text;
   try {
-    return JSON.stringify(body === undefined ? null : body);
+    text = JSON.stringify(body === undefined ? null : body);
   } catch (_err) {
     throw new Error('Unable to stringify response body');
   }
+  // A function or symbol has no JSON text at all; it reads as null.
+  return text === undefined ? 'null' : text;
 }
 
 function fatal(message) {
