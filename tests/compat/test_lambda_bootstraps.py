@@ -426,6 +426,34 @@ def test_python_handler_exception(api, start, tmp_path):
     assert proc.proc.poll() is None
 
 
+def test_python_unusual_errors_are_still_reported(api, start):
+    files = {
+        "app.py": """
+        class ΣφάλμαError(Exception):
+            pass
+
+        def recurse(n):
+            return recurse(n + 1)
+
+        def handler(event, context):
+            if event == "greek":
+                raise ΣφάλμαError("μήνυμα")
+            return recurse(0)
+        """
+    }
+    proc = start("python", files, "app.handler")
+    greek = api.invoke("greek")
+    assert greek.json["errorType"] == "ΣφάλμαError"
+    assert greek.json["errorMessage"] == "μήνυμα"
+    assert greek.headers["Lambda-Runtime-Function-Error-Type"] == "??????Error"
+    deep = api.invoke("deep")
+    assert deep.json["errorType"] == "RecursionError"
+    # format_list folds the repeated frames, as on AWS.
+    assert re.fullmatch(r"  \[Previous line repeated \d+ more times\]\n", deep.json["stackTrace"][-1])
+    assert "Lambda-Runtime-Function-XRay-Error-Cause" not in deep.headers
+    assert proc.proc.poll() is None
+
+
 def init_error(api, proc):
     out = api.wait("init")
     assert out.kind == "init_error"
@@ -768,6 +796,19 @@ def test_node_js_prefers_commonjs_without_type_module(api, start):
 
 
 @needs_node
+def test_node_handler_module_from_node_modules_and_layer_on_node_path(api, start, tmp_path):
+    layer = tmp_path / "layer" / "node_modules" / "layerlib"
+    layer.mkdir(parents=True)
+    (layer / "index.js").write_text("exports.who = 'layer';\n")
+    files = {
+        "node_modules/pkgfn/package.json": '{"main": "main.js"}',
+        "node_modules/pkgfn/main.js": "exports.handler = async () => require('layerlib').who;\n",
+    }
+    start("node", files, "pkgfn.handler", env={"NODE_PATH": str(tmp_path / "layer" / "node_modules")})
+    assert api.invoke({}).json == "layer"
+
+
+@needs_node
 def test_node_context_fields(api, start):
     files = {
         "index.js": """
@@ -916,6 +957,27 @@ def test_node_callback_error(api, start):
 
 
 @needs_node
+def test_node_unusual_error_names_are_still_reported(api, start):
+    files = {
+        "index.js": """
+        exports.handler = async (event) => {
+          const e = new Error('odd');
+          e.name = event === 'greek' ? 'ΣφάλμαError' : undefined;
+          throw e;
+        };
+        """
+    }
+    proc = start("node", files, "index.handler")
+    greek = api.invoke("greek")
+    assert greek.json["errorType"] == "ΣφάλμαError"
+    assert greek.headers["Lambda-Runtime-Function-Error-Type"] == "??????Error"
+    unnamed = api.invoke("none")
+    assert unnamed.kind == "error"
+    assert unnamed.json["errorMessage"] == "odd"
+    assert proc.proc.poll() is None
+
+
+@needs_node
 def test_node_init_missing_module(api, start, tmp_path):
     proc = start("node", {}, "index.handler")
     out = init_error(api, proc)
@@ -991,8 +1053,11 @@ def test_node_init_exception_at_load(api, start):
 
 @needs_node
 def test_node_marshal_error(api, start):
-    files = {"index.js": "exports.handler = async () => ({ big: 10n });\n"}
+    files = {"index.js": "exports.handler = async (e) => (e === 'fn' ? () => 1 : { big: 10n });\n"}
     proc = start("node", files, "index.handler")
+    # JSON has no text for a function: the result reads as null.
+    as_null = api.invoke("fn")
+    assert as_null.kind == "response" and as_null.raw == b"null"
     out = api.invoke({})
     assert out.kind == "error"
     assert out.json["errorType"] == "Error"
@@ -1039,6 +1104,41 @@ def test_node_console_format(api, start):
             out.stdout,
         )
     assert "raw stdout\n" in out.stdout
+
+
+@needs_node
+def test_node_console_survives_a_full_stdout_pipe(api, start):
+    # 3000 lines (~400 KB) overflow the 64 KB pipe while nobody reads it:
+    # the patched console must wait for room, losing and reordering nothing.
+    files = {
+        "index.js": """
+        exports.handler = async () => {
+          process.stdout.write('');
+          for (let i = 0; i < 3000; i++) console.log('line %d %s', i, 'x'.repeat(100));
+          return 'done';
+        };
+        """
+    }
+    proc = start("node", files, "index.handler")
+    request_id = api.send({})
+    stop = threading.Event()
+
+    def slow_reader():
+        time.sleep(0.5)
+        while not stop.is_set():
+            proc.drain()
+            time.sleep(0.01)
+
+    reader = threading.Thread(target=slow_reader)
+    reader.start()
+    try:
+        out = api.wait(request_id)
+    finally:
+        stop.set()
+        reader.join()
+    assert out.json == "done"
+    numbers = [int(m) for m in re.findall(r"\tINFO\tline (\d+) x{100}\n", out.stdout)]
+    assert numbers == list(range(3000))
 
 
 @needs_node

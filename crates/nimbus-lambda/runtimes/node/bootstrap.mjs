@@ -100,6 +100,8 @@ let currentRequestId; // printed as "undefined" before the first invocation, as 
 // Writes go straight to fd 1 with writeSync, so every line is in the pipe
 // before the bootstrap POSTs the invocation's outcome (nimbus relies on that
 // ordering to attribute log lines to the right invocation).
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
 function writeStdout(text) {
   const buffer = Buffer.from(text, 'utf8');
   let offset = 0;
@@ -107,8 +109,10 @@ function writeStdout(text) {
     try {
       offset += fs.writeSync(1, buffer, offset, buffer.length - offset);
     } catch (err) {
-      // fd 1 may have been made non-blocking by libuv; wait for room.
+      // Once process.stdout exists, libuv has made fd 1 non-blocking: when
+      // the pipe is full, sleep a millisecond (synchronously) and retry.
       if (err.code !== 'EAGAIN') throw err;
+      Atomics.wait(sleepCell, 0, 0, 1);
     }
   }
 }
@@ -212,20 +216,23 @@ class RuntimeClient {
 
   request(method, urlPath, body, headers, onDone, attempt = 1) {
     const options = { hostname: this.hostname, port: this.port, path: urlPath, method, agent: this.agent, headers };
+    let settled = false;
+    const finish = (err, res, text) => {
+      if (settled) return;
+      settled = true;
+      if (err && !res && attempt === 1) return this.request(method, urlPath, body, headers, onDone, 2);
+      onDone(err, res, text);
+    };
     const req = http.request(options, (res) => {
       const chunks = [];
       res.on('data', (chunk) => chunks.push(chunk));
-      res.on('end', () => onDone(null, res, Buffer.concat(chunks).toString('utf8')));
-      res.on('error', (err) => onDone(err));
+      res.on('end', () => finish(null, res, Buffer.concat(chunks).toString('utf8')));
+      res.on('error', (err) => finish(err, res));
     });
     req.setNoDelay(true);
-    req.on('error', (err) => {
-      if (attempt === 1) {
-        this.request(method, urlPath, body, headers, onDone, 2);
-      } else {
-        onDone(err);
-      }
-    });
+    // Before any response arrives (typically: the server had closed the idle
+    // keep-alive socket) the request is retried once on a new connection.
+    req.on('error', (err) => finish(err));
     req.end(body);
   }
 
@@ -251,14 +258,15 @@ class RuntimeClient {
     this.post(
       `${API_PREFIX}/invocation/${encodeURIComponent(id)}/error`,
       serializeResponse(response),
-      { [ERROR_TYPE_HEADER]: response.errorType },
+      { [ERROR_TYPE_HEADER]: headerValue(response.errorType) },
       callback,
     );
   }
 
   postInitError(error, callback) {
     const response = toRuntimeResponse(error);
-    this.post(`${API_PREFIX}/init/error`, serializeResponse(response), { [ERROR_TYPE_HEADER]: response.errorType }, callback);
+    const headers = { [ERROR_TYPE_HEADER]: headerValue(response.errorType) };
+    this.post(`${API_PREFIX}/init/error`, serializeResponse(response), headers, callback);
   }
 
   post(urlPath, body, headers, callback) {
@@ -284,12 +292,21 @@ class RuntimeClient {
   }
 }
 
+// Node throws on header text outside printable ASCII (or undefined), and an
+// error's name is whatever user code set it to.
+function headerValue(value) {
+  return String(value ?? '').replace(/[^\x20-\x7e]/g, '?');
+}
+
 function serializeResponse(body) {
+  let text;
   try {
-    return JSON.stringify(body === undefined ? null : body);
+    text = JSON.stringify(body === undefined ? null : body);
   } catch (_err) {
     throw new Error('Unable to stringify response body');
   }
+  // A function or symbol has no JSON text at all; it reads as null.
+  return text === undefined ? 'null' : text;
 }
 
 function fatal(message) {

@@ -29,6 +29,7 @@ from urllib.parse import quote
 API_PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 XRAY_CAUSE_HEADER = "Lambda-Runtime-Function-XRay-Error-Cause"
+MAX_XRAY_CAUSE_HEADER = 16 * 1024
 
 # The error log entry is one line on stdout: its lines are joined with "\r"
 # and the traceback's leading spaces become NO-BREAK SPACEs, as AWS prints it.
@@ -123,15 +124,15 @@ class RuntimeApiClient:
 
     def post_invocation_error(self, request_id, error, xray_cause):
         path = "{}/invocation/{}/error".format(API_PREFIX, quote(request_id, safe=""))
-        headers = {
-            "Content-Type": "application/json",
-            ERROR_TYPE_HEADER: error["errorType"],
-            XRAY_CAUSE_HEADER: xray_cause,
-        }
+        headers = {"Content-Type": "application/json", ERROR_TYPE_HEADER: _header_value(error["errorType"])}
+        # The cause only serves X-Ray; a deep recursion's would be an
+        # oversized header that could get the whole POST refused.
+        if len(xray_cause) <= MAX_XRAY_CAUSE_HEADER:
+            headers[XRAY_CAUSE_HEADER] = xray_cause
         self._post(path, to_json(error).encode("utf-8"), headers)
 
     def post_init_error(self, error):
-        headers = {"Content-Type": "application/json", ERROR_TYPE_HEADER: error["errorType"]}
+        headers = {"Content-Type": "application/json", ERROR_TYPE_HEADER: _header_value(error["errorType"])}
         self._post(API_PREFIX + "/init/error", to_json(error).encode("utf-8"), headers)
 
     def _post(self, path, body, headers):
@@ -154,6 +155,12 @@ class RuntimeApiClient:
 
 class RuntimeApiError(Exception):
     pass
+
+
+def _header_value(text):
+    """http.client refuses header text outside latin-1 and control
+    characters; an exception class may well be named in Greek."""
+    return "".join(c if " " <= c <= "~" else "?" for c in str(text))
 
 
 class Invocation:
