@@ -132,6 +132,15 @@ pub async fn handle(lambda: &Lambda, ctx: &RequestContext, req: Request) -> Resu
         (Method::DELETE, ["2015-03-31", "functions", name, "aliases", alias]) => {
             ops::aliases::delete_alias(lambda, ctx, name, alias).await
         }
+        (Method::POST, ["2015-03-31", "functions", name, "policy"]) => {
+            ops::policy::add_permission(lambda, ctx, &req, name).await
+        }
+        (Method::GET, ["2015-03-31", "functions", name, "policy"]) => {
+            ops::policy::get_policy(lambda, ctx, &req, name)
+        }
+        (Method::DELETE, ["2015-03-31", "functions", name, "policy", sid]) => {
+            ops::policy::remove_permission(lambda, ctx, &req, name, sid).await
+        }
         (Method::PUT, ["2017-10-31", "functions", name, "concurrency"]) => {
             ops::concurrency::put_function_concurrency(lambda, ctx, &req, name).await
         }

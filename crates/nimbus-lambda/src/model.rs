@@ -38,6 +38,10 @@ pub struct FunctionRecord {
     /// or an alias).
     #[serde(default)]
     pub event_invoke_configs: BTreeMap<String, EventInvokeConfig>,
+    /// Resource-policy statements by qualifier ("" for the unqualified
+    /// function), in the order they were added.
+    #[serde(default)]
+    pub policies: BTreeMap<String, Vec<serde_json::Value>>,
 }
 
 /// PutFunctionEventInvokeConfig's settings for one qualifier.

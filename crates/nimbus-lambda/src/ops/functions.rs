@@ -127,6 +127,7 @@ pub async fn create_function(
         tags,
         reserved_concurrency: None,
         event_invoke_configs: BTreeMap::new(),
+        policies: BTreeMap::new(),
     };
     let record = if publish {
         with_new_version(record, None)
