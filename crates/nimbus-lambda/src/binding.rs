@@ -172,6 +172,24 @@ pub async fn handle(lambda: &Lambda, ctx: &RequestContext, req: Request) -> Resu
         (Method::GET, ["2019-09-25", "functions", name, "event-invoke-config", "list"]) => {
             ops::event_invoke_config::list_function_event_invoke_configs(lambda, ctx, &req, name)
         }
+        (Method::POST, ["2018-10-31", "layers", layer, "versions"]) => {
+            ops::layers::publish_layer_version(lambda, ctx, &req, layer).await
+        }
+        (Method::GET, ["2018-10-31", "layers", layer, "versions"]) => {
+            ops::layers::list_layer_versions(lambda, ctx, &req, layer)
+        }
+        (Method::GET, ["2018-10-31", "layers", layer, "versions", version]) => {
+            ops::layers::get_layer_version(lambda, ctx, layer, version)
+        }
+        (Method::DELETE, ["2018-10-31", "layers", layer, "versions", version]) => {
+            ops::layers::delete_layer_version(lambda, ctx, layer, version).await
+        }
+        (Method::GET, ["2018-10-31", "layers"])
+            if req.query("find").as_deref() == Some("LayerVersion") =>
+        {
+            ops::layers::get_layer_version_by_arn(lambda, ctx, &req)
+        }
+        (Method::GET, ["2018-10-31", "layers"]) => ops::layers::list_layers(lambda, ctx, &req),
         (Method::GET, ["2016-08-19", "account-settings"]) => {
             ops::concurrency::get_account_settings(lambda, ctx)
         }

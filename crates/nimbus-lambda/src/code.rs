@@ -41,6 +41,8 @@ pub struct CodeInfo {
 pub struct CodeStore {
     packages: PathBuf,
     tasks: PathBuf,
+    /// Layer combinations merged into one tree, as /opt is on AWS.
+    opts: PathBuf,
 }
 
 impl CodeStore {
@@ -48,14 +50,18 @@ impl CodeStore {
         let store = CodeStore {
             packages: root.join("packages"),
             tasks: root.join("tasks"),
+            opts: root.join("opt"),
         };
         fs::create_dir_all(&store.packages)?;
         fs::create_dir_all(&store.tasks)?;
+        fs::create_dir_all(&store.opts)?;
         // Leftovers of extractions a crash interrupted.
-        if let Ok(entries) = fs::read_dir(&store.tasks) {
-            for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().starts_with(".tmp-") {
-                    let _ = fs::remove_dir_all(entry.path());
+        for dir in [&store.tasks, &store.opts] {
+            if let Ok(entries) = fs::read_dir(dir) {
+                for entry in entries.flatten() {
+                    if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+                        let _ = fs::remove_dir_all(entry.path());
+                    }
                 }
             }
         }
@@ -123,6 +129,45 @@ impl CodeStore {
     }
 }
 
+impl CodeStore {
+    /// The merged tree of layer packages `ids`, in order (a later layer's
+    /// file replaces an earlier one's), built once per combination.
+    /// Blocking: call from `spawn_blocking`.
+    pub fn opt_root(&self, ids: &[String]) -> Result<PathBuf> {
+        let mut hasher = Sha256::new();
+        for id in ids {
+            hasher.update(id.as_bytes());
+            hasher.update(b"/");
+        }
+        let dir = self.opts.join(hex::encode(hasher.finalize()));
+        if dir.is_dir() {
+            return Ok(dir);
+        }
+        let tmp = self
+            .opts
+            .join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        let built = (|| {
+            for id in ids {
+                let zip = fs::read(self.package_path(id))
+                    .map_err(|e| io_failure("read a layer package", e))?;
+                extract(&zip, &tmp)?;
+            }
+            fs::create_dir_all(&tmp).map_err(|e| io_failure("create the layer tree", e))
+        })();
+        if let Err(e) = built {
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        if let Err(e) = fs::rename(&tmp, &dir) {
+            let _ = fs::remove_dir_all(&tmp);
+            if !dir.is_dir() {
+                return Err(io_failure("move the layer tree into place", e));
+            }
+        }
+        Ok(dir)
+    }
+}
+
 /// Checks that a package is a readable zip whose entries stay inside the
 /// task root and whose unzipped size is within AWS's limit.
 fn check_package(zip: &[u8]) -> Result<()> {
@@ -174,9 +219,14 @@ fn extract(zip: &[u8], into: &Path) -> Result<()> {
                 );
                 continue;
             }
+            let _ = fs::remove_file(&path);
             std::os::unix::fs::symlink(&target, &path)
                 .map_err(|e| io_failure("create a symlink", e))?;
             continue;
+        }
+        // A later layer replaces an earlier layer's file (or link).
+        if path.is_symlink() {
+            let _ = fs::remove_file(&path);
         }
         let mut out = fs::File::create(&path).map_err(|e| io_failure("write a file", e))?;
         io::copy(&mut entry, &mut out).map_err(|e| io_failure("write a file", e))?;

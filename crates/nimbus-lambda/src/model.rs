@@ -76,7 +76,8 @@ pub struct VersionConfig {
     #[serde(default)]
     pub has_environment: bool,
     #[serde(default)]
-    pub layers: Vec<String>,
+    /// Layers in order (later ones win where files overlap).
+    pub layers: Vec<LayerRef>,
     /// Base64 SHA-256 of the deployment package, as AWS reports it.
     pub code_sha256: String,
     pub code_size: u64,
@@ -94,6 +95,57 @@ pub struct VersionConfig {
 fn default_tracing() -> String {
     "PassThrough".to_owned()
 }
+
+/// A layer version a function uses: enough to run it even after the layer
+/// version is deleted (AWS keeps deleted layer versions usable by the
+/// functions that reference them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerRef {
+    pub arn: String,
+    pub code_id: String,
+    pub code_size: u64,
+}
+
+/// One layer and its versions, as stored under [`layer_key`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LayerRecord {
+    pub account: String,
+    pub region: String,
+    pub name: String,
+    pub versions: BTreeMap<u64, LayerVersion>,
+    /// Version numbers are never reused.
+    pub last_version: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LayerVersion {
+    pub version: u64,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub compatible_runtimes: Vec<String>,
+    #[serde(default)]
+    pub compatible_architectures: Vec<String>,
+    #[serde(default)]
+    pub license_info: Option<String>,
+    pub code_id: String,
+    pub code_sha256: String,
+    pub code_size: u64,
+    pub created_date: String,
+}
+
+/// Store key of a layer record: `ll` account `/` region `/` name.
+pub fn layer_key(account: &str, region: &str, name: &str) -> Vec<u8> {
+    let mut k = LAYER_PREFIX.to_vec();
+    k.extend_from_slice(account.as_bytes());
+    k.push(b'/');
+    k.extend_from_slice(region.as_bytes());
+    k.push(b'/');
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+pub const LAYER_PREFIX: &[u8] = b"ll";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AliasRecord {
@@ -178,7 +230,7 @@ pub fn configuration_json(f: &FunctionRecord, v: &VersionConfig) -> Value {
         out["Layers"] = v
             .layers
             .iter()
-            .map(|arn| json!({"Arn": arn, "CodeSize": 0}))
+            .map(|l| json!({"Arn": l.arn, "CodeSize": l.code_size}))
             .collect();
     }
     if let Some(target) = &v.dead_letter_target {

@@ -234,12 +234,23 @@ impl Executor {
         let task_root = tokio::task::spawn_blocking(move || code.task_root(&code_id))
             .await
             .map_err(|e| LambdaError::Service(format!("package extraction failed: {e}")))??;
+        let opt = if v.layers.is_empty() {
+            None
+        } else {
+            let code = self.code.clone();
+            let ids: Vec<String> = v.layers.iter().map(|l| l.code_id.clone()).collect();
+            Some(
+                tokio::task::spawn_blocking(move || code.opt_root(&ids))
+                    .await
+                    .map_err(|e| LambdaError::Service(format!("layer extraction failed: {e}")))??,
+            )
+        };
         let launch = self.launchers.launch(kind, &task_root).await?;
         let program = launch.program.clone();
         let n = self.next_env.fetch_add(1, Ordering::Relaxed);
         let spec = Spec {
             launch,
-            env: self.variables(f, v, &task_root, n),
+            env: self.variables(f, v, &task_root, opt.as_deref(), n),
             task_root,
             dir: self.config.envs_dir.join(format!("{}-{n}", f.name)),
             memory_mb: v.memory_size,
@@ -285,6 +296,7 @@ impl Executor {
         f: &FunctionRecord,
         v: &VersionConfig,
         task_root: &std::path::Path,
+        opt: Option<&std::path::Path>,
         n: u64,
     ) -> BTreeMap<String, String> {
         let mut env = BTreeMap::new();
@@ -317,25 +329,41 @@ impl Executor {
         }
         set("TZ", ":UTC".into());
         set("LANG", "en_US.UTF-8".into());
-        set("PATH", "/usr/local/bin:/usr/bin:/bin:/opt/bin".into());
+        // The interpreters nimbus found must be found by the function too
+        // (a function may start `python3` itself); layers' bin/ comes first.
+        let mut dirs: Vec<PathBuf> = opt.map(|o| o.join("bin")).into_iter().collect();
+        dirs.extend([
+            PathBuf::from("/usr/local/bin"),
+            "/usr/bin".into(),
+            "/bin".into(),
+        ]);
         if let Some(path) = std::env::var_os("PATH") {
-            // The interpreters nimbus found must be found by the function too
-            // (a function may start `python3` itself).
-            let mut dirs = vec![
-                PathBuf::from("/usr/local/bin"),
-                "/usr/bin".into(),
-                "/bin".into(),
-            ];
             dirs.extend(std::env::split_paths(&path));
-            if let Ok(joined) = std::env::join_paths(dirs) {
-                set("PATH", joined.to_string_lossy().into_owned());
-            }
         }
-        set("PYTHONPATH", task_root.display().to_string());
-        set(
-            "NODE_PATH",
-            task_root.join("node_modules").display().to_string(),
-        );
+        set("PATH", join_paths(dirs));
+        // Layers are merged into one tree that stands in for /opt: its
+        // conventional directories go where AWS's runtimes look for them.
+        let mut python_path = vec![task_root.to_path_buf()];
+        let mut node_path = vec![task_root.join("node_modules")];
+        if let Some(opt) = opt {
+            python_path.push(opt.join("python"));
+            if let Ok(runtimes::RuntimeKind::Python { minor }) = runtimes::parse(&v.runtime) {
+                python_path.push(opt.join(format!("python/lib/python3.{minor}/site-packages")));
+            }
+            let major = v
+                .runtime
+                .trim_start_matches("nodejs")
+                .trim_end_matches(".x");
+            node_path = vec![
+                opt.join(format!("nodejs/node{major}/node_modules")),
+                opt.join("nodejs/node_modules"),
+                task_root.join("node_modules"),
+            ];
+            set("LD_LIBRARY_PATH", opt.join("lib").display().to_string());
+            set("NIMBUS_LAMBDA_OPT", opt.display().to_string());
+        }
+        set("PYTHONPATH", join_paths(python_path));
+        set("NODE_PATH", join_paths(node_path));
         for (k, val) in &v.environment {
             env.insert(k.clone(), val.clone());
         }
@@ -359,6 +387,12 @@ impl Executor {
             });
         });
     }
+}
+
+fn join_paths(paths: Vec<PathBuf>) -> String {
+    std::env::join_paths(paths)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn finish(

@@ -133,14 +133,8 @@ pub fn apply(config: &mut VersionConfig, input: ConfigInput) -> Result<()> {
         config.environment = environment.variables;
         config.has_environment = true;
     }
-    if let Some(layers) = input.layers {
-        if !layers.is_empty() {
-            return Err(LambdaError::invalid(
-                "nimbus does not support Lambda layers yet; package the layer's contents with the function",
-            ));
-        }
-        config.layers = layers;
-    }
+    // Layers are resolved against the stored layers by the caller (see
+    // `ops::layers::resolve`), which needs the service.
     if let Some(tracing) = input.tracing_config {
         match tracing.mode.as_deref() {
             Some(mode @ ("Active" | "PassThrough")) => config.tracing_mode = mode.to_owned(),

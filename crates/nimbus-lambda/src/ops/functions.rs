@@ -49,7 +49,8 @@ pub async fn create_function(
     req: &Request,
 ) -> Result<Reply> {
     check_code_request_size(req, "CreateFunction")?;
-    let input: CreateFunctionInput = req.json()?;
+    let mut input: CreateFunctionInput = req.json()?;
+    let layer_arns = input.config.layers.take();
     let name_input = input.function_name.ok_or_else(|| missing("functionName"))?;
     let r = names::parse_function_ref(&name_input)?;
     if r.qualifier.is_some() {
@@ -104,6 +105,9 @@ pub async fn create_function(
         dead_letter_target: None,
     };
     config::apply(&mut latest, input.config)?;
+    if let Some(arns) = layer_arns {
+        latest.layers = super::layers::resolve(lambda, ctx, &arns)?;
+    }
     if lambda
         .inner()
         .catalog
@@ -373,7 +377,8 @@ pub async fn update_function_configuration(
     req: &Request,
     name: &str,
 ) -> Result<Reply> {
-    let input: ConfigInput = req.json()?;
+    let mut input: ConfigInput = req.json()?;
+    let layer_arns = input.layers.take();
     let (f, r) = find(lambda, ctx, name)?;
     no_qualifier(&r)?;
     // Validate against a copy first so a bad member fails before anything
@@ -382,6 +387,9 @@ pub async fn update_function_configuration(
     check_revision(expected.as_deref(), &f.latest.revision_id)?;
     let mut preview = f.latest.clone();
     config::apply(&mut preview, input)?;
+    if let Some(arns) = layer_arns {
+        preview.layers = super::layers::resolve(lambda, ctx, &arns)?;
+    }
     let record = lambda
         .inner()
         .catalog

@@ -7,6 +7,7 @@ pub mod config;
 pub mod event_invoke_config;
 pub mod functions;
 pub mod invoke;
+pub mod layers;
 pub mod policy;
 pub mod tags;
 pub mod versions;
