@@ -1,4 +1,5 @@
-//! SQS for nimbus: standard queues over the awsJson 1.0 protocol, with
+//! SQS for nimbus: standard and FIFO queues, dead-letter queues and queue
+//! tags over the awsJson 1.0 protocol, with
 //! operations named as AWS names them (`create_queue`, `send_message`, ...).
 //!
 //! This crate knows nothing of HTTP. [`Sqs::handle`] takes an operation name
@@ -7,15 +8,19 @@
 //! receivers (long polling) are woken through one [`Notify`] per queue.
 
 pub mod attributes;
+pub mod config;
 pub mod error;
+pub mod fifo;
 pub mod md5;
 pub mod messages;
 pub mod model;
 pub mod queues;
 pub mod receipt;
 pub mod receive;
+pub mod redrive;
 pub mod request;
 pub mod send;
+pub mod tags;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -154,6 +159,12 @@ impl Sqs {
             "ChangeMessageVisibilityBatch" => {
                 messages::change_message_visibility_batch(self, ctx, &req).await
             }
+            "ListDeadLetterSourceQueues" => {
+                redrive::list_dead_letter_source_queues(self, ctx, &req)
+            }
+            "TagQueue" => tags::tag_queue(self, ctx, &req).await,
+            "UntagQueue" => tags::untag_queue(self, ctx, &req).await,
+            "ListQueueTags" => tags::list_queue_tags(self, ctx, &req),
             other => Err(SqsError {
                 shape: "UnsupportedOperation",
                 query_code: "AWS.SimpleQueueService.UnsupportedOperation",

@@ -106,6 +106,10 @@ pub async fn delete_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Re
     sqs.store()
         .write(move |txn| delete_in(txn, receipt))
         .await?;
+    // A FIFO group held back by this message may be deliverable now.
+    if queue.is_fifo() {
+        sqs.notifier(queue.id).notify_waiters();
+    }
     Ok(json!({}))
 }
 
@@ -132,6 +136,9 @@ pub async fn delete_message_batch(sqs: &Sqs, ctx: &RequestContext, req: &Object)
             Ok::<_, SqsError>(())
         })
         .await?;
+    if queue.is_fifo() {
+        sqs.notifier(queue.id).notify_waiters();
+    }
     let successful: Vec<Value> = ok.iter().map(|(id, _)| json!({ "Id": id })).collect();
     Ok(json!({ "Successful": successful, "Failed": failed }))
 }

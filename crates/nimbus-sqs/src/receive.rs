@@ -3,13 +3,13 @@
 //! the queue's `Notify` when there are none, waking early for a send, for
 //! the next message to become visible, or for server shutdown.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Bound;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use nimbus_store::ReadView;
+use nimbus_store::{ReadView, WriteTxn};
 use nimbus_wire::RequestContext;
 use serde_json::{json, Map, Value};
 use tokio::time::Instant;
@@ -21,16 +21,21 @@ use crate::model::{self, AttributeValue, MessageRecord, QueueRecord};
 use crate::queues::to_json;
 use crate::receipt::Receipt;
 use crate::request::{self, Object};
-use crate::Sqs;
+use crate::{load_queue, redrive, Sqs};
 
 const MAX_WAIT_SECONDS: i64 = 20;
 
-/// The system attributes ReceiveMessage can return.
-const SYSTEM_ATTRIBUTES: [&str; 4] = [
+/// The system attributes ReceiveMessage can return (the FIFO and
+/// dead-letter ones only for messages that have them).
+const SYSTEM_ATTRIBUTES: [&str; 8] = [
     "ApproximateReceiveCount",
     "ApproximateFirstReceiveTimestamp",
     "SenderId",
     "SentTimestamp",
+    "MessageGroupId",
+    "MessageDeduplicationId",
+    "SequenceNumber",
+    "DeadLetterQueueSourceArn",
 ];
 
 pub async fn receive_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Result<Value> {
@@ -78,18 +83,29 @@ pub async fn receive_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> R
         let now = model::now_ms();
         let next = match peek(sqs, queue.id, now)? {
             Peek::Ready => {
-                let received = take(sqs, &queue, max, visibility).await?;
-                if !received.is_empty() {
-                    let messages: Vec<Value> = received
+                let taken = take(sqs, &queue, max, visibility).await?;
+                if let Some(dlq) = taken.dead_letter_queue {
+                    sqs.notifier(dlq).notify_waiters();
+                }
+                if !taken.messages.is_empty() {
+                    let messages: Vec<Value> = taken
+                        .messages
                         .iter()
                         .map(|(m, handle)| message_json(m, handle, &system, &user))
                         .collect();
                     return Ok(json!({ "Messages": messages }));
                 }
-                // Everything due had outlived its retention and was swept;
-                // look again at once, since live messages may be right
-                // behind. Each sweep deletes what it scanned, so this ends.
-                continue;
+                if taken.progressed {
+                    // Everything due had outlived its retention or moved to
+                    // the dead-letter queue; look again at once, since live
+                    // messages may be right behind. Each pass removes what
+                    // it scanned, so this ends.
+                    continue;
+                }
+                // FIFO: every visible message is in a group held back by a
+                // message in flight. Wait for a delete or visibility change
+                // (both notify) or for the first deadline to pass.
+                next_after(sqs, queue.id, now)?
             }
             Peek::NextAt(at) => Some(at),
             Peek::Empty => None,
@@ -146,65 +162,239 @@ fn peek(sqs: &Sqs, queue_id: u64, now: u64) -> Result<Peek> {
     })
 }
 
+/// The first time after `now` at which a message of the queue becomes
+/// visible.
+fn next_after(sqs: &Sqs, queue_id: u64, now: u64) -> Result<Option<u64>> {
+    let lower = model::visibility_key(queue_id, now + 1, 0);
+    let end = model::prefix_end(&model::visibility_prefix(queue_id));
+    let mut first = None;
+    sqs.store().snapshot()?.scan(
+        Bound::Included(&lower[..]),
+        Bound::Excluded(&end[..]),
+        false,
+        &mut |k, _| {
+            first = model::parse_visibility_key(k).map(|(at, _)| at);
+            false
+        },
+    )?;
+    Ok(first)
+}
+
+/// What one receive pass did.
+struct Taken {
+    messages: Vec<(MessageRecord, String)>,
+    /// Messages were swept (past retention) or moved to the dead-letter
+    /// queue, so another pass may find more.
+    progressed: bool,
+    /// The dead-letter queue that received messages, to wake its readers.
+    dead_letter_queue: Option<u64>,
+}
+
+/// What a receive pass does with one message it looked at.
+enum Fate {
+    Deliver,
+    /// Past the queue's retention period: deleted.
+    Expire,
+    /// Received `maxReceiveCount` times already: moved to the DLQ.
+    DeadLetter,
+}
+
 /// Receives up to `max` visible messages in one durable write: each gets a
 /// new visibility deadline and receive count. Messages past the queue's
-/// retention period are deleted instead.
-async fn take(
-    sqs: &Sqs,
-    queue: &QueueRecord,
-    max: usize,
-    visibility: u32,
-) -> Result<Vec<(MessageRecord, String)>> {
+/// retention period are deleted instead, and messages already received
+/// `maxReceiveCount` times move to the dead-letter queue, in the same write.
+async fn take(sqs: &Sqs, queue: &QueueRecord, max: usize, visibility: u32) -> Result<Taken> {
     let queue_id = queue.id;
-    let retention_ms = u64::from(queue.attributes.message_retention_period) * 1000;
+    let queue_key = model::queue_key(&queue.account, &queue.region, &queue.name);
     sqs.store()
         .write(move |txn| {
             let now = model::now_ms();
-            let prefix = model::visibility_prefix(queue_id);
-            let upper = model::visibility_key(queue_id, now, u64::MAX);
-            let mut due = Vec::new();
-            txn.scan(
-                Bound::Included(&prefix[..]),
-                Bound::Included(&upper[..]),
-                false,
-                &mut |k, _| {
-                    if let Some(entry) = model::parse_visibility_key(k) {
-                        due.push(entry);
-                    }
-                    due.len() < max
-                },
-            )?;
-            let mut out = Vec::new();
-            for (at, seq) in due {
-                txn.delete(&model::visibility_key(queue_id, at, seq));
-                let key = model::message_key(queue_id, seq);
-                let Some(mut record) = load_message(txn, &key)? else {
-                    continue;
-                };
+            // The queue as it is now: its redrive policy may have changed.
+            let Some(queue) = load_queue(txn, &queue_key)?.filter(|q| q.id == queue_id) else {
+                return Err(SqsError::queue_does_not_exist());
+            };
+            let dlq = redrive::dead_letter_queue(txn, &queue)?;
+            let dead_letter_after = queue
+                .redrive_policy
+                .as_ref()
+                .filter(|_| dlq.is_some())
+                .map(|p| p.max_receive_count);
+            let retention_ms = u64::from(queue.attributes.message_retention_period) * 1000;
+            let fate = |record: &MessageRecord| {
                 if record.sent_ms + retention_ms <= now {
-                    txn.delete(&key);
-                    continue;
+                    Fate::Expire
+                } else if dead_letter_after.is_some_and(|n| record.receive_count >= n) {
+                    Fate::DeadLetter
+                } else {
+                    Fate::Deliver
                 }
-                record.receive_count += 1;
-                record.first_receive_ms.get_or_insert(now);
-                record.last_receive_ms = Some(now);
-                record.visible_at_ms = now + u64::from(visibility) * 1000;
-                txn.put(&key, &to_json(&record));
-                txn.put(
-                    &model::visibility_key(queue_id, record.visible_at_ms, seq),
-                    &model::visibility_value(&record),
-                );
-                let handle = Receipt {
-                    queue_id,
-                    seq,
-                    receive_count: record.receive_count,
+            };
+            let due = if queue.is_fifo() {
+                due_fifo(txn, queue_id, max, now, &fate)?
+            } else {
+                due_standard(txn, queue_id, max, &fate, now)?
+            };
+            let mut taken = Taken {
+                messages: Vec::new(),
+                progressed: false,
+                dead_letter_queue: None,
+            };
+            for (seq, mut record, fate) in due {
+                let key = model::message_key(queue_id, seq);
+                txn.delete(&model::visibility_key(queue_id, record.visible_at_ms, seq));
+                match (fate, &dlq) {
+                    (Fate::Expire, _) => {
+                        txn.delete(&key);
+                        taken.progressed = true;
+                    }
+                    (Fate::DeadLetter, Some(dlq)) => {
+                        redrive::move_to_dead_letter_queue(txn, &queue, dlq, seq, record, now)?;
+                        taken.progressed = true;
+                        taken.dead_letter_queue = Some(dlq.id);
+                    }
+                    _ => {
+                        record.receive_count += 1;
+                        record.first_receive_ms.get_or_insert(now);
+                        record.last_receive_ms = Some(now);
+                        record.visible_at_ms = now + u64::from(visibility) * 1000;
+                        txn.put(&key, &to_json(&record));
+                        txn.put(
+                            &model::visibility_key(queue_id, record.visible_at_ms, seq),
+                            &model::visibility_value(&record),
+                        );
+                        let handle = Receipt {
+                            queue_id,
+                            seq,
+                            receive_count: record.receive_count,
+                        }
+                        .encode();
+                        taken.messages.push((record, handle));
+                    }
                 }
-                .encode();
-                out.push((record, handle));
             }
-            Ok(out)
+            Ok(taken)
         })
         .await
+}
+
+type Due = Vec<(u64, MessageRecord, Fate)>;
+
+/// Standard queues: the first `max` entries of the visibility index that
+/// are due by `now`, in deadline order.
+fn due_standard(
+    txn: &WriteTxn<'_>,
+    queue_id: u64,
+    max: usize,
+    fate: &dyn Fn(&MessageRecord) -> Fate,
+    now: u64,
+) -> Result<Due> {
+    let prefix = model::visibility_prefix(queue_id);
+    let upper = model::visibility_key(queue_id, now, u64::MAX);
+    let mut entries = Vec::new();
+    txn.scan(
+        Bound::Included(&prefix[..]),
+        Bound::Included(&upper[..]),
+        false,
+        &mut |k, _| {
+            if let Some(entry) = model::parse_visibility_key(k) {
+                entries.push(entry);
+            }
+            entries.len() < max
+        },
+    )?;
+    let mut due = Vec::with_capacity(entries.len());
+    for (at, seq) in entries {
+        match load_message(txn, &model::message_key(queue_id, seq))? {
+            Some(record) => {
+                let f = fate(&record);
+                due.push((seq, record, f));
+            }
+            // An index entry without its message: drop the entry.
+            None => due.push((seq, orphan(at), Fate::Expire)),
+        }
+    }
+    Ok(due)
+}
+
+/// A stand-in for a missing message, so its stray index entry is removed.
+fn orphan(visible_at_ms: u64) -> MessageRecord {
+    MessageRecord {
+        message_id: String::new(),
+        body: String::new(),
+        md5_of_body: String::new(),
+        attributes: BTreeMap::new(),
+        sender_id: String::new(),
+        trace_header: None,
+        sent_ms: 0,
+        receive_count: 0,
+        first_receive_ms: None,
+        last_receive_ms: None,
+        visible_at_ms,
+        group_id: None,
+        dedup_id: None,
+        sequence_number: None,
+        dead_letter_source_arn: None,
+    }
+}
+
+/// FIFO queues: messages in send order, skipping every group that has a
+/// message not visible now (in flight, or delayed): a group is delivered
+/// strictly in order, and only while none of it is in flight. Messages of
+/// one group that are visible come together, up to `max`.
+fn due_fifo(
+    txn: &WriteTxn<'_>,
+    queue_id: u64,
+    max: usize,
+    now: u64,
+    fate: &dyn Fn(&MessageRecord) -> Fate,
+) -> Result<Due> {
+    let prefix = model::message_prefix(queue_id);
+    let end = model::prefix_end(&prefix);
+    let mut blocked: HashSet<String> = HashSet::new();
+    let mut due = Vec::new();
+    let mut delivered = 0;
+    let mut broken = None;
+    txn.scan(
+        Bound::Included(&prefix[..]),
+        Bound::Excluded(&end[..]),
+        false,
+        &mut |k, v| {
+            let Some(seq) = k
+                .get(10..18)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+            else {
+                return true;
+            };
+            let record: MessageRecord = match serde_json::from_slice(v) {
+                Ok(r) => r,
+                Err(e) => {
+                    broken = Some(e);
+                    return false;
+                }
+            };
+            let group = record.group_id.clone().unwrap_or_default();
+            if blocked.contains(&group) {
+                return true;
+            }
+            if record.visible_at_ms > now {
+                blocked.insert(group);
+                return true;
+            }
+            let f = fate(&record);
+            if matches!(f, Fate::Deliver) {
+                delivered += 1;
+            }
+            due.push((seq, record, f));
+            delivered < max
+        },
+    )?;
+    if let Some(e) = broken {
+        return Err(SqsError::internal(format!(
+            "message record is unreadable: {e}"
+        )));
+    }
+    Ok(due)
 }
 
 fn wants(names: &[String], name: &str) -> bool {
@@ -233,7 +423,23 @@ fn message_json(m: &MessageRecord, handle: &str, system: &[String], user: &[Stri
             "ApproximateReceiveCount" => m.receive_count.to_string(),
             "ApproximateFirstReceiveTimestamp" => m.first_receive_ms.unwrap_or(0).to_string(),
             "SenderId" => m.sender_id.clone(),
-            _ => m.sent_ms.to_string(),
+            "SentTimestamp" => m.sent_ms.to_string(),
+            "MessageGroupId" => match &m.group_id {
+                Some(g) => g.clone(),
+                None => continue,
+            },
+            "MessageDeduplicationId" => match &m.dedup_id {
+                Some(d) => d.clone(),
+                None => continue,
+            },
+            "SequenceNumber" => match &m.sequence_number {
+                Some(n) => n.clone(),
+                None => continue,
+            },
+            _ => match &m.dead_letter_source_arn {
+                Some(arn) => arn.clone(),
+                None => continue,
+            },
         };
         attrs.insert(name.into(), json!(value));
     }
