@@ -198,11 +198,12 @@ pub fn remember(
 /// `now`.
 pub fn sweep_expired(txn: &mut WriteTxn<'_>, queue_id: u64, now: u64) -> Result<()> {
     let prefix = model::dedup_expiry_prefix(queue_id);
-    let upper = model::dedup_expiry_key(queue_id, now, &[]);
+    // Everything expiring at or before `now`, whatever its key's suffix.
+    let upper = model::dedup_expiry_key(queue_id, now + 1, &[]);
     let mut expired = Vec::new();
     txn.scan(
         Bound::Included(&prefix[..]),
-        Bound::Included(&upper[..]),
+        Bound::Excluded(&upper[..]),
         false,
         &mut |k, _| {
             expired.push(k.to_vec());
@@ -259,6 +260,73 @@ mod tests {
         a.apply("DeduplicationScope", "messageGroup").unwrap();
         assert!(a.check().is_ok());
         assert!(!a.apply("VisibilityTimeout", "1").unwrap());
+    }
+
+    /// The window as time passes: a duplicate inside five minutes finds the
+    /// original, one after it does not, and sends sweep expired entries
+    /// (both keys) so the table does not grow without bound.
+    #[test]
+    fn window_expires_and_entries_are_swept() {
+        let store = nimbus_store::Store::in_memory().unwrap();
+        let t0 = 1_000_000u64;
+        store
+            .write_blocking(move |txn| {
+                remember(txn, 7, b"d1", "m1", "01", t0)?;
+                remember(txn, 7, b"d2", "m2", "02", t0 + 1000)?;
+                remember(txn, 8, b"d1", "other", "03", t0)?;
+                Ok::<_, SqsError>(())
+            })
+            .unwrap();
+        let found = store
+            .write_blocking(move |txn| {
+                let inside = recent_duplicate(txn, 7, b"d1", t0 + DEDUP_WINDOW_MS - 1)?;
+                let after = recent_duplicate(txn, 7, b"d1", t0 + DEDUP_WINDOW_MS)?;
+                Ok::<_, SqsError>((inside, after))
+            })
+            .unwrap();
+        assert_eq!(found.0.map(|r| r.message_id), Some("m1".to_owned()));
+        assert_eq!(found.1, None);
+        // Sweeping at the end of d1's window removes d1 of queue 7 only.
+        store
+            .write_blocking(move |txn| sweep_expired(txn, 7, t0 + DEDUP_WINDOW_MS))
+            .unwrap();
+        let snapshot = store.snapshot().unwrap();
+        assert_eq!(snapshot.get(&model::dedup_key(7, b"d1")).unwrap(), None);
+        assert!(snapshot.get(&model::dedup_key(7, b"d2")).unwrap().is_some());
+        assert!(snapshot.get(&model::dedup_key(8, b"d1")).unwrap().is_some());
+        let mut expiry_keys = 0;
+        let prefix = model::dedup_expiry_prefix(7);
+        let end = model::prefix_end(&prefix);
+        snapshot
+            .scan(
+                Bound::Included(&prefix[..]),
+                Bound::Excluded(&end[..]),
+                false,
+                &mut |_, _| {
+                    expiry_keys += 1;
+                    true
+                },
+            )
+            .unwrap();
+        assert_eq!(expiry_keys, 1);
+        // Remembering an expired id again replaces its old expiry entry.
+        store
+            .write_blocking(move |txn| {
+                remember(txn, 7, b"d2", "m2b", "04", t0 + DEDUP_WINDOW_MS + 5000)?;
+                Ok::<_, SqsError>(())
+            })
+            .unwrap();
+        let snapshot = store.snapshot().unwrap();
+        assert_eq!(
+            snapshot
+                .get(&model::dedup_expiry_key(
+                    7,
+                    t0 + 1000 + DEDUP_WINDOW_MS,
+                    b"d2"
+                ))
+                .unwrap(),
+            None
+        );
     }
 
     #[test]
