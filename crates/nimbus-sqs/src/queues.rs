@@ -174,22 +174,31 @@ pub async fn delete_queue(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Resu
             if load_queue(txn, &key)?.is_some_and(|q| q.id == id) {
                 txn.delete(&key);
             }
-            delete_messages(txn, id)
+            delete_messages(txn, id, true)
         })
         .await?;
     sqs.forget_queue(id);
     Ok(json!({}))
 }
 
-/// Removes every message of a queue (records and visibility entries) and
-/// its deduplication history.
-fn delete_messages(txn: &mut nimbus_store::WriteTxn<'_>, queue_id: u64) -> Result<()> {
-    for prefix in [
+/// Removes every message of a queue (records and visibility entries) and,
+/// with `dedup_history`, the FIFO deduplication ids it saw. A purge keeps
+/// those: a producer retrying a send after a purge still must not enqueue a
+/// duplicate inside the five-minute window.
+fn delete_messages(
+    txn: &mut nimbus_store::WriteTxn<'_>,
+    queue_id: u64,
+    dedup_history: bool,
+) -> Result<()> {
+    let mut prefixes = vec![
         model::message_prefix(queue_id),
         model::visibility_prefix(queue_id),
-        model::dedup_prefix(queue_id),
-        model::dedup_expiry_prefix(queue_id),
-    ] {
+    ];
+    if dedup_history {
+        prefixes.push(model::dedup_prefix(queue_id));
+        prefixes.push(model::dedup_expiry_prefix(queue_id));
+    }
+    for prefix in prefixes {
         let end = model::prefix_end(&prefix);
         txn.delete_range(Bound::Included(&prefix[..]), Bound::Excluded(&end[..]))?;
     }
@@ -306,7 +315,7 @@ pub async fn purge_queue(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Resul
     }
     let id = queue.id;
     sqs.store()
-        .write(move |txn| delete_messages(txn, id))
+        .write(move |txn| delete_messages(txn, id, false))
         .await?;
     Ok(json!({}))
 }
