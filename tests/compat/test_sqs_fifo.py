@@ -212,3 +212,21 @@ def test_visibility_timeout_returns_message_first(sqs, fifo):
     again = receive(sqs, url)
     assert bodies(again) == ["m1", "m2"]
     assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"
+
+
+def test_receive_request_attempt_id(sqs, fifo):
+    url = fifo(ContentBasedDeduplication="true")
+    for body in ["r1", "r2"]:
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, ReceiveRequestAttemptId="a-1")
+    retry = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, ReceiveRequestAttemptId="a-1")
+    assert bodies(first["Messages"]) == bodies(retry["Messages"]) == ["r1"]
+    assert first["Messages"][0]["ReceiptHandle"] == retry["Messages"][0]["ReceiptHandle"]
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="a-2")
+    with aws_error(
+        "InvalidParameterValue",
+        "Value a\tb for parameter ReceiveRequestAttemptId is invalid. Reason: "
+        "ReceiveRequestAttemptId can only include alphanumeric and punctuation characters. "
+        "1 to 128 in length.",
+    ):
+        sqs.receive_message(QueueUrl=url, ReceiveRequestAttemptId="a\tb")

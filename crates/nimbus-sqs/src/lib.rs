@@ -7,6 +7,7 @@
 //! Every change to a queue or message is one durable store write; waiting
 //! receivers (long polling) are woken through one [`Notify`] per queue.
 
+pub mod attempts;
 pub mod attributes;
 pub mod config;
 pub mod error;

@@ -13,7 +13,8 @@
 //! - `sd` queue id | deduplication key -> [`DedupRecord`] (JSON): FIFO
 //!   deduplication ids seen in the last five minutes. The key is the
 //!   deduplication id, prefixed by the message group id and a NUL byte when
-//!   the queue's DeduplicationScope is `messageGroup`.
+//!   the queue's DeduplicationScope is `messageGroup`. Keys starting with
+//!   byte 0x01 hold ReceiveRequestAttemptIds instead (see `attempts`).
 //! - `se` queue id | expires-at (ms, u64 BE) | deduplication key -> empty:
 //!   the same entries ordered by expiry, so sends sweep expired ones.
 //!

@@ -14,6 +14,7 @@ use nimbus_wire::RequestContext;
 use serde_json::{json, Map, Value};
 use tokio::time::Instant;
 
+use crate::attempts::{self, AttemptedMessage};
 use crate::error::{Result, SqsError};
 use crate::md5::message_attributes_md5;
 use crate::messages::{load_message, visibility_timeout_param};
@@ -67,6 +68,14 @@ pub async fn receive_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> R
     let mut system: Vec<String> = request::str_list(req, "AttributeNames")?;
     system.extend(request::str_list(req, "MessageSystemAttributeNames")?);
     let user = request::str_list(req, "MessageAttributeNames")?;
+    // Only FIFO queues use ReceiveRequestAttemptId; standard ones ignore it.
+    let attempt = match request::opt_str(req, "ReceiveRequestAttemptId")? {
+        Some(id) if queue.is_fifo() => {
+            attempts::check(id)?;
+            Some(id.to_owned())
+        }
+        _ => None,
+    };
 
     let deadline = Instant::now() + Duration::from_secs(u64::from(wait));
     let notify = sqs.notifier(queue.id);
@@ -83,7 +92,7 @@ pub async fn receive_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> R
         let now = model::now_ms();
         let next = match peek(sqs, queue.id, now)? {
             Peek::Ready => {
-                let taken = take(sqs, &queue, max, visibility).await?;
+                let taken = take(sqs, &queue, max, visibility, attempt.clone()).await?;
                 if let Some(dlq) = taken.dead_letter_queue {
                     sqs.notifier(dlq).notify_waiters();
                 }
@@ -203,7 +212,16 @@ enum Fate {
 /// new visibility deadline and receive count. Messages past the queue's
 /// retention period are deleted instead, and messages already received
 /// `maxReceiveCount` times move to the dead-letter queue, in the same write.
-async fn take(sqs: &Sqs, queue: &QueueRecord, max: usize, visibility: u32) -> Result<Taken> {
+///
+/// On a FIFO queue with a ReceiveRequestAttemptId, a live earlier attempt
+/// is replayed instead (see [`attempts`]), and a new one is remembered.
+async fn take(
+    sqs: &Sqs,
+    queue: &QueueRecord,
+    max: usize,
+    visibility: u32,
+    attempt: Option<String>,
+) -> Result<Taken> {
     let queue_id = queue.id;
     let queue_key = model::queue_key(&queue.account, &queue.region, &queue.name);
     sqs.store()
@@ -213,6 +231,15 @@ async fn take(sqs: &Sqs, queue: &QueueRecord, max: usize, visibility: u32) -> Re
             let Some(queue) = load_queue(txn, &queue_key)?.filter(|q| q.id == queue_id) else {
                 return Err(SqsError::queue_does_not_exist());
             };
+            if let Some(id) = &attempt {
+                if let Some(messages) = attempts::replay(txn, queue_id, id, visibility, now)? {
+                    return Ok(Taken {
+                        messages,
+                        progressed: false,
+                        dead_letter_queue: None,
+                    });
+                }
+            }
             let dlq = redrive::dead_letter_queue(txn, &queue)?;
             let dead_letter_after = queue
                 .redrive_policy
@@ -239,6 +266,7 @@ async fn take(sqs: &Sqs, queue: &QueueRecord, max: usize, visibility: u32) -> Re
                 progressed: false,
                 dead_letter_queue: None,
             };
+            let mut attempted = Vec::new();
             for (seq, mut record, fate) in due {
                 let key = model::message_key(queue_id, seq);
                 txn.delete(&model::visibility_key(queue_id, record.visible_at_ms, seq));
@@ -268,9 +296,17 @@ async fn take(sqs: &Sqs, queue: &QueueRecord, max: usize, visibility: u32) -> Re
                             receive_count: record.receive_count,
                         }
                         .encode();
+                        attempted.push(AttemptedMessage {
+                            seq,
+                            receive_count: record.receive_count,
+                            handle: handle.clone(),
+                        });
                         taken.messages.push((record, handle));
                     }
                 }
+            }
+            if let Some(id) = attempt.filter(|_| !attempted.is_empty()) {
+                attempts::remember(txn, queue_id, &id, attempted, now)?;
             }
             Ok(taken)
         })

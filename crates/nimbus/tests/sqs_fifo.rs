@@ -640,3 +640,61 @@ async fn deduplication_and_order_survive_sigkill() {
     let got = receive(&c, &url, 10, 30).await;
     assert_eq!(bodies(&got), ["m0", "m1", "m2", "m3", "m4"]);
 }
+
+#[tokio::test]
+async fn receive_request_attempt_id_replays_a_lost_receive() {
+    let n = start();
+    let c = &n.client;
+    let url = create_fifo(c, "attempt.fifo", &[("ContentBasedDeduplication", "true")]).await;
+    for body in ["m1", "m2", "m3"] {
+        ok(c.send_message()
+            .queue_url(&url)
+            .message_body(body)
+            .message_group_id("g")
+            .send()
+            .await);
+    }
+    let attempt = |id: &str| {
+        c.receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(2)
+            .receive_request_attempt_id(id)
+            .send()
+    };
+    let first = ok(attempt("try-1").await).messages.unwrap();
+    assert_eq!(bodies(&first), ["m1", "m2"]);
+    // The response was "lost": the retry gets the same messages and handles.
+    let retry = ok(attempt("try-1").await).messages.unwrap();
+    assert_eq!(bodies(&retry), ["m1", "m2"]);
+    for (a, b) in first.iter().zip(&retry) {
+        assert_eq!(a.receipt_handle(), b.receipt_handle());
+        assert_eq!(a.message_id(), b.message_id());
+    }
+    // Another attempt id is a new receive: the group is held.
+    assert!(ok(attempt("try-2").await).messages.is_none());
+    // Deleted messages are not replayed; the rest are.
+    delete(c, &url, &retry[0]).await;
+    assert_eq!(
+        bodies(&ok(attempt("try-1").await).messages.unwrap()),
+        ["m2"]
+    );
+    delete(c, &url, &first[1]).await;
+    // Nothing left of that attempt: it receives afresh.
+    assert_eq!(
+        bodies(&ok(attempt("try-1").await).messages.unwrap()),
+        ["m3"]
+    );
+
+    expect_error(
+        attempt("has space").await,
+        "InvalidParameterValue",
+        "Value has space for parameter ReceiveRequestAttemptId is invalid. Reason: ReceiveRequestAttemptId can only include alphanumeric and punctuation characters. 1 to 128 in length.",
+    );
+    // Standard queues ignore it.
+    let std_url = create(c, "std", &[]).await;
+    ok(c.receive_message()
+        .queue_url(&std_url)
+        .receive_request_attempt_id("has space")
+        .send()
+        .await);
+}
