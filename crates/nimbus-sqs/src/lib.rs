@@ -15,6 +15,7 @@ pub mod fifo;
 pub mod md5;
 pub mod messages;
 pub mod model;
+pub mod movetasks;
 pub mod queues;
 pub mod receipt;
 pub mod receive;
@@ -51,6 +52,9 @@ struct Inner {
     /// holding graceful shutdown for up to 20 seconds.
     stopping: AtomicBool,
     stop: Notify,
+    /// Set once the move tasks left running by the previous process have
+    /// been restarted (on the first request, which has a runtime to spawn on).
+    tasks_resumed: AtomicBool,
 }
 
 impl Sqs {
@@ -64,6 +68,7 @@ impl Sqs {
                 purges: Mutex::default(),
                 stopping: AtomicBool::new(false),
                 stop: Notify::new(),
+                tasks_resumed: AtomicBool::new(false),
             }),
         }
     }
@@ -134,6 +139,11 @@ impl Sqs {
         operation: &str,
         body: &[u8],
     ) -> std::result::Result<Vec<u8>, AwsError> {
+        if !self.inner.tasks_resumed.swap(true, Ordering::SeqCst) {
+            if let Err(e) = movetasks::resume_all(self).await {
+                tracing::error!(error = %e.message, "could not resume message move tasks");
+            }
+        }
         let out = self
             .dispatch(ctx, operation, body)
             .await
@@ -163,6 +173,9 @@ impl Sqs {
             "ListDeadLetterSourceQueues" => {
                 redrive::list_dead_letter_source_queues(self, ctx, &req)
             }
+            "StartMessageMoveTask" => movetasks::start_message_move_task(self, ctx, &req).await,
+            "ListMessageMoveTasks" => movetasks::list_message_move_tasks(self, ctx, &req),
+            "CancelMessageMoveTask" => movetasks::cancel_message_move_task(self, ctx, &req).await,
             "TagQueue" => tags::tag_queue(self, ctx, &req).await,
             "UntagQueue" => tags::untag_queue(self, ctx, &req).await,
             "ListQueueTags" => tags::list_queue_tags(self, ctx, &req),

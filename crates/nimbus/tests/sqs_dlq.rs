@@ -2,8 +2,9 @@
 //! live `nimbus serve`: RedrivePolicy and RedriveAllowPolicy validation with
 //! exact errors, messages moving to the dead-letter queue after
 //! maxReceiveCount receives (standard and FIFO, what they keep, durable
-//! across SIGKILL, waking the DLQ's long polls), and
-//! ListDeadLetterSourceQueues with pagination.
+//! across SIGKILL, waking the DLQ's long polls), ListDeadLetterSourceQueues
+//! with pagination, and message move tasks (redrive to the sources or a
+//! destination, at a rate, cancelled, resumed after SIGKILL).
 
 mod common;
 mod sqs_util;
@@ -494,5 +495,277 @@ async fn list_dead_letter_source_queues_pages() {
             .await,
         "AWS.SimpleQueueService.NonExistentQueue",
         "The specified queue does not exist.",
+    );
+}
+
+/// Sends `n` messages to `src` and lets each be received once with no
+/// visibility timeout, so the next receive dead-letters them all.
+async fn dead_letter(c: &Client, src: &str, prefix: &str, n: usize) {
+    for i in 0..n {
+        ok(c.send_message()
+            .queue_url(src)
+            .message_body(format!("{prefix}{i}"))
+            .send()
+            .await);
+    }
+    let mut seen = 0;
+    while seen < n {
+        seen += receive(c, src, 10, 0).await.len();
+    }
+    assert!(receive(c, src, 10, 30).await.is_empty());
+}
+
+async fn task_status(c: &Client, dlq: &str) -> aws_sdk_sqs::types::ListMessageMoveTasksResultEntry {
+    ok(c.list_message_move_tasks()
+        .source_arn(arn(dlq))
+        .send()
+        .await)
+    .results()
+    .first()
+    .cloned()
+    .expect("a task")
+}
+
+async fn wait_for_status(
+    c: &Client,
+    dlq: &str,
+    status: &str,
+) -> aws_sdk_sqs::types::ListMessageMoveTasksResultEntry {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let t = task_status(c, dlq).await;
+        if t.status() == Some(status) || Instant::now() > deadline {
+            assert_eq!(t.status(), Some(status), "{t:?}");
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn sorted_bodies(c: &Client, url: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    loop {
+        let got = receive(c, url, 10, 60).await;
+        if got.is_empty() {
+            out.sort();
+            return out;
+        }
+        out.extend(got.iter().map(|m| m.body().unwrap().to_owned()));
+    }
+}
+
+#[tokio::test]
+async fn move_task_redrives_to_the_original_sources() {
+    let n = start();
+    let c = &n.client;
+    let dlq = create(c, "dlq", &[]).await;
+    let a = create(c, "a", &[("RedrivePolicy", &redrive("dlq", 1))]).await;
+    let b = create(c, "b", &[("RedrivePolicy", &redrive("dlq", 1))]).await;
+    dead_letter(c, &a, "a", 3).await;
+    dead_letter(c, &b, "b", 2).await;
+    assert_eq!(depth(c, &dlq).await, (5, 0, 0));
+
+    let handle = ok(c
+        .start_message_move_task()
+        .source_arn(arn("dlq"))
+        .send()
+        .await)
+    .task_handle
+    .unwrap();
+    assert!(!handle.is_empty());
+    let done = wait_for_status(c, "dlq", "COMPLETED").await;
+    assert_eq!(done.approximate_number_of_messages_moved(), 5);
+    assert_eq!(done.approximate_number_of_messages_to_move(), Some(5));
+    assert_eq!(done.source_arn(), Some(arn("dlq").as_str()));
+    assert_eq!(done.destination_arn(), None);
+    assert_eq!(done.task_handle(), None, "only running tasks show a handle");
+    assert!(done.started_timestamp() > 1_600_000_000_000);
+    assert_eq!(depth(c, &dlq).await, (0, 0, 0));
+    assert_eq!(sorted_bodies(c, &a).await, ["a0", "a1", "a2"]);
+    assert_eq!(sorted_bodies(c, &b).await, ["b0", "b1"]);
+    // Cancelling a finished task is refused; an unknown handle is invalid.
+    expect_error(
+        c.cancel_message_move_task()
+            .task_handle(&handle)
+            .send()
+            .await,
+        "InvalidParameterValue",
+        "Only a task in the RUNNING state can be cancelled. This task is COMPLETED.",
+    );
+    expect_error(
+        c.cancel_message_move_task()
+            .task_handle("garbage")
+            .send()
+            .await,
+        "InvalidParameterValue",
+        "Value for parameter TaskHandle is invalid.",
+    );
+}
+
+#[tokio::test]
+async fn move_task_to_a_destination_at_a_rate_and_cancelled() {
+    let n = start();
+    let c = &n.client;
+    let dlq = create(c, "dlq", &[]).await;
+    let src = create(c, "src", &[("RedrivePolicy", &redrive("dlq", 1))]).await;
+    let dest = create(c, "dest", &[]).await;
+    dead_letter(c, &src, "m", 8).await;
+
+    let started = Instant::now();
+    let handle = ok(c
+        .start_message_move_task()
+        .source_arn(arn("dlq"))
+        .destination_arn(arn("dest"))
+        .max_number_of_messages_per_second(2)
+        .send()
+        .await)
+    .task_handle
+    .unwrap();
+    let running = task_status(c, "dlq").await;
+    assert_eq!(running.status(), Some("RUNNING"));
+    assert_eq!(running.task_handle(), Some(handle.as_str()));
+    assert_eq!(running.max_number_of_messages_per_second(), Some(2));
+    assert_eq!(running.destination_arn(), Some(arn("dest").as_str()));
+    // One task per source at a time.
+    expect_error(
+        c.start_message_move_task().source_arn(arn("dlq")).send().await,
+        "InvalidParameterValue",
+        "There is already a task running. Only one active task is allowed for a source queue arn at a given time.",
+    );
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let cancelled = ok(c
+        .cancel_message_move_task()
+        .task_handle(&handle)
+        .send()
+        .await);
+    let moved = cancelled.approximate_number_of_messages_moved();
+    // At 2 a second, about 1.3 s moves 2 to 4, never all 8.
+    assert!(
+        (2..=4).contains(&moved),
+        "moved {moved} in {:?}",
+        started.elapsed()
+    );
+    let t = wait_for_status(c, "dlq", "CANCELLED").await;
+    let moved = t.approximate_number_of_messages_moved();
+    let (left, _, _) = depth(c, &dlq).await;
+    assert_eq!(left, 8 - moved as u64);
+    assert_eq!(sorted_bodies(c, &dest).await.len() as i64, moved);
+    assert_eq!(depth(c, &src).await, (0, 0, 0));
+}
+
+#[tokio::test]
+async fn move_task_bad_input() {
+    let n = start();
+    let c = &n.client;
+    create(c, "dlq", &[]).await;
+    create(c, "plain", &[]).await;
+    create_fifo(c, "f.fifo", &[]).await;
+    create(c, "src", &[("RedrivePolicy", &redrive("dlq", 1))]).await;
+
+    let missing = "ResourceNotFoundException";
+    expect_error_status(
+        c.start_message_move_task()
+            .source_arn(arn("missing"))
+            .send()
+            .await,
+        missing,
+        "The resource that you specified for the SourceArn parameter doesn't exist.",
+        404,
+    );
+    expect_error_status(
+        c.start_message_move_task()
+            .source_arn(arn("dlq"))
+            .destination_arn(arn("missing"))
+            .send()
+            .await,
+        missing,
+        "The resource that you specified for the DestinationArn parameter doesn't exist.",
+        404,
+    );
+    expect_error(
+        c.start_message_move_task()
+            .source_arn(arn("plain"))
+            .send()
+            .await,
+        "InvalidParameterValue",
+        "Source queue must be configured as a Dead Letter Queue.",
+    );
+    expect_error(
+        c.start_message_move_task()
+            .source_arn(arn("dlq"))
+            .destination_arn(arn("f.fifo"))
+            .send()
+            .await,
+        "InvalidParameterValue",
+        "The source queue and the destination queue must be of the same queue type.",
+    );
+    expect_error(
+        c.start_message_move_task().source_arn("dlq").send().await,
+        "InvalidParameterValue",
+        "You must use this format to specify the SourceArn: arn:<partition>:<service>:<region>:<account-id>:<resource-id>",
+    );
+    for rate in [0, 501] {
+        expect_error(
+            c.start_message_move_task()
+                .source_arn(arn("dlq"))
+                .max_number_of_messages_per_second(rate)
+                .send()
+                .await,
+            "InvalidParameterValue",
+            &format!("Value {rate} for parameter MaxNumberOfMessagesPerSecond is invalid. Reason: You must enter a number that's between 1 and 500."),
+        );
+    }
+    expect_error(
+        c.list_message_move_tasks().source_arn(arn("dlq")).max_results(11).send().await,
+        "InvalidParameterValue",
+        "Value 11 for parameter MaxResults is invalid. Reason: You must enter a number that's between 1 and 10.",
+    );
+    expect_error_status(
+        c.list_message_move_tasks()
+            .source_arn(arn("missing"))
+            .send()
+            .await,
+        missing,
+        "The resource that you specified for the SourceArn parameter doesn't exist.",
+        404,
+    );
+    assert!(ok(c
+        .list_message_move_tasks()
+        .source_arn(arn("dlq"))
+        .send()
+        .await)
+    .results()
+    .is_empty());
+}
+
+#[tokio::test]
+async fn a_running_move_task_resumes_after_sigkill() {
+    let (_dir, data) = common::temp_data_dir();
+    let data_arg = common::arg(&data).to_owned();
+    let mut server = common::Server::start(&["--data-dir", &data_arg]);
+    let c = client(&server.endpoint);
+    let dlq = create(&c, "dlq", &[]).await;
+    let src = create(&c, "src", &[("RedrivePolicy", &redrive("dlq", 1))]).await;
+    dead_letter(&c, &src, "m", 6).await;
+    assert_eq!(depth(&c, &dlq).await, (6, 0, 0));
+    ok(c.start_message_move_task()
+        .source_arn(arn("dlq"))
+        .max_number_of_messages_per_second(3)
+        .send()
+        .await);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.kill();
+
+    let server = common::Server::start(&["--data-dir", &data_arg]);
+    let c = client(&server.endpoint);
+    let src = format!("{}/{ACCOUNT}/src", server.endpoint);
+    let dlq = format!("{}/{ACCOUNT}/dlq", server.endpoint);
+    // The first request restarts the task; it finishes the rest.
+    let t = wait_for_status(&c, "dlq", "COMPLETED").await;
+    assert_eq!(t.approximate_number_of_messages_moved(), 6);
+    assert_eq!(depth(&c, &dlq).await, (0, 0, 0));
+    assert_eq!(
+        sorted_bodies(&c, &src).await,
+        ["m0", "m1", "m2", "m3", "m4", "m5"]
     );
 }

@@ -85,16 +85,26 @@ pub fn expect_error<T: Debug, E: ProvideErrorMetadata + Debug>(
     code: &str,
     message: &str,
 ) {
+    expect_error_status(result, code, message, 400);
+}
+
+#[track_caller]
+pub fn expect_error_status<T: Debug, E: ProvideErrorMetadata + Debug>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+    code: &str,
+    message: &str,
+    status: u16,
+) {
     match result {
         Ok(out) => panic!("expected {code} ({message}), got success: {out:?}"),
         Err(err) => {
-            let status = err.raw_response().map(|r| r.status().as_u16());
+            let got = err.raw_response().map(|r| r.status().as_u16());
             assert_eq!(
                 (err.code(), err.message()),
                 (Some(code), Some(message)),
-                "wrong error (HTTP {status:?})"
+                "wrong error (HTTP {got:?})"
             );
-            assert_eq!(status, Some(400));
+            assert_eq!(got, Some(status));
         }
     }
 }
