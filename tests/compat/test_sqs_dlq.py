@@ -9,6 +9,7 @@ are `# text not documented; assumed`.
 """
 
 import json
+import time
 import uuid
 
 import pytest
@@ -153,3 +154,52 @@ def test_list_dead_letter_source_queues_paginates(sqs, queue):
         "between 1 and 1000.",
     ):
         sqs.list_dead_letter_source_queues(QueueUrl=dlq, MaxResults=1001)
+
+
+def _wait_for_task(sqs, source_arn, status, timeout=15):
+    deadline = time.monotonic() + timeout
+    while True:
+        results = sqs.list_message_move_tasks(SourceArn=source_arn)["Results"]
+        if results and results[0]["Status"] == status:
+            return results[0]
+        assert time.monotonic() < deadline, results
+        time.sleep(0.05)
+
+
+def test_message_move_task_redrives_back(sqs, queue):
+    dlq, dlq_arn = queue()
+    src, _ = queue(RedrivePolicy=policy(dlq_arn, 1))
+    for i in range(4):
+        sqs.send_message(QueueUrl=src, MessageBody=f"m{i}")
+    got = 0
+    while got < 4:
+        got += len(sqs.receive_message(QueueUrl=src, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", []))
+    assert "Messages" not in sqs.receive_message(QueueUrl=src, MaxNumberOfMessages=10)
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+    done = _wait_for_task(sqs, dlq_arn, "COMPLETED")
+    assert done["ApproximateNumberOfMessagesMoved"] == 4
+    assert done["ApproximateNumberOfMessagesToMove"] == 4
+    assert "TaskHandle" not in done
+    back = sqs.receive_message(QueueUrl=src, MaxNumberOfMessages=10)["Messages"]
+    assert sorted(m["Body"] for m in back) == ["m0", "m1", "m2", "m3"]
+    # text not documented; assumed
+    with aws_error(
+        "InvalidParameterValue",
+        "Only a task in the RUNNING state can be cancelled. This task is COMPLETED.",
+    ):
+        sqs.cancel_message_move_task(TaskHandle=handle)
+
+
+def test_message_move_task_errors(sqs, queue):
+    plain, plain_arn = queue()
+    with aws_error("InvalidParameterValue", "Source queue must be configured as a Dead Letter Queue."):
+        sqs.start_message_move_task(SourceArn=plain_arn)
+    missing = plain_arn + "-missing"
+    with aws_error(
+        "ResourceNotFoundException",
+        "The resource that you specified for the SourceArn parameter doesn't exist.",
+        status=404,
+    ):
+        sqs.start_message_move_task(SourceArn=missing)
+    with aws_error("InvalidParameterValue", "Value for parameter TaskHandle is invalid."):
+        sqs.cancel_message_move_task(TaskHandle="not-a-handle")
