@@ -5,7 +5,8 @@
 //! - `sq` account `/` region `/` queue name -> [`QueueRecord`] (JSON).
 //! - `sm` queue id (u64 BE) | sequence (u64 BE) -> [`MessageRecord`] (JSON).
 //! - `sv` queue id | visible-at (ms since the epoch, u64 BE) | sequence ->
-//!   sent-at (ms, u64 BE) | 1 if ever received else 0: every message of a
+//!   sent-at (ms, u64 BE) | 1 if ever received else 0 | message group id
+//!   (if any): every message of a
 //!   queue ordered by when it may next be received. Receiving is one range
 //!   scan up to "now"; the value lets GetQueueAttributes count visible,
 //!   in-flight and delayed messages without reading the messages.
@@ -247,11 +248,15 @@ pub fn visibility_prefix(queue_id: u64) -> Vec<u8> {
     k
 }
 
-/// The value of a message's visibility entry.
-pub fn visibility_value(record: &MessageRecord) -> [u8; 9] {
-    let mut v = [0u8; 9];
-    v[..8].copy_from_slice(&record.sent_ms.to_be_bytes());
-    v[8] = u8::from(record.receive_count > 0);
+/// The value of a message's visibility entry: sent-at, whether it was ever
+/// received, then its message group id if it has one (so a FIFO receive
+/// finds the groups with messages in flight from the index alone).
+pub fn visibility_value(record: &MessageRecord) -> Vec<u8> {
+    let group = record.group_id.as_deref().unwrap_or("");
+    let mut v = Vec::with_capacity(9 + group.len());
+    v.extend_from_slice(&record.sent_ms.to_be_bytes());
+    v.push(u8::from(record.receive_count > 0));
+    v.extend_from_slice(group.as_bytes());
     v
 }
 
@@ -259,6 +264,11 @@ pub fn visibility_value(record: &MessageRecord) -> [u8; 9] {
 pub fn parse_visibility_value(value: &[u8]) -> Option<(u64, bool)> {
     let sent = u64::from_be_bytes(value.get(..8)?.try_into().ok()?);
     Some((sent, *value.get(8)? == 1))
+}
+
+/// The message group id in a visibility entry's value, if any.
+pub fn visibility_group(value: &[u8]) -> Option<&[u8]> {
+    value.get(9..).filter(|g| !g.is_empty())
 }
 
 /// Splits a visibility key into (visible-at, sequence).
@@ -335,6 +345,11 @@ mod tests {
             Some((99, true))
         );
         assert_eq!(parse_visibility_value(&[]), None);
+        assert_eq!(visibility_group(&visibility_value(&record)), None);
+        record.group_id = Some("g1".into());
+        let value = visibility_value(&record);
+        assert_eq!(parse_visibility_value(&value), Some((99, true)));
+        assert_eq!(visibility_group(&value), Some(&b"g1"[..]));
     }
 
     #[test]

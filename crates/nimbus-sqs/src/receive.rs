@@ -374,8 +374,9 @@ fn orphan(visible_at_ms: u64) -> MessageRecord {
 }
 
 /// FIFO queues: messages in send order, skipping every group that has a
-/// message not visible now (in flight, or delayed): a group is delivered
-/// strictly in order, and only while none of it is in flight. Messages of
+/// message in flight, and each group from its first message not visible
+/// now (a delayed one) on: a group is delivered strictly in order, and only
+/// while none of it is in flight. Messages of
 /// one group that are visible come together, up to `max`.
 fn due_fifo(
     txn: &WriteTxn<'_>,
@@ -384,9 +385,27 @@ fn due_fifo(
     now: u64,
     fate: &dyn Fn(&MessageRecord) -> Fate,
 ) -> Result<Due> {
+    // Groups with a message in flight anywhere in them are held, even if
+    // their first message is visible again: found from the visibility
+    // index's entries after `now` (the in-flight and delayed ones).
+    let mut blocked: HashSet<String> = HashSet::new();
+    let later = model::visibility_key(queue_id, now + 1, 0);
+    let index_end = model::prefix_end(&model::visibility_prefix(queue_id));
+    txn.scan(
+        Bound::Included(&later[..]),
+        Bound::Excluded(&index_end[..]),
+        false,
+        &mut |_, v| {
+            if model::parse_visibility_value(v).is_some_and(|(_, received)| received) {
+                if let Some(group) = model::visibility_group(v) {
+                    blocked.insert(String::from_utf8_lossy(group).into_owned());
+                }
+            }
+            true
+        },
+    )?;
     let prefix = model::message_prefix(queue_id);
     let end = model::prefix_end(&prefix);
-    let mut blocked: HashSet<String> = HashSet::new();
     let mut due = Vec::new();
     let mut delivered = 0;
     let mut broken = None;

@@ -465,14 +465,16 @@ async fn groups_are_delivered_in_order_and_held_while_in_flight() {
         Some("2")
     );
 
-    // Making an in-flight message visible again releases its group.
-    ok(c.change_message_visibility()
-        .queue_url(&url)
-        .receipt_handle(second[0].receipt_handle().unwrap())
-        .visibility_timeout(0)
-        .send()
-        .await);
-    assert_eq!(bodies(&receive(c, &url, 10, 30).await), ["b1"]);
+    // Making a group's in-flight messages visible again releases it.
+    for m in &second {
+        ok(c.change_message_visibility()
+            .queue_url(&url)
+            .receipt_handle(m.receipt_handle().unwrap())
+            .visibility_timeout(0)
+            .send()
+            .await);
+    }
+    assert_eq!(bodies(&receive(c, &url, 10, 30).await), ["b1", "b2"]);
 }
 
 #[tokio::test]
@@ -697,4 +699,31 @@ async fn receive_request_attempt_id_replays_a_lost_receive() {
         .receive_request_attempt_id("has space")
         .send()
         .await);
+}
+
+#[tokio::test]
+async fn a_group_is_held_while_any_of_its_messages_is_in_flight() {
+    let n = start();
+    let c = &n.client;
+    let url = create_fifo(c, "held.fifo", &[("ContentBasedDeduplication", "true")]).await;
+    for body in ["m1", "m2", "m3"] {
+        ok(c.send_message()
+            .queue_url(&url)
+            .message_body(body)
+            .message_group_id("g")
+            .send()
+            .await);
+    }
+    let got = receive(c, &url, 2, 60).await;
+    assert_eq!(bodies(&got), ["m1", "m2"]);
+    // m1 is visible again, but m2 is still in flight: the group stays held.
+    ok(c.change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(got[0].receipt_handle().unwrap())
+        .visibility_timeout(0)
+        .send()
+        .await);
+    assert!(receive(c, &url, 10, 60).await.is_empty());
+    delete(c, &url, &got[1]).await;
+    assert_eq!(bodies(&receive(c, &url, 10, 60).await), ["m1", "m3"]);
 }
