@@ -12,6 +12,7 @@ pub mod attributes;
 pub mod config;
 pub mod error;
 pub mod fifo;
+pub mod groups;
 pub mod md5;
 pub mod messages;
 pub mod model;

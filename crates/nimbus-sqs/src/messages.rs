@@ -14,6 +14,7 @@ use nimbus_wire::RequestContext;
 use serde_json::{json, Value};
 
 use crate::error::{Result, SqsError};
+use crate::groups;
 use crate::model::{self, MessageRecord, QueueRecord};
 use crate::queues::to_json;
 use crate::receipt::Receipt;
@@ -89,6 +90,7 @@ fn delete_in(txn: &mut WriteTxn<'_>, receipt: Receipt) -> Result<()> {
     let key = model::message_key(receipt.queue_id, receipt.seq);
     if let Some(record) = load_message(txn, &key)? {
         if record.receive_count == receipt.receive_count {
+            groups::remove(txn, receipt.queue_id, receipt.seq, &record)?;
             txn.delete(&key);
             txn.delete(&model::visibility_key(
                 receipt.queue_id,

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::error::{Result, SqsError};
+use crate::groups;
 use crate::messages::load_message;
 use crate::model::{self, QueueRecord};
 use crate::queues::to_json;
@@ -464,6 +465,7 @@ fn step(txn: &mut WriteTxn<'_>, task_id: u64, batch: usize, now: u64) -> Result<
             continue;
         };
         if record.sent_ms + retention_ms <= now {
+            groups::remove(txn, source.id, seq, &record)?;
             txn.delete(&key);
             txn.delete(&model::visibility_key(source.id, at, seq));
             continue;
@@ -483,6 +485,7 @@ fn step(txn: &mut WriteTxn<'_>, task_id: u64, batch: usize, now: u64) -> Result<
             failed.woken = woken;
             return Ok(failed);
         };
+        groups::remove(txn, source.id, seq, &record)?;
         txn.delete(&key);
         txn.delete(&model::visibility_key(source.id, at, seq));
         let new_seq = model::read_u64(txn.get(model::NEXT_SEQUENCE_KEY)?) + 1;
@@ -495,6 +498,7 @@ fn step(txn: &mut WriteTxn<'_>, task_id: u64, batch: usize, now: u64) -> Result<
         record.last_receive_ms = None;
         record.visible_at_ms = now;
         record.dead_letter_source_arn = None;
+        groups::add(txn, target.id, new_seq, &record)?;
         txn.put(&model::message_key(target.id, new_seq), &to_json(&record));
         txn.put(
             &model::visibility_key(target.id, now, new_seq),

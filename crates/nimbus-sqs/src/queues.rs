@@ -13,7 +13,7 @@ use crate::attributes::QueueAttributes;
 use crate::error::{Result, SqsError};
 use crate::model::{self, QueueRecord};
 use crate::request::{self, Object};
-use crate::{config, redrive, tags};
+use crate::{config, groups, redrive, tags};
 use crate::{load_queue, queue_url, Sqs};
 
 /// AWS's rule for queue names: 1 to 80 of [A-Za-z0-9_-], where a FIFO
@@ -193,6 +193,8 @@ fn delete_messages(
     let mut prefixes = vec![
         model::message_prefix(queue_id),
         model::visibility_prefix(queue_id),
+        groups::member_prefix(queue_id),
+        groups::head_prefix(queue_id),
     ];
     if dedup_history {
         prefixes.push(model::dedup_prefix(queue_id));

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use crate::attempts::{self, AttemptedMessage};
 use crate::error::{Result, SqsError};
+use crate::groups;
 use crate::md5::message_attributes_md5;
 use crate::messages::{load_message, visibility_timeout_param};
 use crate::model::{self, AttributeValue, MessageRecord, QueueRecord};
@@ -25,6 +26,10 @@ use crate::request::{self, Object};
 use crate::{load_queue, redrive, Sqs};
 
 const MAX_WAIT_SECONDS: i64 = 20;
+/// The most messages one ReceiveMessage returns.
+const MAX_MESSAGES: usize = 10;
+/// Group heads read at a time by a FIFO receive.
+const HEADS_PER_READ: usize = 64;
 
 /// The system attributes ReceiveMessage can return (the FIFO and
 /// dead-letter ones only for messages that have them).
@@ -270,6 +275,9 @@ async fn take(
             for (seq, mut record, fate) in due {
                 let key = model::message_key(queue_id, seq);
                 txn.delete(&model::visibility_key(queue_id, record.visible_at_ms, seq));
+                if !matches!(fate, Fate::Deliver) {
+                    groups::remove(txn, queue_id, seq, &record)?;
+                }
                 match (fate, &dlq) {
                     (Fate::Expire, _) => {
                         txn.delete(&key);
@@ -404,50 +412,50 @@ fn due_fifo(
             true
         },
     )?;
-    let prefix = model::message_prefix(queue_id);
-    let end = model::prefix_end(&prefix);
+    // Groups in serving order (by their oldest message), each read from
+    // its oldest message until one is not visible now.
     let mut due = Vec::new();
     let mut delivered = 0;
-    let mut broken = None;
-    txn.scan(
-        Bound::Included(&prefix[..]),
-        Bound::Excluded(&end[..]),
-        false,
-        &mut |k, v| {
-            let Some(seq) = k
-                .get(10..18)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-            else {
-                return true;
-            };
-            let record: MessageRecord = match serde_json::from_slice(v) {
-                Ok(r) => r,
-                Err(e) => {
-                    broken = Some(e);
-                    return false;
+    let mut from = 0;
+    'heads: loop {
+        let heads = groups::heads(txn, queue_id, from, HEADS_PER_READ)?;
+        let Some(&(last_head, _)) = heads.last() else {
+            break;
+        };
+        for (_, group) in &heads {
+            if blocked.contains(group) {
+                continue;
+            }
+            let mut next = 0;
+            'group: loop {
+                let seqs = groups::members(txn, queue_id, group, next, MAX_MESSAGES)?;
+                let Some(&last_member) = seqs.last() else {
+                    break;
+                };
+                for seq in seqs {
+                    let Some(record) = load_message(txn, &model::message_key(queue_id, seq))?
+                    else {
+                        continue;
+                    };
+                    if record.visible_at_ms > now {
+                        break 'group;
+                    }
+                    let f = fate(&record);
+                    if matches!(f, Fate::Deliver) {
+                        delivered += 1;
+                    }
+                    due.push((seq, record, f));
+                    if delivered >= max {
+                        break 'heads;
+                    }
                 }
-            };
-            let group = record.group_id.clone().unwrap_or_default();
-            if blocked.contains(&group) {
-                return true;
+                next = last_member + 1;
             }
-            if record.visible_at_ms > now {
-                blocked.insert(group);
-                return true;
-            }
-            let f = fate(&record);
-            if matches!(f, Fate::Deliver) {
-                delivered += 1;
-            }
-            due.push((seq, record, f));
-            delivered < max
-        },
-    )?;
-    if let Some(e) = broken {
-        return Err(SqsError::internal(format!(
-            "message record is unreadable: {e}"
-        )));
+        }
+        if heads.len() < HEADS_PER_READ {
+            break;
+        }
+        from = last_head + 1;
     }
     Ok(due)
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::error::{Result, SqsError};
+use crate::groups;
 use crate::model::{self, MessageRecord, QueueRecord};
 use crate::queues::to_json;
 use crate::request::{self, Object};
@@ -230,7 +231,8 @@ pub fn dead_letter_queue(
 /// the caller already removed) into `dlq`, in `txn`. It keeps its id, body
 /// and attributes; its receive count starts again. A standard queue keeps
 /// the original enqueue time (retention counts from it), a FIFO queue's
-/// resets, as AWS documents.
+/// resets, as AWS documents. The caller has taken it out of the source's
+/// group index.
 pub fn move_to_dead_letter_queue(
     txn: &mut WriteTxn<'_>,
     source: &QueueRecord,
@@ -251,6 +253,7 @@ pub fn move_to_dead_letter_queue(
     record.last_receive_ms = None;
     record.visible_at_ms = now;
     record.dead_letter_source_arn = Some(source.arn());
+    groups::add(txn, dlq.id, new_seq, &record)?;
     txn.put(&model::message_key(dlq.id, new_seq), &to_json(&record));
     txn.put(
         &model::visibility_key(dlq.id, record.visible_at_ms, new_seq),

@@ -11,13 +11,13 @@ use nimbus_wire::RequestContext;
 use serde_json::{json, Map, Value};
 
 use crate::error::{Result, SqsError};
-use crate::fifo;
 use crate::md5::{md5_hex, message_attributes_md5};
 use crate::messages::{check_batch, failed_json};
 use crate::model::{self, AttributeValue, MessageRecord, QueueRecord};
 use crate::queues::to_json;
 use crate::request::{self, Object};
 use crate::Sqs;
+use crate::{fifo, groups};
 
 /// The largest request SendMessageBatch accepts, all entries together.
 pub const MAX_BATCH_BYTES: usize = 1_048_576;
@@ -364,6 +364,7 @@ async fn insert(
                     &model::visibility_key(queue_id, record.visible_at_ms, seq),
                     &model::visibility_value(&record),
                 );
+                groups::add(txn, queue_id, seq, &record)?;
                 ids.push((record.message_id, record.sequence_number));
             }
             txn.put(model::NEXT_SEQUENCE_KEY, &seq.to_be_bytes());

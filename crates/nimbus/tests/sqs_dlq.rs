@@ -769,3 +769,50 @@ async fn a_running_move_task_resumes_after_sigkill() {
         ["m0", "m1", "m2", "m3", "m4", "m5"]
     );
 }
+
+#[tokio::test]
+async fn move_task_redrives_a_fifo_dead_letter_queue_in_group_order() {
+    let n = start();
+    let c = &n.client;
+    let dlq = create_fifo(c, "dlq.fifo", &[]).await;
+    let src = create_fifo(
+        c,
+        "src.fifo",
+        &[
+            ("ContentBasedDeduplication", "true"),
+            ("RedrivePolicy", &redrive("dlq.fifo", 1)),
+        ],
+    )
+    .await;
+    for (body, group) in [("a1", "A"), ("b1", "B"), ("a2", "A")] {
+        ok(c.send_message()
+            .queue_url(&src)
+            .message_body(body)
+            .message_group_id(group)
+            .send()
+            .await);
+    }
+    // Each is received once with no visibility timeout, then moved.
+    let mut seen = 0;
+    while seen < 3 {
+        seen += receive(c, &src, 10, 0).await.len();
+    }
+    assert!(receive(c, &src, 10, 30).await.is_empty());
+    assert_eq!(depth(c, &dlq).await, (3, 0, 0));
+    ok(c.start_message_move_task()
+        .source_arn(arn("dlq.fifo"))
+        .send()
+        .await);
+    wait_for_status(c, "dlq.fifo", "COMPLETED").await;
+    let back = receive(c, &src, 10, 30).await;
+    let mut a: Vec<&str> = Vec::new();
+    for m in &back {
+        assert!(system_attr(m, Sys::SequenceNumber).is_some());
+        if system_attr(m, Sys::MessageGroupId).as_deref() == Some("A") {
+            a.push(m.body().unwrap());
+        }
+    }
+    assert_eq!(a, ["a1", "a2"]);
+    assert_eq!(back.len(), 3);
+    assert_eq!(depth(c, &dlq).await, (0, 0, 0));
+}
