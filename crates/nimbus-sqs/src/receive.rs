@@ -275,15 +275,14 @@ async fn take(
             for (seq, mut record, fate) in due {
                 let key = model::message_key(queue_id, seq);
                 txn.delete(&model::visibility_key(queue_id, record.visible_at_ms, seq));
-                if !matches!(fate, Fate::Deliver) {
-                    groups::remove(txn, queue_id, seq, &record)?;
-                }
                 match (fate, &dlq) {
                     (Fate::Expire, _) => {
+                        groups::remove(txn, queue_id, seq, &record)?;
                         txn.delete(&key);
                         taken.progressed = true;
                     }
                     (Fate::DeadLetter, Some(dlq)) => {
+                        groups::remove(txn, queue_id, seq, &record)?;
                         redrive::move_to_dead_letter_queue(txn, &queue, dlq, seq, record, now)?;
                         taken.progressed = true;
                         taken.dead_letter_queue = Some(dlq.id);
