@@ -95,11 +95,6 @@ pub fn all_names() -> impl Iterator<Item = &'static str> {
         .chain(READ_ONLY.iter().copied())
 }
 
-/// Whether GetQueueAttributes accepts `name`.
-pub fn is_known(name: &str) -> bool {
-    name == "All" || all_names().any(|n| n == name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

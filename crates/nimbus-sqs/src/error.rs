@@ -171,6 +171,18 @@ impl SqsError {
         )
     }
 
+    /// A move task's queue or the task itself does not exist.
+    pub fn resource_not_found(message: impl Into<String>) -> Self {
+        SqsError {
+            status: 404,
+            ..Self::sender(
+                "ResourceNotFoundException",
+                "ResourceNotFoundException",
+                message,
+            )
+        }
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         SqsError {
             shape: "InternalError",

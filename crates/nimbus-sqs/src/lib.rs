@@ -1,4 +1,5 @@
-//! SQS for nimbus: standard queues over the awsJson 1.0 protocol, with
+//! SQS for nimbus: standard and FIFO queues, dead-letter queues and queue
+//! tags over the awsJson 1.0 protocol, with
 //! operations named as AWS names them (`create_queue`, `send_message`, ...).
 //!
 //! This crate knows nothing of HTTP. [`Sqs::handle`] takes an operation name
@@ -6,16 +7,23 @@
 //! Every change to a queue or message is one durable store write; waiting
 //! receivers (long polling) are woken through one [`Notify`] per queue.
 
+pub mod attempts;
 pub mod attributes;
+pub mod config;
 pub mod error;
+pub mod fifo;
+pub mod groups;
 pub mod md5;
 pub mod messages;
 pub mod model;
+pub mod movetasks;
 pub mod queues;
 pub mod receipt;
 pub mod receive;
+pub mod redrive;
 pub mod request;
 pub mod send;
+pub mod tags;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,6 +57,9 @@ struct Inner {
     /// holding graceful shutdown for up to 20 seconds.
     stopping: AtomicBool,
     stop: Notify,
+    /// Set once the move tasks left running by the previous process have
+    /// been restarted (on the first request, which has a runtime to spawn on).
+    tasks_resumed: AtomicBool,
 }
 
 impl Sqs {
@@ -63,6 +74,7 @@ impl Sqs {
                 purges: Mutex::default(),
                 stopping: AtomicBool::new(false),
                 stop: Notify::new(),
+                tasks_resumed: AtomicBool::new(false),
             }),
         }
     }
@@ -142,6 +154,11 @@ impl Sqs {
         operation: &str,
         body: &[u8],
     ) -> std::result::Result<Vec<u8>, AwsError> {
+        if !self.inner.tasks_resumed.swap(true, Ordering::SeqCst) {
+            if let Err(e) = movetasks::resume_all(self).await {
+                tracing::error!(error = %e.message, "could not resume message move tasks");
+            }
+        }
         let out = self
             .dispatch(ctx, operation, body)
             .await
@@ -168,6 +185,15 @@ impl Sqs {
             "ChangeMessageVisibilityBatch" => {
                 messages::change_message_visibility_batch(self, ctx, &req).await
             }
+            "ListDeadLetterSourceQueues" => {
+                redrive::list_dead_letter_source_queues(self, ctx, &req)
+            }
+            "StartMessageMoveTask" => movetasks::start_message_move_task(self, ctx, &req).await,
+            "ListMessageMoveTasks" => movetasks::list_message_move_tasks(self, ctx, &req),
+            "CancelMessageMoveTask" => movetasks::cancel_message_move_task(self, ctx, &req).await,
+            "TagQueue" => tags::tag_queue(self, ctx, &req).await,
+            "UntagQueue" => tags::untag_queue(self, ctx, &req).await,
+            "ListQueueTags" => tags::list_queue_tags(self, ctx, &req),
             other => Err(SqsError {
                 shape: "UnsupportedOperation",
                 query_code: "AWS.SimpleQueueService.UnsupportedOperation",

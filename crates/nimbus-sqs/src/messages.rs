@@ -14,6 +14,7 @@ use nimbus_wire::RequestContext;
 use serde_json::{json, Value};
 
 use crate::error::{Result, SqsError};
+use crate::groups;
 use crate::model::{self, MessageRecord, QueueRecord};
 use crate::queues::to_json;
 use crate::receipt::Receipt;
@@ -89,6 +90,7 @@ fn delete_in(txn: &mut WriteTxn<'_>, receipt: Receipt) -> Result<()> {
     let key = model::message_key(receipt.queue_id, receipt.seq);
     if let Some(record) = load_message(txn, &key)? {
         if record.receive_count == receipt.receive_count {
+            groups::remove(txn, receipt.queue_id, receipt.seq, &record)?;
             txn.delete(&key);
             txn.delete(&model::visibility_key(
                 receipt.queue_id,
@@ -106,6 +108,10 @@ pub async fn delete_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Re
     sqs.store()
         .write(move |txn| delete_in(txn, receipt))
         .await?;
+    // A FIFO group held back by this message may be deliverable now.
+    if queue.is_fifo() {
+        sqs.notifier(queue.id).notify_waiters();
+    }
     Ok(json!({}))
 }
 
@@ -132,6 +138,9 @@ pub async fn delete_message_batch(sqs: &Sqs, ctx: &RequestContext, req: &Object)
             Ok::<_, SqsError>(())
         })
         .await?;
+    if queue.is_fifo() {
+        sqs.notifier(queue.id).notify_waiters();
+    }
     let successful: Vec<Value> = ok.iter().map(|(id, _)| json!({ "Id": id })).collect();
     Ok(json!({ "Successful": successful, "Failed": failed }))
 }

@@ -5,11 +5,19 @@
 //! - `sq` account `/` region `/` queue name -> [`QueueRecord`] (JSON).
 //! - `sm` queue id (u64 BE) | sequence (u64 BE) -> [`MessageRecord`] (JSON).
 //! - `sv` queue id | visible-at (ms since the epoch, u64 BE) | sequence ->
-//!   sent-at (ms, u64 BE) | 1 if ever received else 0: every message of a
+//!   sent-at (ms, u64 BE) | 1 if ever received else 0 | message group id
+//!   (if any): every message of a
 //!   queue ordered by when it may next be received. Receiving is one range
 //!   scan up to "now"; the value lets GetQueueAttributes count visible,
 //!   in-flight and delayed messages without reading the messages.
 //! - `sn` -> the next queue id (u64 BE); `ss` -> the next message sequence.
+//! - `sd` queue id | deduplication key -> [`DedupRecord`] (JSON): FIFO
+//!   deduplication ids seen in the last five minutes. The key is the
+//!   deduplication id, prefixed by the message group id and a NUL byte when
+//!   the queue's DeduplicationScope is `messageGroup`. Keys starting with
+//!   byte 0x01 hold ReceiveRequestAttemptIds instead (see `attempts`).
+//! - `se` queue id | expires-at (ms, u64 BE) | deduplication key -> empty:
+//!   the same entries ordered by expiry, so sends sweep expired ones.
 //!
 //! Invariants:
 //! - Every message has exactly one `sv` entry, whose time equals its
@@ -19,12 +27,19 @@
 //!   appear in a queue created later under the same name.
 //! - Visibility is stored as a deadline, not a timer: after a restart, a
 //!   message whose deadline passed is simply visible again.
+//! - Every `sd` entry has exactly one `se` entry with its expiry; both are
+//!   written and removed together.
+//! - A FIFO message's sequence key (`sm`) orders it within its queue: the
+//!   global sequence only grows, so send order is key order, and a FIFO
+//!   receive walks `sm` to deliver each group in order.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::attributes::QueueAttributes;
+use crate::fifo::FifoAttributes;
+use crate::redrive::{RedriveAllowPolicy, RedrivePolicy};
 
 pub const NEXT_QUEUE_ID_KEY: &[u8] = b"sn";
 pub const NEXT_SEQUENCE_KEY: &[u8] = b"ss";
@@ -40,12 +55,43 @@ pub struct QueueRecord {
     pub created: u64,
     pub last_modified: u64,
     pub attributes: QueueAttributes,
+    /// Present exactly when the queue is a FIFO queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fifo: Option<FifoAttributes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_policy: Option<RedrivePolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_allow_policy: Option<RedriveAllowPolicy>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 impl QueueRecord {
     pub fn arn(&self) -> String {
-        format!("arn:aws:sqs:{}:{}:{}", self.region, self.account, self.name)
+        queue_arn(&self.region, &self.account, &self.name)
     }
+
+    pub fn is_fifo(&self) -> bool {
+        self.fifo.is_some()
+    }
+}
+
+pub fn queue_arn(region: &str, account: &str, name: &str) -> String {
+    format!("arn:aws:sqs:{region}:{account}:{name}")
+}
+
+/// (region, account, name) of an SQS queue ARN, or `None` if it is not one.
+pub fn parse_queue_arn(arn: &str) -> Option<(&str, &str, &str)> {
+    let rest = arn.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let _partition = parts.next().filter(|p| !p.is_empty())?;
+    if parts.next()? != "sqs" {
+        return None;
+    }
+    let region = parts.next().filter(|r| !r.is_empty())?;
+    let account = parts.next().filter(|a| !a.is_empty())?;
+    let name = parts.next().filter(|n| !n.is_empty() && !n.contains(':'))?;
+    Some((region, account, name))
 }
 
 /// A user message attribute (`MessageAttributeValue`).
@@ -108,6 +154,57 @@ pub struct MessageRecord {
     #[serde(default)]
     pub last_receive_ms: Option<u64>,
     pub visible_at_ms: u64,
+    /// FIFO queues (and, optionally, standard ones): the message group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// FIFO queues: the deduplication id, explicit or content-based.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_id: Option<String>,
+    /// FIFO queues: the `SequenceNumber` given when it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence_number: Option<String>,
+    /// Set when a redrive moved the message here from a source queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_source_arn: Option<String>,
+}
+
+/// A FIFO deduplication id seen recently: what a duplicate send answers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DedupRecord {
+    pub message_id: String,
+    pub sequence_number: String,
+    pub expires_ms: u64,
+}
+
+pub fn dedup_key(queue_id: u64, dedup: &[u8]) -> Vec<u8> {
+    let mut k = dedup_prefix(queue_id);
+    k.extend_from_slice(dedup);
+    k
+}
+
+pub fn dedup_prefix(queue_id: u64) -> Vec<u8> {
+    let mut k = b"sd".to_vec();
+    k.extend_from_slice(&queue_id.to_be_bytes());
+    k
+}
+
+pub fn dedup_expiry_key(queue_id: u64, expires_ms: u64, dedup: &[u8]) -> Vec<u8> {
+    let mut k = dedup_expiry_prefix(queue_id);
+    k.extend_from_slice(&expires_ms.to_be_bytes());
+    k.extend_from_slice(dedup);
+    k
+}
+
+pub fn dedup_expiry_prefix(queue_id: u64) -> Vec<u8> {
+    let mut k = b"se".to_vec();
+    k.extend_from_slice(&queue_id.to_be_bytes());
+    k
+}
+
+/// Splits a dedup expiry key into (expires-at, deduplication key).
+pub fn parse_dedup_expiry_key(key: &[u8]) -> Option<(u64, &[u8])> {
+    let at = u64::from_be_bytes(key.get(10..18)?.try_into().ok()?);
+    Some((at, &key[18..]))
 }
 
 pub fn queue_key(account: &str, region: &str, name: &str) -> Vec<u8> {
@@ -150,11 +247,15 @@ pub fn visibility_prefix(queue_id: u64) -> Vec<u8> {
     k
 }
 
-/// The value of a message's visibility entry.
-pub fn visibility_value(record: &MessageRecord) -> [u8; 9] {
-    let mut v = [0u8; 9];
-    v[..8].copy_from_slice(&record.sent_ms.to_be_bytes());
-    v[8] = u8::from(record.receive_count > 0);
+/// The value of a message's visibility entry: sent-at, whether it was ever
+/// received, then its message group id if it has one (so a FIFO receive
+/// finds the groups with messages in flight from the index alone).
+pub fn visibility_value(record: &MessageRecord) -> Vec<u8> {
+    let group = record.group_id.as_deref().unwrap_or("");
+    let mut v = Vec::with_capacity(9 + group.len());
+    v.extend_from_slice(&record.sent_ms.to_be_bytes());
+    v.push(u8::from(record.receive_count > 0));
+    v.extend_from_slice(group.as_bytes());
     v
 }
 
@@ -162,6 +263,11 @@ pub fn visibility_value(record: &MessageRecord) -> [u8; 9] {
 pub fn parse_visibility_value(value: &[u8]) -> Option<(u64, bool)> {
     let sent = u64::from_be_bytes(value.get(..8)?.try_into().ok()?);
     Some((sent, *value.get(8)? == 1))
+}
+
+/// The message group id in a visibility entry's value, if any.
+pub fn visibility_group(value: &[u8]) -> Option<&[u8]> {
+    value.get(9..).filter(|g| !g.is_empty())
 }
 
 /// Splits a visibility key into (visible-at, sequence).
@@ -215,6 +321,10 @@ mod tests {
             first_receive_ms: None,
             last_receive_ms: None,
             visible_at_ms: 0,
+            group_id: None,
+            dedup_id: None,
+            sequence_number: None,
+            dead_letter_source_arn: None,
         };
         assert_eq!(
             parse_visibility_value(&visibility_value(&record)),
@@ -226,6 +336,11 @@ mod tests {
             Some((99, true))
         );
         assert_eq!(parse_visibility_value(&[]), None);
+        assert_eq!(visibility_group(&visibility_value(&record)), None);
+        record.group_id = Some("g1".into());
+        let value = visibility_value(&record);
+        assert_eq!(parse_visibility_value(&value), Some((99, true)));
+        assert_eq!(visibility_group(&value), Some(&b"g1"[..]));
     }
 
     #[test]
@@ -241,6 +356,26 @@ mod tests {
         let s: AttributeValue =
             serde_json::from_str(r#"{"data_type":"String","string_value":"x"}"#).unwrap();
         assert_eq!(s.binary_value, None);
+    }
+
+    #[test]
+    fn queue_arns_parse() {
+        let arn = queue_arn("us-east-1", "000000000000", "dlq.fifo");
+        assert_eq!(
+            parse_queue_arn(&arn),
+            Some(("us-east-1", "000000000000", "dlq.fifo"))
+        );
+        assert_eq!(parse_queue_arn("arn:aws:sns:us-east-1:1:t"), None);
+        assert_eq!(parse_queue_arn("arn:aws:sqs:us-east-1:1"), None);
+        assert_eq!(parse_queue_arn("arn:aws:sqs:us-east-1:1:a:b"), None);
+        assert_eq!(parse_queue_arn("dlq"), None);
+    }
+
+    #[test]
+    fn dedup_expiry_keys_round_trip() {
+        let key = dedup_expiry_key(4, 1234, b"g\0d");
+        assert_eq!(parse_dedup_expiry_key(&key), Some((1234, &b"g\0d"[..])));
+        assert!(key.starts_with(&dedup_expiry_prefix(4)));
     }
 
     #[test]

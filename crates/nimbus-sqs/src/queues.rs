@@ -9,20 +9,35 @@ use nimbus_store::ReadView;
 use nimbus_wire::RequestContext;
 use serde_json::{json, Map, Value};
 
-use crate::attributes::{self, QueueAttributes};
+use crate::attributes::QueueAttributes;
 use crate::error::{Result, SqsError};
 use crate::model::{self, QueueRecord};
 use crate::request::{self, Object};
+use crate::{config, groups, redrive, tags};
 use crate::{load_queue, queue_url, Sqs};
 
-/// AWS's rule for standard queue names.
-pub fn validate_queue_name(name: &str) -> Result<()> {
+/// AWS's rule for queue names: 1 to 80 of [A-Za-z0-9_-], where a FIFO
+/// queue's name ends in `.fifo` (counted in the 80) and only a FIFO queue's
+/// may.
+pub fn validate_queue_name(name: &str, fifo: bool) -> Result<()> {
+    let suffixed = name.ends_with(".fifo");
+    let base = if fifo && suffixed {
+        &name[..name.len() - 5]
+    } else {
+        name
+    };
     let ok = (1..=80).contains(&name.len())
-        && name
+        && !base.is_empty()
+        && base
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && (suffixed || !fifo);
     if ok {
         Ok(())
+    } else if fifo {
+        Err(SqsError::invalid_parameter_value(
+            "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.",
+        ))
     } else {
         Err(SqsError::invalid_parameter_value(
             "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
@@ -32,36 +47,44 @@ pub fn validate_queue_name(name: &str) -> Result<()> {
 
 pub async fn create_queue(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Result<Value> {
     let name = request::req_str(req, "QueueName")?.to_owned();
-    validate_queue_name(&name)?;
     let changes = request::str_map(req, "Attributes")?;
-    let mut attrs = QueueAttributes::default();
-    attrs.apply(&changes)?;
+    let fifo = config::requested_fifo(&changes)?;
+    validate_queue_name(&name, fifo)?;
+    let tags = tags::create_queue_tags(req)?;
 
     let key = model::queue_key(&ctx.account_id, &ctx.region, &name);
     let now = sqs.now_ms() / 1000;
-    let record = QueueRecord {
+    let mut record = QueueRecord {
         id: 0,
         name: name.clone(),
         account: ctx.account_id.clone(),
         region: ctx.region.clone(),
         created: now,
         last_modified: now,
-        attributes: attrs,
+        attributes: QueueAttributes::default(),
+        fifo: fifo.then(config::new_fifo),
+        redrive_policy: None,
+        redrive_allow_policy: None,
+        tags,
     };
+    config::apply(&mut record, &changes)?;
     sqs.store()
         .write(move |txn| {
             if let Some(existing) = load_queue(txn, &key)? {
                 // Same name: fine if every attribute given matches.
                 for (attr, _) in &changes {
-                    if existing.attributes.get(attr) != record.attributes.get(attr) {
+                    if config::text(&existing, attr) != config::text(&record, attr) {
                         return Err(SqsError::queue_name_exists(attr));
                     }
                 }
                 return Ok::<_, SqsError>(());
             }
+            if let Some((policy, raw)) = config::new_redrive_policy(&record, &changes) {
+                redrive::check_target(txn, &record, &policy, &raw)?;
+            }
             let id = model::read_u64(txn.get(model::NEXT_QUEUE_ID_KEY)?) + 1;
             txn.put(model::NEXT_QUEUE_ID_KEY, &id.to_be_bytes());
-            let record = QueueRecord { id, ..record };
+            record.id = id;
             txn.put(&key, &to_json(&record));
             Ok::<_, SqsError>(())
         })
@@ -151,19 +174,33 @@ pub async fn delete_queue(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Resu
             if load_queue(txn, &key)?.is_some_and(|q| q.id == id) {
                 txn.delete(&key);
             }
-            delete_messages(txn, id)
+            delete_messages(txn, id, true)
         })
         .await?;
     sqs.forget_queue(id);
     Ok(json!({}))
 }
 
-/// Removes every message of a queue (records and visibility entries).
-fn delete_messages(txn: &mut nimbus_store::WriteTxn<'_>, queue_id: u64) -> Result<()> {
-    for prefix in [
+/// Removes every message of a queue (records and visibility entries) and,
+/// with `dedup_history`, the FIFO deduplication ids it saw. A purge keeps
+/// those: a producer retrying a send after a purge still must not enqueue a
+/// duplicate inside the five-minute window.
+fn delete_messages(
+    txn: &mut nimbus_store::WriteTxn<'_>,
+    queue_id: u64,
+    dedup_history: bool,
+) -> Result<()> {
+    let mut prefixes = vec![
         model::message_prefix(queue_id),
         model::visibility_prefix(queue_id),
-    ] {
+        groups::member_prefix(queue_id),
+        groups::head_prefix(queue_id),
+    ];
+    if dedup_history {
+        prefixes.push(model::dedup_prefix(queue_id));
+        prefixes.push(model::dedup_expiry_prefix(queue_id));
+    }
+    for prefix in prefixes {
         let end = model::prefix_end(&prefix);
         txn.delete_range(Bound::Included(&prefix[..]), Bound::Excluded(&end[..]))?;
     }
@@ -208,11 +245,12 @@ fn count_messages(sqs: &Sqs, queue: &QueueRecord) -> Result<(u64, u64, u64)> {
 pub fn get_queue_attributes(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Result<Value> {
     let queue = sqs.resolve(ctx, request::req_str(req, "QueueUrl")?)?;
     let asked = request::str_list(req, "AttributeNames")?;
-    if let Some(bad) = asked.iter().find(|n| !attributes::is_known(n)) {
+    if let Some(bad) = asked.iter().find(|n| !config::is_known(&queue, n)) {
         return Err(SqsError::invalid_attribute_name(bad));
     }
     let all = asked.iter().any(|n| n == "All");
-    let wanted: Vec<&str> = attributes::all_names()
+    let wanted: Vec<&str> = config::names(&queue)
+        .into_iter()
         .filter(|n| all || asked.iter().any(|a| a == n))
         .collect();
     let counts = if wanted.iter().any(|n| n.starts_with("ApproximateNumber")) {
@@ -229,8 +267,8 @@ pub fn get_queue_attributes(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Re
             "CreatedTimestamp" => queue.created.to_string(),
             "LastModifiedTimestamp" => queue.last_modified.to_string(),
             "QueueArn" => queue.arn(),
-            other => match queue.attributes.get(other) {
-                Some(v) => v.to_string(),
+            other => match config::text(&queue, other) {
+                Some(v) => v,
                 None => continue,
             },
         };
@@ -249,7 +287,7 @@ pub async fn set_queue_attributes(sqs: &Sqs, ctx: &RequestContext, req: &Object)
     }
     let changes = request::str_map(req, "Attributes")?;
     // Validate before writing, then apply to the queue as it is at write time.
-    queue.attributes.clone().apply(&changes)?;
+    config::apply(&mut queue.clone(), &changes)?;
     let key = model::queue_key(&queue.account, &queue.region, &queue.name);
     let id = queue.id;
     let now = sqs.now_ms() / 1000;
@@ -258,7 +296,10 @@ pub async fn set_queue_attributes(sqs: &Sqs, ctx: &RequestContext, req: &Object)
             let mut current = load_queue(txn, &key)?
                 .filter(|q| q.id == id)
                 .ok_or_else(SqsError::queue_does_not_exist)?;
-            current.attributes.apply(&changes)?;
+            config::apply(&mut current, &changes)?;
+            if let Some((policy, raw)) = config::new_redrive_policy(&current, &changes) {
+                redrive::check_target(txn, &current, &policy, &raw)?;
+            }
             current.last_modified = now;
             txn.put(&key, &to_json(&current));
             Ok::<_, SqsError>(())
@@ -276,7 +317,7 @@ pub async fn purge_queue(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Resul
     }
     let id = queue.id;
     sqs.store()
-        .write(move |txn| delete_messages(txn, id))
+        .write(move |txn| delete_messages(txn, id, false))
         .await?;
     Ok(json!({}))
 }
@@ -291,12 +332,18 @@ mod tests {
 
     #[test]
     fn queue_names() {
-        assert!(validate_queue_name("a").is_ok());
-        assert!(validate_queue_name(&"x".repeat(80)).is_ok());
-        assert!(validate_queue_name("Jobs_1-2").is_ok());
-        assert!(validate_queue_name("").is_err());
-        assert!(validate_queue_name(&"x".repeat(81)).is_err());
-        assert!(validate_queue_name("a.fifo").is_err());
-        assert!(validate_queue_name("a b").is_err());
+        assert!(validate_queue_name("a", false).is_ok());
+        assert!(validate_queue_name(&"x".repeat(80), false).is_ok());
+        assert!(validate_queue_name("Jobs_1-2", false).is_ok());
+        assert!(validate_queue_name("", false).is_err());
+        assert!(validate_queue_name(&"x".repeat(81), false).is_err());
+        assert!(validate_queue_name("a.fifo", false).is_err());
+        assert!(validate_queue_name("a b", false).is_err());
+        assert!(validate_queue_name("a.fifo", true).is_ok());
+        assert!(validate_queue_name(&format!("{}.fifo", "x".repeat(75)), true).is_ok());
+        assert!(validate_queue_name(&format!("{}.fifo", "x".repeat(76)), true).is_err());
+        assert!(validate_queue_name("a", true).is_err());
+        assert!(validate_queue_name(".fifo", true).is_err());
+        assert!(validate_queue_name("a.b.fifo", true).is_err());
     }
 }

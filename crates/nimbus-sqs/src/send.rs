@@ -17,6 +17,7 @@ use crate::model::{self, AttributeValue, MessageRecord, QueueRecord};
 use crate::queues::to_json;
 use crate::request::{self, Object};
 use crate::Sqs;
+use crate::{fifo, groups};
 
 /// The largest request SendMessageBatch accepts, all entries together.
 pub const MAX_BATCH_BYTES: usize = 1_048_576;
@@ -37,6 +38,9 @@ struct NewMessage {
     /// `MessageSystemAttributes.AWSTraceHeader`; not counted in the size.
     trace_header: Option<String>,
     delay_seconds: u32,
+    group_id: Option<String>,
+    /// FIFO queues: the explicit or content-based deduplication id.
+    dedup_id: Option<String>,
 }
 
 impl NewMessage {
@@ -65,6 +69,12 @@ fn parse_message(queue: &QueueRecord, entry: &Object) -> Result<NewMessage> {
     }
     let delay_seconds = match request::opt_int(entry, "DelaySeconds")? {
         None => queue.attributes.delay_seconds,
+        Some(d) if queue.is_fifo() && d != 0 => {
+            // FIFO queues take only the queue's delay.
+            return Err(SqsError::invalid_parameter_value(format!(
+                "Value {d} for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type."
+            )));
+        }
         Some(d) if (0..=MAX_DELAY_SECONDS).contains(&d) => d as u32,
         Some(d) => {
             return Err(SqsError::invalid_parameter_value(format!(
@@ -72,11 +82,14 @@ fn parse_message(queue: &QueueRecord, entry: &Object) -> Result<NewMessage> {
             )))
         }
     };
+    let (group_id, dedup_id) = parse_fifo_ids(queue, entry, body)?;
     let message = NewMessage {
         body: body.to_owned(),
         attributes: parse_message_attributes(entry)?,
         trace_header: parse_trace_header(entry)?,
         delay_seconds,
+        group_id,
+        dedup_id,
     };
     let max = queue.attributes.maximum_message_size as usize;
     if message.size() > max {
@@ -85,6 +98,43 @@ fn parse_message(queue: &QueueRecord, entry: &Object) -> Result<NewMessage> {
         )));
     }
     Ok(message)
+}
+
+/// MessageGroupId and MessageDeduplicationId: both FIFO-only except that a
+/// standard queue accepts a group id (fair queues use it); a FIFO message
+/// needs a group and a deduplication id, explicit or from its body.
+fn parse_fifo_ids(
+    queue: &QueueRecord,
+    entry: &Object,
+    body: &str,
+) -> Result<(Option<String>, Option<String>)> {
+    let group = request::opt_str(entry, "MessageGroupId")?;
+    let dedup = request::opt_str(entry, "MessageDeduplicationId")?;
+    if let Some(g) = group {
+        fifo::check_id("MessageGroupId", g)?;
+    }
+    let Some(attrs) = &queue.fifo else {
+        if let Some(d) = dedup {
+            return Err(SqsError::invalid_parameter_value(format!(
+                "Value {d} for parameter MessageDeduplicationId is invalid. Reason: The request include parameter that is not valid for this queue type."
+            )));
+        }
+        return Ok((group.map(str::to_owned), None));
+    };
+    let group = group.ok_or_else(|| SqsError::missing_parameter("MessageGroupId"))?;
+    let dedup = match dedup {
+        Some(d) => {
+            fifo::check_id("MessageDeduplicationId", d)?;
+            d.to_owned()
+        }
+        None if attrs.content_based_deduplication => fifo::content_dedup_id(body),
+        None => {
+            return Err(SqsError::invalid_parameter_value(
+                "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+            ))
+        }
+    };
+    Ok((Some(group.to_owned()), Some(dedup)))
 }
 
 fn valid_attribute_name(name: &str) -> bool {
@@ -229,9 +279,14 @@ struct Sent {
     md5_of_body: String,
     md5_of_attributes: Option<String>,
     md5_of_system_attributes: Option<String>,
+    /// FIFO queues: the message's SequenceNumber (the original's, for a
+    /// duplicate).
+    sequence_number: Option<String>,
 }
 
-/// Stores `messages` in one durable write and wakes waiting receivers.
+/// Stores `messages` in one durable write and wakes waiting receivers. On a
+/// FIFO queue a message whose deduplication id was seen in the last five
+/// minutes is not stored; its send answers with the original's ids.
 async fn insert(
     sqs: &Sqs,
     ctx: &RequestContext,
@@ -254,6 +309,10 @@ async fn insert(
             first_receive_ms: None,
             last_receive_ms: None,
             visible_at_ms: now + u64::from(m.delay_seconds) * 1000,
+            group_id: m.group_id,
+            dedup_id: m.dedup_id,
+            sequence_number: None,
+            dead_letter_source_arn: None,
         };
         sent.push(Sent {
             message_id: record.message_id.clone(),
@@ -261,30 +320,61 @@ async fn insert(
             md5_of_attributes: (!record.attributes.is_empty())
                 .then(|| message_attributes_md5(&record.attributes)),
             md5_of_system_attributes: record.trace_header.as_deref().map(trace_header_md5),
+            sequence_number: None,
         });
         records.push(record);
     }
     let queue_id = queue.id;
     let queue_key = model::queue_key(&queue.account, &queue.region, &queue.name);
-    sqs.store()
+    let fifo = queue.fifo.clone();
+    let ids = sqs
+        .store()
         .write(move |txn| {
             // The queue may have been deleted since it was resolved.
             if crate::load_queue(txn, &queue_key)?.is_none_or(|q| q.id != queue_id) {
                 return Err(SqsError::queue_does_not_exist());
             }
+            if fifo.is_some() {
+                fifo::sweep_expired(txn, queue_id, now)?;
+            }
             let mut seq = model::read_u64(txn.get(model::NEXT_SEQUENCE_KEY)?);
-            for record in &records {
+            // Per message: (message id, sequence number) as answered.
+            let mut ids = Vec::with_capacity(records.len());
+            for mut record in records {
+                let scope = match (&fifo, &record.group_id, &record.dedup_id) {
+                    (Some(attrs), Some(group), Some(dedup)) => {
+                        Some(fifo::dedup_scope_key(attrs, group, dedup))
+                    }
+                    _ => None,
+                };
+                if let Some(key) = &scope {
+                    if let Some(original) = fifo::recent_duplicate(txn, queue_id, key, now)? {
+                        ids.push((original.message_id, Some(original.sequence_number)));
+                        continue;
+                    }
+                }
                 seq += 1;
-                txn.put(&model::message_key(queue_id, seq), &to_json(record));
+                if let Some(key) = &scope {
+                    let number = fifo::sequence_number(seq);
+                    fifo::remember(txn, queue_id, key, &record.message_id, &number, now)?;
+                    record.sequence_number = Some(number);
+                }
+                txn.put(&model::message_key(queue_id, seq), &to_json(&record));
                 txn.put(
                     &model::visibility_key(queue_id, record.visible_at_ms, seq),
-                    &model::visibility_value(record),
+                    &model::visibility_value(&record),
                 );
+                groups::add(txn, queue_id, seq, &record)?;
+                ids.push((record.message_id, record.sequence_number));
             }
             txn.put(model::NEXT_SEQUENCE_KEY, &seq.to_be_bytes());
-            Ok(())
+            Ok(ids)
         })
         .await?;
+    for (s, (message_id, sequence_number)) in sent.iter_mut().zip(ids) {
+        s.message_id = message_id;
+        s.sequence_number = sequence_number;
+    }
     sqs.notifier(queue_id).notify_waiters();
     Ok(sent)
 }
@@ -298,6 +388,9 @@ fn sent_json(s: &Sent) -> Map<String, Value> {
     }
     if let Some(md5) = &s.md5_of_system_attributes {
         out.insert("MD5OfMessageSystemAttributes".into(), json!(md5));
+    }
+    if let Some(number) = &s.sequence_number {
+        out.insert("SequenceNumber".into(), json!(number));
     }
     out
 }
