@@ -190,6 +190,20 @@ pub async fn handle(lambda: &Lambda, ctx: &RequestContext, req: Request) -> Resu
             ops::layers::get_layer_version_by_arn(lambda, ctx, &req)
         }
         (Method::GET, ["2018-10-31", "layers"]) => ops::layers::list_layers(lambda, ctx, &req),
+        (Method::PUT, ["2019-09-30", "functions", name, "provisioned-concurrency"]) => {
+            ops::provisioned::put_provisioned_concurrency_config(lambda, ctx, &req, name).await
+        }
+        (Method::GET, ["2019-09-30", "functions", name, "provisioned-concurrency"])
+            if req.query("List").as_deref() == Some("ALL") =>
+        {
+            ops::provisioned::list_provisioned_concurrency_configs(lambda, ctx, &req, name)
+        }
+        (Method::GET, ["2019-09-30", "functions", name, "provisioned-concurrency"]) => {
+            ops::provisioned::get_provisioned_concurrency_config(lambda, ctx, &req, name)
+        }
+        (Method::DELETE, ["2019-09-30", "functions", name, "provisioned-concurrency"]) => {
+            ops::provisioned::delete_provisioned_concurrency_config(lambda, ctx, &req, name).await
+        }
         (Method::GET, ["2016-08-19", "account-settings"]) => {
             ops::concurrency::get_account_settings(lambda, ctx)
         }

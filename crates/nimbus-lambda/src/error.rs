@@ -36,6 +36,8 @@ pub enum LambdaError {
     TooManyRequests { reason: &'static str },
     #[error("{0}")]
     ResourceNotReady(String),
+    #[error("{0}")]
+    ProvisionedConcurrencyConfigNotFound(String),
     /// The runtime returned something Lambda cannot deliver.
     #[error("{0}")]
     InvalidRuntime(String),
@@ -73,6 +75,9 @@ impl LambdaError {
             LambdaError::RequestEntityTooLarge(_) => (413, "RequestEntityTooLargeException"),
             LambdaError::UnsupportedMediaType(_) => (415, "UnsupportedMediaTypeException"),
             LambdaError::TooManyRequests { .. } => (429, "TooManyRequestsException"),
+            LambdaError::ProvisionedConcurrencyConfigNotFound(_) => {
+                (404, "ProvisionedConcurrencyConfigNotFoundException")
+            }
             LambdaError::ResourceNotReady(_) => (502, "ResourceNotReadyException"),
             LambdaError::InvalidRuntime(_) => (502, "InvalidRuntimeException"),
             LambdaError::Service(_) => (500, "ServiceException"),

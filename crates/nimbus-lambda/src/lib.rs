@@ -62,6 +62,7 @@ pub(crate) struct Inner {
     pub(crate) queue: async_queue::Queue,
     /// How destinations and dead-letter queues reach SQS (set by the server).
     pub(crate) queue_sender: std::sync::OnceLock<destinations::QueueSender>,
+    pub(crate) provisioned: ops::provisioned::Progress,
 }
 
 impl Lambda {
@@ -103,6 +104,7 @@ impl Lambda {
                 exec,
                 queue,
                 queue_sender: std::sync::OnceLock::new(),
+                provisioned: Default::default(),
             }),
         })
     }
@@ -113,6 +115,7 @@ impl Lambda {
     pub fn start(&self, endpoint_url: String) {
         self.inner.exec.set_endpoint(endpoint_url);
         tokio::spawn(async_queue::run_worker(self.clone()));
+        ops::provisioned::warm_all(self);
     }
 
     /// Lets asynchronous invocations send to SQS queues (destinations and

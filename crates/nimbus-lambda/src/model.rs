@@ -42,6 +42,15 @@ pub struct FunctionRecord {
     /// function), in the order they were added.
     #[serde(default)]
     pub policies: BTreeMap<String, Vec<serde_json::Value>>,
+    /// Provisioned concurrency by qualifier (a version or an alias).
+    #[serde(default)]
+    pub provisioned: BTreeMap<String, ProvisionedConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionedConfig {
+    pub requested: u32,
+    pub last_modified_ms: u64,
 }
 
 /// PutFunctionEventInvokeConfig's settings for one qualifier.

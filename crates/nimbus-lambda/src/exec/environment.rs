@@ -83,6 +83,8 @@ pub struct Environment {
     pub last_used: Instant,
     /// Invocations handed to this environment so far.
     pub served: u64,
+    /// Started for provisioned concurrency: never reaped for idleness.
+    pub provisioned: bool,
     init: Option<oneshot::Receiver<InitReply>>,
 }
 
@@ -154,6 +156,7 @@ impl Environment {
             init_duration: None,
             last_used: Instant::now(),
             served: 0,
+            provisioned: false,
             init: Some(init_rx),
         })
     }

@@ -101,9 +101,16 @@ impl Executor {
         &self.pool
     }
 
-    /// Stops every idle environment of a function (after an update or delete).
+    /// Stops every idle environment of a function (after it is deleted).
     pub fn retire(&self, f: &FunctionRecord) {
         self.pool.retire(&function_prefix(f));
+    }
+
+    /// Stops the idle environments of `$LATEST` (after its code or
+    /// configuration changed; published versions never change).
+    pub fn retire_latest(&self, f: &FunctionRecord) {
+        self.pool
+            .retire(&format!("{}{}/", function_prefix(f), crate::names::LATEST));
     }
 
     /// Runs one invocation. Errors are nimbus's own (throttling, a missing
@@ -126,7 +133,7 @@ impl Executor {
 
         let mut env = match self.pool.take(&key) {
             Some(env) => env,
-            None => match self.cold_start(f, v, request_id, &mut log).await? {
+            None => match self.cold_start(f, v, request_id, &mut log, false).await? {
                 Ok(env) => env,
                 Err(error) => {
                     return Ok(finish(
@@ -218,6 +225,45 @@ impl Executor {
         ))
     }
 
+    /// Starts `count` environments of a version ahead of any invocation
+    /// (provisioned concurrency) and parks them warm; returns how many are
+    /// ready. Failures are logged: AWS reports them as the config's FAILED
+    /// status.
+    pub async fn prewarm(
+        &self,
+        f: &FunctionRecord,
+        v: &VersionConfig,
+        count: u32,
+    ) -> std::result::Result<u32, String> {
+        self.start_reaper();
+        let key = pool_key(f, v);
+        let mut ready = 0;
+        let mut starts = Vec::new();
+        for _ in 0..count {
+            starts.push(async {
+                let mut log = Vec::new();
+                self.cold_start(f, v, "provisioned-concurrency", &mut log, true)
+                    .await
+            });
+        }
+        let mut failure = None;
+        for outcome in futures_util::future::join_all(starts).await {
+            match outcome {
+                Ok(Ok(mut env)) => {
+                    env.provisioned = true;
+                    self.pool.put(key.clone(), env);
+                    ready += 1;
+                }
+                Ok(Err(error)) => failure = Some(String::from_utf8_lossy(&error).into_owned()),
+                Err(e) => failure = Some(e.to_string()),
+            }
+        }
+        match failure {
+            Some(reason) if ready < count => Err(reason),
+            _ => Ok(ready),
+        }
+    }
+
     /// Starts and initialises a new environment. The outer error is
     /// nimbus's; the inner one is the function's (an init failure), already
     /// an error document.
@@ -227,6 +273,7 @@ impl Executor {
         v: &VersionConfig,
         request_id: &str,
         log: &mut Vec<u8>,
+        provisioned: bool,
     ) -> Result<std::result::Result<Environment, Bytes>> {
         let kind = runtimes::parse(&v.runtime)?;
         let code = self.code.clone();
@@ -250,7 +297,16 @@ impl Executor {
         let n = self.next_env.fetch_add(1, Ordering::Relaxed);
         let spec = Spec {
             launch,
-            env: self.variables(f, v, &task_root, opt.as_deref(), n),
+            env: {
+                let mut env = self.variables(f, v, &task_root, opt.as_deref(), n);
+                if provisioned {
+                    env.insert(
+                        "AWS_LAMBDA_INITIALIZATION_TYPE".into(),
+                        "provisioned-concurrency".into(),
+                    );
+                }
+                env
+            },
             task_root,
             dir: self.config.envs_dir.join(format!("{}-{n}", f.name)),
             memory_mb: v.memory_size,

@@ -53,16 +53,18 @@ impl Pool {
         drop(removed);
     }
 
-    /// Drops environments idle for longer than `max_idle` and dead ones.
+    /// Drops environments idle for longer than `max_idle` (except
+    /// provisioned ones, kept while their configuration exists) and dead ones.
     pub fn reap(&self, max_idle: Duration) -> usize {
         let now = Instant::now();
         let mut removed = Vec::new();
         {
             let mut idle = self.lock();
             for list in idle.values_mut() {
-                let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(list)
-                    .into_iter()
-                    .partition(|e| e.alive() && now.duration_since(e.last_used) < max_idle);
+                let (keep, gone): (Vec<_>, Vec<_>) =
+                    std::mem::take(list).into_iter().partition(|e| {
+                        e.alive() && (e.provisioned || now.duration_since(e.last_used) < max_idle)
+                    });
                 *list = keep;
                 removed.extend(gone);
             }

@@ -132,6 +132,7 @@ pub async fn create_function(
         reserved_concurrency: None,
         event_invoke_configs: BTreeMap::new(),
         policies: BTreeMap::new(),
+        provisioned: BTreeMap::new(),
     };
     let record = if publish {
         with_new_version(record, None)
@@ -363,7 +364,7 @@ pub async fn update_function_code(
             },
         )
         .await?;
-    lambda.inner().exec.retire(&record);
+    lambda.inner().exec.retire_latest(&record);
     let mut out = configuration_json(&record, &shown);
     out["LastUpdateStatus"] = "InProgress".into();
     out["LastUpdateStatusReason"] = "The function is being created.".into();
@@ -418,7 +419,7 @@ pub async fn update_function_configuration(
             },
         )
         .await?;
-    lambda.inner().exec.retire(&record);
+    lambda.inner().exec.retire_latest(&record);
     let mut out = configuration_json(&record, &record.latest);
     out["LastUpdateStatus"] = "InProgress".into();
     out["LastUpdateStatusReason"] = "The function is being created.".into();

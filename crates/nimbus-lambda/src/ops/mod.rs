@@ -9,6 +9,7 @@ pub mod functions;
 pub mod invoke;
 pub mod layers;
 pub mod policy;
+pub mod provisioned;
 pub mod tags;
 pub mod versions;
 
