@@ -28,6 +28,8 @@ pub struct Request {
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
+    /// Headers whose names come from a function (function URL responses).
+    pub extra_headers: Vec<(String, String)>,
     pub body: Bytes,
 }
 
@@ -36,6 +38,7 @@ impl Reply {
         Reply {
             status,
             headers: vec![("content-type", "application/json".into())],
+            extra_headers: Vec::new(),
             body: Bytes::from(value.to_string()),
         }
     }
@@ -44,6 +47,7 @@ impl Reply {
         Reply {
             status,
             headers: Vec::new(),
+            extra_headers: Vec::new(),
             body: Bytes::new(),
         }
     }
@@ -203,6 +207,21 @@ pub async fn handle(lambda: &Lambda, ctx: &RequestContext, req: Request) -> Resu
         }
         (Method::DELETE, ["2019-09-30", "functions", name, "provisioned-concurrency"]) => {
             ops::provisioned::delete_provisioned_concurrency_config(lambda, ctx, &req, name).await
+        }
+        (Method::POST, ["2021-10-31", "functions", name, "url"]) => {
+            ops::urls::create_function_url_config(lambda, ctx, &req, name).await
+        }
+        (Method::GET, ["2021-10-31", "functions", name, "url"]) => {
+            ops::urls::get_function_url_config(lambda, ctx, &req, name)
+        }
+        (Method::PUT, ["2021-10-31", "functions", name, "url"]) => {
+            ops::urls::update_function_url_config(lambda, ctx, &req, name).await
+        }
+        (Method::DELETE, ["2021-10-31", "functions", name, "url"]) => {
+            ops::urls::delete_function_url_config(lambda, ctx, &req, name).await
+        }
+        (Method::GET, ["2021-10-31", "functions", name, "urls"]) => {
+            ops::urls::list_function_url_configs(lambda, ctx, &req, name)
         }
         (Method::GET, ["2016-08-19", "account-settings"]) => {
             ops::concurrency::get_account_settings(lambda, ctx)

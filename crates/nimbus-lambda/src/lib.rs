@@ -15,6 +15,7 @@ pub mod code;
 pub mod destinations;
 pub mod error;
 pub mod exec;
+pub mod function_url;
 pub mod model;
 pub mod names;
 pub mod ops;

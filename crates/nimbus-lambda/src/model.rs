@@ -45,6 +45,22 @@ pub struct FunctionRecord {
     /// Provisioned concurrency by qualifier (a version or an alias).
     #[serde(default)]
     pub provisioned: BTreeMap<String, ProvisionedConfig>,
+    /// Function URLs by qualifier ("" for the unqualified function).
+    #[serde(default)]
+    pub urls: BTreeMap<String, UrlConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UrlConfig {
+    /// The 32-character id in the URL's host name.
+    pub url_id: String,
+    pub auth_type: String,
+    /// The `Cors` object as given (AllowOrigins, AllowMethods, ...).
+    #[serde(default)]
+    pub cors: Option<serde_json::Value>,
+    pub invoke_mode: String,
+    pub created: String,
+    pub last_modified: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -34,10 +34,14 @@ const INTERNAL_FAILURE_MESSAGE: &str =
 
 /// Handles one HTTP request. Never fails: every outcome is an HTTP response
 /// carrying `x-amzn-RequestId`.
-pub async fn handle(app: Arc<App>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+pub async fn handle(
+    app: Arc<App>,
+    request: Request<Incoming>,
+    peer: std::net::SocketAddr,
+) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let request_id = request_id::next();
-    let handled = process(&app, request, &request_id).await;
+    let handled = process(&app, request, &request_id, peer).await;
     let mut response = handled.response;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(headers::REQUEST_ID, value);
@@ -70,9 +74,19 @@ impl Handled {
     }
 }
 
-async fn process(app: &App, request: Request<Incoming>, request_id: &str) -> Handled {
+async fn process(
+    app: &App,
+    request: Request<Incoming>,
+    request_id: &str,
+    peer: std::net::SocketAddr,
+) -> Handled {
     let (parts, mut body) = request.into_parts();
-    let handled = respond(app, &parts, &mut body, request_id).await;
+    let handled = match function_url_target(&parts) {
+        Some((url_id, path)) => {
+            function_url(app, &parts, &mut body, request_id, peer, &url_id, path).await
+        }
+        None => respond(app, &parts, &mut body, request_id).await,
+    };
     // Whatever was not read (an early error, a refused body) is drained so
     // the client reads our answer instead of a reset connection.
     body::drain_in_background(body, body::declared_length(&parts.headers));
@@ -204,6 +218,109 @@ async fn call(
     }
 }
 
+/// A Lambda function URL request: by host name
+/// (`<id>.lambda-url.<region>.localhost[:port]`, as AWS's
+/// `<id>.lambda-url.<region>.on.aws`) or by the path form
+/// `/_nimbus/lambda-url/<id>/...`. Returns the URL id and the path under it.
+fn function_url_target(parts: &Parts) -> Option<(String, String)> {
+    let path = parts.uri.path();
+    if let Some(rest) = path.strip_prefix("/_nimbus/lambda-url/") {
+        let (id, under) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        return valid_url_id(id).then(|| (id.to_owned(), under.to_owned()));
+    }
+    let host = header(&parts.headers, http::header::HOST.as_str())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))?;
+    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let (id, rest) = name.split_once('.')?;
+    rest.starts_with("lambda-url.")
+        .then_some(())
+        .filter(|_| valid_url_id(id))
+        .map(|_| (id.to_owned(), path.to_owned()))
+}
+
+fn valid_url_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+async fn function_url(
+    app: &App,
+    parts: &Parts,
+    body: &mut Incoming,
+    request_id: &str,
+    peer: std::net::SocketAddr,
+    url_id: &str,
+    path: String,
+) -> Handled {
+    let label = format!("lambda-url {} {}", parts.method, shorten(parts.uri.path()));
+    let body = match read_body(body, nimbus_lambda::ops::invoke::MAX_SYNC_PAYLOAD + 1).await {
+        Ok(body) => body,
+        Err(err) => return Handled::error(err, JsonVersion::V1_0, Crc32::Omit, label),
+    };
+    let signed = matches!(sigv4::parse(&auth_input(parts)), Ok(Some(_)));
+    let domain = header(&parts.headers, http::header::HOST.as_str())
+        .map(|h| h.rsplit_once(':').map_or(h, |(n, _)| n).to_owned())
+        .unwrap_or_default();
+    let request = nimbus_lambda::Request {
+        method: parts.method.clone(),
+        path,
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts.headers.clone(),
+        body,
+    };
+    let lambda = app.services.lambda.clone();
+    let url_id = url_id.to_owned();
+    let request_id = request_id.to_owned();
+    let source_ip = peer.ip().to_string();
+    let reply = tokio::spawn(async move {
+        let caller = nimbus_lambda::function_url::Caller {
+            source_ip: &source_ip,
+            domain: &domain,
+            request_id: &request_id,
+            signed,
+        };
+        nimbus_lambda::function_url::serve(&lambda, &url_id, request, &caller).await
+    })
+    .await;
+    match reply {
+        Ok(reply) => Handled {
+            response: reply_response(reply),
+            label,
+            error: None,
+        },
+        Err(_) => Handled::error(
+            AwsError::internal_failure(INTERNAL_FAILURE_MESSAGE),
+            JsonVersion::V1_0,
+            Crc32::Omit,
+            label,
+        ),
+    }
+}
+
+fn reply_response(reply: nimbus_lambda::Reply) -> Response<Bytes> {
+    let mut response = Response::new(reply.body);
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    for (name, value) in reply.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    for (name, value) in reply.extra_headers {
+        if let (Ok(name), Ok(value)) = (
+            http::header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
 /// Lambda speaks restJson1: the operation is in the method and path, and
 /// the reply carries its own status and headers (Invoke's
 /// X-Amz-Function-Error, X-Amz-Log-Result, ...).
@@ -234,14 +351,7 @@ async fn call_lambda(
             .map_err(AwsError::from)
     })
     .await?;
-    let mut response = Response::new(reply.body);
-    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-    for (name, value) in reply.headers {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    Ok(response)
+    Ok(reply_response(reply))
 }
 
 /// The largest body a request may carry: Lambda's CreateFunction and

@@ -42,7 +42,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, mut signals: Signals) {
         tokio::select! {
             signal = signals.recv() => break signal,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => serve_connection(&builder, &graceful, stream, &app),
+                Ok((stream, peer)) => serve_connection(&builder, &graceful, stream, peer, &app),
                 Err(e) => {
                     tracing::warn!("cannot accept a connection: {e}");
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
@@ -73,6 +73,7 @@ fn serve_connection(
     builder: &auto::Builder<TokioExecutor>,
     graceful: &GracefulShutdown,
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     app: &Arc<App>,
 ) {
     // Requests and responses are small and latency-bound.
@@ -80,7 +81,7 @@ fn serve_connection(
     let app = Arc::clone(app);
     let service = service_fn(move |request| {
         let app = Arc::clone(&app);
-        async move { Ok::<_, Infallible>(dispatch::handle(app, request).await) }
+        async move { Ok::<_, Infallible>(dispatch::handle(app, request, peer).await) }
     });
     let connection = builder
         .serve_connection(TokioIo::new(stream), service)

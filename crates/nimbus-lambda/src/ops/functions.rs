@@ -133,6 +133,7 @@ pub async fn create_function(
         event_invoke_configs: BTreeMap::new(),
         policies: BTreeMap::new(),
         provisioned: BTreeMap::new(),
+        urls: BTreeMap::new(),
     };
     let record = if publish {
         with_new_version(record, None)

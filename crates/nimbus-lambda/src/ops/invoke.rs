@@ -108,6 +108,7 @@ pub async fn invoke(
                 InvokeResult::Success(body) => Reply {
                     status: 200,
                     headers: vec![("content-type", "application/json".into())],
+                    extra_headers: Vec::new(),
                     body,
                 },
                 InvokeResult::FunctionError(body) => Reply {
@@ -116,6 +117,7 @@ pub async fn invoke(
                         ("content-type", "application/json".into()),
                         ("x-amz-function-error", "Unhandled".into()),
                     ],
+                    extra_headers: Vec::new(),
                     body,
                 },
             };

@@ -11,6 +11,7 @@ pub mod layers;
 pub mod policy;
 pub mod provisioned;
 pub mod tags;
+pub mod urls;
 pub mod versions;
 
 use std::sync::Arc;

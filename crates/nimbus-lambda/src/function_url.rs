@@ -1,0 +1,417 @@
+//! Serving function URLs: an HTTP request becomes a payload format 2.0
+//! event, the function's result becomes the HTTP response (a
+//! `{"statusCode", "headers", "body", "isBase64Encoded", "cookies"}` object,
+//! or any other JSON value as a 200 `application/json` body), with the URL's
+//! CORS configuration applied, as AWS's function URLs do.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+
+use crate::error::LambdaError;
+use crate::exec::{InvokeResult, Target};
+use crate::model::{FunctionRecord, UrlConfig};
+use crate::{Lambda, Reply, Request};
+
+/// Who sent a function URL request, as the event describes it.
+pub struct Caller<'a> {
+    pub source_ip: &'a str,
+    /// The host name the client used (`<id>.lambda-url.<region>.localhost`).
+    pub domain: &'a str,
+    pub request_id: &'a str,
+    /// Whether the request carries a SigV4 signature (AuthType AWS_IAM).
+    pub signed: bool,
+}
+
+/// Answers one request to the function URL `url_id`; `req.path` is the path
+/// under the URL's root.
+pub async fn serve(lambda: &Lambda, url_id: &str, req: Request, caller: &Caller<'_>) -> Reply {
+    let Some((f, key, url)) = find(lambda, url_id) else {
+        return message(404, "Not Found");
+    };
+    let origin = req.header("origin").map(str::to_owned);
+    if req.method == http::Method::OPTIONS && req.header("access-control-request-method").is_some()
+    {
+        return preflight(url.cors.as_ref(), origin.as_deref());
+    }
+    if url.auth_type == "AWS_IAM" && !caller.signed {
+        return message(403, "Forbidden");
+    }
+    let qualifier = (!key.is_empty()).then_some(key.as_str());
+    let ctx = nimbus_wire::RequestContext::local(&f.region);
+    let Ok((version, invoked_arn)) = crate::ops::invoke::resolve(&f, &ctx, qualifier) else {
+        return message(404, "Not Found");
+    };
+    let Some(config) = f.version(&version) else {
+        return message(404, "Not Found");
+    };
+    if req.body.len() > crate::ops::invoke::MAX_SYNC_PAYLOAD {
+        return message(413, "Request Entity Too Large");
+    }
+    let event = event(&req, url_id, &f, caller, lambda.inner().clock.now_ms());
+    let target = Target {
+        function: &f,
+        config,
+        invoked_arn,
+    };
+    let run = lambda
+        .inner()
+        .exec
+        .run(
+            &target,
+            Bytes::from(event.to_string()),
+            None,
+            caller.request_id,
+        )
+        .await;
+    let mut reply = match run {
+        Ok(execution) => match execution.result {
+            InvokeResult::Success(body) => response(&body),
+            InvokeResult::FunctionError(_) => message(502, "Internal Server Error"),
+        },
+        Err(LambdaError::TooManyRequests { .. }) => message(429, "Rate Exceeded."),
+        Err(e) => {
+            tracing::warn!(
+                "lambda: function URL {url_id} could not run {}: {e}",
+                f.name
+            );
+            message(500, "Internal Server Error")
+        }
+    };
+    if let (Some(cors), Some(origin)) = (url.cors.as_ref(), origin.as_deref()) {
+        add_cors(&mut reply, cors, origin);
+    }
+    reply
+}
+
+fn find(lambda: &Lambda, url_id: &str) -> Option<(Arc<FunctionRecord>, String, UrlConfig)> {
+    lambda.inner().catalog.all().into_iter().find_map(|f| {
+        let (key, url) = f.urls.iter().find(|(_, u)| u.url_id == url_id)?;
+        let (key, url) = (key.clone(), url.clone());
+        Some((f, key, url))
+    })
+}
+
+/// The payload format 2.0 event for one request.
+fn event(
+    req: &Request,
+    url_id: &str,
+    f: &FunctionRecord,
+    caller: &Caller<'_>,
+    now_ms: u64,
+) -> Value {
+    let mut headers = Map::new();
+    let mut cookies = Vec::new();
+    for (name, value) in req.headers.iter() {
+        let Ok(value) = value.to_str() else { continue };
+        if name == http::header::COOKIE {
+            cookies.extend(
+                value
+                    .split(';')
+                    .map(|c| c.trim().to_owned())
+                    .filter(|c| !c.is_empty()),
+            );
+            continue;
+        }
+        match headers.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(value);
+            }
+            _ => {
+                headers.insert(name.as_str().to_owned(), value.into());
+            }
+        }
+    }
+    let raw_query = req.query.clone().unwrap_or_default();
+    let mut query = Map::new();
+    for (k, v) in nimbus_wire::form::pairs(&raw_query) {
+        match query.get_mut(&k) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&v);
+            }
+            _ => {
+                query.insert(k, v.into());
+            }
+        }
+    }
+    let (body, base64) = body_of(req);
+    let user_agent = req.header("user-agent").unwrap_or("");
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let clf_time = format!(
+        "{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000",
+        t.day(),
+        months[usize::from(u8::from(t.month())) - 1],
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": if req.path.is_empty() { "/" } else { req.path.as_str() },
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": url_id,
+            "domainName": caller.domain,
+            "domainPrefix": url_id,
+            "http": {
+                "method": req.method.as_str(),
+                "path": if req.path.is_empty() { "/" } else { req.path.as_str() },
+                "protocol": "HTTP/1.1",
+                "sourceIp": caller.source_ip,
+                "userAgent": user_agent,
+            },
+            "requestId": caller.request_id,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": clf_time,
+            "timeEpoch": now_ms,
+        },
+        "isBase64Encoded": base64,
+    });
+    if caller.signed {
+        event["requestContext"]["accountId"] = f.account.clone().into();
+    }
+    if !cookies.is_empty() {
+        event["cookies"] = json!(cookies);
+    }
+    if !query.is_empty() {
+        event["queryStringParameters"] = Value::Object(query);
+    }
+    if let Some(body) = body {
+        event["body"] = body.into();
+    }
+    event
+}
+
+/// The body as the event carries it: text when it is text, else base64.
+fn body_of(req: &Request) -> (Option<String>, bool) {
+    if req.body.is_empty() {
+        return (None, false);
+    }
+    let content_type = req
+        .header("content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let textual = content_type.is_empty()
+        || content_type.starts_with("text/")
+        || content_type.contains("json")
+        || content_type.contains("xml")
+        || content_type.contains("x-www-form-urlencoded")
+        || content_type.contains("javascript");
+    match std::str::from_utf8(&req.body) {
+        Ok(text) if textual => (Some(text.to_owned()), false),
+        _ => (
+            Some(base64::engine::general_purpose::STANDARD.encode(&req.body)),
+            true,
+        ),
+    }
+}
+
+/// Maps a function's result onto an HTTP response.
+fn response(result: &[u8]) -> Reply {
+    let value: Value = serde_json::from_slice(result).unwrap_or(Value::Null);
+    let Some(obj) = value.as_object().filter(|o| o.contains_key("statusCode")) else {
+        // Any other value is the body itself.
+        return Reply {
+            status: 200,
+            headers: vec![("content-type", "application/json".into())],
+            extra_headers: Vec::new(),
+            body: Bytes::copy_from_slice(result),
+        };
+    };
+    let status = obj
+        .get("statusCode")
+        .and_then(Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+        .filter(|s| (100..=599).contains(s))
+        .unwrap_or(500);
+    let mut reply = Reply::empty(status);
+    let mut has_type = false;
+    if let Some(headers) = obj.get("headers").and_then(Value::as_object) {
+        for (k, v) in headers {
+            let value = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if k.eq_ignore_ascii_case("content-type") {
+                has_type = true;
+            }
+            if let Some(name) = static_header(k) {
+                reply.headers.push((name, value));
+            } else {
+                reply.extra_headers.push((k.to_ascii_lowercase(), value));
+            }
+        }
+    }
+    if let Some(cookies) = obj.get("cookies").and_then(Value::as_array) {
+        for c in cookies.iter().filter_map(Value::as_str) {
+            reply
+                .extra_headers
+                .push(("set-cookie".into(), c.to_owned()));
+        }
+    }
+    let body = match obj.get("body") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => {
+            if obj.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
+                base64::engine::general_purpose::STANDARD
+                    .decode(s)
+                    .unwrap_or_default()
+            } else {
+                s.clone().into_bytes()
+            }
+        }
+        Some(other) => other.to_string().into_bytes(),
+    };
+    if !has_type && !body.is_empty() {
+        reply
+            .headers
+            .push(("content-type", "application/json".into()));
+    }
+    reply.body = Bytes::from(body);
+    reply
+}
+
+fn preflight(cors: Option<&Value>, origin: Option<&str>) -> Reply {
+    let mut reply = Reply::empty(200);
+    if let (Some(cors), Some(origin)) = (cors, origin) {
+        add_cors(&mut reply, cors, origin);
+        if reply
+            .extra_headers
+            .iter()
+            .any(|(k, _)| k == "access-control-allow-origin")
+        {
+            let list = |key: &str| {
+                cors.get(key)
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .filter(|s| !s.is_empty())
+            };
+            if let Some(m) = list("AllowMethods") {
+                reply
+                    .extra_headers
+                    .push(("access-control-allow-methods".into(), m));
+            }
+            if let Some(h) = list("AllowHeaders") {
+                reply
+                    .extra_headers
+                    .push(("access-control-allow-headers".into(), h));
+            }
+            if let Some(age) = cors.get("MaxAge").and_then(Value::as_i64) {
+                reply
+                    .extra_headers
+                    .push(("access-control-max-age".into(), age.to_string()));
+            }
+        }
+    }
+    reply
+}
+
+/// Adds the CORS response headers when `origin` is allowed.
+fn add_cors(reply: &mut Reply, cors: &Value, origin: &str) {
+    let origins: Vec<&str> = cors
+        .get("AllowOrigins")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let allowed = if origins.contains(&"*") {
+        "*"
+    } else if origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
+        origin
+    } else {
+        return;
+    };
+    reply
+        .extra_headers
+        .push(("access-control-allow-origin".into(), allowed.to_owned()));
+    if cors.get("AllowCredentials").and_then(Value::as_bool) == Some(true) {
+        reply
+            .extra_headers
+            .push(("access-control-allow-credentials".into(), "true".into()));
+    }
+    if let Some(expose) = cors
+        .get("ExposeHeaders")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .filter(|s| !s.is_empty())
+    {
+        reply
+            .extra_headers
+            .push(("access-control-expose-headers".into(), expose));
+    }
+}
+
+fn static_header(name: &str) -> Option<&'static str> {
+    match name.to_ascii_lowercase().as_str() {
+        "content-type" => Some("content-type"),
+        _ => None,
+    }
+}
+
+fn message(status: u16, text: &str) -> Reply {
+    Reply::json(status, &json!({ "Message": text }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_values_are_json_bodies() {
+        let r = response(br#"{"a":1}"#);
+        assert_eq!(r.status, 200);
+        assert_eq!(&r.body[..], br#"{"a":1}"#);
+    }
+
+    #[test]
+    fn status_objects_map_onto_http() {
+        let r = response(
+            br#"{"statusCode":201,"headers":{"X-Id":"7","Content-Type":"text/plain"},"body":"aGk=","isBase64Encoded":true,"cookies":["a=1"]}"#,
+        );
+        assert_eq!(r.status, 201);
+        assert_eq!(&r.body[..], b"hi");
+        assert!(r.headers.contains(&("content-type", "text/plain".into())));
+        assert!(r.extra_headers.contains(&("x-id".into(), "7".into())));
+        assert!(r
+            .extra_headers
+            .contains(&("set-cookie".into(), "a=1".into())));
+    }
+
+    #[test]
+    fn cors_only_for_allowed_origins() {
+        let cors = json!({"AllowOrigins": ["https://a.example"], "AllowCredentials": true});
+        let mut r = Reply::empty(200);
+        add_cors(&mut r, &cors, "https://b.example");
+        assert!(r.extra_headers.is_empty());
+        add_cors(&mut r, &cors, "https://a.example");
+        assert_eq!(
+            r.extra_headers[0],
+            (
+                "access-control-allow-origin".into(),
+                "https://a.example".into()
+            )
+        );
+    }
+}
