@@ -199,3 +199,23 @@ def test_iam_auth_needs_a_signature(lam, fn):
 def test_unknown_url_is_404(endpoint):
     status, _, _ = call(endpoint + "/_nimbus/lambda-url/" + "a" * 32 + "/")
     assert status == 404
+
+
+def test_invoke_with_response_stream(lam, fn):
+    r = lam.invoke_with_response_stream(FunctionName=fn, Payload=json.dumps({"rawPath": "/raw"}), LogType="Tail")
+    assert r["StatusCode"] == 200
+    assert r["ExecutedVersion"] == "$LATEST"
+    chunks, complete = [], None
+    for event in r["EventStream"]:
+        if "PayloadChunk" in event:
+            chunks.append(event["PayloadChunk"]["Payload"])
+        if "InvokeComplete" in event:
+            complete = event["InvokeComplete"]
+    assert json.loads(b"".join(chunks)) == {"hello": "world"}
+    assert "ErrorCode" not in complete
+    assert "REPORT RequestId" in base64.b64decode(complete["LogResult"]).decode()
+    r = lam.invoke_with_response_stream(FunctionName=fn, Payload=json.dumps({"rawPath": "/fail"}))
+    events = list(r["EventStream"])
+    complete = [e["InvokeComplete"] for e in events if "InvokeComplete" in e][0]
+    assert complete["ErrorCode"] == "Unhandled"
+    assert json.loads(complete["ErrorDetails"])["errorMessage"] == "nope"

@@ -115,6 +115,9 @@ pub async fn handle(lambda: &Lambda, ctx: &RequestContext, req: Request) -> Resu
         (Method::POST, ["2015-03-31", "functions", name, "invocations"]) => {
             ops::invoke::invoke(lambda, ctx, &req, name).await
         }
+        (Method::POST, ["2021-11-15", "functions", name, "response-streaming-invocations"]) => {
+            ops::invoke::invoke_with_response_stream(lambda, ctx, &req, name).await
+        }
         (Method::POST, ["2015-03-31", "functions", name, "versions"]) => {
             ops::versions::publish_version(lambda, ctx, &req, name).await
         }

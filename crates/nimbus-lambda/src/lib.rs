@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod code;
 pub mod destinations;
 pub mod error;
+pub mod event_stream;
 pub mod exec;
 pub mod function_url;
 pub mod model;

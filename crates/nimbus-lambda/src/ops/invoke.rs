@@ -135,6 +135,78 @@ pub async fn invoke(
     }
 }
 
+/// InvokeWithResponseStream. nimbus's runtimes return whole responses, so
+/// the stream carries the response as one `PayloadChunk` followed by
+/// `InvokeComplete` (with the error and the log tail, if asked for); clients
+/// read it exactly as they read a streamed response.
+pub async fn invoke_with_response_stream(
+    lambda: &Lambda,
+    ctx: &RequestContext,
+    req: &Request,
+    name: &str,
+) -> Result<Reply> {
+    match req.header("x-amz-invocation-type") {
+        None | Some("RequestResponse") | Some("DryRun") => {}
+        Some(other) => {
+            return Err(LambdaError::constraint(
+                other,
+                "invocationType",
+                "Member must satisfy enum value set: [RequestResponse, DryRun]",
+            ))
+        }
+    }
+    let reply = invoke(lambda, ctx, req, name).await?;
+    if reply.status == 204 {
+        return Ok(reply);
+    }
+    let header = |n: &str| {
+        reply
+            .headers
+            .iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.clone())
+    };
+    let function_error = header("x-amz-function-error");
+    let log = header("x-amz-log-result");
+    let mut body = Vec::new();
+    if function_error.is_none() && !reply.body.is_empty() {
+        body.extend(crate::event_stream::event_message(
+            "PayloadChunk",
+            Some("application/octet-stream"),
+            &reply.body,
+        ));
+    }
+    let mut complete = serde_json::Map::new();
+    if let Some(code) = &function_error {
+        complete.insert("ErrorCode".into(), code.clone().into());
+        complete.insert(
+            "ErrorDetails".into(),
+            String::from_utf8_lossy(&reply.body).into_owned().into(),
+        );
+    }
+    if let Some(log) = log {
+        complete.insert("LogResult".into(), log.into());
+    }
+    body.extend(crate::event_stream::event_message(
+        "InvokeComplete",
+        Some("application/json"),
+        serde_json::Value::Object(complete).to_string().as_bytes(),
+    ));
+    let mut headers = vec![(
+        "content-type",
+        "application/vnd.amazon.eventstream".to_owned(),
+    )];
+    if let Some(v) = header("x-amz-executed-version") {
+        headers.push(("x-amz-executed-version", v));
+    }
+    Ok(Reply {
+        status: 200,
+        headers,
+        extra_headers: Vec::new(),
+        body: Bytes::from(body),
+    })
+}
+
 /// The version a qualifier selects and the ARN the function sees as its
 /// invoked ARN. An alias with a routing split picks by weight.
 pub(crate) fn resolve(
