@@ -116,6 +116,23 @@ impl Environment {
             .stderr(Stdio::from(stderr_fd))
             .process_group(0)
             .kill_on_drop(true);
+        // If nimbus dies (even by SIGKILL), its environments die with it
+        // instead of lingering as orphans.
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: the closure runs in the forked child before exec and only
+        // makes async-signal-safe system calls (prctl, getppid, _exit).
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent may have died before prctl took effect.
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
         let mut child = match cmd.spawn() {
             Ok(child) => child,
             Err(e) => {
