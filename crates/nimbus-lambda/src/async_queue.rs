@@ -16,9 +16,7 @@ use bytes::Bytes;
 use nimbus_store::ReadView;
 use serde::{Deserialize, Serialize};
 
-use crate::destinations::{
-    self, invocation_record, Condition, DestinationKind, LastResponse, QueueMessage,
-};
+use crate::destinations::{self, invocation_record, Condition, DestinationKind, LastResponse};
 use crate::error::{LambdaError, Result};
 use crate::exec::{InvokeResult, Target};
 use crate::model::{self, FunctionRecord};
@@ -363,9 +361,9 @@ async fn deliver_failure(
 /// counts them in a metric.
 async fn send(lambda: &Lambda, arn: &str, body: String, attributes: Vec<(String, String)>) {
     let outcome = match destinations::kind_of(arn) {
-        Ok(DestinationKind::Sqs) => match lambda.inner().queue_sender.get() {
-            Some(sender) => {
-                sender(QueueMessage {
+        Ok(DestinationKind::Sqs) => match lambda.inner().queues.get() {
+            Some(queues) => {
+                (queues.send)(crate::queues::QueueMessage {
                     queue_arn: arn.to_owned(),
                     body,
                     attributes,

@@ -226,6 +226,21 @@ pub async fn handle(lambda: &Lambda, ctx: &RequestContext, req: Request) -> Resu
         (Method::GET, ["2021-10-31", "functions", name, "urls"]) => {
             ops::urls::list_function_url_configs(lambda, ctx, &req, name)
         }
+        (Method::POST, ["2015-03-31", "event-source-mappings"]) => {
+            ops::event_source_mappings::create_event_source_mapping(lambda, ctx, &req).await
+        }
+        (Method::GET, ["2015-03-31", "event-source-mappings"]) => {
+            ops::event_source_mappings::list_event_source_mappings(lambda, ctx, &req)
+        }
+        (Method::GET, ["2015-03-31", "event-source-mappings", uuid]) => {
+            ops::event_source_mappings::get_event_source_mapping(lambda, ctx, uuid)
+        }
+        (Method::PUT, ["2015-03-31", "event-source-mappings", uuid]) => {
+            ops::event_source_mappings::update_event_source_mapping(lambda, ctx, &req, uuid).await
+        }
+        (Method::DELETE, ["2015-03-31", "event-source-mappings", uuid]) => {
+            ops::event_source_mappings::delete_event_source_mapping(lambda, ctx, uuid).await
+        }
         (Method::GET, ["2016-08-19", "account-settings"]) => {
             ops::concurrency::get_account_settings(lambda, ctx)
         }

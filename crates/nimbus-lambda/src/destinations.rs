@@ -3,31 +3,12 @@
 //! AWS's invocation record, and the dead-letter queue with the original
 //! event.
 //!
-//! Lambda knows nothing of SQS: the server hands it a [`QueueSender`], a
-//! plain async function that sends one message to a queue named by ARN
-//! (DESIGN.md: services talk through small in-process interfaces).
-
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
+//! Lambda knows nothing of SQS: messages go out through the server-attached
+//! [`crate::queues::Queues`] interface.
 
 use serde_json::{json, Value};
 
 use crate::error::{LambdaError, Result};
-
-/// One message for a queue: its ARN, body, and string message attributes.
-pub struct QueueMessage {
-    pub queue_arn: String,
-    pub body: String,
-    pub attributes: Vec<(String, String)>,
-}
-
-/// Sends one message; the error is a human-readable reason.
-pub type QueueSender = Arc<
-    dyn Fn(QueueMessage) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send>>
-        + Send
-        + Sync,
->;
 
 /// The kind of destination an ARN names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

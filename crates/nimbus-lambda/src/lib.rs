@@ -14,12 +14,14 @@ pub mod catalog;
 pub mod code;
 pub mod destinations;
 pub mod error;
+pub mod esm;
 pub mod event_stream;
 pub mod exec;
 pub mod function_url;
 pub mod model;
 pub mod names;
 pub mod ops;
+pub mod queues;
 pub mod runtimes;
 
 use std::path::PathBuf;
@@ -63,8 +65,9 @@ pub(crate) struct Inner {
     pub(crate) exec: Executor,
     pub(crate) queue: async_queue::Queue,
     /// How destinations and dead-letter queues reach SQS (set by the server).
-    pub(crate) queue_sender: std::sync::OnceLock<destinations::QueueSender>,
+    pub(crate) queues: std::sync::OnceLock<queues::Queues>,
     pub(crate) provisioned: ops::provisioned::Progress,
+    pub(crate) pollers: esm::Pollers,
 }
 
 impl Lambda {
@@ -105,8 +108,9 @@ impl Lambda {
                 catalog,
                 exec,
                 queue,
-                queue_sender: std::sync::OnceLock::new(),
+                queues: std::sync::OnceLock::new(),
                 provisioned: Default::default(),
+                pollers: Default::default(),
             }),
         })
     }
@@ -118,12 +122,13 @@ impl Lambda {
         self.inner.exec.set_endpoint(endpoint_url);
         tokio::spawn(async_queue::run_worker(self.clone()));
         ops::provisioned::warm_all(self);
+        esm::start_all(self);
     }
 
-    /// Lets asynchronous invocations send to SQS queues (destinations and
-    /// dead-letter queues).
-    pub fn attach_queue_sender(&self, sender: destinations::QueueSender) {
-        let _ = self.inner.queue_sender.set(sender);
+    /// Gives Lambda its way into SQS: destinations and dead-letter queues
+    /// send through it, SQS event source mappings poll through it.
+    pub fn attach_queues(&self, queues: queues::Queues) {
+        let _ = self.inner.queues.set(queues);
     }
 
     /// Stops every idle environment (server shutdown).

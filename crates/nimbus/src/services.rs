@@ -78,7 +78,7 @@ impl Services {
             },
         )?;
         let sqs = Sqs::open(store.clone(), clock.clone());
-        lambda.attach_queue_sender(queue_sender(sqs.clone()));
+        lambda.attach_queues(queues(sqs.clone()));
         let dynamodb = DynamoDb::open(
             store,
             DynamoConfig {
@@ -96,41 +96,124 @@ impl Services {
     }
 }
 
-/// Lambda's way into SQS (destinations, dead-letter queues): one
-/// SendMessage through the SQS service in process.
-fn queue_sender(sqs: Sqs) -> nimbus_lambda::destinations::QueueSender {
-    std::sync::Arc::new(move |message: nimbus_lambda::destinations::QueueMessage| {
-        let sqs = sqs.clone();
-        Box::pin(async move {
-            // arn:aws:sqs:REGION:ACCOUNT:NAME
-            let parts: Vec<&str> = message.queue_arn.split(':').collect();
-            let [_, _, "sqs", region, account, name] = parts.as_slice() else {
-                return Err(format!("{} is not an SQS queue ARN", message.queue_arn));
-            };
-            let mut ctx = nimbus_wire::RequestContext::local(region);
-            ctx.account_id = (*account).to_owned();
-            let attributes: serde_json::Map<String, serde_json::Value> = message
-                .attributes
-                .iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        serde_json::json!({"DataType": "String", "StringValue": v}),
+/// Lambda's way into SQS: each operation is one call into the SQS service
+/// in process (no HTTP), with the queue named by its ARN.
+fn queues(sqs: Sqs) -> nimbus_lambda::queues::Queues {
+    use nimbus_lambda::queues::{QueueError, QueueInfo, QueueMessage, Queues};
+    use serde_json::{json, Value};
+
+    /// Runs one SQS operation on a queue named by ARN
+    /// (`arn:aws:sqs:REGION:ACCOUNT:NAME`).
+    async fn call(
+        sqs: &Sqs,
+        arn: &str,
+        operation: &str,
+        mut body: Value,
+    ) -> Result<Value, QueueError> {
+        let parts: Vec<&str> = arn.split(':').collect();
+        let [_, _, "sqs", region, account, name] = parts.as_slice() else {
+            return Err(QueueError::Other(format!("{arn} is not an SQS queue ARN")));
+        };
+        let mut ctx = nimbus_wire::RequestContext::local(region);
+        ctx.account_id = (*account).to_owned();
+        body["QueueUrl"] = format!("http://localhost/{account}/{name}").into();
+        let out = sqs
+            .handle(&ctx, operation, body.to_string().as_bytes())
+            .await
+            .map_err(|e| {
+                if e.code.contains("NonExistentQueue") || e.code == "QueueDoesNotExist" {
+                    QueueError::NotFound
+                } else {
+                    QueueError::Other(format!("{}: {}", e.code, e.message))
+                }
+            })?;
+        serde_json::from_slice(&out).map_err(|e| QueueError::Other(e.to_string()))
+    }
+
+    let send_sqs = sqs.clone();
+    let receive_sqs = sqs.clone();
+    let delete_sqs = sqs.clone();
+    let info_sqs = sqs;
+    Queues {
+        send: std::sync::Arc::new(move |message: QueueMessage| {
+            let sqs = send_sqs.clone();
+            Box::pin(async move {
+                let attributes: serde_json::Map<String, Value> = message
+                    .attributes
+                    .iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| (k.clone(), json!({"DataType": "String", "StringValue": v})))
+                    .collect();
+                let mut body = json!({ "MessageBody": message.body });
+                if !attributes.is_empty() {
+                    body["MessageAttributes"] = attributes.into();
+                }
+                call(&sqs, &message.queue_arn, "SendMessage", body)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| match e {
+                        QueueError::NotFound => "the queue does not exist".to_owned(),
+                        QueueError::Other(m) => m,
+                    })
+            })
+        }),
+        receive: std::sync::Arc::new(move |arn: String, max: u32, wait: u32| {
+            let sqs = receive_sqs.clone();
+            Box::pin(async move {
+                let body = json!({
+                    "MaxNumberOfMessages": max.clamp(1, 10),
+                    "WaitTimeSeconds": wait.min(20),
+                    "MessageSystemAttributeNames": ["All"],
+                    "MessageAttributeNames": ["All"],
+                });
+                let out = call(&sqs, &arn, "ReceiveMessage", body).await?;
+                Ok(out
+                    .get("Messages")
+                    .and_then(Value::as_array)
+                    .map(|m| m.iter().filter_map(|v| v.as_object().cloned()).collect())
+                    .unwrap_or_default())
+            })
+        }),
+        delete: std::sync::Arc::new(move |arn: String, receipts: Vec<String>| {
+            let sqs = delete_sqs.clone();
+            Box::pin(async move {
+                for chunk in receipts.chunks(10) {
+                    let entries: Vec<Value> = chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| json!({"Id": i.to_string(), "ReceiptHandle": r}))
+                        .collect();
+                    call(
+                        &sqs,
+                        &arn,
+                        "DeleteMessageBatch",
+                        json!({ "Entries": entries }),
                     )
+                    .await?;
+                }
+                Ok(())
+            })
+        }),
+        info: std::sync::Arc::new(move |arn: String| {
+            let sqs = info_sqs.clone();
+            Box::pin(async move {
+                let out = call(
+                    &sqs,
+                    &arn,
+                    "GetQueueAttributes",
+                    json!({"AttributeNames": ["All"]}),
+                )
+                .await?;
+                let attrs = out.get("Attributes").cloned().unwrap_or_default();
+                Ok(QueueInfo {
+                    visibility_timeout: attrs
+                        .get("VisibilityTimeout")
+                        .and_then(Value::as_str)
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(30),
+                    fifo: attrs.get("FifoQueue").and_then(Value::as_str) == Some("true"),
                 })
-                .collect();
-            let mut body = serde_json::json!({
-                "QueueUrl": format!("http://localhost/{account}/{name}"),
-                "MessageBody": message.body,
-            });
-            if !attributes.is_empty() {
-                body["MessageAttributes"] = attributes.into();
-            }
-            sqs.handle(&ctx, "SendMessage", body.to_string().as_bytes())
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("{}: {}", e.code, e.message))
-        })
-    })
+            })
+        }),
+    }
 }

@@ -5,6 +5,7 @@ pub mod aliases;
 pub mod concurrency;
 pub mod config;
 pub mod event_invoke_config;
+pub mod event_source_mappings;
 pub mod functions;
 pub mod invoke;
 pub mod layers;

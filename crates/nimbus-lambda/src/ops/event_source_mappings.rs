@@ -1,0 +1,372 @@
+//! CreateEventSourceMapping, GetEventSourceMapping,
+//! UpdateEventSourceMapping, DeleteEventSourceMapping,
+//! ListEventSourceMappings. SQS queues are supported sources; the pollers
+//! live in `esm/`.
+
+use nimbus_store::ReadView;
+use nimbus_wire::RequestContext;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{LambdaError, Result};
+use crate::esm::{self, mapping_json, mapping_key, Mapping};
+use crate::names;
+use crate::queues::QueueError;
+use crate::{Lambda, Reply, Request};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct MappingInput {
+    event_source_arn: Option<String>,
+    function_name: Option<String>,
+    enabled: Option<bool>,
+    batch_size: Option<i64>,
+    maximum_batching_window_in_seconds: Option<i64>,
+    function_response_types: Option<Vec<String>>,
+    scaling_config: Option<ScalingInput>,
+    filter_criteria: Option<Value>,
+    starting_position: Option<String>,
+    starting_position_timestamp: Option<Value>,
+    parallelization_factor: Option<i64>,
+    bisect_batch_on_function_error: Option<bool>,
+    maximum_retry_attempts: Option<i64>,
+    maximum_record_age_in_seconds: Option<i64>,
+    destination_config: Option<Value>,
+    tumbling_window_in_seconds: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ScalingInput {
+    maximum_concurrency: Option<i64>,
+}
+
+pub async fn create_event_source_mapping(
+    lambda: &Lambda,
+    ctx: &RequestContext,
+    req: &Request,
+) -> Result<Reply> {
+    let input: MappingInput = req.json()?;
+    let source = input
+        .event_source_arn
+        .clone()
+        .ok_or_else(|| null("eventSourceArn"))?;
+    let function = input
+        .function_name
+        .clone()
+        .ok_or_else(|| null("functionName"))?;
+    check_source_kind(&source)?;
+    let r = names::parse_function_ref(&function)?;
+    let f = lambda
+        .inner()
+        .catalog
+        .get(&ctx.account_id, &ctx.region, &r.name)
+        .ok_or_else(|| super::not_found(ctx, &r.name, r.qualifier.as_deref()))?;
+    if let Some(q) = &r.qualifier {
+        if f.version(q).is_none() && !f.aliases.contains_key(q) {
+            return Err(super::not_found(ctx, &r.name, Some(q)));
+        }
+    }
+    let mut mapping = Mapping {
+        uuid: uuid::Uuid::new_v4().to_string(),
+        account: ctx.account_id.clone(),
+        region: ctx.region.clone(),
+        event_source_arn: source.clone(),
+        function_name: f.name.clone(),
+        qualifier: r.qualifier.clone(),
+        batch_size: 10,
+        maximum_batching_window: 0,
+        enabled: true,
+        report_batch_item_failures: false,
+        maximum_concurrency: None,
+        filter_criteria: None,
+        last_modified_ms: lambda.inner().clock.now_ms(),
+    };
+    apply_input(&mut mapping, input)?;
+    let timeout = f
+        .version(r.qualifier.as_deref().unwrap_or(names::LATEST))
+        .map_or(f.latest.timeout, |v| v.timeout);
+    check_queue(lambda, &mapping, timeout).await?;
+    let existing = esm::load_all(lambda)?;
+    if let Some(other) = existing.iter().find(|m| {
+        m.event_source_arn == source
+            && m.function_name == mapping.function_name
+            && m.account == mapping.account
+    }) {
+        return Err(LambdaError::ResourceConflict(format!(
+            "An event source mapping with SQS arn (\" {source} \") and function (\" {} \") already exists. Please update or delete the existing mapping with UUID {}",
+            mapping.function_name, other.uuid
+        )));
+    }
+    save(lambda, &mapping).await?;
+    esm::apply(lambda, &mapping);
+    tracing::info!(
+        "lambda: event source mapping {} from {} to {}",
+        mapping.uuid,
+        source,
+        mapping.function_arn()
+    );
+    Ok(Reply::json(
+        202,
+        &mapping_json(lambda, &mapping, Some("Creating")),
+    ))
+}
+
+pub fn get_event_source_mapping(
+    lambda: &Lambda,
+    ctx: &RequestContext,
+    uuid: &str,
+) -> Result<Reply> {
+    let m = load(lambda, ctx, uuid)?;
+    Ok(Reply::json(200, &mapping_json(lambda, &m, None)))
+}
+
+pub async fn update_event_source_mapping(
+    lambda: &Lambda,
+    ctx: &RequestContext,
+    req: &Request,
+    uuid: &str,
+) -> Result<Reply> {
+    let mut input: MappingInput = req.json()?;
+    let mut m = load(lambda, ctx, uuid)?;
+    if input.event_source_arn.is_some() {
+        return Err(LambdaError::invalid("EventSourceArn cannot be updated."));
+    }
+    if let Some(function) = input.function_name.take() {
+        let r = names::parse_function_ref(&function)?;
+        let f = lambda
+            .inner()
+            .catalog
+            .get(&ctx.account_id, &ctx.region, &r.name)
+            .ok_or_else(|| super::not_found(ctx, &r.name, r.qualifier.as_deref()))?;
+        m.function_name = f.name.clone();
+        m.qualifier = r.qualifier;
+    }
+    apply_input(&mut m, input)?;
+    m.last_modified_ms = lambda.inner().clock.now_ms();
+    save(lambda, &m).await?;
+    esm::apply(lambda, &m);
+    Ok(Reply::json(
+        202,
+        &mapping_json(lambda, &m, Some("Updating")),
+    ))
+}
+
+pub async fn delete_event_source_mapping(
+    lambda: &Lambda,
+    ctx: &RequestContext,
+    uuid: &str,
+) -> Result<Reply> {
+    let m = load(lambda, ctx, uuid)?;
+    let key = mapping_key(&m.uuid);
+    lambda
+        .inner()
+        .store
+        .write(move |txn| {
+            txn.delete(&key);
+            Ok::<_, LambdaError>(())
+        })
+        .await?;
+    let out = mapping_json(lambda, &m, Some("Deleting"));
+    lambda.inner().pollers.forget(&m.uuid);
+    Ok(Reply::json(202, &out))
+}
+
+pub fn list_event_source_mappings(
+    lambda: &Lambda,
+    ctx: &RequestContext,
+    req: &Request,
+) -> Result<Reply> {
+    let limit = super::max_items(req)?;
+    let source = req.query("EventSourceArn");
+    let function = req
+        .query("FunctionName")
+        .map(|f| names::parse_function_ref(&f))
+        .transpose()?;
+    let entries = esm::load_all(lambda)?
+        .into_iter()
+        .filter(|m| m.account == ctx.account_id && m.region == ctx.region)
+        .filter(|m| source.as_deref().is_none_or(|s| m.event_source_arn == s))
+        .filter(|m| {
+            function.as_ref().is_none_or(|f| {
+                m.function_name == f.name && (f.qualifier.is_none() || f.qualifier == m.qualifier)
+            })
+        })
+        .map(|m| (m.uuid.clone(), mapping_json(lambda, &m, None)))
+        .collect();
+    let (page, next) = super::functions::paginate(entries, req.query("Marker").as_deref(), limit)?;
+    let mut out = json!({ "EventSourceMappings": page });
+    if let Some(next) = next {
+        out["NextMarker"] = next.into();
+    }
+    Ok(Reply::json(200, &out))
+}
+
+/// Applies the optional members of a Create or Update request.
+fn apply_input(m: &mut Mapping, input: MappingInput) -> Result<()> {
+    let stream_only = [
+        ("StartingPosition", input.starting_position.is_some()),
+        (
+            "StartingPositionTimestamp",
+            input.starting_position_timestamp.is_some(),
+        ),
+        (
+            "ParallelizationFactor",
+            input.parallelization_factor.is_some(),
+        ),
+        (
+            "BisectBatchOnFunctionError",
+            input.bisect_batch_on_function_error.is_some(),
+        ),
+        (
+            "MaximumRetryAttempts",
+            input.maximum_retry_attempts.is_some(),
+        ),
+        (
+            "MaximumRecordAgeInSeconds",
+            input.maximum_record_age_in_seconds.is_some(),
+        ),
+        ("DestinationConfig", input.destination_config.is_some()),
+        (
+            "TumblingWindowInSeconds",
+            input.tumbling_window_in_seconds.is_some(),
+        ),
+    ];
+    if let Some((name, _)) = stream_only.iter().find(|(_, given)| *given) {
+        return Err(LambdaError::invalid(format!(
+            "Unsupported parameter for SQS event source: {name}"
+        )));
+    }
+    if let Some(enabled) = input.enabled {
+        m.enabled = enabled;
+    }
+    if let Some(n) = input.batch_size {
+        m.batch_size = bounded(n, "batchSize", 1, 10_000)?;
+    }
+    if let Some(n) = input.maximum_batching_window_in_seconds {
+        m.maximum_batching_window = bounded(n, "maximumBatchingWindowInSeconds", 0, 300)?;
+    }
+    if m.batch_size > 10 && m.maximum_batching_window == 0 {
+        return Err(LambdaError::invalid(
+            "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
+        ));
+    }
+    if let Some(types) = input.function_response_types {
+        if let Some(bad) = types.iter().find(|t| *t != "ReportBatchItemFailures") {
+            return Err(LambdaError::constraint(
+                format!("[{bad}]"),
+                "functionResponseTypes",
+                "Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]",
+            ));
+        }
+        m.report_batch_item_failures = !types.is_empty();
+    }
+    if let Some(scaling) = input.scaling_config {
+        m.maximum_concurrency = scaling
+            .maximum_concurrency
+            .map(|n| bounded(n, "scalingConfig.maximumConcurrency", 2, 1000))
+            .transpose()?;
+    }
+    if let Some(filter) = input.filter_criteria {
+        let empty = filter
+            .get("Filters")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty);
+        if !empty {
+            return Err(LambdaError::invalid(
+                "nimbus does not support FilterCriteria on event source mappings yet",
+            ));
+        }
+        m.filter_criteria = None;
+    }
+    Ok(())
+}
+
+/// Only SQS queues are sources today.
+fn check_source_kind(arn: &str) -> Result<()> {
+    let service = arn.strip_prefix("arn:").and_then(|r| r.split(':').nth(1));
+    match service {
+        Some("sqs") if arn.split(':').count() == 6 => Ok(()),
+        Some("dynamodb") | Some("kinesis") | Some("kafka") | Some("mq") => {
+            Err(LambdaError::invalid(format!(
+                "nimbus does not support this event source yet: {arn} (SQS queues are supported)"
+            )))
+        }
+        _ => Err(LambdaError::invalid(format!(
+            "Unrecognized event source: {arn}"
+        ))),
+    }
+}
+
+/// The queue must exist, and its visibility timeout must cover the
+/// function's timeout; FIFO queues take batches of at most 10.
+async fn check_queue(lambda: &Lambda, m: &Mapping, function_timeout: u32) -> Result<()> {
+    let Some(queues) = lambda.inner().queues.get() else {
+        return Err(LambdaError::Service(
+            "nimbus has no SQS service attached".into(),
+        ));
+    };
+    let info = (queues.info)(m.event_source_arn.clone()).await.map_err(|e| match e {
+        QueueError::NotFound => LambdaError::invalid(
+            "Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue does not exist for this wsdl version.",
+        ),
+        QueueError::Other(e) => LambdaError::Service(e),
+    })?;
+    if info.visibility_timeout < function_timeout {
+        return Err(LambdaError::invalid(format!(
+            "Queue visibility timeout: {} seconds is less than Function timeout: {function_timeout} seconds",
+            info.visibility_timeout
+        )));
+    }
+    if info.fifo && m.batch_size > 10 {
+        return Err(LambdaError::invalid(
+            "Batch size must be between 1 and 10 for FIFO queues.",
+        ));
+    }
+    Ok(())
+}
+
+fn load(lambda: &Lambda, ctx: &RequestContext, uuid: &str) -> Result<Mapping> {
+    let bytes = lambda.inner().store.snapshot()?.get(&mapping_key(uuid))?;
+    bytes
+        .and_then(|b| serde_json::from_slice::<Mapping>(&b).ok())
+        .filter(|m| m.account == ctx.account_id && m.region == ctx.region)
+        .ok_or_else(|| LambdaError::not_found("The resource you requested does not exist."))
+}
+
+async fn save(lambda: &Lambda, m: &Mapping) -> Result<()> {
+    let key = mapping_key(&m.uuid);
+    let value = serde_json::to_vec(m).map_err(|e| LambdaError::Service(e.to_string()))?;
+    lambda
+        .inner()
+        .store
+        .write(move |txn| {
+            txn.put(&key, &value);
+            Ok::<_, LambdaError>(())
+        })
+        .await
+}
+
+fn bounded(n: i64, member: &str, min: i64, max: i64) -> Result<u32> {
+    if n < min {
+        return Err(LambdaError::constraint(
+            n,
+            member,
+            &format!("Member must have value greater than or equal to {min}"),
+        ));
+    }
+    if n > max {
+        return Err(LambdaError::constraint(
+            n,
+            member,
+            &format!("Member must have value less than or equal to {max}"),
+        ));
+    }
+    Ok(n as u32)
+}
+
+fn null(member: &str) -> LambdaError {
+    LambdaError::Validation(format!(
+        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+    ))
+}
