@@ -133,6 +133,7 @@ impl Lambda {
 
     /// Stops every idle environment (server shutdown).
     pub fn shutdown(&self) {
+        self.inner.pollers.stop_all();
         self.inner.exec.pool().clear();
     }
 

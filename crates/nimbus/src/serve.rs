@@ -101,8 +101,7 @@ fn serve(args: &ServeArgs, store: Store, started: Instant) -> Result<(), String>
             names.join(", "),
             args.region
         );
-        server::run(listener, app.clone(), signals).await;
-        app.services.lambda.shutdown();
+        server::run(listener, app, signals).await;
         Ok(())
     });
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);

@@ -53,6 +53,8 @@ pub async fn run(listener: TcpListener, app: Arc<App>, mut signals: Signals) {
     drop(listener);
     // Long polls would otherwise hold the connections below for up to 20 s.
     app.services.sqs.begin_shutdown();
+    // Event source mapping pollers stop, idle function environments go.
+    app.services.lambda.shutdown();
 
     tracing::info!(
         "{signal} received: no longer accepting connections; waiting for {} open connection(s) to finish",

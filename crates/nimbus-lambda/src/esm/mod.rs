@@ -103,6 +103,15 @@ impl Pollers {
         }
     }
 
+    /// Stops every poller (server shutdown).
+    pub fn stop_all(&self) {
+        let running =
+            std::mem::take(&mut *self.running.lock().unwrap_or_else(PoisonError::into_inner));
+        for (_, handle) in running {
+            handle.abort();
+        }
+    }
+
     pub fn forget(&self, uuid: &str) {
         self.stop(uuid);
         self.status

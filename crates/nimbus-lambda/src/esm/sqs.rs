@@ -83,8 +83,15 @@ fn spawn_loop(shared: &Arc<Shared>, loops: &mut tokio::task::JoinSet<()>) {
 async fn batch_loop(shared: &Shared) {
     let mut idle = 0;
     loop {
+        let started = tokio::time::Instant::now();
         match collect(shared).await {
             Ok(batch) if batch.is_empty() => {
+                // A long poll that came back empty at once (the server is
+                // shutting down, or the queue's receive is short) must not
+                // turn into a busy loop.
+                if started.elapsed() < Duration::from_millis(500) {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
                 idle += 1;
                 if idle >= IDLE_POLLS_TO_STOP && shared.loops.load(Ordering::SeqCst) > 1 {
                     return;
