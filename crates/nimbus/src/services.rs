@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use nimbus_dynamodb::{DynamoConfig, DynamoDb};
 use nimbus_lambda::{Lambda, LambdaConfig};
+use nimbus_logs::Logs;
 use nimbus_sqs::Sqs;
 use nimbus_store::Store;
 use nimbus_wire::route::Service;
@@ -16,6 +17,7 @@ pub struct Services {
     pub dynamodb: DynamoDb,
     pub sqs: Sqs,
     pub lambda: Lambda,
+    pub logs: Logs,
     /// With --in-memory, Lambda's packages and environments live in a
     /// temporary directory removed when the server stops.
     _scratch: Option<tempfile::TempDir>,
@@ -31,7 +33,12 @@ pub struct ServiceOptions {
 }
 
 /// The services implemented so far, as reported by `/_nimbus/health`.
-pub const IMPLEMENTED: &[Service] = &[Service::DynamoDb, Service::Sqs, Service::Lambda];
+pub const IMPLEMENTED: &[Service] = &[
+    Service::DynamoDb,
+    Service::Sqs,
+    Service::Lambda,
+    Service::CloudWatchLogs,
+];
 
 impl Services {
     pub fn open(
@@ -62,6 +69,7 @@ impl Services {
             },
         )?;
         let sqs = Sqs::open(store.clone());
+        let logs = Logs::open(store.clone());
         let dynamodb = DynamoDb::open(
             store,
             DynamoConfig {
@@ -72,6 +80,7 @@ impl Services {
             dynamodb,
             sqs,
             lambda,
+            logs,
             _scratch: scratch,
         })
     }
