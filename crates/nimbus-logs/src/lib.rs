@@ -31,6 +31,9 @@ pub mod streams;
 pub mod tags;
 pub mod token;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
