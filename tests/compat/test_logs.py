@@ -384,13 +384,13 @@ def test_put_log_events_rules(logs_client, raw, group):
         "satisfy constraint: Member must have length less than or equal to 10000",
     ):
         send([(now, "x")] * 10_001)
-    big = "x" * (1_048_576 - 26 - 1)
+    # Each event counts its UTF-8 message plus 26 bytes.
+    at_limit = "x" * (1_048_576 - 2 * 26 - 2)
     with aws_error(
-        "InvalidParameterException", "Upload too large: 1048603 bytes exceeds limit of 1048576"
+        "InvalidParameterException", "Upload too large: 1048577 bytes exceeds limit of 1048576"
     ):
-        send([(now, big), (now, "ab")])
-    # Exactly at the limit is fine.
-    send([(now, big[:-1]), (now, "ab")])
+        send([(now, at_limit + "x"), (now, "ab")])
+    send([(now, at_limit), (now, "ab")])
     with aws_error(
         "InvalidParameterException",
         "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.",
@@ -423,6 +423,8 @@ def test_put_log_events_rules(logs_client, raw, group):
     assert out["nextSequenceToken"]
     got = logs_client.get_log_events(logGroupName=g, logStreamName="s", limit=2)
     assert messages(got) == ["kept 1", "kept 2"]
+    desc = logs_client.describe_log_streams(logGroupName=g)["logStreams"][0]
+    assert desc["lastEventTimestamp"] == now + 1
 
 
 # --- GetLogEvents -------------------------------------------------------------
@@ -610,3 +612,26 @@ def test_unknown_operation_and_malformed_body(endpoint):
     status, body = _raw_logs(endpoint, "CreateLogGroup", b'{"logGroupName": 5}')
     assert status == 400
     assert body["message"] == "Expected a string for member 'logGroupName'"
+
+
+def test_aws_logs_tail_call_sequence(logs_client, group):
+    """What AWS CLI v2's `aws logs tail GROUP [--follow]` sends: FilterLogEvents
+    with interleaved=True and startTime ten minutes back, paginated; to follow,
+    it polls again from the newest timestamp seen and drops eventIds it has
+    already printed (so eventIds must be stable across calls)."""
+    g = group("2026/11/23/[$LATEST]abc", "2026/11/23/[$LATEST]def")
+    now = now_ms()
+    put(logs_client, g, "2026/11/23/[$LATEST]abc", [(now - 700_000, "too early for tail")])
+    put(logs_client, g, "2026/11/23/[$LATEST]abc", [(now - 2, "START RequestId: r1"), (now, "END")])
+    put(logs_client, g, "2026/11/23/[$LATEST]def", [(now - 1, "START RequestId: r2")])
+    kwargs = {"logGroupName": g, "interleaved": True, "startTime": now - 600_000}
+    pages = logs_client.get_paginator("filter_log_events").paginate(**kwargs)
+    printed = [e for page in pages for e in page["events"]]
+    assert [e["message"] for e in printed] == ["START RequestId: r1", "START RequestId: r2", "END"]
+
+    # --follow: the next poll starts at the newest timestamp and skips seen ids.
+    seen = {e["eventId"] for e in printed if e["timestamp"] == now}
+    put(logs_client, g, "2026/11/23/[$LATEST]def", [(now + 5, "later")])
+    again = logs_client.filter_log_events(**{**kwargs, "startTime": now})["events"]
+    fresh = [e["message"] for e in again if e["eventId"] not in seen]
+    assert fresh == ["later"]
