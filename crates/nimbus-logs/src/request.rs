@@ -145,14 +145,14 @@ pub fn check_stream_name(value: &str, member: &str) -> Result<()> {
 }
 
 /// A required `logGroupName`.
-pub fn group_name<'a>(obj: &'a Object) -> Result<&'a str> {
+pub fn group_name(obj: &Object) -> Result<&str> {
     let name = opt_str(obj, "logGroupName")?.ok_or_else(|| LogsError::missing("logGroupName"))?;
     check_group_name(name, "logGroupName")?;
     Ok(name)
 }
 
 /// A required `logStreamName`.
-pub fn stream_name<'a>(obj: &'a Object) -> Result<&'a str> {
+pub fn stream_name(obj: &Object) -> Result<&str> {
     let name = opt_str(obj, "logStreamName")?.ok_or_else(|| LogsError::missing("logStreamName"))?;
     check_stream_name(name, "logStreamName")?;
     Ok(name)
@@ -215,7 +215,7 @@ pub fn prefix<'a>(obj: &'a Object, member: &str) -> Result<Option<&'a str>> {
 }
 
 /// An optional `nextToken` (1 character at least).
-pub fn next_token<'a>(obj: &'a Object) -> Result<Option<&'a str>> {
+pub fn next_token(obj: &Object) -> Result<Option<&str>> {
     let Some(token) = opt_str(obj, "nextToken")? else {
         return Ok(None);
     };
