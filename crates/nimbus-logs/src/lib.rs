@@ -117,6 +117,34 @@ impl Logs {
         events::append(self, account, region, group, stream, events).await
     }
 
+    /// [`Logs::append`] without waiting: the write is queued on a task of
+    /// the current tokio runtime and a failure is logged. For callers on a
+    /// latency-sensitive path (Lambda's Invoke), where waiting would add a
+    /// durable commit (an fsync) to every response, as AWS's own log
+    /// delivery is asynchronous too. Appends from one caller are queued in
+    /// call order only if each is awaited; detached ones may interleave, so
+    /// one invocation's lines belong in one call.
+    pub fn append_detached(
+        &self,
+        account: &str,
+        region: &str,
+        group: &str,
+        stream: &str,
+        events: Vec<(i64, String)>,
+    ) {
+        let logs = self.clone();
+        let (account, region) = (account.to_owned(), region.to_owned());
+        let (group, stream) = (group.to_owned(), stream.to_owned());
+        tokio::spawn(async move {
+            if let Err(e) = logs
+                .append(&account, &region, &group, &stream, events)
+                .await
+            {
+                tracing::warn!("could not write logs to {group} / {stream}: {e}");
+            }
+        });
+    }
+
     /// Runs one operation (`"PutLogEvents"`, ...) on an awsJson 1.1 request
     /// body and returns the JSON response body.
     pub async fn handle(

@@ -112,6 +112,29 @@ async fn append_creates_the_group_and_stream_and_sorts() {
         streams["logStreams"][0]["lastEventTimestamp"],
         json!(T0 + 3)
     );
+    // A detached append lands without the caller waiting on it.
+    logs.append_detached(
+        &account,
+        "us-east-1",
+        "/aws/lambda/f",
+        "2026/11/23/[$LATEST]abc",
+        vec![(T0 + 4, "detached".into())],
+    );
+    let mut landed = false;
+    for _ in 0..200 {
+        let out = call(
+            &logs,
+            "FilterLogEvents",
+            json!({"logGroupName": "/aws/lambda/f", "filterPattern": "detached"}),
+        )
+        .await;
+        if out["events"].as_array().unwrap().len() == 1 {
+            landed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(landed);
     // An empty append writes nothing, not even the group.
     logs.append(&account, "us-east-1", "/aws/lambda/g", "s", Vec::new())
         .await
@@ -199,4 +222,58 @@ async fn a_rejected_batch_writes_nothing() {
         .unwrap_err();
     assert_eq!(err.code, "InvalidParameterException");
     assert_eq!(event_keys(&logs, keys::BY_TIME), 0);
+}
+
+/// Not a test: measures Lambda's path (`append` of one invocation's five
+/// lines) on a durable store, one caller at a time and 64 at once.
+/// `cargo test -p nimbus-logs --release -- --ignored --nocapture append_throughput`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn append_throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), &nimbus_store::StoreOptions::default()).unwrap();
+    let logs = Logs::open(store);
+    let lines = |i: usize| {
+        let t = T0 + i as i64;
+        vec![
+            (t, format!("START RequestId: {i:08} Version: $LATEST")),
+            (t, "handler output line one".to_owned()),
+            (t, "handler output line two".to_owned()),
+            (t, format!("END RequestId: {i:08}")),
+            (t, format!("REPORT RequestId: {i:08}\tDuration: 1.23 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB")),
+        ]
+    };
+    let n = 500;
+    let started = std::time::Instant::now();
+    for i in 0..n {
+        logs.append("0", "us-east-1", "/aws/lambda/f", "s", lines(i))
+            .await
+            .unwrap();
+    }
+    let serial = started.elapsed();
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..64)
+        .map(|w| {
+            let logs = logs.clone();
+            tokio::spawn(async move {
+                for i in 0..(n * 4 / 64) {
+                    let stream = format!("s{w}");
+                    logs.append("0", "us-east-1", "/aws/lambda/f", &stream, lines(i))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let concurrent = started.elapsed();
+    let total = (n * 4 / 64) * 64;
+    println!(
+        "append (5 lines, durable): serial {:.0}/s ({:.2} ms each); 64 concurrent {:.0}/s",
+        n as f64 / serial.as_secs_f64(),
+        serial.as_secs_f64() * 1000.0 / n as f64,
+        total as f64 / concurrent.as_secs_f64()
+    );
 }
