@@ -380,6 +380,12 @@ def test_put_log_events_rules(logs_client, raw, group):
         raw.put_log_events(logGroupName=g, logStreamName="s", logEvents=[{"message": "x"}])
     with aws_error(
         "InvalidParameterException",
+        "1 validation error detected: Value '-5' at 'logEvents.1.member.timestamp' failed to "
+        "satisfy constraint: Member must have value greater than or equal to 0",
+    ):
+        send([(-5, "x")], client=raw)
+    with aws_error(
+        "InvalidParameterException",
         "1 validation error detected: Value 'list of 10001 events' at 'logEvents' failed to "
         "satisfy constraint: Member must have length less than or equal to 10000",
     ):

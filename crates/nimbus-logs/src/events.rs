@@ -61,6 +61,13 @@ fn input_events(req: &Object) -> Result<Vec<InputEvent>> {
         let member = |name: &str| format!("logEvents.{}.member.{name}", i + 1);
         let timestamp = request::opt_i64(obj, "timestamp")?
             .ok_or_else(|| LogsError::missing(&member("timestamp")))?;
+        if timestamp < 0 {
+            return Err(LogsError::validation(
+                timestamp,
+                &member("timestamp"),
+                "Member must have value greater than or equal to 0",
+            ));
+        }
         let message = request::opt_str(obj, "message")?
             .ok_or_else(|| LogsError::missing(&member("message")))?;
         if message.is_empty() {
