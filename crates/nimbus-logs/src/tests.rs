@@ -14,6 +14,7 @@ use crate::model::DAY_MS;
 use crate::{keys, Logs};
 
 const T0: i64 = 1_700_000_000_000;
+const ACCOUNT: &str = nimbus_wire::identity::DEFAULT_ACCOUNT_ID;
 
 fn service() -> (Logs, Arc<AtomicI64>) {
     let now = Arc::new(AtomicI64::new(T0));
@@ -246,7 +247,7 @@ async fn append_throughput() {
     let n = 500;
     let started = std::time::Instant::now();
     for i in 0..n {
-        logs.append("0", "us-east-1", "/aws/lambda/f", "s", lines(i))
+        logs.append(ACCOUNT, "us-east-1", "/aws/lambda/f", "s", lines(i))
             .await
             .unwrap();
     }
@@ -258,7 +259,7 @@ async fn append_throughput() {
             tokio::spawn(async move {
                 for i in 0..(n * 4 / 64) {
                     let stream = format!("s{w}");
-                    logs.append("0", "us-east-1", "/aws/lambda/f", &stream, lines(i))
+                    logs.append(ACCOUNT, "us-east-1", "/aws/lambda/f", &stream, lines(i))
                         .await
                         .unwrap();
                 }
@@ -270,6 +271,22 @@ async fn append_throughput() {
     }
     let concurrent = started.elapsed();
     let total = (n * 4 / 64) * 64;
+    // A FilterLogEvents that matches nothing reads the whole group.
+    let events = (n + total) * 5;
+    let started = std::time::Instant::now();
+    let out = call(
+        &logs,
+        "FilterLogEvents",
+        json!({"logGroupName": "/aws/lambda/f", "filterPattern": "nowhere"}),
+    )
+    .await;
+    assert_eq!(out["events"].as_array().unwrap().len(), 0);
+    let scan = started.elapsed();
+    println!(
+        "FilterLogEvents scanning {events} events: {:.1} ms ({:.1} M events/s)",
+        scan.as_secs_f64() * 1000.0,
+        events as f64 / scan.as_secs_f64() / 1e6
+    );
     println!(
         "append (5 lines, durable): serial {:.0}/s ({:.2} ms each); 64 concurrent {:.0}/s",
         n as f64 / serial.as_secs_f64(),
