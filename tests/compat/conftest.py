@@ -134,6 +134,11 @@ def sqs(endpoint):
 
 
 @pytest.fixture(scope="session")
+def logs_client(endpoint):
+    return _session().client("logs", endpoint_url=endpoint, config=_CONFIG)
+
+
+@pytest.fixture(scope="session")
 def dynamodb_resource(endpoint):
     return _session().resource("dynamodb", endpoint_url=endpoint, config=_CONFIG)
 

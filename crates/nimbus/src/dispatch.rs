@@ -214,6 +214,16 @@ async fn call(
             let sqs = app.services.sqs.clone();
             run_to_completion(async move { sqs.handle(&ctx, &operation, &body).await }).await
         }
+        Service::CloudWatchLogs => {
+            let operation = operation.ok_or_else(|| {
+                AwsError::unknown_operation(
+                    "CloudWatch Logs requests must name their operation in the X-Amz-Target header (Logs_20140328.<Operation>)",
+                )
+            })?;
+            let body = read_body(body, app.max_body_bytes).await?;
+            let logs = app.services.logs.clone();
+            run_to_completion(async move { logs.handle(&ctx, &operation, &body).await }).await
+        }
         other => Err(not_supported(other.name())),
     }
 }

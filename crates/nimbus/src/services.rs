@@ -6,6 +6,7 @@ use std::time::Duration;
 use nimbus_clock::Clock;
 use nimbus_dynamodb::{DynamoConfig, DynamoDb};
 use nimbus_lambda::{Lambda, LambdaConfig};
+use nimbus_logs::Logs;
 use nimbus_sqs::Sqs;
 use nimbus_store::Store;
 use nimbus_wire::route::Service;
@@ -19,6 +20,7 @@ pub struct Services {
     pub dynamodb: DynamoDb,
     pub sqs: Sqs,
     pub lambda: Lambda,
+    pub logs: Logs,
     /// With --in-memory, Lambda's packages and environments live in a
     /// temporary directory removed when the server stops.
     _scratch: Option<tempfile::TempDir>,
@@ -45,7 +47,12 @@ impl Default for ServiceOptions {
 }
 
 /// The services implemented so far, as reported by `/_nimbus/health`.
-pub const IMPLEMENTED: &[Service] = &[Service::DynamoDb, Service::Sqs, Service::Lambda];
+pub const IMPLEMENTED: &[Service] = &[
+    Service::DynamoDb,
+    Service::Sqs,
+    Service::Lambda,
+    Service::CloudWatchLogs,
+];
 
 impl Services {
     pub fn open(
@@ -79,6 +86,11 @@ impl Services {
         )?;
         let sqs = Sqs::open(store.clone(), clock.clone());
         lambda.attach_queues(queues(sqs.clone()));
+        let logs_clock = clock.clone();
+        let logs = Logs::with_clock(
+            store.clone(),
+            std::sync::Arc::new(move || logs_clock.now_ms() as i64),
+        );
         let dynamodb = DynamoDb::open(
             store,
             DynamoConfig {
@@ -91,6 +103,7 @@ impl Services {
             dynamodb,
             sqs,
             lambda,
+            logs,
             _scratch: scratch,
         })
     }
