@@ -274,7 +274,7 @@ impl Report {
             goals.push(format!("p99 < {p99:.0} ms"));
         }
         if goals.is_empty() {
-            goals.push("no errors".into());
+            goals.push("every request succeeds".into());
         }
         let goal = goals.join(", ");
         let RunOutcome::Measured {

@@ -130,6 +130,21 @@ impl Workload {
         }
     }
 
+    /// A few characters for the chart's axis.
+    pub fn chart_label(self) -> &'static str {
+        match self {
+            Workload::DynamodbPut => "put",
+            Workload::DynamodbGet => "get",
+            Workload::DynamodbQuery100 => "query",
+            Workload::DynamodbTransact10 => "tx-10",
+            Workload::SqsSendReceiveDelete => "sqs",
+            Workload::LambdaInvokeWarm => "warm",
+            Workload::LambdaColdStart => "cold-py",
+            Workload::LambdaColdStartNode => "cold-js",
+            Workload::LambdaScale200 => "x200",
+        }
+    }
+
     /// Every named workload runs today; kept so a workload can be named
     /// before it is built and reported as not yet available.
     pub fn available(self) -> bool {
