@@ -42,6 +42,11 @@ pub enum Workload {
     /// SQS SendMessage + ReceiveMessage + DeleteMessage on one shared queue;
     /// one round trip of the three is one message.
     SqsSendReceiveDelete,
+    /// As sqs-send-receive-delete with SendMessageBatch of 10,
+    /// ReceiveMessage of up to 10 and DeleteMessageBatch.
+    #[value(name = "sqs-batch-10")]
+    #[serde(rename = "sqs-batch-10")]
+    SqsBatch10,
     /// Lambda Invoke (RequestResponse) of a warm Python echo function.
     LambdaInvokeWarm,
     /// Lambda Invoke that must start a new Python environment (the
@@ -88,12 +93,13 @@ pub struct Shape {
 
 impl Workload {
     /// What runs when no `--workload` is given: every workload.
-    pub const DEFAULT: [Workload; 9] = [
+    pub const DEFAULT: [Workload; 10] = [
         Workload::DynamodbPut,
         Workload::DynamodbGet,
         Workload::DynamodbQuery100,
         Workload::DynamodbTransact10,
         Workload::SqsSendReceiveDelete,
+        Workload::SqsBatch10,
         Workload::LambdaInvokeWarm,
         Workload::LambdaColdStart,
         Workload::LambdaColdStartNode,
@@ -105,12 +111,13 @@ impl Workload {
     /// starting 200 interpreters at once takes both cores for tens of
     /// seconds and about 2 GB of memory, which is a benchmark, not a check
     /// that the benchmark still works.
-    pub const QUICK_DEFAULT: [Workload; 8] = [
+    pub const QUICK_DEFAULT: [Workload; 9] = [
         Workload::DynamodbPut,
         Workload::DynamodbGet,
         Workload::DynamodbQuery100,
         Workload::DynamodbTransact10,
         Workload::SqsSendReceiveDelete,
+        Workload::SqsBatch10,
         Workload::LambdaInvokeWarm,
         Workload::LambdaColdStart,
         Workload::LambdaColdStartNode,
@@ -123,6 +130,7 @@ impl Workload {
             Workload::DynamodbQuery100 => "dynamodb-query-100",
             Workload::DynamodbTransact10 => "dynamodb-transact-10",
             Workload::SqsSendReceiveDelete => "sqs-send-receive-delete",
+            Workload::SqsBatch10 => "sqs-batch-10",
             Workload::LambdaInvokeWarm => "lambda-invoke-warm",
             Workload::LambdaColdStart => "lambda-cold-start",
             Workload::LambdaColdStartNode => "lambda-cold-start-node",
@@ -138,6 +146,7 @@ impl Workload {
             Workload::DynamodbQuery100 => "query",
             Workload::DynamodbTransact10 => "tx-10",
             Workload::SqsSendReceiveDelete => "sqs",
+            Workload::SqsBatch10 => "sqs-b10",
             Workload::LambdaInvokeWarm => "warm",
             Workload::LambdaColdStart => "cold-py",
             Workload::LambdaColdStartNode => "cold-js",
@@ -157,7 +166,7 @@ impl Workload {
             | Workload::DynamodbGet
             | Workload::DynamodbQuery100
             | Workload::DynamodbTransact10 => Service::DynamoDb,
-            Workload::SqsSendReceiveDelete => Service::Sqs,
+            Workload::SqsSendReceiveDelete | Workload::SqsBatch10 => Service::Sqs,
             Workload::LambdaInvokeWarm
             | Workload::LambdaColdStart
             | Workload::LambdaColdStartNode
@@ -167,6 +176,12 @@ impl Workload {
 
     pub fn shape(self) -> Shape {
         match self {
+            // The SQS issue's setting: 16 producers and 16 consumers; here
+            // 32 clients that each produce and consume.
+            Workload::SqsBatch10 => Shape {
+                connections: Some(32),
+                ..Shape::default()
+            },
             // Concurrency is environments: N connections keep up to N
             // Python processes busy. Eight keep both cores fed while one
             // environment waits on nimbus; 64 Python processes on two cores
@@ -238,6 +253,9 @@ impl Workload {
             // at saturation p50 is connections ÷ throughput by Little's law.
             Workload::LambdaInvokeWarm => t(Some(2_000.0), None, None),
             Workload::LambdaColdStart | Workload::LambdaColdStartNode => t(None, Some(150.0), None),
+            // 20,000 messages/s: a round sends 10 (see the backlog note
+            // for whether receiving kept pace).
+            Workload::SqsBatch10 => t(Some(2_000.0), None, None),
             // All 200 concurrent invokes must succeed.
             Workload::LambdaScale200 => t(None, None, None),
             _ => None,
@@ -314,7 +332,14 @@ pub fn decode_step(expect: u64) -> (u64, usize, u64) {
 pub async fn prepare(workload: Workload, setup: &Setup<'_>) -> Result<Prepared, SetupError> {
     match workload.service() {
         Service::DynamoDb => dynamodb::prepare(workload, setup).await,
-        Service::Sqs => sqs::prepare(setup).await,
+        Service::Sqs => {
+            let batch = if workload == Workload::SqsBatch10 {
+                10
+            } else {
+                1
+            };
+            sqs::prepare(setup, batch).await
+        }
         Service::Lambda => lambda::prepare(workload, setup).await,
     }
 }
