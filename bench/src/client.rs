@@ -16,7 +16,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::sign::{SignedRequest, AWS_JSON_1_0};
+use crate::sign::SignedRequest;
 
 /// A server to send requests to. Only loopback addresses are accepted: the
 /// benchmark exists to load servers on this machine and nowhere else.
@@ -81,7 +81,7 @@ fn is_loopback(ip: IpAddr) -> bool {
 /// an error, by its type.
 #[derive(Debug)]
 pub enum Outcome {
-    /// HTTP 200 with its body; the workload still checks the body is right.
+    /// HTTP 2xx with its body; the workload still checks the body is right.
     Ok(Bytes),
     /// A non-200 response. `error_type` is the awsJson `__type` without its
     /// namespace (`ResourceNotFoundException`), or `HTTP <status>` when the
@@ -138,13 +138,15 @@ impl Connection {
         if self.sender.ready().await.is_err() {
             return Outcome::ClosedBeforeSend;
         }
-        let request = Request::post("/")
+        let mut builder = Request::builder()
+            .method(req.method.clone())
+            .uri(req.path.clone())
             .header(http::header::HOST, self.endpoint.host_header.clone())
-            .header(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static(AWS_JSON_1_0),
-            )
-            .header("x-amz-target", req.target.clone())
+            .header(http::header::CONTENT_TYPE, req.content_type.clone());
+        if let Some(target) = &req.target {
+            builder = builder.header("x-amz-target", target.clone());
+        }
+        let request = builder
             .header("x-amz-date", req.amz_date.clone())
             .header(http::header::AUTHORIZATION, req.authorization.clone())
             .body(Full::new(req.body.clone()))
@@ -162,11 +164,22 @@ impl Connection {
             .get("x-amzn-errortype")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let function_error = response.headers().contains_key("x-amz-function-error");
         let body = match response.into_body().collect().await {
             Ok(b) => b.to_bytes(),
             Err(_) => return Outcome::Transport("body read failed"),
         };
-        if status == 200 {
+        if status == 200 && function_error {
+            // Lambda Invoke: the function failed (a 200 whose body is the
+            // error document). An error, named after the function's errorType.
+            return Outcome::Aws {
+                status,
+                error_type: function_error_type(&body),
+                body,
+            };
+        }
+        // restJson1 operations answer 201 (CreateFunction), 202 or 204.
+        if (200..300).contains(&status) {
             return Outcome::Ok(body);
         }
         let error_type = aws_error_type(&body)
@@ -193,6 +206,22 @@ pub fn aws_error_type(body: &[u8]) -> Option<String> {
     parsed.error_type.map(|t| strip_error_type(&t).to_owned())
 }
 
+/// `FunctionError (Runtime.ImportModuleError)`: Lambda's error document
+/// names its type in `errorType`.
+fn function_error_type(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct ErrorDoc<'a> {
+        #[serde(rename = "errorType", borrow)]
+        error_type: Option<std::borrow::Cow<'a, str>>,
+    }
+    match serde_json::from_slice::<ErrorDoc>(body) {
+        Ok(ErrorDoc {
+            error_type: Some(t),
+        }) => format!("FunctionError ({t})"),
+        _ => "FunctionError".into(),
+    }
+}
+
 fn strip_error_type(t: &str) -> &str {
     let t = t.rsplit('#').next().unwrap_or(t);
     // restJson services append `:http://internal.amazon.com/...` to the header form.
@@ -215,6 +244,15 @@ mod tests {
             Some("UnknownOperationException")
         );
         assert_eq!(aws_error_type(b"<html>"), None);
+    }
+
+    #[test]
+    fn function_errors_are_named_by_their_error_type() {
+        assert_eq!(
+            function_error_type(br#"{"errorType":"Sandbox.Timedout","errorMessage":"x"}"#),
+            "FunctionError (Sandbox.Timedout)"
+        );
+        assert_eq!(function_error_type(b"oops"), "FunctionError");
     }
 
     #[test]

@@ -11,9 +11,8 @@ use std::time::Duration;
 use crate::loadgen::{self, LoadConfig};
 use crate::report::{Report, RunOutcome, ServerReport, WorkloadResult};
 use crate::servers::{tree_rss_kib, Launch, Server};
-use crate::workloads::api::Api;
-use crate::workloads::dynamodb::{self, Prepared, Sizes};
-use crate::workloads::Workload;
+use crate::workloads::dynamodb::Sizes;
+use crate::workloads::{self, Prepared, Setup, Workload};
 
 /// A server to include: a name for the report and how to reach it, or why
 /// it is not there.
@@ -26,12 +25,15 @@ pub struct Plan {
     pub entries: Vec<Entry>,
     pub workloads: Vec<Workload>,
     pub load: LoadConfig,
+    /// `--connections` was given: it overrides workloads' own defaults.
+    pub connections_explicit: bool,
     pub sizes: Sizes,
     pub quick: bool,
 }
 
-/// Setup (table creation and seeding) is bounded separately from the load:
-/// moto seeds at a few hundred items per second.
+/// Setup (table creation and seeding, function creation and warm-up) is
+/// bounded separately from the load: moto seeds at a few hundred items per
+/// second.
 const SETUP_LIMIT: Duration = Duration::from_secs(180);
 
 pub async fn run(plan: Plan, work_dir: PathBuf) -> Report {
@@ -131,6 +133,12 @@ async fn run_one(workload: Workload, server: &mut Server, plan: &Plan, run_id: &
             reason: reason.clone(),
         };
     }
+    if let Some(reason) = server.kind.cannot_run(workload) {
+        eprintln!("[{}] {}: {reason}", workload.name(), server.name);
+        return RunOutcome::ServerUnavailable {
+            reason: reason.to_owned(),
+        };
+    }
     if let Some(reason) = server.exited() {
         return RunOutcome::Failed { reason };
     }
@@ -138,49 +146,55 @@ async fn run_one(workload: Workload, server: &mut Server, plan: &Plan, run_id: &
         .endpoint
         .clone()
         .expect("available servers have an endpoint");
+    let load = workload.load(&plan.load, plan.connections_explicit);
     eprintln!("[{}] {}: setting up", workload.name(), server.name);
-    let prepared = match tokio::time::timeout(
-        SETUP_LIMIT,
-        dynamodb::prepare(workload, &endpoint, plan.sizes, run_id),
-    )
-    .await
-    {
-        Err(_) => {
-            return RunOutcome::Failed {
-                reason: format!("setup took longer than {} s", SETUP_LIMIT.as_secs()),
+    let setup = Setup {
+        endpoint: &endpoint,
+        sizes: plan.sizes,
+        run_id,
+        connections: load.connections,
+    };
+    let prepared =
+        match tokio::time::timeout(SETUP_LIMIT, workloads::prepare(workload, &setup)).await {
+            Err(_) => {
+                return RunOutcome::Failed {
+                    reason: format!("setup took longer than {} s", SETUP_LIMIT.as_secs()),
+                }
             }
-        }
-        Ok(Err(e)) => {
-            return RunOutcome::Failed {
-                reason: format!("setup: {}", e.0),
+            Ok(Err(e)) => {
+                return RunOutcome::Failed {
+                    reason: format!("setup: {}", e.0),
+                }
             }
-        }
-        Ok(Ok(Prepared::Unsupported {
-            error_type,
-            message,
-        })) => {
-            eprintln!(
-                "[{}] {}: unsupported ({error_type})",
-                workload.name(),
-                server.name
-            );
-            return RunOutcome::Unsupported {
+            Ok(Ok(Prepared::Unsupported {
                 error_type,
                 message,
-            };
-        }
-        Ok(Ok(Prepared::Ready { driver, table })) => (driver, table),
-    };
-    let (driver, table) = prepared;
-    eprintln!("[{}] {}: measuring", workload.name(), server.name);
+            })) => {
+                eprintln!(
+                    "[{}] {}: unsupported ({error_type})",
+                    workload.name(),
+                    server.name
+                );
+                return RunOutcome::Unsupported {
+                    error_type,
+                    message,
+                };
+            }
+            Ok(Ok(Prepared::Ready(run))) => run,
+        };
+    eprintln!(
+        "[{}] {}: measuring ({} connections)",
+        workload.name(),
+        server.name,
+        load.connections
+    );
 
     // Sample the server's memory while the load runs, bounded by the run's
     // own length plus one request timeout.
     let running = Arc::new(AtomicBool::new(true));
     let sampler = server.pid.map(|pid| {
         let running = running.clone();
-        let limit =
-            plan.load.warmup + plan.load.duration + plan.load.timeout + Duration::from_secs(1);
+        let limit = load.warmup + load.duration + load.timeout + Duration::from_secs(1);
         tokio::spawn(async move {
             let deadline = tokio::time::Instant::now() + limit;
             let mut peak = 0;
@@ -191,19 +205,24 @@ async fn run_one(workload: Workload, server: &mut Server, plan: &Plan, run_id: &
             peak
         })
     });
-    let result = loadgen::run(&endpoint, driver.clone().as_driver(), &plan.load).await;
+    let result = loadgen::run(&endpoint, prepared.driver(), &load).await;
     running.store(false, Ordering::Relaxed);
     if let Some(task) = sampler {
         if let Ok(peak) = task.await {
             server.note_load_rss(peak);
         }
     }
-    let mut api = Api::dynamodb(&endpoint);
-    let read_back_failures = tokio::time::timeout(SETUP_LIMIT, driver.read_back(&mut api))
+    let after = tokio::time::timeout(SETUP_LIMIT, prepared.after(&endpoint, server.pid))
         .await
-        .unwrap_or_else(|_| vec!["read-back timed out".into()]);
-    for f in read_back_failures.iter().take(3) {
+        .unwrap_or_else(|_| workloads::After {
+            read_back_failures: vec!["read-back timed out".into()],
+            notes: Vec::new(),
+        });
+    for f in after.read_back_failures.iter().take(3) {
         eprintln!("  read-back failure: {f}");
+    }
+    for n in &after.notes {
+        eprintln!("  note: {n}");
     }
     for (t, example) in &result.summary.error_examples {
         eprintln!(
@@ -211,13 +230,10 @@ async fn run_one(workload: Workload, server: &mut Server, plan: &Plan, run_id: &
             example.chars().take(200).collect::<String>()
         );
     }
-    let _ = tokio::time::timeout(
-        Duration::from_secs(30),
-        dynamodb::delete_table(&endpoint, &table),
-    )
-    .await;
+    let _ = tokio::time::timeout(Duration::from_secs(60), prepared.teardown(&endpoint)).await;
     RunOutcome::Measured {
         result,
-        read_back_failures,
+        read_back_failures: after.read_back_failures,
+        notes: after.notes,
     }
 }

@@ -24,16 +24,36 @@ pub struct Call {
     /// Workload-defined identity of what was asked for (e.g. the key index),
     /// used by [`Driver::check`].
     pub expect: u64,
+    /// Whether this request's time counts in the round's latency. A step
+    /// that only prepares the measured one (e.g. the configuration update
+    /// that forces a Lambda cold start) is sent but not timed.
+    pub timed: bool,
+}
+
+impl Call {
+    pub fn timed(request: SignedRequest, expect: u64) -> Call {
+        Call {
+            request,
+            expect,
+            timed: true,
+        }
+    }
 }
 
 /// A workload as the load loop sees it: produce requests, judge answers.
+///
+/// One *round* is what the throughput counts and the latency measures: a
+/// single request for most workloads, or a short chain (SQS: send, receive,
+/// delete) where each answer yields the next request.
 pub trait Driver: Send + Sync + 'static {
-    /// The next request for virtual client `worker`; `seq` counts that
-    /// client's requests, so (worker, seq) is unique within a run. `rng` is
-    /// the client's own random state.
+    /// The first request of the next round for virtual client `worker`;
+    /// `seq` counts that client's rounds, so (worker, seq) is unique within
+    /// a run. `rng` is the client's own random state.
     fn next_call(&self, worker: usize, seq: u64, rng: &mut Rng) -> Result<Call, String>;
-    /// Checks a 200 response. An `Err` is counted as a `WrongAnswer` error.
-    fn check(&self, call: &Call, body: &[u8]) -> Result<(), String>;
+    /// Checks a 200 response. `Ok(None)` ends the round; `Ok(Some(next))`
+    /// is the round's next request. An `Err` is counted as a `WrongAnswer`
+    /// error and ends the round.
+    fn check(&self, call: &Call, body: &[u8]) -> Result<Option<Call>, String>;
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -246,83 +266,126 @@ async fn worker(
     {
         let measured = intended >= schedule.measure_start;
         seq += 1;
-        let call = match driver.next_call(id, seq, &mut rng) {
+        let mut call = match driver.next_call(id, seq, &mut rng) {
             Ok(c) => c,
             Err(e) => {
                 rec.record_error("generator: request build failed".into(), || e);
                 continue;
             }
         };
-        // A server that closes idle or used connections costs the client a
-        // reconnect, which is part of the measured latency but not an error.
-        let mut outcome = Outcome::ClosedBeforeSend;
-        for _attempt in 0..2 {
-            if conn.is_none() {
-                match Connection::open(&endpoint).await {
-                    Ok(c) => conn = Some(c),
-                    Err(e) => {
-                        outcome = Outcome::Transport("connect failed");
-                        if measured {
-                            rec.record_error("transport: connect failed".into(), || e.to_string());
-                        }
-                        break;
-                    }
-                }
-            }
-            outcome = conn
-                .as_mut()
-                .expect("connected above")
-                .send(&call.request, timeout)
-                .await;
-            if !matches!(outcome, Outcome::ClosedBeforeSend) {
+        // Time spent on untimed steps of the round, taken out of its latency.
+        let mut untimed = Duration::ZERO;
+        loop {
+            let step_start = Instant::now();
+            let outcome = send_step(&mut conn, &endpoint, &call, timeout, measured, &mut rec).await;
+            if matches!(outcome, Outcome::Transport("connect failed")) {
+                // Back off so a dead server does not turn this into a busy
+                // loop; the schedule still ends it on time.
+                tokio::time::sleep(Duration::from_millis(10)).await;
                 break;
             }
-            conn = None;
-            if measured {
-                rec.reconnects += 1;
+            let done = Instant::now();
+            if !call.timed {
+                untimed += done - step_start;
             }
-        }
-        if matches!(outcome, Outcome::Transport("connect failed")) {
-            // Back off so a dead server does not turn this into a busy loop;
-            // the schedule still ends it on time.
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        }
-        let done = Instant::now();
-        if !measured {
             if matches!(outcome, Outcome::Transport(_) | Outcome::ClosedBeforeSend) {
                 conn = None;
             }
-            continue;
-        }
-        last_done = last_done.max(done);
-        match outcome {
-            Outcome::Ok(body) => match driver.check(&call, &body) {
-                Ok(()) => rec.record_ok(done - measure_from),
-                Err(why) => rec.record_error(WRONG_ANSWER.into(), || why),
-            },
-            Outcome::Aws {
-                status,
-                error_type,
-                body,
-            } => rec.record_error(error_type, || {
-                format!(
-                    "HTTP {status}: {}",
-                    String::from_utf8_lossy(&body[..body.len().min(300)])
-                )
-            }),
-            Outcome::Transport(kind) => {
-                conn = None;
-                rec.record_error(format!("transport: {kind}"), || kind.to_owned());
+            if measured {
+                last_done = last_done.max(done);
             }
-            Outcome::ClosedBeforeSend => {
-                conn = None;
-                rec.record_error(
-                    "transport: connection closed twice in a row".into(),
-                    String::new,
-                );
+            let next = match outcome {
+                Outcome::Ok(body) => match driver.check(&call, &body) {
+                    Ok(Some(next)) => Some(next),
+                    Ok(None) => {
+                        if measured {
+                            rec.record_ok((done - measure_from).saturating_sub(untimed));
+                        }
+                        None
+                    }
+                    Err(why) => {
+                        if measured {
+                            rec.record_error(WRONG_ANSWER.into(), || why);
+                        }
+                        None
+                    }
+                },
+                Outcome::Aws {
+                    status,
+                    error_type,
+                    body,
+                } => {
+                    if measured {
+                        rec.record_error(error_type, || {
+                            format!(
+                                "HTTP {status}: {}",
+                                String::from_utf8_lossy(&body[..body.len().min(300)])
+                            )
+                        });
+                    }
+                    None
+                }
+                Outcome::Transport(kind) => {
+                    if measured {
+                        rec.record_error(format!("transport: {kind}"), || kind.to_owned());
+                    }
+                    None
+                }
+                Outcome::ClosedBeforeSend => {
+                    if measured {
+                        rec.record_error(
+                            "transport: connection closed twice in a row".into(),
+                            String::new,
+                        );
+                    }
+                    None
+                }
+            };
+            match next {
+                Some(next) => call = next,
+                None => break,
             }
         }
     }
     (rec, last_done)
+}
+
+/// Sends one request on the client's connection, opening it first when
+/// needed. A server that closes idle or used connections costs the client a
+/// reconnect, which is part of the measured latency but not an error.
+async fn send_step(
+    conn: &mut Option<Connection>,
+    endpoint: &Endpoint,
+    call: &Call,
+    timeout: Duration,
+    measured: bool,
+    rec: &mut Recorder,
+) -> Outcome {
+    let mut outcome = Outcome::ClosedBeforeSend;
+    for _attempt in 0..2 {
+        if conn.is_none() {
+            match Connection::open(endpoint).await {
+                Ok(c) => *conn = Some(c),
+                Err(e) => {
+                    if measured {
+                        rec.record_error("transport: connect failed".into(), || e.to_string());
+                    }
+                    return Outcome::Transport("connect failed");
+                }
+            }
+        }
+        outcome = conn
+            .as_mut()
+            .expect("connected above")
+            .send(&call.request, timeout)
+            .await;
+        if !matches!(outcome, Outcome::ClosedBeforeSend) {
+            break;
+        }
+        *conn = None;
+        if measured {
+            rec.reconnects += 1;
+        }
+    }
+    outcome
 }

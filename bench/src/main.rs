@@ -26,10 +26,10 @@ use servers::Launch;
 use workloads::dynamodb::Sizes;
 use workloads::Workload;
 
-const WORKLOAD_HELP: &str = "Workloads to run (repeatable; default: all DynamoDB ones). \
-dynamodb-put, dynamodb-get, dynamodb-query-100, dynamodb-transact-10 are available; \
-sqs-send-receive-delete, lambda-invoke-warm and lambda-cold-start are not yet available \
-(named so reports say so; they produce no numbers).";
+const WORKLOAD_HELP: &str = "Workloads to run (repeatable; default: all of them, \
+except lambda-scale-200 with --quick). \
+Lambda workloads pick their own connection count unless --connections is given \
+(lambda-invoke-warm 8, lambda-cold-start[-node] 1, lambda-scale-200 always 200).";
 
 #[derive(Parser)]
 #[command(
@@ -58,7 +58,8 @@ struct LoadArgs {
     /// A few seconds per workload, fewer connections, less seeded data.
     #[arg(long)]
     quick: bool,
-    /// Virtual clients, one keep-alive connection each [default: 64, quick: 8].
+    /// Virtual clients, one keep-alive connection each [default: 64, quick: 8;
+    /// Lambda workloads have their own defaults].
     #[arg(long)]
     connections: Option<usize>,
     /// Measured seconds per workload and server [default: 10, quick: 3].
@@ -251,7 +252,9 @@ async fn async_main(cli: Cli) -> i32 {
             return 2;
         }
     };
-    let workloads = if load.workloads.is_empty() {
+    let workloads = if load.workloads.is_empty() && load.quick {
+        Workload::QUICK_DEFAULT.to_vec()
+    } else if load.workloads.is_empty() {
         Workload::DEFAULT.to_vec()
     } else {
         load.workloads.clone()
@@ -273,6 +276,7 @@ async fn async_main(cli: Cli) -> i32 {
         entries,
         workloads,
         load: cfg,
+        connections_explicit: load.connections.is_some(),
         sizes,
         quick: load.quick,
     };
@@ -300,6 +304,7 @@ fn nimbus_failed(report: &report::Report) -> bool {
             Measured {
                 result,
                 read_back_failures,
+                ..
             } => result.summary.errors > 0 || !read_back_failures.is_empty(),
             Unsupported { .. } => false,
             Failed { .. } | ServerUnavailable { .. } => true,

@@ -87,6 +87,9 @@ pub enum RunOutcome {
         result: LoadResult,
         /// Items written during the run that could not be read back after it.
         read_back_failures: Vec<String>,
+        /// Observations made after the run (memory per Lambda environment,
+        /// unloaded Invoke latency), printed under the table.
+        notes: Vec<String>,
     },
     Unsupported {
         error_type: String,
@@ -171,12 +174,13 @@ impl Report {
                     RunOutcome::Measured {
                         result,
                         read_back_failures,
+                        ..
                     } => {
                         let r = &result.summary;
                         let _ = writeln!(
                             md,
                             "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
-                            w.name(),
+                            self.workload_cell(w, result.config.connections),
                             s.name,
                             r.throughput_rps,
                             r.p50_ms,
@@ -206,6 +210,7 @@ impl Report {
             }
         }
         md.push('\n');
+        self.notes(md);
         let missing: Vec<String> = self
             .servers
             .iter()
@@ -224,34 +229,85 @@ impl Report {
         }
     }
 
+    /// `lambda-invoke-warm (8 conn)` when a workload ran with a connection
+    /// count other than the one in the report's heading.
+    fn workload_cell(&self, w: Workload, connections: usize) -> String {
+        if connections == self.connections {
+            w.name().to_owned()
+        } else {
+            format!("{} ({connections} conn)", w.name())
+        }
+    }
+
+    /// Observations made after runs, one line each.
+    fn notes(&self, md: &mut String) {
+        let mut any = false;
+        for r in &self.results {
+            if let RunOutcome::Measured { notes, .. } = &r.outcome {
+                for n in notes {
+                    if !any {
+                        md.push_str("Notes:\n\n");
+                        any = true;
+                    }
+                    let _ = writeln!(md, "- {} on {}: {}", r.workload.name(), r.server, n);
+                }
+            }
+        }
+        if any {
+            md.push('\n');
+        }
+    }
+
     /// PASS/FAIL of nimbus against the workload's target.
     fn verdict(&self, w: Workload, outcome: &RunOutcome) -> String {
         let Some(t) = w.target() else {
             return "-".into();
         };
-        let goal = format!("≥ {:.0} req/s, p99 < {:.0} ms", t.min_rps, t.max_p99_ms);
+        let mut goals = Vec::new();
+        if let Some(rps) = t.min_rps {
+            goals.push(format!("≥ {rps:.0} req/s"));
+        }
+        if let Some(p50) = t.max_p50_ms {
+            goals.push(format!("p50 < {p50:.0} ms"));
+        }
+        if let Some(p99) = t.max_p99_ms {
+            goals.push(format!("p99 < {p99:.0} ms"));
+        }
+        if goals.is_empty() {
+            goals.push("every request succeeds".into());
+        }
+        let goal = goals.join(", ");
         let RunOutcome::Measured {
             result,
             read_back_failures,
+            ..
         } = outcome
         else {
             return format!("FAIL (no result; {goal})");
         };
         let r = &result.summary;
         let mut misses = Vec::new();
-        if r.throughput_rps < t.min_rps {
+        if t.min_rps.is_some_and(|min| r.throughput_rps < min) {
             misses.push(format!("{:.0} req/s", r.throughput_rps));
         }
-        if r.p99_ms >= t.max_p99_ms {
+        if t.max_p50_ms.is_some_and(|max| r.p50_ms >= max) {
+            misses.push(format!("p50 {:.1} ms", r.p50_ms));
+        }
+        if t.max_p99_ms.is_some_and(|max| r.p99_ms >= max) {
             misses.push(format!("p99 {:.1} ms", r.p99_ms));
         }
         if r.errors > 0 || !read_back_failures.is_empty() {
             misses.push("errors".into());
         }
-        let caveat = if self.quick || self.connections != 64 || self.rate.is_some() {
-            " (indicative: targets are for 64 connections, closed loop)"
+        if r.ok == 0 {
+            misses.push("nothing measured".into());
+        }
+        let expected = w.target_connections();
+        let caveat = if self.quick || result.config.connections != expected || self.rate.is_some() {
+            let plural = if expected == 1 { "" } else { "s" };
+            format!(" (indicative: targets are for {expected} connection{plural}, closed loop)")
         } else {
-            ""
+            String::new()
         };
         if misses.is_empty() {
             format!("PASS ({goal}){caveat}")
@@ -428,6 +484,7 @@ mod tests {
         RunOutcome::Measured {
             result,
             read_back_failures: vec![],
+            notes: vec![],
         }
     }
 
@@ -506,5 +563,71 @@ mod tests {
         );
         assert!(!md.contains("vs dynalite"), "{md}");
         assert!(!md.contains("Warning"), "{md}");
+    }
+
+    #[test]
+    fn lambda_rows_judge_p50_show_notes_and_say_why_a_peer_cannot_run() {
+        let mut cold = measured(10, 200);
+        if let RunOutcome::Measured { result, .. } = &mut cold {
+            result.config.connections = 1;
+        }
+        let mut warm = measured(3_000, 1);
+        if let RunOutcome::Measured { result, notes, .. } = &mut warm {
+            result.config.connections = 8;
+            notes.push("unloaded p50 0.30 ms".into());
+        }
+        let report = Report {
+            generated_at: "now".into(),
+            quick: false,
+            connections: 64,
+            warmup_s: 1.0,
+            duration_s: 1.0,
+            rate: None,
+            servers: vec![server(NIMBUS, None), server("moto", None)],
+            results: vec![
+                WorkloadResult {
+                    workload: Workload::LambdaColdStart,
+                    server: NIMBUS.into(),
+                    outcome: cold,
+                },
+                WorkloadResult {
+                    workload: Workload::LambdaColdStart,
+                    server: "moto".into(),
+                    outcome: RunOutcome::ServerUnavailable {
+                        reason: "needs Docker".into(),
+                    },
+                },
+                WorkloadResult {
+                    workload: Workload::LambdaInvokeWarm,
+                    server: NIMBUS.into(),
+                    outcome: warm,
+                },
+            ],
+            not_yet_available: vec![],
+            machine: Machine {
+                cores: 2,
+                load_start: None,
+                load_end: None,
+            },
+        };
+        let md = report.markdown();
+        assert!(
+            md.contains("| lambda-cold-start (1 conn) | nimbus | 10 | 200.0"),
+            "{md}"
+        );
+        assert!(md.contains("FAIL: p50 200.1 ms (p50 < 150 ms) |"), "{md}");
+        assert!(
+            md.contains("| lambda-cold-start | moto | server unavailable: needs Docker |"),
+            "{md}"
+        );
+        assert!(md.contains("PASS (≥ 2000 req/s) |"), "{md}");
+        assert!(
+            md.contains("- lambda-invoke-warm on nimbus: unloaded p50 0.30 ms"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| lambda-cold-start | unavailable | unavailable |"),
+            "{md}"
+        );
     }
 }

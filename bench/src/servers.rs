@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use crate::client::{Connection, Endpoint, Outcome};
 use crate::sign::Signer;
+use crate::workloads::{Service, Workload};
 
 /// How to run one server.
 #[derive(Clone, Debug)]
@@ -30,6 +31,41 @@ pub enum Launch {
     Dynalite { node: PathBuf, cli: PathBuf },
     /// A server someone else started; startup and memory are not measured.
     External { endpoint: Endpoint },
+}
+
+/// Which server a [`Server`] is, for what it can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Nimbus,
+    Moto,
+    Dynalite,
+    /// Started by someone else: every workload is tried.
+    External,
+}
+
+impl Kind {
+    fn of(launch: &Launch) -> Kind {
+        match launch {
+            Launch::Nimbus { .. } => Kind::Nimbus,
+            Launch::Moto { .. } => Kind::Moto,
+            Launch::Dynalite { .. } => Kind::Dynalite,
+            Launch::External { .. } => Kind::External,
+        }
+    }
+
+    /// Why this server cannot run `workload` at all, so the report says so
+    /// instead of showing a failure or made-up numbers.
+    pub fn cannot_run(self, workload: Workload) -> Option<&'static str> {
+        match (self, workload.service()) {
+            (Kind::Moto, Service::Lambda) => {
+                Some("needs Docker (moto runs Lambda functions only in Docker containers)")
+            }
+            (Kind::Dynalite, Service::Sqs | Service::Lambda) => {
+                Some("not applicable (dynalite serves only DynamoDB)")
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -46,6 +82,7 @@ pub struct Startup {
 
 pub struct Server {
     pub name: String,
+    pub kind: Kind,
     pub endpoint: Option<Endpoint>,
     pub unavailable: Option<String>,
     pub startup: Startup,
@@ -66,6 +103,7 @@ impl Server {
     pub fn unavailable(name: &str, why: impl Into<String>) -> Server {
         Server {
             name: name.to_owned(),
+            kind: Kind::External,
             endpoint: None,
             unavailable: Some(why.into()),
             startup: Startup::default(),
@@ -87,6 +125,7 @@ impl Server {
         if let Launch::External { endpoint } = launch {
             return Ok(Server {
                 name: name.to_owned(),
+                kind: Kind::External,
                 endpoint: Some(endpoint.clone()),
                 unavailable: None,
                 startup: Startup::default(),
@@ -107,6 +146,9 @@ impl Server {
                     .arg(&bind)
                     .arg("--data-dir")
                     .arg(&data);
+                if let Some(path) = path_without_shims() {
+                    c.env("PATH", path);
+                }
                 c
             }
             Launch::Moto { bin } => {
@@ -176,6 +218,7 @@ impl Server {
         startup.rss_idle_kib = pid.and_then(tree_rss_kib);
         Ok(Server {
             name: name.to_owned(),
+            kind: Kind::of(launch),
             endpoint: Some(endpoint),
             unavailable: None,
             startup,
@@ -207,6 +250,7 @@ impl Server {
                     let _ = std::process::Command::new("kill")
                         .arg("-9")
                         .arg(d.to_string())
+                        .stderr(Stdio::null())
                         .status();
                 }
             }
@@ -214,6 +258,24 @@ impl Server {
             let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
         }
     }
+}
+
+/// `PATH` without version-manager shim directories (pyenv, rbenv, asdf:
+/// `.../shims`), or `None` when there are none. nimbus finds `python3.N`
+/// and `node` for Lambda environments on `PATH`; a shim is a shell script
+/// that execs the real interpreter after asking the manager which one,
+/// which adds about 100 ms to every environment start (or fails with exit
+/// 127 for a version it does not select). That is the developer's shell,
+/// not nimbus: the interpreters behind the shims stay reachable through
+/// the system directories.
+fn path_without_shims() -> Option<std::ffi::OsString> {
+    let path = std::env::var_os("PATH")?;
+    let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    let kept: Vec<&PathBuf> = dirs.iter().filter(|d| !d.ends_with("shims")).collect();
+    if kept.len() == dirs.len() {
+        return None;
+    }
+    std::env::join_paths(kept).ok()
 }
 
 fn ms(d: Duration) -> f64 {
@@ -260,7 +322,7 @@ pub fn tree_rss_kib(pid: u32) -> Option<u64> {
     )
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
+pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
@@ -269,8 +331,21 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|n| n.parse().ok())
 }
 
+/// Proportional set size of `pid` in KiB: its resident memory with each
+/// shared page divided among the processes sharing it (from
+/// /proc/PID/smaps_rollup), so summing it over many copies of one
+/// interpreter does not count the interpreter's binary once per copy.
+pub fn pss_kib(pid: u32) -> Option<u64> {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    rollup
+        .lines()
+        .find_map(|l| l.strip_prefix("Pss:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
 /// All descendants of `root`, from the parent pids in /proc/*/stat.
-fn descendants(root: u32) -> Vec<u32> {
+pub fn descendants(root: u32) -> Vec<u32> {
     let mut parent_of = Vec::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for entry in dir.flatten() {
@@ -319,5 +394,21 @@ mod tests {
     fn own_rss_is_readable() {
         let kib = tree_rss_kib(std::process::id()).unwrap();
         assert!(kib > 100, "{kib}");
+        let pss = pss_kib(std::process::id()).unwrap();
+        assert!(pss > 100 && pss <= kib, "{pss} {kib}");
+    }
+
+    #[test]
+    fn peers_say_which_workloads_they_cannot_run() {
+        assert_eq!(Kind::Nimbus.cannot_run(Workload::LambdaColdStart), None);
+        assert_eq!(
+            Kind::Moto.cannot_run(Workload::LambdaInvokeWarm),
+            Some("needs Docker (moto runs Lambda functions only in Docker containers)")
+        );
+        assert_eq!(Kind::Moto.cannot_run(Workload::SqsSendReceiveDelete), None);
+        assert!(Kind::Dynalite
+            .cannot_run(Workload::SqsSendReceiveDelete)
+            .is_some());
+        assert_eq!(Kind::Dynalite.cannot_run(Workload::DynamodbGet), None);
     }
 }

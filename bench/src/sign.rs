@@ -1,4 +1,5 @@
-//! SigV4 signing of awsJson requests with fixed, fake credentials.
+//! SigV4 signing of awsJson (DynamoDB, SQS) and restJson1 (Lambda) requests
+//! with fixed, fake credentials.
 //!
 //! Servers under test run with relaxed auth, but real SDKs always sign, so the
 //! generator signs too: a server that skipped parsing `Authorization` would
@@ -14,7 +15,8 @@ use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettin
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
-use http::HeaderValue;
+use http::uri::PathAndQuery;
+use http::{HeaderValue, Method};
 
 /// The access key every request is signed with. Emulators accept any key; the
 /// fixed one makes runs reproducible and obviously not a real secret.
@@ -24,12 +26,20 @@ pub const REGION: &str = "us-east-1";
 
 /// The awsJson 1.0 content type that DynamoDB (and SQS's JSON protocol) use.
 pub const AWS_JSON_1_0: &str = "application/x-amz-json-1.0";
+/// The content type of restJson1 request bodies (Lambda's control API and
+/// Invoke payloads as the SDKs send them).
+pub const REST_JSON: &str = "application/json";
 
 /// A request ready to go on the wire: everything a connection needs to send
 /// it, with header values already validated so sending never fails on them.
 #[derive(Clone, Debug)]
 pub struct SignedRequest {
-    pub target: HeaderValue,
+    pub method: Method,
+    pub path: PathAndQuery,
+    pub content_type: HeaderValue,
+    /// `X-Amz-Target` for awsJson operations; restJson1 names the operation
+    /// by method and path instead.
+    pub target: Option<HeaderValue>,
     pub body: Bytes,
     pub authorization: HeaderValue,
     pub amz_date: HeaderValue,
@@ -42,7 +52,8 @@ pub struct Signer {
     /// `host[:port]`, exactly as sent in the Host header: it is part of the
     /// canonical request, so it must match byte for byte.
     host: String,
-    url: String,
+    /// `http://host[:port]`, to which request paths are appended.
+    base_url: String,
 }
 
 #[derive(Debug)]
@@ -63,7 +74,7 @@ impl Signer {
             identity: creds.into(),
             service,
             host: host.to_owned(),
-            url: format!("http://{host}/"),
+            base_url: format!("http://{host}"),
         }
     }
 
@@ -79,6 +90,30 @@ impl Signer {
         body: Bytes,
         now: SystemTime,
     ) -> Result<SignedRequest, SignError> {
+        self.sign_parts(Method::POST, "/", AWS_JSON_1_0, Some(target), body, now)
+    }
+
+    /// Signs a restJson1 request (`PUT /2015-03-31/functions/NAME/configuration`).
+    /// `path` must already be percent-encoded where needed.
+    pub fn sign_rest(
+        &self,
+        method: Method,
+        path: &str,
+        body: Bytes,
+    ) -> Result<SignedRequest, SignError> {
+        self.sign_parts(method, path, REST_JSON, None, body, SystemTime::now())
+    }
+
+    fn sign_parts(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &'static str,
+        target: Option<&str>,
+        body: Bytes,
+        now: SystemTime,
+    ) -> Result<SignedRequest, SignError> {
+        let err = |e: &dyn std::fmt::Display| SignError(e.to_string());
         let params = v4::SigningParams::builder()
             .identity(&self.identity)
             .region(REGION)
@@ -86,27 +121,25 @@ impl Signer {
             .time(now)
             .settings(SigningSettings::default())
             .build()
-            .map_err(|e| SignError(e.to_string()))?
+            .map_err(|e| err(&e))?
             .into();
-        let headers = [
-            ("host", self.host.as_str()),
-            ("content-type", AWS_JSON_1_0),
-            ("x-amz-target", target),
-        ];
+        let mut headers = vec![("host", self.host.as_str()), ("content-type", content_type)];
+        if let Some(t) = target {
+            headers.push(("x-amz-target", t));
+        }
+        let url = format!("{}{}", self.base_url, path);
         let signable = SignableRequest::new(
-            "POST",
-            &self.url,
+            method.as_str(),
+            &url,
             headers.into_iter(),
             SignableBody::Bytes(&body),
         )
-        .map_err(|e| SignError(e.to_string()))?;
-        let (instructions, _signature) = sign(signable, &params)
-            .map_err(|e| SignError(e.to_string()))?
-            .into_parts();
+        .map_err(|e| err(&e))?;
+        let (instructions, _signature) = sign(signable, &params).map_err(|e| err(&e))?.into_parts();
         let mut authorization = None;
         let mut amz_date = None;
         for (name, value) in instructions.headers() {
-            let value = HeaderValue::from_str(value).map_err(|e| SignError(e.to_string()))?;
+            let value = HeaderValue::from_str(value).map_err(|e| err(&e))?;
             match name {
                 "authorization" => authorization = Some(value),
                 "x-amz-date" => amz_date = Some(value),
@@ -115,7 +148,13 @@ impl Signer {
             }
         }
         Ok(SignedRequest {
-            target: HeaderValue::from_str(target).map_err(|e| SignError(e.to_string()))?,
+            method,
+            path: PathAndQuery::try_from(path).map_err(|e| err(&e))?,
+            content_type: HeaderValue::from_static(content_type),
+            target: target
+                .map(HeaderValue::from_str)
+                .transpose()
+                .map_err(|e| err(&e))?,
             body,
             authorization: authorization
                 .ok_or_else(|| SignError("no authorization header".into()))?,
@@ -144,5 +183,28 @@ mod tests {
             auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-target"),
             "{auth}"
         );
+        assert_eq!(req.method, Method::POST);
+        assert_eq!(req.path.as_str(), "/");
+    }
+
+    #[test]
+    fn rest_requests_sign_their_method_and_path_without_a_target() {
+        let signer = Signer::new("lambda", "127.0.0.1:4566");
+        let req = signer
+            .sign_rest(
+                Method::PUT,
+                "/2015-03-31/functions/f/configuration",
+                Bytes::from_static(b"{}"),
+            )
+            .unwrap();
+        let auth = req.authorization.to_str().unwrap();
+        assert!(auth.contains("/us-east-1/lambda/aws4_request"), "{auth}");
+        assert!(
+            auth.contains("SignedHeaders=content-type;host;x-amz-date,"),
+            "{auth}"
+        );
+        assert!(req.target.is_none());
+        assert_eq!(req.path.as_str(), "/2015-03-31/functions/f/configuration");
+        assert_eq!(req.content_type, REST_JSON);
     }
 }

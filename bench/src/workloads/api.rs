@@ -1,14 +1,16 @@
-//! One-off awsJson calls for setup, teardown and readiness probes: table
-//! creation, seeding, read-back checks. Not on the measured path, so it
-//! favours clear errors over speed.
+//! One-off awsJson and restJson1 calls for setup, teardown and readiness
+//! probes: table, queue and function creation, seeding, read-back checks.
+//! Not on the measured path, so it favours clear errors over speed.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::Value;
 
+use http::Method;
+
 use crate::client::{Connection, Endpoint, Outcome};
-use crate::sign::Signer;
+use crate::sign::{SignedRequest, Signer};
 
 /// An AWS error, or a transport failure described as one.
 #[derive(Clone, Debug)]
@@ -49,13 +51,46 @@ pub struct Api {
 
 impl Api {
     pub fn dynamodb(endpoint: &Endpoint) -> Api {
+        Api::new(endpoint, "dynamodb", "DynamoDB_20120810")
+    }
+
+    pub fn sqs(endpoint: &Endpoint) -> Api {
+        Api::new(endpoint, "sqs", "AmazonSQS")
+    }
+
+    /// Lambda is restJson1: use [`Api::rest`], not [`Api::call`].
+    pub fn lambda(endpoint: &Endpoint) -> Api {
+        Api::new(endpoint, "lambda", "")
+    }
+
+    fn new(endpoint: &Endpoint, service: &'static str, target_prefix: &'static str) -> Api {
         Api {
             endpoint: endpoint.clone(),
-            signer: Signer::new("dynamodb", &endpoint.host),
-            target_prefix: "DynamoDB_20120810",
+            signer: Signer::new(service, &endpoint.host),
+            target_prefix,
             conn: None,
-            timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(60),
         }
+    }
+
+    /// A restJson1 call (`POST /2015-03-31/functions`), JSON in and out; an
+    /// empty answer (204) reads as `null`.
+    pub async fn rest(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: &Value,
+    ) -> Result<Value, ApiError> {
+        let body = Bytes::from(serde_json::to_vec(body).expect("JSON values serialize"));
+        let signer = &self.signer;
+        let answer = Self::send(&self.endpoint, &mut self.conn, self.timeout, || {
+            signer.sign_rest(method.clone(), path, body.clone())
+        })
+        .await?;
+        if answer.is_empty() {
+            return Ok(Value::Null);
+        }
+        parse_json(&answer)
     }
 
     /// Calls `operation` with a JSON body. Transport failures are retried on
@@ -63,16 +98,26 @@ impl Api {
     /// starts, and some peers close idle connections).
     pub async fn call(&mut self, operation: &str, body: &Value) -> Result<Value, ApiError> {
         let body = Bytes::from(serde_json::to_vec(body).expect("JSON values serialize"));
-        self.call_raw(operation, body).await.and_then(|b| {
-            serde_json::from_slice(&b).map_err(|e| ApiError {
-                error_type: "InvalidJsonResponse".into(),
-                message: e.to_string(),
-            })
-        })
+        self.call_raw(operation, body)
+            .await
+            .and_then(|b| parse_json(&b))
     }
 
     pub async fn call_raw(&mut self, operation: &str, body: Bytes) -> Result<Bytes, ApiError> {
         let target = format!("{}.{operation}", self.target_prefix);
+        let signer = &self.signer;
+        Self::send(&self.endpoint, &mut self.conn, self.timeout, || {
+            signer.sign(&target, body.clone())
+        })
+        .await
+    }
+
+    async fn send(
+        endpoint: &Endpoint,
+        conn: &mut Option<Connection>,
+        timeout: Duration,
+        sign: impl Fn() -> Result<SignedRequest, crate::sign::SignError>,
+    ) -> Result<Bytes, ApiError> {
         let mut last = None;
         let mut backoff = false;
         for attempt in 0..4u32 {
@@ -82,16 +127,13 @@ impl Api {
                 tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
             }
             backoff = true;
-            let request = self
-                .signer
-                .sign(&target, body.clone())
-                .map_err(|e| ApiError {
-                    error_type: "SigningFailed".into(),
-                    message: e.to_string(),
-                })?;
-            if self.conn.is_none() {
-                match Connection::open(&self.endpoint).await {
-                    Ok(c) => self.conn = Some(c),
+            let request = sign().map_err(|e| ApiError {
+                error_type: "SigningFailed".into(),
+                message: e.to_string(),
+            })?;
+            if conn.is_none() {
+                match Connection::open(endpoint).await {
+                    Ok(c) => *conn = Some(c),
                     Err(e) => {
                         last = Some(ApiError {
                             error_type: "transport: connect failed".into(),
@@ -101,11 +143,10 @@ impl Api {
                     }
                 }
             }
-            match self
-                .conn
+            match conn
                 .as_mut()
                 .expect("connected above")
-                .send(&request, self.timeout)
+                .send(&request, timeout)
                 .await
             {
                 Outcome::Ok(b) => return Ok(b),
@@ -129,7 +170,7 @@ impl Api {
                     });
                 }
                 Outcome::ClosedBeforeSend => {
-                    self.conn = None;
+                    *conn = None;
                     backoff = false;
                     last = Some(ApiError {
                         error_type: "transport: connection closed".into(),
@@ -137,7 +178,7 @@ impl Api {
                     });
                 }
                 Outcome::Transport(kind) => {
-                    self.conn = None;
+                    *conn = None;
                     last = Some(ApiError {
                         error_type: format!("transport: {kind}"),
                         message: String::new(),
@@ -147,4 +188,11 @@ impl Api {
         }
         Err(last.expect("at least one attempt ran"))
     }
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError {
+        error_type: "InvalidJsonResponse".into(),
+        message: e.to_string(),
+    })
 }

@@ -15,8 +15,8 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::{means_unsupported, Api, ApiError};
-use super::Workload;
+use super::api::{means_unsupported, Api};
+use super::{After, BoxFuture, Prepared, Run, Setup, SetupError, Workload};
 use crate::client::Endpoint;
 use crate::loadgen::{Call, Driver, Rng};
 use crate::sign::{SignedRequest, Signer};
@@ -37,17 +37,6 @@ pub struct Sizes {
     pub query_partitions: u64,
 }
 
-/// The outcome of setting a workload up on one server.
-pub enum Prepared {
-    Ready {
-        driver: Arc<dyn DynamoDriver>,
-        table: String,
-    },
-    /// The server answered the workload's operation with an error that means
-    /// it does not implement it.
-    Unsupported { error_type: String, message: String },
-}
-
 /// A driver that can also check, after the run, that what it wrote is there.
 pub trait DynamoDriver: Driver {
     fn as_driver(self: Arc<Self>) -> Arc<dyn Driver>;
@@ -58,15 +47,6 @@ pub trait DynamoDriver: Driver {
         &'a self,
         api: &'a mut Api,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send + 'a>>;
-}
-
-#[derive(Debug)]
-pub struct SetupError(pub String);
-
-impl From<ApiError> for SetupError {
-    fn from(e: ApiError) -> Self {
-        SetupError(e.to_string())
-    }
 }
 
 /// The `data` value for a key: printable, key-dependent, and long enough that
@@ -232,7 +212,7 @@ async fn create_table(api: &mut Api, table: &str) -> Result<(), SetupError> {
     }
 }
 
-pub async fn delete_table(endpoint: &Endpoint, table: &str) {
+async fn delete_table(endpoint: &Endpoint, table: &str) {
     let mut api = Api::dynamodb(endpoint);
     // Best effort: the server is stopped right after anyway.
     let _ = api.call("DeleteTable", &json!({"TableName": table})).await;
@@ -268,13 +248,9 @@ async fn seed(
 
 /// Creates the table for `workload`, seeds it, checks the server supports
 /// the operation, and returns the driver for the load loop.
-pub async fn prepare(
-    workload: Workload,
-    endpoint: &Endpoint,
-    sizes: Sizes,
-    run_id: &str,
-) -> Result<Prepared, SetupError> {
-    let table = format!("nimbus-bench-{}-{run_id}", workload.name());
+pub async fn prepare(workload: Workload, setup: &Setup<'_>) -> Result<Prepared, SetupError> {
+    let (endpoint, sizes) = (setup.endpoint, setup.sizes);
+    let table = format!("nimbus-bench-{}-{}", workload.name(), setup.run_id);
     let mut api = Api::dynamodb(endpoint);
     create_table(&mut api, &table).await?;
     let signer = Arc::new(Signer::new("dynamodb", &endpoint.host));
@@ -322,9 +298,39 @@ pub async fn prepare(
             seed(endpoint, &table, keys).await?;
             Arc::new(QueryDriver::new(&signer, &table, partitions)?)
         }
-        other => return Err(SetupError(format!("{} is not yet available", other.name()))),
+        other => {
+            return Err(SetupError(format!(
+                "{} is not a DynamoDB workload",
+                other.name()
+            )))
+        }
     };
-    Ok(Prepared::Ready { driver, table })
+    Ok(Prepared::Ready(Box::new(DynamoRun { driver, table })))
+}
+
+/// A prepared DynamoDB workload: its table, and the driver that reads back
+/// what it wrote.
+struct DynamoRun {
+    driver: Arc<dyn DynamoDriver>,
+    table: String,
+}
+
+impl Run for DynamoRun {
+    fn driver(&self) -> Arc<dyn Driver> {
+        self.driver.clone().as_driver()
+    }
+    fn after<'a>(&'a self, endpoint: &'a Endpoint, _pid: Option<u32>) -> BoxFuture<'a, After> {
+        Box::pin(async move {
+            let mut api = Api::dynamodb(endpoint);
+            After {
+                read_back_failures: self.driver.read_back(&mut api).await,
+                notes: Vec::new(),
+            }
+        })
+    }
+    fn teardown<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, ()> {
+        Box::pin(delete_table(endpoint, &self.table))
+    }
 }
 
 // ---- PutItem ----
@@ -386,19 +392,19 @@ impl PutDriver {
 impl Driver for PutDriver {
     fn next_call(&self, worker: usize, seq: u64, _rng: &mut Rng) -> Result<Call, String> {
         let body = put_body(&self.table, &Self::key(worker, seq), "0");
-        Ok(Call {
-            request: self.signer.sign(&self.target, body).map_err(sign_err)?,
-            expect: encode_call(worker, seq),
-        })
+        Ok(Call::timed(
+            self.signer.sign(&self.target, body).map_err(sign_err)?,
+            encode_call(worker, seq),
+        ))
     }
-    fn check(&self, call: &Call, body: &[u8]) -> Result<(), String> {
+    fn check(&self, call: &Call, body: &[u8]) -> Result<Option<Call>, String> {
         // PutItem answers `{}` (no ReturnValues requested): anything that is
         // not a JSON object is wrong.
         serde_json::from_slice::<serde::de::IgnoredAny>(body)
             .map_err(|e| format!("unparseable PutItem response: {e}"))?;
         let (w, s) = decode_call(call.expect);
         self.written.note(w, s);
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -471,12 +477,9 @@ impl GetDriver {
 impl Driver for GetDriver {
     fn next_call(&self, _worker: usize, _seq: u64, rng: &mut Rng) -> Result<Call, String> {
         let i = rng.below(self.requests.len() as u64);
-        Ok(Call {
-            request: self.requests[i as usize].clone(),
-            expect: i,
-        })
+        Ok(Call::timed(self.requests[i as usize].clone(), i))
     }
-    fn check(&self, call: &Call, body: &[u8]) -> Result<(), String> {
+    fn check(&self, call: &Call, body: &[u8]) -> Result<Option<Call>, String> {
         let (pk, sk) = &self.keys[call.expect as usize];
         let out: GetOutput = serde_json::from_slice(body)
             .map_err(|e| format!("unparseable GetItem response: {e}"))?;
@@ -495,7 +498,7 @@ impl Driver for GetDriver {
                 item.data.s.len()
             ));
         }
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -546,12 +549,9 @@ impl QueryDriver {
 impl Driver for QueryDriver {
     fn next_call(&self, _worker: usize, _seq: u64, rng: &mut Rng) -> Result<Call, String> {
         let i = rng.below(self.requests.len() as u64);
-        Ok(Call {
-            request: self.requests[i as usize].clone(),
-            expect: i,
-        })
+        Ok(Call::timed(self.requests[i as usize].clone(), i))
     }
-    fn check(&self, call: &Call, body: &[u8]) -> Result<(), String> {
+    fn check(&self, call: &Call, body: &[u8]) -> Result<Option<Call>, String> {
         let pk = &self.partitions[call.expect as usize];
         let out: QueryOutput =
             serde_json::from_slice(body).map_err(|e| format!("unparseable Query response: {e}"))?;
@@ -574,7 +574,7 @@ impl Driver for QueryDriver {
                 return Err(format!("Query {pk}: item {j} has sort key {}", item.sk.s));
             }
         }
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -630,20 +630,19 @@ impl Driver for TransactDriver {
             b.push_str("}}");
         }
         b.push_str("]}");
-        Ok(Call {
-            request: self
-                .signer
+        Ok(Call::timed(
+            self.signer
                 .sign(&self.target, Bytes::from(b))
                 .map_err(sign_err)?,
-            expect: encode_call(worker, seq),
-        })
+            encode_call(worker, seq),
+        ))
     }
-    fn check(&self, call: &Call, body: &[u8]) -> Result<(), String> {
+    fn check(&self, call: &Call, body: &[u8]) -> Result<Option<Call>, String> {
         serde_json::from_slice::<serde::de::IgnoredAny>(body)
             .map_err(|e| format!("unparseable TransactWriteItems response: {e}"))?;
         let (w, s) = decode_call(call.expect);
         self.written.note(w, s);
-        Ok(())
+        Ok(None)
     }
 }
 
