@@ -131,6 +131,12 @@ impl Lambda {
         let _ = self.inner.queues.set(queues);
     }
 
+    /// Sends every invocation's log (START, output, END, REPORT) to
+    /// CloudWatch Logs, group `/aws/lambda/NAME`, one stream per environment.
+    pub fn attach_logs(&self, sink: exec::LogSink) {
+        self.inner.exec.set_log_sink(sink);
+    }
+
     /// Stops every idle environment (server shutdown).
     pub fn shutdown(&self) {
         self.inner.pollers.stop_all();

@@ -91,6 +91,12 @@ impl Services {
             store.clone(),
             std::sync::Arc::new(move || logs_clock.now_ms() as i64),
         );
+        let sink_logs = logs.clone();
+        lambda.attach_logs(std::sync::Arc::new(
+            move |account: &str, region: &str, group: &str, stream: &str, events| {
+                sink_logs.append_detached(account, region, group, stream, events);
+            },
+        ));
         let dynamodb = DynamoDb::open(
             store,
             DynamoConfig {

@@ -85,6 +85,8 @@ pub struct Environment {
     pub served: u64,
     /// Started for provisioned concurrency: never reaped for idleness.
     pub provisioned: bool,
+    /// The CloudWatch Logs stream this environment writes to.
+    pub log_stream: String,
     init: Option<oneshot::Receiver<InitReply>>,
 }
 
@@ -92,6 +94,11 @@ impl Environment {
     /// Starts the process. The runtime is not ready until [`Environment::init`].
     pub async fn start(spec: Spec) -> std::io::Result<Environment> {
         let started = Instant::now();
+        let log_stream = spec
+            .env
+            .get("AWS_LAMBDA_LOG_STREAM_NAME")
+            .cloned()
+            .unwrap_or_default();
         let tmp = spec.dir.join("tmp");
         std::fs::create_dir_all(&tmp)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -174,6 +181,7 @@ impl Environment {
             last_used: Instant::now(),
             served: 0,
             provisioned: false,
+            log_stream,
             init: Some(init_rx),
         })
     }

@@ -51,6 +51,11 @@ pub struct Execution {
     pub duration: Duration,
 }
 
+/// Where function logs go: (account, region, log group, log stream, events
+/// as (epoch ms, message)). The server attaches CloudWatch Logs here; the
+/// call must not wait for storage (it runs on the invoke path).
+pub type LogSink = std::sync::Arc<dyn Fn(&str, &str, &str, &str, Vec<(i64, String)>) + Send + Sync>;
+
 /// Tunables of the executor.
 #[derive(Debug, Clone)]
 pub struct ExecConfig {
@@ -71,6 +76,7 @@ pub struct Executor {
     endpoint: OnceLock<String>,
     next_env: AtomicU64,
     reaper: OnceLock<()>,
+    log_sink: OnceLock<LogSink>,
 }
 
 impl Executor {
@@ -86,11 +92,16 @@ impl Executor {
             endpoint: OnceLock::new(),
             next_env: AtomicU64::new(1),
             reaper: OnceLock::new(),
+            log_sink: OnceLock::new(),
         }
     }
 
     pub fn set_endpoint(&self, url: String) {
         let _ = self.endpoint.set(url);
+    }
+
+    pub fn set_log_sink(&self, sink: LogSink) {
+        let _ = self.log_sink.set(sink);
     }
 
     pub fn code(&self) -> &CodeStore {
@@ -136,15 +147,10 @@ impl Executor {
             None => match self.cold_start(f, v, request_id, &mut log, false).await? {
                 Ok(env) => env,
                 Err(error) => {
-                    return Ok(finish(
-                        log,
-                        request_id,
-                        v,
-                        started,
-                        None,
-                        0,
-                        InvokeResult::FunctionError(error),
-                    ));
+                    let error = InvokeResult::FunctionError(error);
+                    let execution = finish(log, request_id, v, started, None, 0, error);
+                    self.publish_log(f, &log_stream_name(&v.version, 0), &execution.log);
+                    return Ok(execution);
                 }
             },
         };
@@ -209,20 +215,37 @@ impl Executor {
                 false,
             ),
         };
+        let stream = env.log_stream.clone();
         if reusable && env.alive() {
             self.pool.put(key, env);
         } else {
             drop(env);
         }
-        Ok(finish(
-            log,
-            request_id,
-            v,
-            started,
-            init_duration,
-            memory,
-            result,
-        ))
+        let execution = finish(log, request_id, v, started, init_duration, memory, result);
+        self.publish_log(f, &stream, &execution.log);
+        Ok(execution)
+    }
+
+    /// Sends one invocation's log (a line per event) to the log sink.
+    fn publish_log(&self, f: &FunctionRecord, stream: &str, log: &[u8]) {
+        let Some(sink) = self.log_sink.get() else {
+            return;
+        };
+        let now = crate::model::now_ms() as i64;
+        let events: Vec<(i64, String)> = String::from_utf8_lossy(log)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| (now, l.to_owned()))
+            .collect();
+        if !events.is_empty() {
+            sink(
+                &f.account,
+                &f.region,
+                &format!("/aws/lambda/{}", f.name),
+                stream,
+                events,
+            );
+        }
     }
 
     /// Starts `count` environments of a version ahead of any invocation
