@@ -77,6 +77,11 @@ pub struct Executor {
     next_env: AtomicU64,
     reaper: OnceLock<()>,
     log_sink: OnceLock<LogSink>,
+    /// Bounds how many environments initialise at once: 200 interpreters
+    /// starting together on two cores would each take longer than the
+    /// 10 s init limit, while a few at a time each start in milliseconds.
+    /// Waiting for a permit does not count against the init limit.
+    starting: tokio::sync::Semaphore,
 }
 
 impl Executor {
@@ -93,6 +98,9 @@ impl Executor {
             next_env: AtomicU64::new(1),
             reaper: OnceLock::new(),
             log_sink: OnceLock::new(),
+            starting: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+            ),
         }
     }
 
@@ -334,6 +342,7 @@ impl Executor {
             dir: self.config.envs_dir.join(format!("{}-{n}", f.name)),
             memory_mb: v.memory_size,
         };
+        let _permit = self.starting.acquire().await;
         let mut env = match Environment::start(spec).await {
             Ok(env) => env,
             Err(e) => {
