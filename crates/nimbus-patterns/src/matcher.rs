@@ -162,7 +162,7 @@ fn excluded(but: &AnythingBut, value: &Value) -> bool {
         }
         (AnythingBut::IgnoreCase(list), Value::String(s)) => {
             let lower = s.to_lowercase();
-            list.iter().any(|x| *x == lower)
+            list.contains(&lower)
         }
         (AnythingBut::Wildcards(list), Value::String(s)) => list.iter().any(|w| w.matches(s)),
         _ => false,
