@@ -97,6 +97,10 @@ pub enum PatternError {
     /// A backslash not followed by `*` or `\`; position as above.
     #[error("Invalid escape character at pos {0}")]
     InvalidEscape(usize),
+    /// A `cidr` block that is not one (EventBridge's texts: "Malformed CIDR,
+    /// one '/' required", "Invalid IP address: x", "IPv4 mask bits must be < 32"...).
+    #[error("{0}")]
+    Cidr(String),
     #[error("It must be an Array followed with $or.")]
     OrNotArray,
     #[error("Only JSON object is allowed in array of $or relationship.")]

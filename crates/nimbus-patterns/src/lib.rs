@@ -24,10 +24,13 @@
 //!   equals-ignore-case, wildcard) follow EventBridge, including its
 //!   validation messages.
 //!
-//! Not implemented: `cidr` (refused as an unrecognized match type), the
-//! undocumented `exactly`, and EventBridge's "a.b" key flattening (a pattern
-//! key containing a dot only matches an event key with that dot).
+//! - `cidr` blocks and IP-address literals compare addresses, not text.
+//!
+//! Not implemented: the undocumented `exactly`, and EventBridge's "a.b" key
+//! flattening (a pattern key containing a dot only matches an event key with
+//! that dot).
 
+mod cidr;
 mod error;
 mod lambda;
 mod matcher;

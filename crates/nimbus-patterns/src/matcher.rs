@@ -17,6 +17,7 @@
 
 use serde_json::Value;
 
+use crate::cidr::same_address;
 use crate::model::{
     AnythingBut, Condition, FieldPattern, Literal, NumberLiteral, ObjectPattern, Range,
 };
@@ -88,7 +89,10 @@ fn flatten(node: Option<&Value>) -> Vec<&Value> {
 /// One condition against one present leaf value (a scalar).
 fn condition_matches(condition: &Condition, value: &Value) -> bool {
     match condition {
-        Condition::Literal(Literal::String(s)) => value.as_str() == Some(s.as_str()),
+        // An address literal also matches the same address written another way.
+        Condition::Literal(Literal::String(s)) => {
+            value.as_str().is_some_and(|v| v == s || same_address(s, v))
+        }
         Condition::Literal(Literal::Bool(b)) => value.as_bool() == Some(*b),
         Condition::Literal(Literal::Null) => value.is_null(),
         Condition::Number(literal) => number_equals(literal, value),
@@ -105,6 +109,7 @@ fn condition_matches(condition: &Condition, value: &Value) -> bool {
             .is_some_and(|s| s.to_lowercase() == p.to_lowercase()),
         Condition::Wildcard(w) => value.as_str().is_some_and(|s| w.matches(s)),
         Condition::Numeric(range) => in_range(range, value),
+        Condition::Cidr(block) => value.as_str().is_some_and(|v| block.contains(v)),
         Condition::AnythingBut(but) => !excluded(but, value),
         // Handled by the caller, which knows whether the field is present.
         Condition::Exists(present) => *present,

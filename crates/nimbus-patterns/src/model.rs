@@ -2,6 +2,7 @@
 
 use serde_json::Number;
 
+use crate::cidr::Cidr;
 use crate::wildcard::Wildcard;
 
 /// One JSON object of the pattern: every field must match (AND), and each
@@ -36,6 +37,7 @@ pub(crate) enum Condition {
     EqualsIgnoreCase(String),
     Wildcard(Wildcard),
     Numeric(Range),
+    Cidr(Cidr),
     Exists(bool),
     AnythingBut(AnythingBut),
 }

@@ -8,7 +8,7 @@
 //! - a leaf array holds strings, numbers, `true`, `false`, `null` or
 //!   one-key operator objects: `prefix`, `suffix` (each also as
 //!   `{"equals-ignore-case": s}`), `equals-ignore-case`, `wildcard`,
-//!   `exists`, `numeric`, `anything-but`;
+//!   `exists`, `numeric`, `anything-but`, `cidr`;
 //! - `$or` holds an array of at least two non-empty objects, whose fields may
 //!   not be operator names;
 //! - numbers used for numeric matching lie in +-5.0e9 with at most six
@@ -20,6 +20,7 @@
 
 use serde_json::{Map, Number, Value};
 
+use crate::cidr::Cidr;
 use crate::error::PatternError;
 use crate::model::{
     AnythingBut, Bound, Condition, FieldPattern, Literal, NumberLiteral, ObjectPattern, Range,
@@ -202,6 +203,11 @@ fn parse_expression(map: &Map<String, Value>) -> Result<Condition, PatternError>
                 PatternError::TooManyElements,
             ),
             _ => return Err(PatternError::NumericNotArray),
+        },
+        // EventBridge's text for a non-string cidr names prefix (sic).
+        "cidr" => match value {
+            Value::String(s) => (Condition::Cidr(Cidr::parse(s)?), PatternError::OnlyOneKey),
+            _ => return Err(PatternError::MustBeString("prefix")),
         },
         "anything-but" => (
             Condition::AnythingBut(parse_anything_but(value)?),

@@ -6,6 +6,7 @@ mod common;
 
 mod anything_but;
 mod arrays;
+mod cidr;
 mod equality;
 mod ignore_case;
 mod lambda_filters;

@@ -29,10 +29,6 @@ fn structure() {
             r#"{"source": [{"regex": "a.*"}]}"#,
             "Unrecognized match type regex",
         ),
-        (
-            r#"{"source": [{"cidr": "10.0.0.0/24"}]}"#,
-            "Unrecognized match type cidr",
-        ),
     ];
     for (pattern, reason) in rows {
         refused(pattern, reason);
@@ -333,6 +329,68 @@ fn anything_but() {
         (r#"{"a": [{"anything-but": {"wildcard": [true]}}]}"#, "wildcard match pattern must be a string"),
         (r#"{"a": [{"anything-but": {"prefix": "a", "suffix": "b"}}]}"#, "Too many elements in numeric expression"),
         (r#"{"a": [{"anything-but": "x", "prefix": "y"}]}"#, "Too many elements in numeric expression"),
+    ];
+    for (pattern, reason) in rows {
+        refused(pattern, reason);
+    }
+}
+
+#[test]
+fn cidr() {
+    let rows: &[(&str, &str)] = &[
+        (
+            r#"{"ip": [{"cidr": 10}]}"#,
+            "prefix match pattern must be a string",
+        ),
+        (
+            r#"{"ip": [{"cidr": "10.0.0.0"}]}"#,
+            "Malformed CIDR, one '/' required",
+        ),
+        (
+            r#"{"ip": [{"cidr": "10.0.0.0/"}]}"#,
+            "Malformed CIDR, one '/' required",
+        ),
+        (
+            r#"{"ip": [{"cidr": "10.0.0.0/8/8"}]}"#,
+            "Malformed CIDR, one '/' required",
+        ),
+        (
+            r#"{"ip": [{"cidr": "10.0.0.0/x"}]}"#,
+            "Malformed CIDR, mask bits must be an integer",
+        ),
+        (
+            r#"{"ip": [{"cidr": "10.0.0.0/99999999999"}]}"#,
+            "Malformed CIDR, mask bits must be an integer",
+        ),
+        (
+            r#"{"ip": [{"cidr": "10.0.0.0/-1"}]}"#,
+            "Malformed CIDR, mask bits must not be negative",
+        ),
+        (
+            r#"{"ip": [{"cidr": "10.0.0.0/32"}]}"#,
+            "IPv4 mask bits must be < 32",
+        ),
+        (
+            r#"{"ip": [{"cidr": "::/128"}]}"#,
+            "IPv6 mask bits must be < 128",
+        ),
+        (
+            r#"{"ip": [{"cidr": "10.0.0.256/8"}]}"#,
+            "Invalid IP address: 10.0.0.256",
+        ),
+        (
+            r#"{"ip": [{"cidr": "1:2:3/64"}]}"#,
+            "Invalid IP address: 1:2:3",
+        ),
+        (
+            r#"{"ip": [{"cidr": "example.com/8"}]}"#,
+            "Nonstandard IP address: example.com",
+        ),
+        (r#"{"ip": [{"cidr": "/8"}]}"#, "Nonstandard IP address: "),
+        (
+            r#"{"ip": [{"cidr": "10.0.0.0/8", "prefix": "1"}]}"#,
+            "Only one key allowed in match expression",
+        ),
     ];
     for (pattern, reason) in rows {
         refused(pattern, reason);
