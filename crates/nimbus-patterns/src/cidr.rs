@@ -69,15 +69,8 @@ impl Cidr {
     }
 }
 
-/// Whether two strings name the same IP address (both must be addresses).
-pub(crate) fn same_address(pattern: &str, value: &str) -> bool {
-    match (address_if_possible(pattern), address_if_possible(value)) {
-        (Some(a), Some(b)) => a == b,
-        _ => false,
-    }
-}
-
-fn address_if_possible(text: &str) -> Option<Address> {
+/// The address a string spells, if it is an IPv4 or IPv6 literal.
+pub(crate) fn address_if_possible(text: &str) -> Option<Address> {
     address(text).ok()
 }
 

@@ -17,7 +17,7 @@
 
 use serde_json::Value;
 
-use crate::cidr::same_address;
+use crate::cidr::address_if_possible;
 use crate::model::{
     AnythingBut, Condition, FieldPattern, Literal, NumberLiteral, ObjectPattern, Range,
 };
@@ -89,10 +89,11 @@ fn flatten(node: Option<&Value>) -> Vec<&Value> {
 /// One condition against one present leaf value (a scalar).
 fn condition_matches(condition: &Condition, value: &Value) -> bool {
     match condition {
+        Condition::Literal(Literal::String(s)) => value.as_str() == Some(s.as_str()),
         // An address literal also matches the same address written another way.
-        Condition::Literal(Literal::String(s)) => {
-            value.as_str().is_some_and(|v| v == s || same_address(s, v))
-        }
+        Condition::Address { text, bytes } => value
+            .as_str()
+            .is_some_and(|v| v == text || address_if_possible(v).is_some_and(|a| a == *bytes)),
         Condition::Literal(Literal::Bool(b)) => value.as_bool() == Some(*b),
         Condition::Literal(Literal::Null) => value.is_null(),
         Condition::Number(literal) => number_equals(literal, value),

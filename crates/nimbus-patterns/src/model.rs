@@ -27,6 +27,12 @@ pub(crate) enum FieldPattern {
 pub(crate) enum Condition {
     /// A bare string, `true`, `false` or `null` in the array.
     Literal(Literal),
+    /// A bare string that is an IP address literal: it also matches the same
+    /// address spelled differently. The bytes are parsed once, here.
+    Address {
+        text: String,
+        bytes: Vec<u8>,
+    },
     /// A bare number: equal by value within the numeric range (5 == 5.0),
     /// or by text when the number is outside it.
     Number(NumberLiteral),

@@ -20,7 +20,7 @@
 
 use serde_json::{Map, Number, Value};
 
-use crate::cidr::Cidr;
+use crate::cidr::{address_if_possible, Cidr};
 use crate::error::PatternError;
 use crate::model::{
     AnythingBut, Bound, Condition, FieldPattern, Literal, NumberLiteral, ObjectPattern, Range,
@@ -137,7 +137,13 @@ fn parse_leaf(items: &[Value]) -> Result<Vec<Condition>, PatternError> {
     for item in items {
         conditions.push(match item {
             Value::Object(map) => parse_expression(map)?,
-            Value::String(s) => Condition::Literal(Literal::String(s.clone())),
+            Value::String(s) => match address_if_possible(s) {
+                Some(bytes) => Condition::Address {
+                    text: s.clone(),
+                    bytes,
+                },
+                None => Condition::Literal(Literal::String(s.clone())),
+            },
             Value::Bool(b) => Condition::Literal(Literal::Bool(*b)),
             Value::Null => Condition::Literal(Literal::Null),
             // A bare number that cannot be compared numerically (an account
