@@ -22,13 +22,25 @@
 //! - prefix, suffix, equals-ignore-case (and the prefix/suffix ignore-case
 //!   forms), wildcard and anything-but (value, list, prefix, suffix,
 //!   equals-ignore-case, wildcard) follow EventBridge, including its
-//!   validation messages.
-//!
+//!   validation messages;
 //! - `cidr` blocks and IP-address literals compare addresses, not text.
+//!
+//! Decisions where AWS documents nothing (each has a test):
+//! - `{"exists": false}` and array consistency are judged per array element
+//!   (`{"items": {"error": [{"exists": false}]}}` matches when one element of
+//!   `items` lacks `error`);
+//! - `anything-but` only excludes values of its own type: anything-but a
+//!   string matches numbers, booleans and null; anything-but a number
+//!   matches strings;
+//! - event numbers beyond +-5.0e9 never match `numeric` conditions;
+//! - `$or` fields AND with the fields beside it, even for the same key;
+//! - objects nested deeper than [`MAX_NESTING_DEPTH`] are refused.
 //!
 //! Not implemented: the undocumented `exactly`, and EventBridge's "a.b" key
 //! flattening (a pattern key containing a dot only matches an event key with
-//! that dot).
+//! that dot). Size limits belong to each API (Lambda: [`MAX_FILTERS`],
+//! [`MAX_FILTER_PATTERN_LENGTH`], enforced by [`FilterCriteria`]; EventBridge
+//! rules: 2048 characters by default, a quota its service layer enforces).
 
 mod cidr;
 mod error;

@@ -103,3 +103,17 @@ fn or_with_exists_false_branch() {
         ],
     );
 }
+
+#[test]
+fn or_fields_and_with_the_fields_beside_it() {
+    // Decision: a key both beside $or and inside an alternative must satisfy both.
+    check(
+        r#"{"a": [1], "$or": [{"a": [2]}, {"b": [3]}]}"#,
+        &[
+            (json!({"a": [1, 2]}), true),
+            (json!({"a": 1, "b": 3}), true),
+            (json!({"a": 2}), false),
+            (json!({"a": 1}), false),
+        ],
+    );
+}
