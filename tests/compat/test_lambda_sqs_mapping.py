@@ -261,3 +261,33 @@ def test_deleted_queue_is_reported_not_spun_on(lam, sqs, function, tmp_path):
     )
     assert "NonExistentQueue" in got["StateTransitionReason"]
     assert got["LastProcessingResult"].startswith("PROBLEM")
+
+
+def test_filter_criteria(lam, sqs, function, tmp_path):
+    url, arn = queue(sqs)
+    name = function(tmp_path)
+    pattern = json.dumps({"body": {"kind": ["order"], "total": [{"numeric": [">", 10]}]}})
+    m = lam.create_event_source_mapping(
+        EventSourceArn=arn, FunctionName=name, FilterCriteria={"Filters": [{"Pattern": pattern}]}
+    )
+    assert m["FilterCriteria"] == {"Filters": [{"Pattern": pattern}]}
+    wanted = sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"kind": "order", "total": 12}))["MessageId"]
+    for body in [json.dumps({"kind": "order", "total": 5}), json.dumps({"kind": "refund", "total": 50}), "plain text"]:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    assert wait_for(lambda: len(list(tmp_path.iterdir())) == 1)
+    # Filtered-out messages are deleted, as on AWS.
+    assert wait_for(lambda: count(sqs, url, "ApproximateNumberOfMessages") == 0
+                    and count(sqs, url, "ApproximateNumberOfMessagesNotVisible") == 0)
+    time.sleep(0.5)
+    assert [p.name for p in tmp_path.iterdir()] == [wanted]
+
+
+def test_invalid_filter_pattern(lam, sqs, function, tmp_path):
+    url, arn = queue(sqs)
+    name = function(tmp_path)
+    with pytest.raises(ClientError) as e:
+        lam.create_event_source_mapping(
+            EventSourceArn=arn, FunctionName=name,
+            FilterCriteria={"Filters": [{"Pattern": json.dumps({"body": {"kind": "order"}})}]},
+        )
+    assert error_of(e) == ("InvalidParameterValueException", "Invalid filter pattern definition.")

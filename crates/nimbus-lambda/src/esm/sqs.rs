@@ -38,6 +38,9 @@ const IDLE_POLLS_TO_STOP: u32 = 3;
 struct Shared {
     lambda: Lambda,
     mapping: Arc<Mapping>,
+    /// The mapping's FilterCriteria; messages matching none are deleted
+    /// without invoking the function, as on AWS.
+    filter: Option<nimbus_patterns::FilterCriteria>,
     loops: AtomicU32,
     /// Batches that came back full since the supervisor last looked.
     full_batches: AtomicU64,
@@ -48,9 +51,16 @@ pub(crate) async fn run(lambda: Lambda, mapping: Arc<Mapping>) {
         .maximum_concurrency
         .unwrap_or_else(|| lambda.inner().exec.concurrency.limit())
         .max(1);
+    let filter = mapping
+        .filter_criteria
+        .as_ref()
+        .and_then(|f| crate::ops::event_source_mappings::filter_patterns(f).ok())
+        .and_then(|p| nimbus_patterns::FilterCriteria::parse(&p).ok())
+        .filter(|f| !f.is_empty());
     let shared = Arc::new(Shared {
         lambda,
         mapping,
+        filter,
         loops: AtomicU32::new(0),
         full_batches: AtomicU64::new(0),
     });
@@ -102,6 +112,7 @@ async fn batch_loop(shared: &Shared) {
                 if batch.len() as u32 >= shared.mapping.batch_size {
                     shared.full_batches.fetch_add(1, Ordering::SeqCst);
                 }
+                let batch = drop_filtered(shared, batch).await;
                 for chunk in split_by_size(batch) {
                     process(shared, chunk).await;
                 }
@@ -112,6 +123,29 @@ async fn batch_loop(shared: &Shared) {
             }
         }
     }
+}
+
+/// Deletes the messages no filter matches and returns the rest.
+async fn drop_filtered(shared: &Shared, batch: Vec<ReceivedMessage>) -> Vec<ReceivedMessage> {
+    let Some(filter) = &shared.filter else {
+        return batch;
+    };
+    let (keep, drop): (Vec<_>, Vec<_>) = batch
+        .into_iter()
+        .partition(|msg| filter.matches_sqs_record(&record(&shared.mapping, msg)));
+    if !drop.is_empty() {
+        let receipts = drop
+            .iter()
+            .map(|m| str_of(m, "ReceiptHandle").to_owned())
+            .collect();
+        if let Some(queues) = shared.lambda.inner().queues.get() {
+            if let Err(e) = (queues.delete)(shared.mapping.event_source_arn.clone(), receipts).await
+            {
+                report_problem(shared, queue_problem(&shared.mapping, e));
+            }
+        }
+    }
+    keep
 }
 
 /// One batch: a long poll for the first messages, then more until the
@@ -174,6 +208,9 @@ fn split_by_size(batch: Vec<ReceivedMessage>) -> Vec<Vec<ReceivedMessage>> {
 async fn process(shared: &Shared, batch: Vec<ReceivedMessage>) {
     let m = &shared.mapping;
     let lambda = &shared.lambda;
+    if batch.is_empty() {
+        return;
+    }
     let records: Vec<Value> = batch.iter().map(|msg| record(m, msg)).collect();
     let receipts: Vec<(String, String)> = batch
         .iter()

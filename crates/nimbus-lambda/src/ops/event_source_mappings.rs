@@ -268,18 +268,31 @@ fn apply_input(m: &mut Mapping, input: MappingInput) -> Result<()> {
             .transpose()?;
     }
     if let Some(filter) = input.filter_criteria {
-        let empty = filter
-            .get("Filters")
-            .and_then(Value::as_array)
-            .is_none_or(Vec::is_empty);
-        if !empty {
-            return Err(LambdaError::invalid(
-                "nimbus does not support FilterCriteria on event source mappings yet",
-            ));
-        }
-        m.filter_criteria = None;
+        let patterns = filter_patterns(&filter)?;
+        nimbus_patterns::FilterCriteria::parse(&patterns)
+            .map_err(|e| LambdaError::invalid(e.to_string()))?;
+        m.filter_criteria = (!patterns.is_empty()).then_some(filter);
     }
     Ok(())
+}
+
+/// The pattern texts of a `FilterCriteria` member
+/// (`{"Filters": [{"Pattern": "..."}]}`).
+pub(crate) fn filter_patterns(filter: &Value) -> Result<Vec<String>> {
+    let Some(filters) = filter.get("Filters") else {
+        return Ok(Vec::new());
+    };
+    let Some(list) = filters.as_array() else {
+        return Err(LambdaError::invalid("Invalid filter pattern definition."));
+    };
+    list.iter()
+        .map(|f| {
+            f.get("Pattern")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| LambdaError::invalid("Invalid filter pattern definition."))
+        })
+        .collect()
 }
 
 /// Only SQS queues are sources today.
