@@ -50,6 +50,9 @@ pub struct LambdaConfig {
     /// The server's clock: asynchronous retries, event ages and timestamps
     /// follow it, so tests can advance through them.
     pub clock: nimbus_clock::Clock,
+    /// The access key and secret functions get (with `--auth strict`, a
+    /// pair nimbus accepts); `None` gives them placeholder credentials.
+    pub function_credentials: Option<(String, String)>,
 }
 
 /// The Lambda service: cheap to clone, shared by all connections.
@@ -88,6 +91,7 @@ impl Lambda {
         let queue = async_queue::Queue::new(&store)?;
         let exec = Executor::new(
             ExecConfig {
+                function_credentials: config.function_credentials.clone(),
                 envs_dir: config.work_dir.join("envs"),
                 idle_timeout: config.idle_timeout,
                 account_concurrency: config.account_concurrency,

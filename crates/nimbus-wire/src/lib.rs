@@ -13,6 +13,7 @@ pub mod json;
 pub mod request_id;
 pub mod rest;
 pub mod route;
+pub mod signature;
 pub mod sigv4;
 
 pub use error::AwsError;

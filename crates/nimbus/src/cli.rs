@@ -50,6 +50,17 @@ pub struct ServeArgs {
     #[arg(long, env = "NIMBUS_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 
+    /// `relaxed` accepts any SigV4 signature (identity is still taken from
+    /// it); `strict` verifies every signature against `--credentials`.
+    #[arg(long, env = "NIMBUS_AUTH", default_value = "relaxed", value_parser = ["relaxed", "strict"])]
+    pub auth: String,
+
+    /// Access keys and secrets for `--auth strict`:
+    /// `ACCESS_KEY_ID:SECRET_ACCESS_KEY[,...]`. Lambda functions get the
+    /// first pair as their credentials.
+    #[arg(long, env = "NIMBUS_CREDENTIALS", hide_env_values = true)]
+    pub credentials: Option<String>,
+
     /// Seconds a warm Lambda execution environment may sit idle before it
     /// is stopped.
     #[arg(long, env = "NIMBUS_LAMBDA_IDLE_TIMEOUT", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -99,6 +110,8 @@ mod tests {
         assert_eq!(args.log_level, "info");
         assert_eq!(args.lambda_idle_timeout, 300);
         assert_eq!(args.lambda_concurrency, 1000);
+        assert_eq!(args.auth, "relaxed");
+        assert!(args.credentials.is_none());
     }
 
     #[test]
@@ -126,5 +139,6 @@ mod tests {
     fn rejects_bad_values() {
         assert!(Cli::try_parse_from(["nimbus", "serve", "--bind", "nope"]).is_err());
         assert!(Cli::try_parse_from(["nimbus", "serve", "--region", "US East"]).is_err());
+        assert!(Cli::try_parse_from(["nimbus", "serve", "--auth", "loose"]).is_err());
     }
 }

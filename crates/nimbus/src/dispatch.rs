@@ -26,6 +26,9 @@ pub struct App {
     /// Region for requests whose credential scope names none.
     pub default_region: String,
     pub max_body_bytes: usize,
+    /// `--auth strict`: the secrets signatures are checked against. `None`
+    /// accepts any signature (the default, as other emulators do).
+    pub credentials: Option<nimbus_wire::signature::Credentials>,
 }
 
 /// DynamoDB's text for a failure inside the service.
@@ -165,7 +168,7 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
                 _ => Crc32::Omit,
             };
             let host = request_host(parts);
-            match call(app, service, operation, auth, body, request_id, host).await {
+            match call(app, parts, service, operation, auth, body, request_id, host).await {
                 Ok(bytes) => Handled {
                     response: json::response(StatusCode::OK, bytes, version, crc),
                     label,
@@ -178,8 +181,10 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
 }
 
 /// Authenticates an AWS API request, reads its body and runs the operation.
+#[allow(clippy::too_many_arguments)]
 async fn call(
     app: &App,
+    parts: &Parts,
     service: Service,
     operation: Option<String>,
     auth: Result<Option<SigV4>, AwsError>,
@@ -199,6 +204,7 @@ async fn call(
                 )
             })?;
             let body = read_body(body, app.max_body_bytes).await?;
+            verify_signature(app, parts, &sig, &body)?;
             let dynamodb = app.services.dynamodb.clone();
             run_to_completion(async move { dynamodb.handle(&ctx, &operation, &body).await }).await
         }
@@ -211,6 +217,7 @@ async fn call(
                 )
             })?;
             let body = read_body(body, app.max_body_bytes).await?;
+            verify_signature(app, parts, &sig, &body)?;
             let sqs = app.services.sqs.clone();
             run_to_completion(async move { sqs.handle(&ctx, &operation, &body).await }).await
         }
@@ -221,11 +228,29 @@ async fn call(
                 )
             })?;
             let body = read_body(body, app.max_body_bytes).await?;
+            verify_signature(app, parts, &sig, &body)?;
             let logs = app.services.logs.clone();
             run_to_completion(async move { logs.handle(&ctx, &operation, &body).await }).await
         }
         other => Err(not_supported(other.name())),
     }
+}
+
+/// With `--auth strict`, checks the request's SigV4 signature against the
+/// configured secrets (in relaxed mode any signature is accepted).
+fn verify_signature(app: &App, parts: &Parts, sig: &SigV4, body: &[u8]) -> Result<(), AwsError> {
+    let Some(credentials) = &app.credentials else {
+        return Ok(());
+    };
+    let signed = nimbus_wire::signature::Signed {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        authority: parts.uri.authority().map(|a| a.as_str()),
+        body,
+    };
+    nimbus_wire::signature::verify(sig, credentials, &signed, std::time::SystemTime::now())
 }
 
 /// A Lambda function URL request: by host name
@@ -272,7 +297,10 @@ async fn function_url(
         Ok(body) => body,
         Err(err) => return Handled::error(err, JsonVersion::V1_0, Crc32::Omit, label),
     };
-    let signed = matches!(sigv4::parse(&auth_input(parts)), Ok(Some(_)));
+    let signed = match sigv4::parse(&auth_input(parts)) {
+        Ok(Some(sig)) => verify_signature(app, parts, &sig, &body).is_ok(),
+        _ => false,
+    };
     let domain = header(&parts.headers, http::header::HOST.as_str())
         .map(|h| h.rsplit_once(':').map_or(h, |(n, _)| n).to_owned())
         .unwrap_or_default();
@@ -347,12 +375,14 @@ async fn call_lambda(
     let mut ctx =
         RequestContext::from_scope(&sig.scope, &app.default_region, request_id.to_owned());
     ctx.host = host;
+    let body = read_body(body, limit).await?;
+    verify_signature(app, parts, &sig, &body)?;
     let request = nimbus_lambda::Request {
         method: parts.method.clone(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().map(str::to_owned),
         headers: parts.headers.clone(),
-        body: read_body(body, limit).await?,
+        body,
     };
     let lambda = app.services.lambda.clone();
     let reply = run_to_completion(async move {

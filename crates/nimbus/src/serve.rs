@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nimbus_store::{Store, StoreError, StoreOptions};
+use nimbus_wire::signature::Credentials;
 use tokio::net::TcpListener;
 
 use crate::body::MAX_BODY_BYTES;
@@ -57,10 +58,12 @@ fn open_store(args: &ServeArgs) -> Result<Store, StoreError> {
 }
 
 fn serve(args: &ServeArgs, store: Store, started: Instant) -> Result<(), String> {
+    let credentials = auth_credentials(args)?;
     let options = ServiceOptions {
         data_dir: (!args.in_memory).then(|| args.data_dir.clone()),
         lambda_idle_timeout: Duration::from_secs(args.lambda_idle_timeout),
         lambda_concurrency: args.lambda_concurrency,
+        function_credentials: credentials.as_ref().and_then(|c| c.first()),
     };
     let services = Services::open(store, &args.region, &options)
         .map_err(|e| format!("cannot start the services: {e}"))?;
@@ -68,6 +71,7 @@ fn serve(args: &ServeArgs, store: Store, started: Instant) -> Result<(), String>
         services,
         default_region: args.region.clone(),
         max_body_bytes: MAX_BODY_BYTES,
+        credentials,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -107,6 +111,24 @@ fn serve(args: &ServeArgs, store: Store, started: Instant) -> Result<(), String>
     });
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);
     result
+}
+
+/// `Some(secrets)` with `--auth strict` (which needs at least one pair).
+fn auth_credentials(args: &ServeArgs) -> Result<Option<Credentials>, String> {
+    let parsed = match &args.credentials {
+        Some(spec) => Some(Credentials::parse(spec).map_err(|e| format!("--credentials: {e}"))?),
+        None => None,
+    };
+    if args.auth != "strict" {
+        return Ok(None);
+    }
+    match parsed {
+        Some(c) if !c.is_empty() => {
+            tracing::info!("auth: strict (SigV4 signatures are verified)");
+            Ok(Some(c))
+        }
+        _ => Err("--auth strict needs --credentials ACCESS_KEY_ID:SECRET_ACCESS_KEY (or NIMBUS_CREDENTIALS)".into()),
+    }
 }
 
 fn data_label(args: &ServeArgs) -> String {

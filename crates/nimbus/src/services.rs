@@ -33,6 +33,8 @@ pub struct ServiceOptions {
     pub data_dir: Option<PathBuf>,
     pub lambda_idle_timeout: Duration,
     pub lambda_concurrency: u32,
+    /// With `--auth strict`: the access key and secret functions get.
+    pub function_credentials: Option<(String, String)>,
 }
 
 impl Default for ServiceOptions {
@@ -42,6 +44,7 @@ impl Default for ServiceOptions {
             data_dir: None,
             lambda_idle_timeout: Duration::from_secs(300),
             lambda_concurrency: 1000,
+            function_credentials: None,
         }
     }
 }
@@ -82,6 +85,7 @@ impl Services {
                 idle_timeout: options.lambda_idle_timeout,
                 account_concurrency: options.lambda_concurrency,
                 clock: clock.clone(),
+                function_credentials: options.function_credentials.clone(),
             },
         )?;
         let sqs = Sqs::open(store.clone(), clock.clone());

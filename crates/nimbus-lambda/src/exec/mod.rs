@@ -64,6 +64,7 @@ pub struct ExecConfig {
     /// How long an environment may sit idle before it is stopped.
     pub idle_timeout: Duration,
     pub account_concurrency: u32,
+    pub function_credentials: Option<(String, String)>,
 }
 
 pub struct Executor {
@@ -409,8 +410,13 @@ impl Executor {
             format!("/aws/lambda/{}", f.name),
         );
         set("AWS_LAMBDA_LOG_STREAM_NAME", log_stream_name(&v.version, n));
-        set("AWS_ACCESS_KEY_ID", "nimbus".into());
-        set("AWS_SECRET_ACCESS_KEY", "nimbus".into());
+        let (key, secret) = self
+            .config
+            .function_credentials
+            .clone()
+            .unwrap_or_else(|| ("nimbus".into(), "nimbus".into()));
+        set("AWS_ACCESS_KEY_ID", key);
+        set("AWS_SECRET_ACCESS_KEY", secret);
         set("AWS_SESSION_TOKEN", "nimbus".into());
         if let Some(url) = self.endpoint.get() {
             set("AWS_ENDPOINT_URL", url.clone());
