@@ -1139,3 +1139,37 @@ exec {sys.executable} -m awslambdaric handler.fn
     resp, body = invoke(lambda_client, name, {"boom": True})
     assert resp["FunctionError"] == "Unhandled"
     assert body["errorType"] == "RuntimeError" and body["errorMessage"] == "ric failure"
+
+
+def test_user_pythonpath_keeps_layers(lambda_client, functions, tmp_path):
+    # PYTHONPATH is not reserved: a user's value must reach the function, and
+    # on AWS it does not hide the layers' /opt/python directories (the runtime
+    # puts those on sys.path itself; AWS's default PYTHONPATH is only the
+    # runtime directory).
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "extramod.py").write_text("VALUE = 'from user PYTHONPATH'\n")
+    layer_name = fname("pplayer")
+    layer = lambda_client.publish_layer_version(
+        LayerName=layer_name, Content={"ZipFile": make_zip({"python/layermod.py": "VALUE = 'from layer'\n"})}
+    )
+    try:
+        code = py_zip(
+            """
+            import extramod
+            import layermod
+
+            def handler(event, context):
+                return [extramod.VALUE, layermod.VALUE]
+            """
+        )
+        name = functions(
+            code,
+            Layers=[layer["LayerVersionArn"]],
+            Environment={"Variables": {"PYTHONPATH": str(extra)}},
+        )["FunctionName"]
+        resp, body = invoke(lambda_client, name, {})
+        assert "FunctionError" not in resp, body
+        assert body == ["from user PYTHONPATH", "from layer"]
+    finally:
+        lambda_client.delete_layer_version(LayerName=layer_name, VersionNumber=layer["Version"])
