@@ -18,6 +18,7 @@ import sysconfig
 import tempfile
 import textwrap
 import time
+import urllib.request
 import uuid
 import zipfile
 from pathlib import Path
@@ -147,7 +148,9 @@ def test_create_function_shape_and_waiter(lambda_client, functions, account_id):
     assert conf["RevisionId"] == out["RevisionId"]
     assert conf["CodeSha256"] == out["CodeSha256"]
     assert got["Code"]["RepositoryType"] == "S3"
-    assert got["Code"]["Location"].startswith("http")
+    # Code.Location serves the package exactly as uploaded.
+    with urllib.request.urlopen(got["Code"]["Location"], timeout=10) as download:
+        assert download.read() == code
     assert lambda_client.get_function_configuration(FunctionName=name) | {
         "ResponseMetadata": None
     } == conf | {"ResponseMetadata": None}
