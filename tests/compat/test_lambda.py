@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import struct
 import sys
 import sysconfig
 import tempfile
@@ -613,6 +614,39 @@ def test_zip_that_is_not_a_zip(lambda_client, functions, payload):
     name = functions(py_zip(ECHO_PY))["FunctionName"]
     with aws_error("InvalidParameterValueException", text):
         lambda_client.update_function_code(FunctionName=name, ZipFile=payload)
+
+
+def _understate(zip_bytes, name, claimed):
+    """The zip with entry `name`'s uncompressed size rewritten to `claimed`
+    in its local header and central directory record (a zip bomb's trick)."""
+    data = bytearray(zip_bytes)
+    for signature, name_len_at, name_at, size_at in ((b"PK\x03\x04", 26, 30, 22), (b"PK\x01\x02", 28, 46, 24)):
+        i = data.find(signature)
+        while i >= 0:
+            (n,) = struct.unpack_from("<H", data, i + name_len_at)
+            if bytes(data[i + name_at : i + name_at + n]) == name.encode():
+                struct.pack_into("<I", data, i + size_at, claimed)
+            i = data.find(signature, i + 4)
+    return bytes(data)
+
+
+def test_zip_whose_data_outgrows_its_headers(lambda_client, functions):
+    # The declared sizes pass the 250 MB unzipped limit; the data would not.
+    honest = make_zip({"index.py": ECHO_PY, "big.bin": "\0" * (4 * 1024 * 1024)})
+    lying = _understate(honest, "big.bin", 10)
+    assert lying != honest
+    with aws_error(
+        "InvalidParameterValueException",
+        "Could not unzip uploaded file. Please check your file, then try to upload again.",
+    ):
+        _create_error(lambda_client, Code={"ZipFile": lying})
+    name = functions(honest)["FunctionName"]
+    with aws_error(
+        "InvalidParameterValueException",
+        "Could not unzip uploaded file. Please check your file, then try to upload again.",
+    ):
+        lambda_client.update_function_code(FunctionName=name, ZipFile=lying)
+    assert invoke(lambda_client, name, {"still": "old code"})[1]["event"] == {"still": "old code"}
 
 
 def test_invalid_json_payload(lambda_client, functions):
