@@ -10,7 +10,7 @@
 //! extracted into a temporary directory and renamed into place.
 
 use std::fs;
-use std::io::{self, Cursor, Write};
+use std::io::{self, Cursor, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 use base64::Engine;
@@ -188,6 +188,21 @@ fn check_package(zip: &[u8]) -> Result<()> {
             "Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes"
         )));
     }
+    // The sizes above are what the headers claim. Inflate every entry (to
+    // nowhere, at most one byte past its claim) so a package whose data
+    // expands beyond its headers, or fails its CRC, is refused now rather
+    // than filling the disk when an environment extracts it.
+    for i in 0..archive.len() {
+        let entry = archive
+            .by_index(i)
+            .map_err(|_| LambdaError::invalid(UNZIP_FAILED))?;
+        let declared = entry.size();
+        let inflated = io::copy(&mut entry.take(declared + 1), &mut io::sink())
+            .map_err(|_| LambdaError::invalid(UNZIP_FAILED))?;
+        if inflated != declared {
+            return Err(LambdaError::invalid(UNZIP_FAILED));
+        }
+    }
     Ok(())
 }
 
@@ -229,7 +244,14 @@ fn extract(zip: &[u8], into: &Path) -> Result<()> {
             let _ = fs::remove_file(&path);
         }
         let mut out = fs::File::create(&path).map_err(|e| io_failure("write a file", e))?;
-        io::copy(&mut entry, &mut out).map_err(|e| io_failure("write a file", e))?;
+        // Never more than the header claims (those claims were checked
+        // against the unzipped-size limit): a lying entry stops here.
+        let declared = entry.size();
+        let written = io::copy(&mut (&mut entry).take(declared + 1), &mut out)
+            .map_err(|e| io_failure("write a file", e))?;
+        if written > declared {
+            return Err(LambdaError::invalid(UNZIP_FAILED));
+        }
         // Keep the execute bits (a provided runtime's `bootstrap` needs
         // them); everything stays readable by the owner.
         let mode = entry.unix_mode().unwrap_or(0o644) & 0o777 | 0o400;
@@ -299,6 +321,52 @@ pub(crate) mod tests {
         }
         w.finish().unwrap();
         buf.into_inner()
+    }
+
+    /// `zip` with the uncompressed size of entry `name` rewritten to
+    /// `claimed` in its local header and central directory record.
+    fn understate(mut zip: Vec<u8>, name: &str, claimed: u32) -> Vec<u8> {
+        let patch = |zip: &mut Vec<u8>,
+                     signature: &[u8],
+                     name_len_at: usize,
+                     name_at: usize,
+                     size_at: usize| {
+            let mut i = 0;
+            while let Some(found) = zip[i..].windows(4).position(|w| w == signature) {
+                let at = i + found;
+                let len =
+                    u16::from_le_bytes([zip[at + name_len_at], zip[at + name_len_at + 1]]) as usize;
+                if zip.get(at + name_at..at + name_at + len) == Some(name.as_bytes()) {
+                    zip[at + size_at..at + size_at + 4].copy_from_slice(&claimed.to_le_bytes());
+                }
+                i = at + 4;
+            }
+        };
+        patch(&mut zip, b"PK\x03\x04", 26, 30, 22);
+        patch(&mut zip, b"PK\x01\x02", 28, 46, 24);
+        zip
+    }
+
+    #[test]
+    fn refuses_entries_larger_than_their_headers_claim() {
+        let big = "x".repeat(1 << 20);
+        let honest = zip_of(&[("index.py", "x = 1\n", 0o644), ("big.txt", &big, 0o644)]);
+        let lying = understate(honest.clone(), "big.txt", 10);
+        assert_ne!(lying, honest, "the test zip was not patched");
+        let dir = tempfile::tempdir().unwrap();
+        let store = CodeStore::open(dir.path()).unwrap();
+        let err = store.add(&lying).unwrap_err();
+        assert_eq!(err.to_string(), UNZIP_FAILED);
+        assert!(store.add(&honest).is_ok());
+        // Extraction stops at the claimed size too (a package stored before
+        // the upload check existed).
+        let into = dir.path().join("tree");
+        let err = extract(&lying, &into).unwrap_err();
+        assert_eq!(err.to_string(), UNZIP_FAILED);
+        let written = fs::metadata(into.join("big.txt"))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert!(written <= 11, "{written} bytes written for a 10-byte claim");
     }
 
     #[test]

@@ -459,7 +459,19 @@ impl Executor {
         set("PYTHONPATH", join_paths(python_path));
         set("NODE_PATH", join_paths(node_path));
         for (k, val) in &v.environment {
-            env.insert(k.clone(), val.clone());
+            let val = match k.as_str() {
+                // AWS's own PYTHONPATH is only the runtime directory; its
+                // runtime puts the task root and the layers' directories on
+                // sys.path whatever PYTHONPATH says. Here those directories
+                // travel in PYTHONPATH, so a function's own value goes first
+                // and they stay after it.
+                "PYTHONPATH" => match env.get("PYTHONPATH") {
+                    Some(ours) => format!("{val}:{ours}"),
+                    None => val.clone(),
+                },
+                _ => val.clone(),
+            };
+            env.insert(k.clone(), val);
         }
         env
     }

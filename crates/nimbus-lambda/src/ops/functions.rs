@@ -436,6 +436,7 @@ pub async fn delete_function(
 ) -> Result<Reply> {
     let (f, r) = find(lambda, ctx, name)?;
     let qualifier = names::merge_qualifier(&r, req.query("Qualifier").as_deref())?;
+    let whole_function = qualifier.is_none();
     let ctx_owned = ctx.clone();
     let deleted = lambda
         .inner()
@@ -476,6 +477,16 @@ pub async fn delete_function(
         })
         .await?;
     lambda.inner().exec.retire(&deleted);
+    if whole_function {
+        // The reservation goes with the function: it must neither keep
+        // holding account concurrency nor throttle a new function that is
+        // later created under the same name.
+        lambda
+            .inner()
+            .exec
+            .concurrency
+            .set_reservation(&deleted.arn(), None)?;
+    }
     Ok(Reply::empty(204))
 }
 

@@ -59,16 +59,7 @@ pub async fn invoke(
             ))
         }
     };
-    let limit = if invocation_type == InvocationType::Event {
-        MAX_ASYNC_PAYLOAD
-    } else {
-        MAX_SYNC_PAYLOAD
-    };
-    if req.body.len() > limit {
-        return Err(LambdaError::RequestTooLarge(format!(
-            "Request must be smaller than {limit} bytes for the InvokeFunction operation"
-        )));
-    }
+    check_payload_size(invocation_type, req.body.len())?;
     let payload = checked_payload(&req.body)?;
     let client_context = req
         .header("x-amz-client-context")
@@ -205,6 +196,24 @@ pub async fn invoke_with_response_stream(
         extra_headers: Vec::new(),
         body: Bytes::from(body),
     })
+}
+
+/// AWS refuses an oversized payload as RequestEntityTooLargeException (the
+/// API reference names RequestTooLargeException, but what Lambda sends, and
+/// SDK users see, is the former), with a text per invocation type.
+fn check_payload_size(invocation_type: InvocationType, len: usize) -> Result<()> {
+    if invocation_type == InvocationType::Event {
+        if len > MAX_ASYNC_PAYLOAD {
+            return Err(LambdaError::RequestEntityTooLarge(format!(
+                "{len} byte payload is too large for the Event invocation type (limit {MAX_ASYNC_PAYLOAD} bytes)"
+            )));
+        }
+    } else if len > MAX_SYNC_PAYLOAD {
+        return Err(LambdaError::RequestEntityTooLarge(format!(
+            "Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation"
+        )));
+    }
+    Ok(())
 }
 
 /// The version a qualifier selects and the ARN the function sees as its
