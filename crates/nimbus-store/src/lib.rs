@@ -47,6 +47,7 @@
 //! - `checkpoint`: checkpoints and recovery on open.
 //! - `write_txn` / `overlay`: a write call's view and its buffered writes.
 //! - `read`: [`ReadView`], [`Snapshot`], table access shared by both.
+//! - `stats`: checkpoint counters ([`Store::checkpoint_stats`]).
 //! - `dir_lock`, `bounds`, `error`, `options`: small supporting pieces.
 
 mod bounds;
@@ -59,6 +60,7 @@ mod read;
 #[cfg(test)]
 mod recovery_tests;
 mod redo;
+mod stats;
 mod store;
 mod wal;
 mod write_txn;
@@ -68,5 +70,6 @@ pub use error::StoreError;
 pub use options::StoreOptions;
 pub use overlay::MAX_ENTRY_BYTES;
 pub use read::{ReadView, Snapshot};
+pub use stats::CheckpointStats;
 pub use store::{Store, DB_FILE};
 pub use write_txn::WriteTxn;

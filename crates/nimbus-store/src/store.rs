@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 use crate::checkpoint;
 use crate::dir_lock::{sync_dir, DirLock};
 use crate::read::Snapshot;
+use crate::stats::{CheckpointStats, StatsCell};
 use crate::write_txn::WriteTxn;
 use crate::writer::{Call, Job, LogState, Reply, Writer};
 use crate::{StoreError, StoreOptions};
@@ -37,6 +38,7 @@ pub struct Store {
 
 struct Inner {
     durable: bool,
+    stats: Arc<StatsCell>,
     state: RwLock<Option<Open>>,
 }
 
@@ -108,6 +110,7 @@ impl Store {
     ) -> Result<Store, StoreError> {
         let durable = log.is_some();
         let db = Arc::new(db);
+        let stats = Arc::new(StatsCell::default());
         let (jobs, queue) = mpsc::channel();
         let writer = Writer {
             db: Arc::clone(&db),
@@ -115,6 +118,7 @@ impl Store {
             max_group_calls: opts.max_group_calls.max(1),
             max_group_bytes: opts.max_group_bytes,
             log,
+            stats: Arc::clone(&stats),
             _lock: lock,
         };
         let writer = thread::Builder::new()
@@ -124,6 +128,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 durable,
+                stats,
                 state: RwLock::new(Some(Open { db, jobs, writer })),
             }),
         })
@@ -131,6 +136,11 @@ impl Store {
 
     pub fn is_durable(&self) -> bool {
         self.inner.durable
+    }
+
+    /// Checkpoint counts and costs since the store was opened.
+    pub fn checkpoint_stats(&self) -> CheckpointStats {
+        self.inner.stats.get()
     }
 
     /// A consistent point-in-time read view (redb read transaction).

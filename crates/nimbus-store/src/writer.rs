@@ -38,6 +38,7 @@ use crate::checkpoint;
 use crate::dir_lock::DirLock;
 use crate::overlay::Overlay;
 use crate::read::KV;
+use crate::stats::StatsCell;
 use crate::wal::{self, Wal};
 use crate::write_txn::WriteTxn;
 use crate::StoreError;
@@ -168,6 +169,7 @@ pub(crate) struct Writer {
     pub(crate) max_group_bytes: usize,
     /// `Some` in durable mode.
     pub(crate) log: Option<LogState>,
+    pub(crate) stats: Arc<StatsCell>,
     /// The data directory's lock (durable mode), held until this thread
     /// exits, i.e. until after the last commit this process will make.
     pub(crate) _lock: Option<DirLock>,
@@ -229,7 +231,10 @@ impl Writer {
         match checkpoint::checkpoint(&self.db, &mut log.wal) {
             Ok(()) => {
                 log.oldest_record = None;
-                tracing::debug!(bytes, elapsed = ?started.elapsed(), "checkpoint");
+                let took = started.elapsed();
+                self.stats.writer_busy(took);
+                self.stats.durable(took);
+                tracing::debug!(bytes, elapsed = ?took, "checkpoint");
             }
             Err(err) => tracing::error!(error = %err, "checkpoint failed"),
         }
