@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release -p nimbus-store --example store_bench -- \
 //!     [--dir PATH] [--secs N] [--read-keys N] [--random-keys true]
-//!     [--mode throughput|latency] [--rate N]
+//!     [--mode throughput|latency] [--rate N] [--cache-mib N]
 //! ```
 //!
 //! `--mode latency` runs only an open-loop write load instead: `--rate`
@@ -18,6 +18,7 @@
 //! point gets from one long snapshot and from a fresh snapshot per get.
 //! `--random-keys true` scatters the written keys over the key space (like
 //! hashed partition keys) instead of writing them in ascending order.
+//! `--cache-mib` overrides the store's page cache size.
 //! `--dir` chooses the file system (default: a temporary directory), since
 //! fsync cost is what group commit amortises.
 
@@ -36,6 +37,7 @@ struct Args {
     random_keys: bool,
     latency_mode: bool,
     rate: u64,
+    cache_mib: Option<usize>,
 }
 
 fn parse_args() -> Args {
@@ -46,6 +48,7 @@ fn parse_args() -> Args {
         random_keys: false,
         latency_mode: false,
         rate: 8000,
+        cache_mib: None,
     };
     let mut secs_given = false;
     let mut it = std::env::args().skip(1);
@@ -58,6 +61,9 @@ fn parse_args() -> Args {
                 secs_given = true;
             }
             "--rate" => args.rate = value.parse().expect("--rate takes a number"),
+            "--cache-mib" => {
+                args.cache_mib = Some(value.parse().expect("--cache-mib takes a number"))
+            }
             "--mode" => {
                 args.latency_mode = match value.as_str() {
                     "latency" => true,
@@ -304,7 +310,11 @@ fn main() {
 
     let rss_before = rss_kib();
     let t = Instant::now();
-    let store = Store::open(&dir, &StoreOptions::default()).unwrap();
+    let mut opts = StoreOptions::default();
+    if let Some(mib) = args.cache_mib {
+        opts.cache_size_bytes = mib << 20;
+    }
+    let store = Store::open(&dir, &opts).unwrap();
     println!(
         "open empty dir: {:.2} ms (RSS {} KiB before, {} KiB after)",
         t.elapsed().as_secs_f64() * 1e3,

@@ -45,6 +45,8 @@
 //! - `wal`: the write-ahead log file and its record format.
 //! - `redo`: a group's writes as ops, applied live and in replay alike.
 //! - `checkpoint`: checkpoints and recovery on open.
+//! - `db_file`: the redb file's backend, which runs checkpoint fsyncs off the
+//!   writer thread.
 //! - `write_txn` / `overlay`: a write call's view and its buffered writes.
 //! - `read`: [`ReadView`], [`Snapshot`], table access shared by both.
 //! - `stats`: checkpoint counters ([`Store::checkpoint_stats`]).
@@ -52,6 +54,7 @@
 
 mod bounds;
 mod checkpoint;
+mod db_file;
 mod dir_lock;
 mod error;
 mod options;

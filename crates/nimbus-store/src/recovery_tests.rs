@@ -11,7 +11,7 @@ use tempfile::TempDir;
 
 use crate::checkpoint;
 use crate::read::KV;
-use crate::wal::{self, Found, HEADER_BYTES, WAL_FILE};
+use crate::wal::{self, Found, FILE_HEADER_BYTES, HEADER_BYTES, WAL_FILE};
 use crate::{ReadView, Store, StoreError, StoreOptions, DB_FILE};
 
 type State = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -208,7 +208,10 @@ fn a_gap_after_the_checkpoint_refuses_to_open() {
     let image = Image::new();
     let wal = image.wal();
     let third = image.records()[2].clone();
-    let dir = image.copy_with_wal(&wal[third.payload.start - HEADER_BYTES..]);
+    // The generation header, then records 3 and 4 only.
+    let mut gap = wal[..FILE_HEADER_BYTES].to_vec();
+    gap.extend_from_slice(&wal[third.payload.start - HEADER_BYTES..]);
+    let dir = image.copy_with_wal(&gap);
     match Store::open(dir.path(), &no_checkpoints()) {
         Err(StoreError::Io { source, .. }) => {
             assert_eq!(source.kind(), std::io::ErrorKind::InvalidData)

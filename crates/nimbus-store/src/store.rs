@@ -16,6 +16,7 @@ use redb::{backends::InMemoryBackend, Database, DatabaseError};
 use tokio::sync::oneshot;
 
 use crate::checkpoint;
+use crate::db_file::GatedFile;
 use crate::dir_lock::{sync_dir, DirLock};
 use crate::read::Snapshot;
 use crate::stats::{CheckpointStats, StatsCell};
@@ -58,9 +59,11 @@ impl Store {
         let lock = DirLock::acquire(dir)?;
         let path = dir.join(DB_FILE);
         let fresh = !path.exists();
+        let (file, gate) = GatedFile::open(&path)
+            .map_err(|e| StoreError::io("open the database file", &path, e))?;
         let db = redb::Builder::new()
             .set_cache_size(opts.cache_size_bytes)
-            .create(&path)
+            .create_with_backend(file)
             .map_err(|e| match e {
                 // Only possible if something other than nimbus holds the file.
                 DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
@@ -85,6 +88,9 @@ impl Store {
             oldest_record: None,
             poisoned: None,
             record: Vec::new(),
+            gate,
+            in_flight: None,
+            db_path: path,
         };
         Store::start(db, Some(log), Some(lock), opts)
     }
