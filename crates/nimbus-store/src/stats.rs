@@ -11,7 +11,9 @@ use std::time::Duration;
 /// Totals since the store was opened. Plain numbers: cheap to copy out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CheckpointStats {
-    /// Checkpoints that became durable.
+    /// Checkpoints started (their commit returned), and those of them that
+    /// became durable; `started - count` is 1 while one is in flight.
+    pub started: u64,
     pub count: u64,
     /// Time the writer thread spent in checkpoints, in total and at most once.
     pub writer_busy_total: Duration,
@@ -27,6 +29,7 @@ pub(crate) struct StatsCell(Mutex<CheckpointStats>);
 impl StatsCell {
     pub(crate) fn writer_busy(&self, took: Duration) {
         let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        s.started += 1;
         s.writer_busy_total += took;
         s.writer_busy_max = s.writer_busy_max.max(took);
     }
