@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release -p nimbus-store --example store_bench -- \
 //!     [--dir PATH] [--secs N] [--read-keys N] [--random-keys true]
-//!     [--mode throughput|latency] [--rate N] [--cache-mib N]
+//!     [--mode throughput|latency] [--rate N] [--cache-mib N] [--checkpoint-mib N]
 //! ```
 //!
 //! `--mode latency` runs only an open-loop write load instead: `--rate`
@@ -18,7 +18,8 @@
 //! point gets from one long snapshot and from a fresh snapshot per get.
 //! `--random-keys true` scatters the written keys over the key space (like
 //! hashed partition keys) instead of writing them in ascending order.
-//! `--cache-mib` overrides the store's page cache size.
+//! `--cache-mib` and `--checkpoint-mib` override the store's page cache size
+//! and write-ahead log checkpoint threshold.
 //! `--dir` chooses the file system (default: a temporary directory), since
 //! fsync cost is what group commit amortises.
 
@@ -38,6 +39,7 @@ struct Args {
     latency_mode: bool,
     rate: u64,
     cache_mib: Option<usize>,
+    checkpoint_mib: Option<u64>,
 }
 
 fn parse_args() -> Args {
@@ -49,6 +51,7 @@ fn parse_args() -> Args {
         latency_mode: false,
         rate: 8000,
         cache_mib: None,
+        checkpoint_mib: None,
     };
     let mut secs_given = false;
     let mut it = std::env::args().skip(1);
@@ -61,6 +64,9 @@ fn parse_args() -> Args {
                 secs_given = true;
             }
             "--rate" => args.rate = value.parse().expect("--rate takes a number"),
+            "--checkpoint-mib" => {
+                args.checkpoint_mib = Some(value.parse().expect("--checkpoint-mib takes a number"))
+            }
             "--cache-mib" => {
                 args.cache_mib = Some(value.parse().expect("--cache-mib takes a number"))
             }
@@ -313,6 +319,9 @@ fn main() {
     let mut opts = StoreOptions::default();
     if let Some(mib) = args.cache_mib {
         opts.cache_size_bytes = mib << 20;
+    }
+    if let Some(mib) = args.checkpoint_mib {
+        opts.wal_checkpoint_bytes = mib << 20;
     }
     let store = Store::open(&dir, &opts).unwrap();
     println!(

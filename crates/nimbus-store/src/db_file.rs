@@ -28,8 +28,11 @@
 //!   sync is outstanding: non-durable commits keep their pages in redb's
 //!   in-memory write buffer, so only buffer evictions (and the next durable
 //!   commit, which the writer does not start before) would have to wait.
-//! - **A non-deferred sync is a plain fsync**, after any outstanding deferred
-//!   one: recovery, shutdown and file growth keep redb's usual behaviour.
+//! - **A non-deferred sync is a plain fsync**, run at once even while a
+//!   deferred one is outstanding (redb syncs when it grows the file, which
+//!   may happen mid-transaction; it should not wait out a checkpoint):
+//!   recovery, shutdown and file growth keep redb's usual behaviour. Growing
+//!   the file is not held back either; shrinking is.
 //! - **A failed deferred sync poisons the file.** Its pages' fate on disk is
 //!   unknown (Linux may have dropped them), so every later write, resize and
 //!   sync fails; redb then fails every transaction, and the write-ahead log
@@ -259,22 +262,34 @@ impl StorageBackend for GatedFile {
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
-        // A shrink could cut pages the previous durable state uses.
-        self.quiet()?;
+        // A shrink could cut pages the previous durable state uses; growing
+        // (redb does it mid-transaction) is harmless at any time.
+        if len < self.file.len()? {
+            self.quiet()?;
+        }
         self.file.set_len(len)
     }
 
     fn sync_data(&self) -> io::Result<()> {
-        let mut state = self.gate.wait_quiet();
+        let mut state = self.gate.lock();
         if let Some(err) = &state.failed {
             return Err(io::Error::new(err.kind(), err.to_string()));
         }
         if state.defer_next {
+            // One deferred sync at a time (the writer never starts a
+            // checkpoint before the last is durable; this is a backstop).
+            drop(state);
+            state = self.gate.wait_quiet();
+            if let Some(err) = &state.failed {
+                return Err(io::Error::new(err.kind(), err.to_string()));
+            }
             state.defer_next = false;
             state.requested += 1;
             self.gate.changed.notify_all();
             return Ok(());
         }
+        // Not a checkpoint's (redb growing the file, recovery, shutdown):
+        // an fsync now, alongside any deferred one, is always safe.
         drop(state);
         self.file.sync_data()
     }
