@@ -104,6 +104,7 @@ pub(crate) fn recover(db: &Database, dir: &Path) -> Result<Wal, StoreError> {
     let records: Vec<_> = found.into_iter().filter(|r| r.seq > applied).collect();
     let Some(first) = records.first() else {
         wal.start_generation(Some(0), applied + 1)?;
+        wal.retire_inactive();
         return Ok(wal);
     };
     if first.seq != applied + 1 {
@@ -144,5 +145,6 @@ pub(crate) fn recover(db: &Database, dir: &Path) -> Result<Wal, StoreError> {
         "replayed the write-ahead log"
     );
     wal.start_generation(Some(0), last + 1)?;
+    wal.retire_inactive();
     Ok(wal)
 }

@@ -1,44 +1,76 @@
 //! The redb file's storage backend: redb's own file backend, except that a
-//! checkpoint's fsync can run on a background thread instead of inside the
-//! commit on the writer thread.
+//! checkpoint's fsync runs on a background thread (the syncer) instead of
+//! inside the commit on the writer thread, and that the syncer keeps the
+//! kernel writing the file's pages back as they come.
 //!
-//! Why: a checkpoint is one durable redb commit, and nearly all of its cost
-//! (100-600 ms on a slow disk) is the final `fdatasync` of the pages written
+//! Why: a checkpoint is one durable redb commit, and most of its cost (100 to
+//! 800 ms on this project's disk) was the `fdatasync` of every page written
 //! since the last one. redb runs it inside `WriteTransaction::commit`, and no
 //! other write transaction can begin meanwhile, so every write queued behind
 //! a checkpoint waited that long. Here the writer arms [`SyncGate::defer_next`]
 //! before the checkpoint's commit; redb's `sync_data` then only hands the
-//! fsync to the syncer thread and returns, the commit completes in
-//! milliseconds, and the writer goes back to logging and committing groups
-//! (non-durably) while the disk works. The writer learns from
-//! [`SyncGate::poll`] when the checkpoint became durable, and only then treats
-//! the write-ahead log records it covers as disposable.
+//! fsync to the syncer and returns, and the writer goes back to logging and
+//! committing groups (non-durably) while the disk works. The writer learns
+//! from [`SyncGate::poll`] when the checkpoint became durable, and only then
+//! may reuse the log file holding the records it covers (see `wal`).
 //!
 //! # Invariants (why this is crash-safe)
 //!
+//! - **What redb's crash safety rests on.** redb (1-phase commit with
+//!   checksums, its default) writes a durable commit's pages, then its header
+//!   (both commit slots, the new one primary), then syncs once; recovery
+//!   takes the primary slot only if the checksums of what it points to hold,
+//!   else the other slot. Non-durable commits write no header at all (they
+//!   change the in-memory one only), and nothing overwrites a page the last
+//!   durable state uses before the next durable commit: between durable
+//!   commits redb reuses only pages allocated after the last one.
+//!   So whatever subset of its writes reaches the disk, a crash recovers the
+//!   last durable commit whose header and pages all did.
+//! - **Early writeback is safe.** Pages redb writes between durable commits
+//!   (evictions from its write buffer) are pages no durable state uses, and
+//!   the header on disk does not change; writing them back sooner than the
+//!   kernel would (`sync_file_range`, below) changes nothing a crash can
+//!   recover. Any fsync is safe for the same reason: it persists nothing the
+//!   kernel might not have written back on its own at any moment.
 //! - **Nothing reaches the file after a deferred sync until that sync has
-//!   finished.** Once the commit returns, redb believes it durable and may
-//!   reuse pages the previous durable state still uses. Every `write` and
-//!   `set_len` waits while a deferred sync is outstanding, so the file on
-//!   disk is always a prefix-closed image: all writes before the sync, in
-//!   whatever subset the kernel persisted, and none after it. That is exactly
-//!   what a crash in the middle of redb's own fsync leaves, which redb's
-//!   commit protocol (checksummed header slots, no overwriting of the
-//!   previous durable state) already recovers from. Writes are rare while a
-//!   sync is outstanding: non-durable commits keep their pages in redb's
-//!   in-memory write buffer, so only buffer evictions (and the next durable
-//!   commit, which the writer does not start before) would have to wait.
+//!   finished.** Once the checkpoint's commit returns, redb believes it
+//!   durable and may reuse pages the previous durable state uses. Every
+//!   `write` (and every shrinking `set_len`) waits while a deferred sync is
+//!   outstanding, so the disk holds the commit's writes, in whatever subset
+//!   the kernel persisted, and none after it: what a crash in the middle of
+//!   redb's own fsync would leave. Writes are rare meanwhile: non-durable
+//!   commits keep their pages in redb's in-memory write buffer, so only
+//!   evictions from it would wait, and the writer starts no durable commit.
 //! - **A non-deferred sync is a plain fsync**, run at once even while a
-//!   deferred one is outstanding (redb syncs when it grows the file, which
-//!   may happen mid-transaction; it should not wait out a checkpoint):
-//!   recovery, shutdown and file growth keep redb's usual behaviour. Growing
-//!   the file is not held back either; shrinking is.
+//!   deferred one is outstanding (redb syncs after growing the file, possibly
+//!   mid-transaction, and should not wait out a checkpoint): recovery,
+//!   shutdown and file growth keep redb's usual behaviour. Growing the file
+//!   is not held back either.
 //! - **A failed deferred sync poisons the file.** Its pages' fate on disk is
 //!   unknown (Linux may have dropped them), so every later write, resize and
 //!   sync fails; redb then fails every transaction, and the write-ahead log
 //!   still holds every record the failed checkpoint should have covered.
-//! - Extra syncs are always safe: an fsync persists nothing the kernel might
-//!   not have written back on its own at any moment.
+//!
+//! # What was measured (`store_bench --mode latency`, 8,000 writes/s)
+//!
+//! - Deferring the fsync (kept): the writer's share of a checkpoint went
+//!   from 340-440 ms to 40-70 ms; what is left is redb's own commit work
+//!   (processing the pages freed and allocated since the last durable
+//!   commit, flushing its ~32 MiB write buffer), measured before it calls
+//!   `sync_data`.
+//! - Early writeback every 50 ms (kept): without it the pages piled up in
+//!   the page cache (the kernel starts only past 10% of RAM or after 30 s),
+//!   and the checkpoint fsync wrote them in one burst, during which every
+//!   write-ahead log fsync queued behind it: p99 fell from ~100-200 ms to
+//!   ~45-80 ms with it.
+//! - Smaller checkpoints (not kept): 8 MiB or 2 MiB instead of 64 MiB cut
+//!   each checkpoint's writer time far less than proportionally (37 ms and
+//!   14 ms) and doubled to tripled the writes slower than 10 ms.
+//! - Holding the checkpoint's page writes in memory for the syncer to write
+//!   (not kept): the commit took as long, since the time is redb's
+//!   bookkeeping, not `pwrite`.
+//! - A smaller page cache (16 MiB, not kept): smaller checkpoints, but many
+//!   more buffer evictions, so more disk writes and slower log fsyncs.
 
 use std::fs::{File, OpenOptions};
 use std::io;

@@ -10,17 +10,22 @@
 //! - **Durability.** In durable mode, an `Ok` from [`Store::write`] or
 //!   [`Store::write_blocking`] means the call's writes are on disk and
 //!   survive `kill -9` or power loss: the group holding them was appended to
-//!   the write-ahead log `<dir>/wal` as one checksummed record and synced
-//!   (`fdatasync`) before its redb transaction was committed (non-durably)
-//!   and before any caller in it was answered. In-memory mode
-//!   ([`Store::in_memory`]) keeps nothing across restarts and has no log.
+//!   the write-ahead log (`<dir>/wal` and `<dir>/wal.1`, used in turn) as one
+//!   checksummed record and synced (`fdatasync`) before its redb transaction
+//!   was committed (non-durably) and before any caller in it was answered.
+//!   In-memory mode ([`Store::in_memory`]) keeps nothing across restarts and
+//!   has no log.
 //! - **Log and database agree.** The durable redb state is exactly "every
 //!   log record up to the checkpoint sequence number stored in it". A
-//!   checkpoint (a durable redb commit) runs when the log grows past a size,
-//!   is old, the store is idle, or it closes; then the log restarts. Opening
-//!   replays the valid records after the checkpoint, in order, stopping at
-//!   the first torn or corrupt one (an unacknowledged group), then
-//!   checkpoints. A clean `close` leaves an empty log.
+//!   checkpoint (a durable redb commit) starts when the log grows past a
+//!   size, is old, the store is idle, or it closes; the log then continues in
+//!   a new generation in its other file, while the checkpoint's fsync runs in
+//!   the background, and the old generation's file is reused only once the
+//!   checkpoint is durable. Each generation has its own random salt in every
+//!   record's checksum, so only its own records validate. Opening replays
+//!   the valid records of both files after the checkpoint, in order, stopping
+//!   at the first torn or corrupt one (an unacknowledged group), then
+//!   checkpoints. A clean `close` leaves nothing to replay.
 //! - **Atomicity per call.** A write call's writes are applied all together or
 //!   not at all: they are buffered while its closure runs and discarded if it
 //!   returns `Err` or panics, or if its group fails to commit.

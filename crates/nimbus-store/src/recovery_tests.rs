@@ -272,6 +272,7 @@ fn recovery_merges_both_generations_around_a_checkpoint_in_flight() {
     // The database file as durable before any checkpoint of this run.
     let db_before = std::fs::read(live.path().join(DB_FILE)).unwrap();
     let image = Image::new();
+    let records = image.records();
     // The same four groups; the first triggers a checkpoint, which moves the
     // log to the other file.
     for f in GROUPS {
@@ -284,14 +285,27 @@ fn recovery_merges_both_generations_around_a_checkpoint_in_flight() {
     }
     assert_eq!(contents(&store), image.states[4]);
     assert_eq!(store.checkpoint_stats().started, 1);
-    let files: Vec<Vec<u8>> = wal::WAL_FILES
+    let mut files: Vec<Vec<u8>> = wal::WAL_FILES
         .iter()
         .map(|f| std::fs::read(live.path().join(f)).unwrap())
         .collect();
     let seqs = |bytes: &[u8]| wal::scan(bytes).iter().map(|f| f.seq).collect::<Vec<_>>();
+    // Once the checkpoint is durable, the first file's generation is retired
+    // (its first record header zeroed). A crash before that finds it whole:
+    // put the header back (the payload is still there).
+    let salt = u64::from_le_bytes(files[0][8..16].try_into().unwrap());
+    let payload_len = records[0].bytes.len();
+    let start = FILE_HEADER_BYTES;
+    let mut record = files[0][start..start + HEADER_BYTES + payload_len].to_vec();
+    wal::seal_record(&mut record, 1, salt);
+    files[0][start..start + record.len()].copy_from_slice(&record);
     assert_eq!(seqs(&files[0]), vec![1]);
     assert_eq!(seqs(&files[1]), vec![2, 3, 4]);
     let db_after = std::fs::read(live.path().join(DB_FILE)).unwrap();
+    // After a clean close the retired generation is empty.
+    store.close();
+    let first = std::fs::read(live.path().join(wal::WAL_FILES[0])).unwrap();
+    assert_eq!(seqs(&first), vec![]);
 
     let crash_image = |db: &[u8], logs: [Option<&[u8]>; 2]| {
         let dir = tempfile::tempdir().unwrap();

@@ -40,7 +40,9 @@
 //!   (the writer's job): so the two files together always hold every record
 //!   after the durable checkpoint, and the inactive one only records up to
 //!   the checkpoint that ended its generation. Recovery merges both by
-//!   sequence number.
+//!   sequence number. Once that checkpoint is durable, the inactive file's
+//!   first record header is zeroed (unsynced), only to spare the next open
+//!   from reading records it would skip.
 //! - **No size changes on the hot path.** Each file is grown in zero-filled
 //!   chunks ahead of the records, so appends usually overwrite allocated,
 //!   written blocks and `fdatasync` has no metadata to journal.
@@ -320,6 +322,20 @@ impl Wal {
         Ok(())
     }
 
+    /// Clears the head of the other file's generation once every record in
+    /// it is in a durable checkpoint, so that the next open need not read
+    /// and checksum up to a whole generation of records it would skip.
+    /// Not synced, and best effort: a stale chain is merely skipped.
+    pub(crate) fn retire_inactive(&mut self) {
+        let log_file = &mut self.files[1 - self.active];
+        if log_file.allocated < (FILE_HEADER_BYTES + HEADER_BYTES) as u64 {
+            return;
+        }
+        if let Err(err) = log_file.write_at(FILE_HEADER_BYTES as u64, &[0; HEADER_BYTES]) {
+            tracing::warn!(error = %err, path = %log_file.path.display(), "clearing a retired write-ahead log generation");
+        }
+    }
+
     /// Bytes of live records in the current generation.
     pub(crate) fn len(&self) -> u64 {
         self.files[self.active].end - FILE_HEADER_BYTES as u64
@@ -567,11 +583,21 @@ mod tests {
         append(&mut wal, b"fourteen");
         wal.sync().unwrap();
         drop(wal);
-        let (_, found) = Wal::open(dir.path()).unwrap();
+        let (mut wal, found) = Wal::open(dir.path()).unwrap();
         assert_eq!(
             found.iter().map(|f| f.seq).collect::<Vec<_>>(),
             [12, 13, 14]
         );
+        // Once 12 and 13 are checkpointed, their generation is cleared.
+        wal.start_generation(Some(1), 12).unwrap();
+        append(&mut wal, b"twelve");
+        wal.start_generation(None, 13).unwrap();
+        append(&mut wal, b"thirteen");
+        wal.sync().unwrap();
+        wal.retire_inactive();
+        drop(wal);
+        let (_, found) = Wal::open(dir.path()).unwrap();
+        assert_eq!(found.iter().map(|f| f.seq).collect::<Vec<_>>(), [13]);
     }
 
     /// The same attack through the file API: a record whose payload hides a

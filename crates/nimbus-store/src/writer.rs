@@ -314,6 +314,7 @@ impl Writer {
         match state {
             SyncState::Pending => return,
             SyncState::Done(fsync) => {
+                log.wal.retire_inactive();
                 let took = in_flight.started.elapsed();
                 self.stats.durable(took);
                 tracing::debug!(bytes = in_flight.bytes, elapsed = ?took, ?fsync, "checkpoint durable");
