@@ -227,7 +227,7 @@ impl Writer {
     /// enough while the log holds records, and noticing meanwhile when a
     /// checkpoint in flight becomes durable. `None` once the store is closed.
     fn next_job(&mut self) -> Option<Box<dyn Job>> {
-        let idle_since = Instant::now();
+        let mut idle_since = Instant::now();
         loop {
             self.poll_checkpoint();
             let wait = match &self.log {
@@ -238,6 +238,9 @@ impl Writer {
                         let idle = idle_since.elapsed();
                         if idle >= log.idle_checkpoint {
                             self.start_checkpoint();
+                            // If it failed, retry after another idle spell,
+                            // not at once.
+                            idle_since = Instant::now();
                             continue;
                         }
                         Some(log.idle_checkpoint - idle)
