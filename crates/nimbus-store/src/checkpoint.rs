@@ -10,8 +10,15 @@
 //!   at its last checkpoint, and replaying the valid log records after it, in
 //!   order, rebuilds every acknowledged group (and perhaps some complete but
 //!   unacknowledged ones, which is allowed).
+//! - A checkpoint's commit returns before it is durable (its fsync runs on
+//!   the syncer thread, see `db_file`), so it starts a new log generation in
+//!   the other file and leaves the covered records where they are; the
+//!   writer starts no other checkpoint, and so reuses no file, before that
+//!   one is durable. A crash meanwhile leaves redb at either checkpoint, and
+//!   both files together hold every record after either.
 //! - Recovery replays in a single durable transaction that also advances the
-//!   checkpoint, then resets the log. A crash before that commit leaves the
+//!   checkpoint (an ordinary, synchronous commit), then starts a new
+//!   generation. A crash before that commit leaves the
 //!   file and the log as they were, so recovery simply runs again: replay is
 //!   idempotent.
 
@@ -19,6 +26,7 @@ use std::path::Path;
 
 use redb::{Database, ReadableDatabase, TableDefinition};
 
+use crate::db_file::SyncGate;
 use crate::read::KV;
 use crate::redo;
 use crate::wal::{self, Wal};
@@ -56,40 +64,60 @@ pub(crate) fn set_checkpointed_seq(
     Ok(())
 }
 
-/// Makes everything committed so far durable in redb, records that it
-/// includes the log up to `wal.last_seq()`, and resets the log.
-pub(crate) fn checkpoint(db: &Database, wal: &mut Wal) -> Result<(), StoreError> {
+/// A checkpoint's commit: redb durable with "every record up to `seq`",
+/// except that the commit's fsync is handed to the syncer thread (see
+/// `db_file`). Returns the ticket to poll the gate with, or `None` if redb
+/// synced without deferring (nothing outstanding). The caller then starts a
+/// new log generation, so the records this covers stay on disk until it is
+/// durable; and starts no other checkpoint before that, since the next one
+/// overwrites their file.
+pub(crate) fn commit_checkpoint(
+    db: &Database,
+    gate: &SyncGate,
+    seq: u64,
+) -> Result<Option<u64>, StoreError> {
     let txn = db
         .begin_write()
         .map_err(|e| StoreError::storage("begin a checkpoint", e))?;
-    set_checkpointed_seq(&txn, wal.last_seq())?;
-    txn.commit()
-        .map_err(|e| StoreError::storage("commit a checkpoint", e))?;
-    wal.reset(wal.last_seq() + 1);
-    Ok(())
+    set_checkpointed_seq(&txn, seq)?;
+    let before = gate.requested();
+    gate.defer_next();
+    let committed = txn.commit();
+    let ticket = gate.take_deferred(before);
+    committed.map_err(|e| StoreError::storage("commit a checkpoint", e))?;
+    Ok(ticket)
 }
 
-/// Opens `<dir>/wal`, replays what the redb file lacks, checkpoints if it
-/// replayed anything, and returns the log reset for appends.
+/// Opens the log files, replays what the redb file lacks, checkpoints (and
+/// waits for it) if it replayed anything, and returns the log with a new
+/// generation started for appends.
 pub(crate) fn recover(db: &Database, dir: &Path) -> Result<Wal, StoreError> {
     let applied = checkpointed_seq(db)?;
     let (mut wal, found) = Wal::open(dir)?;
     let corrupt = |why: String| {
         StoreError::io(
             "recover from the write-ahead log",
-            dir.join(wal::WAL_FILE),
+            dir.join(wal::WAL_FILES[0]),
             std::io::Error::new(std::io::ErrorKind::InvalidData, why),
         )
     };
     let records: Vec<_> = found.into_iter().filter(|r| r.seq > applied).collect();
     let Some(first) = records.first() else {
-        wal.reset(applied + 1);
+        wal.start_generation(Some(0), applied + 1)?;
+        wal.retire_inactive();
         return Ok(wal);
     };
     if first.seq != applied + 1 {
         return Err(corrupt(format!(
             "the log resumes at record {} but the database holds records up to {applied} only",
             first.seq
+        )));
+    }
+    // The two files' generations meet without a gap or an overlap.
+    if let Some(pair) = records.windows(2).find(|p| p[1].seq != p[0].seq + 1) {
+        return Err(corrupt(format!(
+            "the log jumps from record {} to record {}",
+            pair[0].seq, pair[1].seq
         )));
     }
     let last = records.last().expect("not empty").seq;
@@ -116,6 +144,7 @@ pub(crate) fn recover(db: &Database, dir: &Path) -> Result<Wal, StoreError> {
         bytes = records.iter().map(|r| r.bytes.len()).sum::<usize>(),
         "replayed the write-ahead log"
     );
-    wal.reset(last + 1);
+    wal.start_generation(Some(0), last + 1)?;
+    wal.retire_inactive();
     Ok(wal)
 }

@@ -10,17 +10,22 @@
 //! - **Durability.** In durable mode, an `Ok` from [`Store::write`] or
 //!   [`Store::write_blocking`] means the call's writes are on disk and
 //!   survive `kill -9` or power loss: the group holding them was appended to
-//!   the write-ahead log `<dir>/wal` as one checksummed record and synced
-//!   (`fdatasync`) before its redb transaction was committed (non-durably)
-//!   and before any caller in it was answered. In-memory mode
-//!   ([`Store::in_memory`]) keeps nothing across restarts and has no log.
+//!   the write-ahead log (`<dir>/wal` and `<dir>/wal.1`, used in turn) as one
+//!   checksummed record and synced (`fdatasync`) before its redb transaction
+//!   was committed (non-durably) and before any caller in it was answered.
+//!   In-memory mode ([`Store::in_memory`]) keeps nothing across restarts and
+//!   has no log.
 //! - **Log and database agree.** The durable redb state is exactly "every
 //!   log record up to the checkpoint sequence number stored in it". A
-//!   checkpoint (a durable redb commit) runs when the log grows past a size,
-//!   is old, the store is idle, or it closes; then the log restarts. Opening
-//!   replays the valid records after the checkpoint, in order, stopping at
-//!   the first torn or corrupt one (an unacknowledged group), then
-//!   checkpoints. A clean `close` leaves an empty log.
+//!   checkpoint (a durable redb commit) starts when the log grows past a
+//!   size, is old, the store is idle, or it closes; the log then continues in
+//!   a new generation in its other file, while the checkpoint's fsync runs in
+//!   the background, and the old generation's file is reused only once the
+//!   checkpoint is durable. Each generation has its own random salt in every
+//!   record's checksum, so only its own records validate. Opening replays
+//!   the valid records of both files after the checkpoint, in order, stopping
+//!   at the first torn or corrupt one (an unacknowledged group), then
+//!   checkpoints. A clean `close` leaves nothing to replay.
 //! - **Atomicity per call.** A write call's writes are applied all together or
 //!   not at all: they are buffered while its closure runs and discarded if it
 //!   returns `Err` or panics, or if its group fails to commit.
@@ -45,12 +50,16 @@
 //! - `wal`: the write-ahead log file and its record format.
 //! - `redo`: a group's writes as ops, applied live and in replay alike.
 //! - `checkpoint`: checkpoints and recovery on open.
+//! - `db_file`: the redb file's backend, which runs checkpoint fsyncs off the
+//!   writer thread.
 //! - `write_txn` / `overlay`: a write call's view and its buffered writes.
 //! - `read`: [`ReadView`], [`Snapshot`], table access shared by both.
+//! - `stats`: checkpoint counters ([`Store::checkpoint_stats`]).
 //! - `dir_lock`, `bounds`, `error`, `options`: small supporting pieces.
 
 mod bounds;
 mod checkpoint;
+mod db_file;
 mod dir_lock;
 mod error;
 mod options;
@@ -59,6 +68,7 @@ mod read;
 #[cfg(test)]
 mod recovery_tests;
 mod redo;
+mod stats;
 mod store;
 mod wal;
 mod write_txn;
@@ -68,5 +78,6 @@ pub use error::StoreError;
 pub use options::StoreOptions;
 pub use overlay::MAX_ENTRY_BYTES;
 pub use read::{ReadView, Snapshot};
+pub use stats::CheckpointStats;
 pub use store::{Store, DB_FILE};
 pub use write_txn::WriteTxn;

@@ -16,8 +16,10 @@ use redb::{backends::InMemoryBackend, Database, DatabaseError};
 use tokio::sync::oneshot;
 
 use crate::checkpoint;
+use crate::db_file::GatedFile;
 use crate::dir_lock::{sync_dir, DirLock};
 use crate::read::Snapshot;
+use crate::stats::{CheckpointStats, StatsCell};
 use crate::write_txn::WriteTxn;
 use crate::writer::{Call, Job, LogState, Reply, Writer};
 use crate::{StoreError, StoreOptions};
@@ -37,6 +39,7 @@ pub struct Store {
 
 struct Inner {
     durable: bool,
+    stats: Arc<StatsCell>,
     state: RwLock<Option<Open>>,
 }
 
@@ -56,9 +59,11 @@ impl Store {
         let lock = DirLock::acquire(dir)?;
         let path = dir.join(DB_FILE);
         let fresh = !path.exists();
+        let (file, gate) = GatedFile::open(&path)
+            .map_err(|e| StoreError::io("open the database file", &path, e))?;
         let db = redb::Builder::new()
             .set_cache_size(opts.cache_size_bytes)
-            .create(&path)
+            .create_with_backend(file)
             .map_err(|e| match e {
                 // Only possible if something other than nimbus holds the file.
                 DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
@@ -83,6 +88,9 @@ impl Store {
             oldest_record: None,
             poisoned: None,
             record: Vec::new(),
+            gate,
+            in_flight: None,
+            db_path: path,
         };
         Store::start(db, Some(log), Some(lock), opts)
     }
@@ -108,6 +116,7 @@ impl Store {
     ) -> Result<Store, StoreError> {
         let durable = log.is_some();
         let db = Arc::new(db);
+        let stats = Arc::new(StatsCell::default());
         let (jobs, queue) = mpsc::channel();
         let writer = Writer {
             db: Arc::clone(&db),
@@ -115,6 +124,7 @@ impl Store {
             max_group_calls: opts.max_group_calls.max(1),
             max_group_bytes: opts.max_group_bytes,
             log,
+            stats: Arc::clone(&stats),
             _lock: lock,
         };
         let writer = thread::Builder::new()
@@ -124,6 +134,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 durable,
+                stats,
                 state: RwLock::new(Some(Open { db, jobs, writer })),
             }),
         })
@@ -131,6 +142,11 @@ impl Store {
 
     pub fn is_durable(&self) -> bool {
         self.inner.durable
+    }
+
+    /// Checkpoint counts and costs since the store was opened.
+    pub fn checkpoint_stats(&self) -> CheckpointStats {
+        self.inner.stats.get()
     }
 
     /// A consistent point-in-time read view (redb read transaction).

@@ -20,13 +20,19 @@
 //! - A failed log write or sync poisons the writer: the record's fate on disk
 //!   is unknown, so every later write fails and nothing more is checkpointed
 //!   until the store is reopened (recovery then decides from the log).
-//! - Checkpoints run between groups, after the previous group's callers were
-//!   answered: when the log passes `wal_checkpoint_bytes`, when its oldest
-//!   record passes `wal_checkpoint_interval`, when the queue has been idle for
-//!   `wal_idle_checkpoint`, and on shutdown, which leaves an empty log.
+//! - Checkpoints start between groups, after the previous group's callers
+//!   were answered: when the log passes `wal_checkpoint_bytes`, when its
+//!   oldest record passes `wal_checkpoint_interval`, when the queue has been
+//!   idle for `wal_idle_checkpoint`, and on shutdown, which waits for it and
+//!   leaves nothing to replay. The writer only makes the checkpoint's commit;
+//!   its fsync runs on the syncer thread (`db_file`) while groups go on being
+//!   logged into the next log generation. At most one checkpoint is in flight:
+//!   the next starts only once the previous is durable, because it reuses the
+//!   previous generation's log file.
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,9 +41,11 @@ use redb::{Database, Durability};
 use tokio::sync::oneshot;
 
 use crate::checkpoint;
+use crate::db_file::{SyncGate, SyncState};
 use crate::dir_lock::DirLock;
 use crate::overlay::Overlay;
 use crate::read::KV;
+use crate::stats::StatsCell;
 use crate::wal::{self, Wal};
 use crate::write_txn::WriteTxn;
 use crate::StoreError;
@@ -159,7 +167,24 @@ pub(crate) struct LogState {
     pub(crate) poisoned: Option<StoreError>,
     /// Reused buffer for the group's record.
     pub(crate) record: Vec<u8>,
+    /// The database file's syncs, and the checkpoint whose sync may still
+    /// be running.
+    pub(crate) gate: Arc<SyncGate>,
+    pub(crate) in_flight: Option<InFlight>,
+    /// The database file, for errors.
+    pub(crate) db_path: PathBuf,
 }
+
+/// A checkpoint whose commit returned; durable once its ticket is done
+/// (`None`: it was durable on return).
+pub(crate) struct InFlight {
+    ticket: Option<u64>,
+    started: Instant,
+    bytes: u64,
+}
+
+/// How often the idle writer looks whether a checkpoint became durable.
+const IN_FLIGHT_POLL: Duration = Duration::from_millis(5);
 
 pub(crate) struct Writer {
     pub(crate) db: Arc<Database>,
@@ -168,6 +193,7 @@ pub(crate) struct Writer {
     pub(crate) max_group_bytes: usize,
     /// `Some` in durable mode.
     pub(crate) log: Option<LogState>,
+    pub(crate) stats: Arc<StatsCell>,
     /// The data directory's lock (durable mode), held until this thread
     /// exits, i.e. until after the last commit this process will make.
     pub(crate) _lock: Option<DirLock>,
@@ -175,7 +201,8 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Serves groups until every sender is gone and the queue is drained,
-    /// then checkpoints so a clean shutdown leaves an empty log.
+    /// then checkpoints and waits for it, so a clean shutdown leaves nothing
+    /// to replay.
     pub(crate) fn run(mut self) {
         while let Some(first) = self.next_job() {
             let mut group = vec![first];
@@ -186,24 +213,49 @@ impl Writer {
             for call in group {
                 call.finish(result.clone());
             }
+            self.poll_checkpoint();
             if self.checkpoint_due() {
-                self.checkpoint();
+                self.start_checkpoint();
             }
         }
-        self.checkpoint();
+        self.wait_checkpoint();
+        self.start_checkpoint();
+        self.wait_checkpoint();
     }
 
     /// The next call, checkpointing first if the queue stays idle for long
-    /// enough while the log holds records. `None` once the store is closed.
+    /// enough while the log holds records, and noticing meanwhile when a
+    /// checkpoint in flight becomes durable. `None` once the store is closed.
     fn next_job(&mut self) -> Option<Box<dyn Job>> {
+        let mut idle_since = Instant::now();
         loop {
-            let idle = match &self.log {
-                Some(log) if log.wal.len() > 0 && log.poisoned.is_none() => log.idle_checkpoint,
-                _ => return self.jobs.recv().ok(),
+            self.poll_checkpoint();
+            let wait = match &self.log {
+                Some(log) if log.poisoned.is_none() => {
+                    if log.in_flight.is_some() {
+                        Some(IN_FLIGHT_POLL)
+                    } else if log.wal.len() > 0 {
+                        let idle = idle_since.elapsed();
+                        if idle >= log.idle_checkpoint {
+                            self.start_checkpoint();
+                            // If it failed, retry after another idle spell,
+                            // not at once.
+                            idle_since = Instant::now();
+                            continue;
+                        }
+                        Some(log.idle_checkpoint - idle)
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
             };
-            match self.jobs.recv_timeout(idle) {
+            let Some(wait) = wait else {
+                return self.jobs.recv().ok();
+            };
+            match self.jobs.recv_timeout(wait) {
                 Ok(job) => return Some(job),
-                Err(RecvTimeoutError::Timeout) => self.checkpoint(),
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return None,
             }
         }
@@ -217,22 +269,79 @@ impl Writer {
                 .is_some_and(|t| t.elapsed() >= log.checkpoint_interval)
     }
 
-    /// Makes redb durable up to the last record and resets the log. On
-    /// failure the log just keeps growing and the next attempt retries.
-    fn checkpoint(&mut self) {
+    /// Starts a checkpoint up to the last record, unless one is still in
+    /// flight (its log generation's file is not free yet) or there is
+    /// nothing to do. The writer is busy only for the commit itself; the
+    /// fsync runs on the syncer thread. A failed commit leaves the log to
+    /// grow, and a later attempt retries; a failed new generation poisons
+    /// the log, like any failed log write.
+    fn start_checkpoint(&mut self) {
         let Some(log) = &mut self.log else { return };
-        if log.wal.len() == 0 || log.poisoned.is_some() {
+        if log.in_flight.is_some() || log.wal.len() == 0 || log.poisoned.is_some() {
             return;
         }
         let started = Instant::now();
-        let bytes = log.wal.len();
-        match checkpoint::checkpoint(&self.db, &mut log.wal) {
-            Ok(()) => {
-                log.oldest_record = None;
-                tracing::debug!(bytes, elapsed = ?started.elapsed(), "checkpoint");
+        let seq = log.wal.last_seq();
+        let ticket = match checkpoint::commit_checkpoint(&self.db, &log.gate, seq) {
+            Ok(ticket) => ticket,
+            Err(err) => {
+                tracing::error!(error = %err, "checkpoint failed");
+                return;
             }
-            Err(err) => tracing::error!(error = %err, "checkpoint failed"),
+        };
+        let bytes = log.wal.len();
+        if let Err(err) = log.wal.start_generation(None, seq + 1) {
+            tracing::error!(error = %err, "starting a write-ahead log generation failed");
+            log.poisoned = Some(err);
         }
+        log.oldest_record = None;
+        log.in_flight = Some(InFlight {
+            ticket,
+            started,
+            bytes,
+        });
+        self.stats.writer_busy(started.elapsed());
+        self.poll_checkpoint();
+    }
+
+    /// Notices whether the checkpoint in flight is durable (or failed).
+    fn poll_checkpoint(&mut self) {
+        let Some(log) = &mut self.log else { return };
+        let Some(in_flight) = &log.in_flight else {
+            return;
+        };
+        let state = match in_flight.ticket {
+            Some(ticket) => log.gate.poll(ticket),
+            None => SyncState::Done(Duration::ZERO),
+        };
+        match state {
+            SyncState::Pending => return,
+            SyncState::Done(fsync) => {
+                log.wal.retire_inactive();
+                let took = in_flight.started.elapsed();
+                self.stats.durable(took);
+                tracing::debug!(bytes = in_flight.bytes, elapsed = ?took, ?fsync, "checkpoint durable");
+            }
+            SyncState::Failed(source) => {
+                // The records it covers are still in the previous log
+                // generation, which stays untouched: reopening recovers.
+                log.poisoned = Some(StoreError::Io {
+                    op: "sync the database file for a checkpoint",
+                    path: log.db_path.clone(),
+                    source,
+                });
+            }
+        }
+        log.in_flight = None;
+    }
+
+    /// Blocks until no checkpoint is in flight.
+    fn wait_checkpoint(&mut self) {
+        if let Some(log) = &self.log {
+            // A failure is picked up by the poll.
+            let _ = log.gate.wait_idle();
+        }
+        self.poll_checkpoint();
     }
 
     /// Runs `group[0]` and whatever else is queued (within the group limits)

@@ -7,6 +7,8 @@
 //! `Ok`; the parent reads those lines, SIGKILLs the child mid-load, drains
 //! the lines already in the pipe, reopens the directory and checks them all.
 //! Several rounds on one directory exercise recovery of a recovered file.
+//! A second test kills only while a checkpoint's fsync is running (the child
+//! says so after an ack), when recovery needs both log generations.
 //!
 //! The child checkpoints after every few dozen groups (a tiny
 //! `wal_checkpoint_bytes`), so kills land both between a log sync and the
@@ -76,8 +78,13 @@ fn crash_child() {
                             })
                             .await
                             .unwrap();
+                        let stats = store.checkpoint_stats();
                         let mut out = std::io::stdout().lock();
                         writeln!(out, "ack {n}").unwrap();
+                        if stats.started > stats.count {
+                            // A checkpoint's fsync is running (or was just now).
+                            writeln!(out, "inflight").unwrap();
+                        }
                         out.flush().unwrap();
                     }
                 })
@@ -89,9 +96,19 @@ fn crash_child() {
     });
 }
 
-/// Runs one child until it has acknowledged `kill_after` writes, kills it,
-/// and returns everything it acknowledged.
-fn run_child_and_kill(dir: &Path, start: u64, kill_after: usize) -> Vec<u64> {
+/// When to kill a child.
+#[derive(Clone, Copy, PartialEq)]
+enum KillAt {
+    /// As soon as it has acknowledged this many writes.
+    Acks(usize),
+    /// At the first moment after this many acks when it reports a
+    /// checkpoint in flight (its commit done, its fsync still running).
+    InFlightCheckpoint(usize),
+}
+
+/// Runs one child until `kill_at`, kills it, and returns everything it
+/// acknowledged and whether it had reported a checkpoint in flight last.
+fn run_child_and_kill(dir: &Path, start: u64, kill_at: KillAt) -> (Vec<u64>, bool) {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_DIR_ENV, dir)
@@ -102,7 +119,7 @@ fn run_child_and_kill(dir: &Path, start: u64, kill_after: usize) -> Vec<u64> {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut acked = Vec::new();
-    while acked.len() < kill_after {
+    let in_flight = loop {
         let Some(line) = lines.next() else {
             panic!(
                 "child exited after {} acks: {:?}",
@@ -110,10 +127,16 @@ fn run_child_and_kill(dir: &Path, start: u64, kill_after: usize) -> Vec<u64> {
                 child.wait()
             );
         };
-        if let Some(n) = line.unwrap().strip_prefix("ack ") {
+        let line = line.unwrap();
+        if let Some(n) = line.strip_prefix("ack ") {
             acked.push(n.parse().unwrap());
         }
-    }
+        match kill_at {
+            KillAt::Acks(n) if acked.len() >= n => break false,
+            KillAt::InFlightCheckpoint(n) if acked.len() >= n && line == "inflight" => break true,
+            _ => {}
+        }
+    };
     // SIGKILL on Unix: no destructors, no final commit, no flush.
     child.kill().unwrap();
     child.wait().unwrap();
@@ -126,7 +149,7 @@ fn run_child_and_kill(dir: &Path, start: u64, kill_after: usize) -> Vec<u64> {
             }
         }
     }
-    acked
+    (acked, in_flight)
 }
 
 #[test]
@@ -134,12 +157,44 @@ fn acknowledged_writes_survive_kill_9() {
     if std::env::var_os(CHILD_DIR_ENV).is_some() {
         return;
     }
+    let (rounds_needing_the_log, _) =
+        kill_rounds(|round| KillAt::Acks(300 + (round as usize % 4) * 250));
+    assert!(
+        rounds_needing_the_log > 0,
+        "no kill landed between a log sync and a checkpoint: the replay went untested"
+    );
+}
+
+/// Kills that land while a checkpoint's fsync runs in the background: the
+/// database may or may not have reached that checkpoint, and the records
+/// after the one before are split over both log generations (files).
+#[test]
+fn acknowledged_writes_survive_kill_9_during_a_checkpoint() {
+    if std::env::var_os(CHILD_DIR_ENV).is_some() {
+        return;
+    }
+    let (rounds_needing_the_log, in_flight) =
+        kill_rounds(|round| KillAt::InFlightCheckpoint(200 + (round as usize % 4) * 200));
+    assert_eq!(in_flight, ROUNDS);
+    assert!(
+        rounds_needing_the_log > 0,
+        "no kill left acknowledged writes outside the database: the replay went untested"
+    );
+}
+
+/// Runs `ROUNDS` children on one directory, killing each at `kill_at(round)`
+/// and checking every acknowledged write after reopening. Returns in how
+/// many rounds the redb file alone lacked acknowledged writes, and in how
+/// many the kill came with a checkpoint in flight.
+fn kill_rounds(kill_at: impl Fn(u64) -> KillAt) -> (u64, u64) {
     let dir = tempfile::tempdir().unwrap();
     let mut all_acked = BTreeSet::new();
     let mut rounds_needing_the_log = 0;
+    let mut rounds_in_flight = 0;
     for round in 0..ROUNDS {
         let start = round * 1_000_000;
-        let acked = run_child_and_kill(dir.path(), start, 300 + (round as usize % 4) * 250);
+        let (acked, in_flight) = run_child_and_kill(dir.path(), start, kill_at(round));
+        rounds_in_flight += u64::from(in_flight);
         all_acked.extend(acked);
         let in_redb = count_in_redb_alone(dir.path(), &all_acked);
         if in_redb < all_acked.len() {
@@ -178,10 +233,7 @@ fn acknowledged_writes_survive_kill_9() {
         );
         store.close();
     }
-    assert!(
-        rounds_needing_the_log > 0,
-        "no kill landed between a log sync and a checkpoint: the replay went untested"
-    );
+    (rounds_needing_the_log, rounds_in_flight)
 }
 
 /// How many of `acked` the redb file holds on its own, before any log
