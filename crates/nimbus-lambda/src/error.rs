@@ -63,6 +63,32 @@ impl LambdaError {
         ))
     }
 
+    /// AWS's text for a required member that is missing.
+    pub fn null(member: &str) -> Self {
+        LambdaError::Validation(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))
+    }
+
+    /// Checks `value` against a modelled range, with AWS's text.
+    pub fn bounded(value: i64, member: &str, min: i64, max: i64) -> Result<u32> {
+        if value < min {
+            return Err(LambdaError::constraint(
+                value,
+                member,
+                &format!("Member must have value greater than or equal to {min}"),
+            ));
+        }
+        if value > max {
+            return Err(LambdaError::constraint(
+                value,
+                member,
+                &format!("Member must have value less than or equal to {max}"),
+            ));
+        }
+        Ok(value as u32)
+    }
+
     fn parts(&self) -> (u16, &'static str) {
         match self {
             LambdaError::ResourceNotFound(_) => (404, "ResourceNotFoundException"),

@@ -106,7 +106,10 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
         assert_eq!(body["status"], "ok");
         assert_eq!(body["version"], VERSION);
-        assert_eq!(body["services"], json!(["dynamodb", "sqs", "lambda", "logs"]));
+        assert_eq!(
+            body["services"],
+            json!(["dynamodb", "sqs", "lambda", "logs"])
+        );
     }
 
     #[test]

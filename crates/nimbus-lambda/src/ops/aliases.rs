@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use nimbus_wire::RequestContext;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::functions::paginate;
 use super::{check_revision, find, max_items};
@@ -42,11 +41,11 @@ pub async fn create_alias(
 ) -> Result<Reply> {
     let input: AliasInput = req.json()?;
     let (f, _) = find(lambda, ctx, name)?;
-    let alias_name = input.name.ok_or_else(|| null("name"))?;
+    let alias_name = input.name.ok_or_else(|| LambdaError::null("name"))?;
     check_alias_name(&alias_name)?;
     let version = input
         .function_version
-        .ok_or_else(|| null("functionVersion"))?;
+        .ok_or_else(|| LambdaError::null("functionVersion"))?;
     let description = input.description.unwrap_or_default();
     check_description(&description)?;
     let routing = input
@@ -192,11 +191,7 @@ pub fn list_aliases(
         .map(|a| (a.name.clone(), alias_json(&f, a)))
         .collect();
     let (page, next) = paginate(entries, req.query("Marker").as_deref(), limit)?;
-    let mut out = json!({ "Aliases": page });
-    if let Some(next) = next {
-        out["NextMarker"] = next.into();
-    }
-    Ok(Reply::json(200, &out))
+    Ok(Reply::json(200, &super::page_json("Aliases", page, next)))
 }
 
 /// The versions an alias points at must exist; a split needs two distinct
@@ -271,10 +266,4 @@ fn alias_not_found(f: &FunctionRecord, alias: &str) -> LambdaError {
 
 fn gone(ctx: &RequestContext, name: &str) -> LambdaError {
     super::not_found(ctx, name, None)
-}
-
-fn null(member: &str) -> LambdaError {
-    LambdaError::Validation(format!(
-        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-    ))
 }

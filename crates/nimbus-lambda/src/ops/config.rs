@@ -120,13 +120,14 @@ pub fn apply(config: &mut VersionConfig, input: ConfigInput) -> Result<()> {
         config.description = description;
     }
     if let Some(timeout) = input.timeout {
-        config.timeout = range(timeout, "timeout", 1, 900)?;
+        config.timeout = LambdaError::bounded(timeout, "timeout", 1, 900)?;
     }
     if let Some(memory) = input.memory_size {
-        config.memory_size = range(memory, "memorySize", 128, 10_240)?;
+        config.memory_size = LambdaError::bounded(memory, "memorySize", 128, 10_240)?;
     }
     if let Some(storage) = input.ephemeral_storage {
-        config.ephemeral_storage = range(storage.size, "ephemeralStorage.size", 512, 10_240)?;
+        config.ephemeral_storage =
+            LambdaError::bounded(storage.size, "ephemeralStorage.size", 512, 10_240)?;
     }
     if let Some(environment) = input.environment {
         check_environment(&environment.variables)?;
@@ -160,24 +161,6 @@ pub fn apply(config: &mut VersionConfig, input: ConfigInput) -> Result<()> {
         config.dead_letter_target = target;
     }
     Ok(())
-}
-
-fn range(value: i64, member: &str, min: i64, max: i64) -> Result<u32> {
-    if value < min {
-        return Err(LambdaError::constraint(
-            value,
-            member,
-            &format!("Member must have value greater than or equal to {min}"),
-        ));
-    }
-    if value > max {
-        return Err(LambdaError::constraint(
-            value,
-            member,
-            &format!("Member must have value less than or equal to {max}"),
-        ));
-    }
-    Ok(value as u32)
 }
 
 fn check_role(role: &str) -> Result<()> {

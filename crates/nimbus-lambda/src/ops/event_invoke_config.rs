@@ -52,11 +52,11 @@ pub async fn put_function_event_invoke_config(
         .unwrap_or_else(|| LATEST.to_owned());
     let retries = input
         .maximum_retry_attempts
-        .map(|n| bounded(n, "maximumRetryAttempts", 0, 2))
+        .map(|n| LambdaError::bounded(n, "maximumRetryAttempts", 0, 2))
         .transpose()?;
     let age = input
         .maximum_event_age_in_seconds
-        .map(|n| bounded(n, "maximumEventAgeInSeconds", 60, 21_600))
+        .map(|n| LambdaError::bounded(n, "maximumEventAgeInSeconds", 60, 21_600))
         .transpose()?;
     let (on_success, on_failure) = match input.destination_config {
         Some(d) => (destination(d.on_success)?, destination(d.on_failure)?),
@@ -184,11 +184,10 @@ pub fn list_function_event_invoke_configs(
         .map(|(q, c)| (q.clone(), config_json(&f, q, c)))
         .collect();
     let (page, next) = paginate(entries, req.query("Marker").as_deref(), limit)?;
-    let mut out = json!({ "FunctionEventInvokeConfigs": page });
-    if let Some(next) = next {
-        out["NextMarker"] = next.into();
-    }
-    Ok(Reply::json(200, &out))
+    Ok(Reply::json(
+        200,
+        &super::page_json("FunctionEventInvokeConfigs", page, next),
+    ))
 }
 
 fn config_json(f: &FunctionRecord, qualifier: &str, c: &EventInvokeConfig) -> Value {
@@ -227,22 +226,4 @@ fn destination(target: Option<TargetInput>) -> Result<Option<String>> {
     };
     destinations::kind_of(&arn)?;
     Ok(Some(arn))
-}
-
-fn bounded(n: i64, member: &str, min: i64, max: i64) -> Result<u32> {
-    if n < min {
-        return Err(LambdaError::constraint(
-            n,
-            member,
-            &format!("Member must have value greater than or equal to {min}"),
-        ));
-    }
-    if n > max {
-        return Err(LambdaError::constraint(
-            n,
-            member,
-            &format!("Member must have value less than or equal to {max}"),
-        ));
-    }
-    Ok(n as u32)
 }

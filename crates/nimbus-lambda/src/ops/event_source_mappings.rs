@@ -6,7 +6,7 @@
 use nimbus_store::ReadView;
 use nimbus_wire::RequestContext;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::{LambdaError, Result};
 use crate::esm::{self, mapping_json, mapping_key, Mapping};
@@ -50,11 +50,11 @@ pub async fn create_event_source_mapping(
     let source = input
         .event_source_arn
         .clone()
-        .ok_or_else(|| null("eventSourceArn"))?;
+        .ok_or_else(|| LambdaError::null("eventSourceArn"))?;
     let function = input
         .function_name
         .clone()
-        .ok_or_else(|| null("functionName"))?;
+        .ok_or_else(|| LambdaError::null("functionName"))?;
     check_source_kind(&source)?;
     let r = names::parse_function_ref(&function)?;
     let f = lambda
@@ -195,11 +195,10 @@ pub fn list_event_source_mappings(
         .map(|m| (m.uuid.clone(), mapping_json(lambda, &m, None)))
         .collect();
     let (page, next) = super::functions::paginate(entries, req.query("Marker").as_deref(), limit)?;
-    let mut out = json!({ "EventSourceMappings": page });
-    if let Some(next) = next {
-        out["NextMarker"] = next.into();
-    }
-    Ok(Reply::json(200, &out))
+    Ok(Reply::json(
+        200,
+        &super::page_json("EventSourceMappings", page, next),
+    ))
 }
 
 /// Applies the optional members of a Create or Update request.
@@ -241,10 +240,11 @@ fn apply_input(m: &mut Mapping, input: MappingInput) -> Result<()> {
         m.enabled = enabled;
     }
     if let Some(n) = input.batch_size {
-        m.batch_size = bounded(n, "batchSize", 1, 10_000)?;
+        m.batch_size = LambdaError::bounded(n, "batchSize", 1, 10_000)?;
     }
     if let Some(n) = input.maximum_batching_window_in_seconds {
-        m.maximum_batching_window = bounded(n, "maximumBatchingWindowInSeconds", 0, 300)?;
+        m.maximum_batching_window =
+            LambdaError::bounded(n, "maximumBatchingWindowInSeconds", 0, 300)?;
     }
     if m.batch_size > 10 && m.maximum_batching_window == 0 {
         return Err(LambdaError::invalid(
@@ -264,7 +264,7 @@ fn apply_input(m: &mut Mapping, input: MappingInput) -> Result<()> {
     if let Some(scaling) = input.scaling_config {
         m.maximum_concurrency = scaling
             .maximum_concurrency
-            .map(|n| bounded(n, "scalingConfig.maximumConcurrency", 2, 1000))
+            .map(|n| LambdaError::bounded(n, "scalingConfig.maximumConcurrency", 2, 1000))
             .transpose()?;
     }
     if let Some(filter) = input.filter_criteria {
@@ -358,28 +358,4 @@ async fn save(lambda: &Lambda, m: &Mapping) -> Result<()> {
             Ok::<_, LambdaError>(())
         })
         .await
-}
-
-fn bounded(n: i64, member: &str, min: i64, max: i64) -> Result<u32> {
-    if n < min {
-        return Err(LambdaError::constraint(
-            n,
-            member,
-            &format!("Member must have value greater than or equal to {min}"),
-        ));
-    }
-    if n > max {
-        return Err(LambdaError::constraint(
-            n,
-            member,
-            &format!("Member must have value less than or equal to {max}"),
-        ));
-    }
-    Ok(n as u32)
-}
-
-fn null(member: &str) -> LambdaError {
-    LambdaError::Validation(format!(
-        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-    ))
 }

@@ -51,7 +51,9 @@ pub async fn create_function(
     check_code_request_size(req, "CreateFunction")?;
     let mut input: CreateFunctionInput = req.json()?;
     let layer_arns = input.config.layers.take();
-    let name_input = input.function_name.ok_or_else(|| missing("functionName"))?;
+    let name_input = input
+        .function_name
+        .ok_or_else(|| LambdaError::null("functionName"))?;
     let r = names::parse_function_ref(&name_input)?;
     if r.qualifier.is_some() {
         return Err(LambdaError::invalid(
@@ -68,10 +70,10 @@ pub async fn create_function(
             "Member must satisfy enum value set: [Zip, Image]",
         ));
     }
-    let code = input.code.ok_or_else(|| missing("code"))?;
+    let code = input.code.ok_or_else(|| LambdaError::null("code"))?;
     let zip = zip_bytes(&code)?;
     if input.config.role.is_none() {
-        return Err(missing("role"));
+        return Err(LambdaError::null("role"));
     }
     if input.config.runtime.is_none() || input.config.handler.is_none() {
         return Err(LambdaError::invalid(
@@ -253,11 +255,7 @@ pub fn list_functions(lambda: &Lambda, ctx: &RequestContext, req: &Request) -> R
         }
     }
     let (page, next) = paginate(entries, marker.as_deref(), limit)?;
-    let mut out = json!({ "Functions": page });
-    if let Some(next) = next {
-        out["NextMarker"] = next.into();
-    }
-    Ok(Reply::json(200, &out))
+    Ok(Reply::json(200, &super::page_json("Functions", page, next)))
 }
 
 /// One page of `entries` (sorted by key) after `marker`, and the marker of
@@ -613,12 +611,6 @@ fn not_found_in(f: &FunctionRecord) -> LambdaError {
 
 fn exists(name: &str) -> LambdaError {
     LambdaError::ResourceConflict(format!("Function already exist: {name}"))
-}
-
-fn missing(member: &str) -> LambdaError {
-    LambdaError::Validation(format!(
-        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-    ))
 }
 
 fn not_supported_image() -> LambdaError {

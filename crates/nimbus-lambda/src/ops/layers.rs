@@ -209,11 +209,10 @@ pub fn list_layer_versions(
         }
     }
     let (page, next) = paginate(entries, req.query("Marker").as_deref(), limit)?;
-    let mut out = json!({ "LayerVersions": page });
-    if let Some(next) = next {
-        out["NextMarker"] = next.into();
-    }
-    Ok(Reply::json(200, &out))
+    Ok(Reply::json(
+        200,
+        &super::page_json("LayerVersions", page, next),
+    ))
 }
 
 pub fn list_layers(lambda: &Lambda, ctx: &RequestContext, req: &Request) -> Result<Reply> {
@@ -259,11 +258,7 @@ pub fn list_layers(lambda: &Lambda, ctx: &RequestContext, req: &Request) -> Resu
         }
     }
     let (page, next) = paginate(entries, req.query("Marker").as_deref(), limit)?;
-    let mut out = json!({ "Layers": page });
-    if let Some(next) = next {
-        out["NextMarker"] = next.into();
-    }
-    Ok(Reply::json(200, &out))
+    Ok(Reply::json(200, &super::page_json("Layers", page, next)))
 }
 
 pub async fn delete_layer_version(

@@ -78,3 +78,18 @@ pub(crate) fn max_items(req: &crate::Request) -> Result<usize> {
         },
     }
 }
+
+/// A list response: `{KEY: [...], "NextMarker": ...}` (the marker only when
+/// there is a next page).
+pub(crate) fn page_json(
+    key: &str,
+    page: Vec<serde_json::Value>,
+    next: Option<String>,
+) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    out.insert(key.to_owned(), page.into());
+    if let Some(next) = next {
+        out.insert("NextMarker".to_owned(), next.into());
+    }
+    serde_json::Value::Object(out)
+}

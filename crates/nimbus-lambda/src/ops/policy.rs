@@ -40,7 +40,7 @@ pub async fn add_permission(
     let sid = input
         .statement_id
         .clone()
-        .ok_or_else(|| null("statementId"))?;
+        .ok_or_else(|| LambdaError::null("statementId"))?;
     if sid.is_empty()
         || sid.len() > 100
         || !sid
@@ -53,7 +53,10 @@ pub async fn add_permission(
             "Member must satisfy regular expression pattern: ([a-zA-Z0-9-_.]+)",
         ));
     }
-    let action = input.action.clone().ok_or_else(|| null("action"))?;
+    let action = input
+        .action
+        .clone()
+        .ok_or_else(|| LambdaError::null("action"))?;
     if !valid_action(&action) {
         return Err(LambdaError::constraint(
             &action,
@@ -61,7 +64,10 @@ pub async fn add_permission(
             "Member must satisfy regular expression pattern: (lambda:[*]|lambda:[a-zA-Z]+|[*])",
         ));
     }
-    let principal = input.principal.clone().ok_or_else(|| null("principal"))?;
+    let principal = input
+        .principal
+        .clone()
+        .ok_or_else(|| LambdaError::null("principal"))?;
     let ctx_owned = ctx.clone();
     let statement = lambda
         .inner()
@@ -231,10 +237,4 @@ fn valid_action(action: &str) -> bool {
         || action
             .strip_prefix("lambda:")
             .is_some_and(|op| !op.is_empty() && op.bytes().all(|b| b.is_ascii_alphabetic()))
-}
-
-fn null(member: &str) -> LambdaError {
-    LambdaError::Validation(format!(
-        "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-    ))
 }

@@ -167,11 +167,10 @@ pub fn list_provisioned_concurrency_configs(
         })
         .collect();
     let (page, next) = super::functions::paginate(entries, req.query("Marker").as_deref(), limit)?;
-    let mut out = json!({ "ProvisionedConcurrencyConfigs": page });
-    if let Some(next) = next {
-        out["NextMarker"] = next.into();
-    }
-    Ok(Reply::json(200, &out))
+    Ok(Reply::json(
+        200,
+        &super::page_json("ProvisionedConcurrencyConfigs", page, next),
+    ))
 }
 
 pub async fn delete_provisioned_concurrency_config(

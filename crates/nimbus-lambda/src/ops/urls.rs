@@ -187,11 +187,10 @@ pub fn list_function_url_configs(
         .map(|k| (k.clone(), config_json(ctx, &f, k)))
         .collect();
     let (page, next) = super::functions::paginate(entries, req.query("Marker").as_deref(), limit)?;
-    let mut out = json!({ "FunctionUrlConfigs": page });
-    if let Some(next) = next {
-        out["NextMarker"] = next.into();
-    }
-    Ok(Reply::json(200, &out))
+    Ok(Reply::json(
+        200,
+        &super::page_json("FunctionUrlConfigs", page, next),
+    ))
 }
 
 /// The URL clients use: `http://HOST:PORT/_nimbus/lambda-url/<id>/`, which

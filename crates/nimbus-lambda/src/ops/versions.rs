@@ -2,7 +2,6 @@
 
 use nimbus_wire::RequestContext;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::functions::{paginate, with_new_version};
 use super::{check_revision, find, max_items};
@@ -87,9 +86,5 @@ pub fn list_versions_by_function(
         entries.push((format!("1{n:020}"), configuration_json(&f, v)));
     }
     let (page, next) = paginate(entries, req.query("Marker").as_deref(), limit)?;
-    let mut out = json!({ "Versions": page });
-    if let Some(next) = next {
-        out["NextMarker"] = next.into();
-    }
-    Ok(Reply::json(200, &out))
+    Ok(Reply::json(200, &super::page_json("Versions", page, next)))
 }
