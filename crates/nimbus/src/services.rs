@@ -45,7 +45,12 @@ impl Default for ServiceOptions {
 }
 
 /// The services implemented so far, as reported by `/_nimbus/health`.
-pub const IMPLEMENTED: &[Service] = &[Service::DynamoDb, Service::Sqs, Service::Lambda];
+pub const IMPLEMENTED: &[Service] = &[
+    Service::DynamoDb,
+    Service::DynamoDbStreams,
+    Service::Sqs,
+    Service::Lambda,
+];
 
 impl Services {
     pub fn open(
