@@ -660,7 +660,13 @@ impl DynamoDb {
             return false;
         };
         let deadline = tokio::time::Instant::now() + timeout;
+        // The first record number wanted.
+        let from = after_sequence
+            .and_then(parse_sequence_number)
+            .map(|n| n.saturating_add(1));
         loop {
+            // Registered before reading, so a record written between the
+            // read and the wait still wakes this waiter.
             let notified = stream.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
@@ -669,25 +675,19 @@ impl DynamoDb {
                 Ok(_) => {}
                 Err(_) => return false,
             }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return false;
+            }
             // A record is announced from inside its write, just before its
-            // commit: once numbers were handed out past what is readable,
-            // look again shortly instead of waiting for the next write.
-            let assigned = stream.next_number();
-            let after = after_sequence.and_then(parse_sequence_number).unwrap_or(0);
-            let pending = assigned > after.saturating_add(1);
-            let nap = if pending {
-                Duration::from_millis(2)
-            } else {
-                deadline.saturating_duration_since(tokio::time::Instant::now())
-            };
-            if tokio::time::timeout(nap, notified).await.is_err()
-                && tokio::time::Instant::now() >= deadline
-            {
-                return false;
+            // commit: when its number is handed out but it is not readable
+            // yet, look again shortly rather than wait for the next write.
+            let wanted = from.unwrap_or_else(|| stream.meta().trimmed_before);
+            let mut nap = deadline - now;
+            if stream.next_number() > wanted {
+                nap = nap.min(Duration::from_millis(2));
             }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
+            let _ = tokio::time::timeout(nap, notified).await;
         }
     }
 
@@ -722,6 +722,75 @@ mod tests {
         assert!(sequence_number(9) < sequence_number(10));
         assert_eq!(parse_sequence_number("12x"), None);
         assert_eq!(parse_sequence_number("5"), None);
+    }
+
+    /// The in-process interface Lambda uses: a waiter wakes on a write and
+    /// reads the record; a no-op write wakes no one with nothing.
+    #[tokio::test]
+    async fn in_process_readers_wait_and_read() {
+        let store = nimbus_store::Store::in_memory().unwrap();
+        let db = DynamoDb::open(
+            store,
+            crate::DynamoConfig {
+                default_region: "us-east-1".into(),
+            },
+            Clock::new(),
+        )
+        .unwrap();
+        let ctx = nimbus_wire::RequestContext {
+            access_key: "AKID".into(),
+            account_id: "000000000000".into(),
+            region: "us-east-1".into(),
+            request_id: "r".into(),
+            host: None,
+        };
+        let created = db
+            .handle(
+                &ctx,
+                "CreateTable",
+                br#"{"TableName":"jobs","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],
+                "AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],
+                "BillingMode":"PAY_PER_REQUEST",
+                "StreamSpecification":{"StreamEnabled":true,"StreamViewType":"NEW_IMAGE"}}"#,
+            )
+            .await
+            .unwrap();
+        let created: Value = serde_json::from_slice(&created).unwrap();
+        let arn = created["TableDescription"]["LatestStreamArn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(db.stream_arns("000000000000", "us-east-1").len(), 1);
+        assert!(db.stream_records(&arn, None, 10).unwrap().records.is_empty());
+        assert!(!db.wait_for_stream_records(&arn, None, Duration::from_millis(20)).await);
+
+        let waiter = {
+            let db = db.clone();
+            let arn = arn.clone();
+            tokio::spawn(async move {
+                db.wait_for_stream_records(&arn, None, Duration::from_secs(10))
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        db.handle(&ctx, "PutItem", br#"{"TableName":"jobs","Item":{"pk":{"S":"a"}}}"#)
+            .await
+            .unwrap();
+        assert!(waiter.await.unwrap());
+        let batch = db.stream_records(&arn, None, 10).unwrap();
+        assert_eq!(batch.records.len(), 1);
+        assert_eq!(batch.records[0]["eventName"], "INSERT");
+        assert_eq!(batch.records[0]["dynamodb"]["NewImage"]["pk"]["S"], "a");
+        assert!(!batch.exhausted);
+        let last = batch.last_sequence.clone();
+        assert_eq!(
+            last.as_deref(),
+            batch.records[0]["dynamodb"]["SequenceNumber"].as_str()
+        );
+        // Nothing after the last one read; an unknown ARN is an error.
+        let after = db.stream_records(&arn, last.as_deref(), 10).unwrap();
+        assert!(after.records.is_empty());
+        assert!(db.stream_records("arn:nope", None, 10).is_err());
     }
 
     #[test]
