@@ -45,7 +45,10 @@ async fn starts_on_port_zero_and_reports_health() {
     let body = json(&body);
     assert_eq!(body["status"], "ok");
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(body["services"], serde_json::json!(["dynamodb", "sqs"]));
+    assert_eq!(
+        body["services"],
+        serde_json::json!(["dynamodb", "dynamodbstreams", "sqs", "lambda"])
+    );
 }
 
 #[test]

@@ -761,8 +761,15 @@ mod tests {
             .unwrap()
             .to_owned();
         assert_eq!(db.stream_arns("000000000000", "us-east-1").len(), 1);
-        assert!(db.stream_records(&arn, None, 10).unwrap().records.is_empty());
-        assert!(!db.wait_for_stream_records(&arn, None, Duration::from_millis(20)).await);
+        assert!(db
+            .stream_records(&arn, None, 10)
+            .unwrap()
+            .records
+            .is_empty());
+        assert!(
+            !db.wait_for_stream_records(&arn, None, Duration::from_millis(20))
+                .await
+        );
 
         let waiter = {
             let db = db.clone();
@@ -773,9 +780,13 @@ mod tests {
             })
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
-        db.handle(&ctx, "PutItem", br#"{"TableName":"jobs","Item":{"pk":{"S":"a"}}}"#)
-            .await
-            .unwrap();
+        db.handle(
+            &ctx,
+            "PutItem",
+            br#"{"TableName":"jobs","Item":{"pk":{"S":"a"}}}"#,
+        )
+        .await
+        .unwrap();
         assert!(waiter.await.unwrap());
         let batch = db.stream_records(&arn, None, 10).unwrap();
         assert_eq!(batch.records.len(), 1);
