@@ -681,6 +681,43 @@ async fn shard_iterator_types_and_get_records_paging() {
         VE,
         "Invalid SequenceNumber: 12ab",
     );
+    expect_error(
+        s.get_shard_iterator()
+            .stream_arn(&arn)
+            .shard_id(&shard)
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .sequence_number("100000000000000000001")
+            .send()
+            .await,
+        VE,
+        "Cannot provide SequenceNumber for ShardIteratorType TRIM_HORIZON",
+    );
+    expect_error(
+        s.get_shard_iterator()
+            .stream_arn("arn:aws:dynamodb:short")
+            .shard_id(&shard)
+            .shard_iterator_type(ShardIteratorType::Latest)
+            .send()
+            .await,
+        VE,
+        "1 validation error detected: Value 'arn:aws:dynamodb:short' at 'streamArn' failed to satisfy constraint: Member must have length greater than or equal to 37",
+    );
+    expect_error(
+        s.get_shard_iterator()
+            .stream_arn(&arn)
+            .shard_id("shardId-1")
+            .shard_iterator_type(ShardIteratorType::Latest)
+            .send()
+            .await,
+        VE,
+        "1 validation error detected: Value 'shardId-1' at 'shardId' failed to satisfy constraint: Member must have length greater than or equal to 28",
+    );
+    let long = "x".repeat(2049);
+    expect_error(
+        s.get_records().shard_iterator(&long).send().await,
+        VE,
+        &format!("1 validation error detected: Value '{long}' at 'shardIterator' failed to satisfy constraint: Member must have length less than or equal to 2048"),
+    );
     let other_shard = "shardId-00000000000000000000-00000000";
     expect_error(
         s.get_shard_iterator()

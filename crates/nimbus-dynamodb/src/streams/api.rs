@@ -87,16 +87,27 @@ fn check_limit(v: &mut Violations, limit: Option<i64>, max: i64) {
     }
 }
 
-fn check_arn(v: &mut Violations, arn: Option<&str>, member: &str) {
-    match arn {
+/// A required string member's presence and AWS's length bounds.
+fn check_length(v: &mut Violations, value: Option<&str>, member: &str, min: usize, max: usize) {
+    match value {
         None => v.add("null", member, "Member must not be null"),
-        Some(a) if a.len() < 37 || a.len() > 1024 => v.add(
-            &Violations::quoted(a),
+        Some(s) if s.len() < min => v.add(
+            &Violations::quoted(s),
             member,
-            "Member must have length greater than or equal to 37",
+            &format!("Member must have length greater than or equal to {min}"),
+        ),
+        Some(s) if s.len() > max => v.add(
+            &Violations::quoted(s),
+            member,
+            &format!("Member must have length less than or equal to {max}"),
         ),
         Some(_) => {}
     }
+}
+
+/// Stream ARNs are 37 to 1024 characters.
+fn check_arn(v: &mut Violations, arn: Option<&str>, member: &str) {
+    check_length(v, arn, member, 37, 1024);
 }
 
 /// The stream an ARN names, visible to the caller's account and region.
@@ -153,14 +164,14 @@ fn describe_stream(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value>
     let mut v = Violations::new();
     check_arn(&mut v, input.stream_arn.as_deref(), "streamArn");
     check_limit(&mut v, input.limit, 100);
-    if let Some(s) = input.exclusive_start_shard_id.as_deref() {
-        if s.len() < 28 || s.len() > 65 {
-            v.add(
-                &Violations::quoted(s),
-                "exclusiveStartShardId",
-                "Member must have length greater than or equal to 28",
-            );
-        }
+    if input.exclusive_start_shard_id.is_some() {
+        check_length(
+            &mut v,
+            input.exclusive_start_shard_id.as_deref(),
+            "exclusiveStartShardId",
+            28,
+            65,
+        );
     }
     v.into_result()?;
     let arn = input.stream_arn.unwrap_or_default();
@@ -200,15 +211,7 @@ fn get_shard_iterator(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Val
     let input: GetShardIteratorInput = decode(body)?;
     let mut v = Violations::new();
     check_arn(&mut v, input.stream_arn.as_deref(), "streamArn");
-    match input.shard_id.as_deref() {
-        None => v.add("null", "shardId", "Member must not be null"),
-        Some(s) if s.len() < 28 || s.len() > 65 => v.add(
-            &Violations::quoted(s),
-            "shardId",
-            "Member must have length greater than or equal to 28",
-        ),
-        Some(_) => {}
-    }
+    check_length(&mut v, input.shard_id.as_deref(), "shardId", 28, 65);
     let kind = input.shard_iterator_type.as_deref();
     match kind {
         None => v.add("null", "shardIteratorType", "Member must not be null"),
@@ -278,19 +281,13 @@ fn trimmed() -> DynamoError {
 fn get_records(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
     let input: GetRecordsInput = decode(body)?;
     let mut v = Violations::new();
-    match input.shard_iterator.as_deref() {
-        None => v.add("null", "shardIterator", "Member must not be null"),
-        Some(s) if s.is_empty() || s.len() > 2048 => v.add(
-            &Violations::quoted(s),
-            "shardIterator",
-            if s.is_empty() {
-                "Member must have length greater than or equal to 1"
-            } else {
-                "Member must have length less than or equal to 2048"
-            },
-        ),
-        Some(_) => {}
-    }
+    check_length(
+        &mut v,
+        input.shard_iterator.as_deref(),
+        "shardIterator",
+        1,
+        2048,
+    );
     check_limit(&mut v, input.limit, 1000);
     v.into_result()?;
     let raw = input.shard_iterator.unwrap_or_default();

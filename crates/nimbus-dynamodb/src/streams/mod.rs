@@ -801,7 +801,15 @@ mod tests {
         // Nothing after the last one read; an unknown ARN is an error.
         let after = db.stream_records(&arn, last.as_deref(), 10).unwrap();
         assert!(after.records.is_empty());
-        assert!(db.stream_records("arn:nope", None, 10).is_err());
+        assert_eq!(
+            db.stream_records("arn:nope", None, 10).unwrap_err().code,
+            "ResourceNotFoundException"
+        );
+        let bad = db.stream_records(&arn, Some("abc"), 10).unwrap_err();
+        assert_eq!(
+            (bad.code.as_ref(), bad.message.as_str()),
+            ("ValidationException", "Invalid SequenceNumber: abc")
+        );
     }
 
     #[test]
