@@ -87,6 +87,9 @@ pub struct TableDef {
     /// reused within a table.
     #[serde(default)]
     pub next_index: u32,
+    /// The table's latest stream, enabled or not (DynamoDB Streams).
+    #[serde(default)]
+    pub stream: Option<crate::streams::TableStream>,
 }
 
 /// What an index copies of each item besides the keys.
@@ -171,12 +174,16 @@ impl TableDef {
 ///
 /// And the live TTL attribute: UpdateTimeToLive switches it inside the
 /// store write that builds or drops the table's expiry index.
+///
+/// And the live stream: UpdateTable switches it inside the store write that
+/// creates or closes the stream.
 #[derive(Debug)]
 pub struct Table {
     pub def: TableDef,
     dropped: Arc<AtomicBool>,
     live_indexes: Arc<RwLock<Arc<Vec<IndexDef>>>>,
     live_ttl: Arc<RwLock<Option<Arc<str>>>>,
+    live_stream: Arc<RwLock<Option<Arc<crate::streams::Stream>>>>,
 }
 
 impl Table {
@@ -187,6 +194,7 @@ impl Table {
             dropped: Arc::new(AtomicBool::new(false)),
             live_indexes: Arc::new(RwLock::new(indexes)),
             live_ttl: Arc::new(RwLock::new(None)),
+            live_stream: Arc::new(RwLock::new(None)),
         })
     }
 
@@ -198,6 +206,7 @@ impl Table {
             dropped: self.dropped.clone(),
             live_indexes: self.live_indexes.clone(),
             live_ttl: self.live_ttl.clone(),
+            live_stream: self.live_stream.clone(),
         })
     }
 
@@ -228,6 +237,21 @@ impl Table {
     /// builds or drops the expiry index (or at start-up).
     pub fn set_live_ttl(&self, attribute: Option<&str>) {
         *self.live_ttl.write().unwrap_or_else(|e| e.into_inner()) = attribute.map(Arc::from);
+    }
+
+    /// The stream item writes record to now, if one is enabled (call from
+    /// inside the writer).
+    pub fn live_stream(&self) -> Option<Arc<crate::streams::Stream>> {
+        self.live_stream
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Switches the live stream; call from inside the store write that
+    /// enables or disables it (or at start-up).
+    pub fn set_live_stream(&self, stream: Option<Arc<crate::streams::Stream>>) {
+        *self.live_stream.write().unwrap_or_else(|e| e.into_inner()) = stream;
     }
 
     pub fn is_dropped(&self) -> bool {

@@ -38,6 +38,10 @@ pub enum DynamoError {
     IdempotentParameterMismatch(String),
     /// The store failed: not the caller's fault.
     Internal(String),
+    /// DynamoDB Streams: a shard iterator older than 15 minutes.
+    ExpiredIterator(String),
+    /// DynamoDB Streams: a position before the oldest retained record.
+    TrimmedDataAccess(String),
 }
 
 pub type Result<T, E = DynamoError> = std::result::Result<T, E>;
@@ -118,6 +122,12 @@ impl DynamoError {
                 None,
             ),
             DynamoError::Internal(m) => (500, NAMESPACE, "InternalServerError", m, None),
+            DynamoError::ExpiredIterator(m) => {
+                (400, NAMESPACE, "ExpiredIteratorException", m, None)
+            }
+            DynamoError::TrimmedDataAccess(m) => {
+                (400, NAMESPACE, "TrimmedDataAccessException", m, None)
+            }
         };
         let mut err = AwsError::new(status, ns, code, message);
         err.extra = extra;

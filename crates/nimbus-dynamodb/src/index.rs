@@ -261,6 +261,7 @@ mod tests {
             table_class: None,
             indexes: vec![index],
             next_index: 1,
+            stream: None,
         }
     }
 

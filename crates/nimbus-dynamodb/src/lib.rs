@@ -15,6 +15,7 @@ pub mod layout;
 pub mod model;
 pub mod ops;
 pub mod request;
+pub mod streams;
 pub mod ttl;
 
 use std::ops::Bound;
@@ -49,6 +50,8 @@ pub struct Inner {
     /// expiry read it, never `SystemTime`.
     pub(crate) clock: Clock,
     pub(crate) catalog: Catalog,
+    /// Every DynamoDB stream, enabled or disabled, by ARN.
+    pub(crate) streams: streams::Streams,
 }
 
 impl std::ops::Deref for DynamoDb {
@@ -114,17 +117,51 @@ impl DynamoDb {
                 table.set_live_ttl(Some(&state.attribute_name));
             }
         }
+        // Streams: each table with an enabled stream records to it.
+        let stream_registry = streams::Streams::default();
+        for stream in streams::load(&snapshot, &clock).map_err(DynamoError::into_aws)? {
+            let meta = stream.meta();
+            if meta.closed.is_none() {
+                if let Some(table) = catalog
+                    .all()
+                    .into_iter()
+                    .find(|t| t.def.number == meta.table_number)
+                {
+                    table.set_live_stream(Some(stream.clone()));
+                }
+            }
+            streams::register(&stream_registry, stream);
+        }
+        drop(snapshot);
         let db = DynamoDb {
             inner: Arc::new(Inner {
                 store,
                 catalog,
                 clock,
+                streams: stream_registry,
             }),
         };
         ttl::sweeper::spawn(&db).map_err(|e| {
             DynamoError::Internal(format!("cannot start the TTL sweeper: {e}")).into_aws()
         })?;
+        streams::trim::spawn(&db).map_err(|e| {
+            DynamoError::Internal(format!("cannot start the stream trimmer: {e}")).into_aws()
+        })?;
         Ok(db)
+    }
+
+    /// Runs one DynamoDB Streams operation (`"GetRecords"`, ...) on an
+    /// awsJson1_0 request body (`X-Amz-Target: DynamoDBStreams_20120810.*`).
+    pub async fn handle_streams(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        body: &[u8],
+    ) -> Result<Vec<u8>, AwsError> {
+        streams::handle(self, ctx, operation, body)
+            .await
+            .map(|v| serde_json::to_vec(&v).expect("json serializes"))
+            .map_err(DynamoError::into_aws)
     }
 
     /// Runs one operation (`"PutItem"`, ...) on an awsJson1_0 request body and

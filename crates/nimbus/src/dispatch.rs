@@ -208,6 +208,17 @@ async fn call(
             let dynamodb = app.services.dynamodb.clone();
             run_to_completion(async move { dynamodb.handle(&ctx, &operation, &body).await }).await
         }
+        Service::DynamoDbStreams => {
+            let operation = operation.ok_or_else(|| {
+                AwsError::unknown_operation(
+                    "DynamoDB Streams requests must name their operation in the X-Amz-Target header",
+                )
+            })?;
+            let body = read_body(body, app.max_body_bytes).await?;
+            let dynamodb = app.services.dynamodb.clone();
+            run_to_completion(async move { dynamodb.handle_streams(&ctx, &operation, &body).await })
+                .await
+        }
         Service::Sqs => {
             // Without X-Amz-Target this is the awsQuery protocol
             // (`Action=SendMessage` forms), which nimbus does not speak yet.

@@ -108,7 +108,7 @@ mod tests {
         assert_eq!(body["version"], VERSION);
         assert_eq!(
             body["services"],
-            json!(["dynamodb", "sqs", "lambda", "logs"])
+            json!(["dynamodb", "dynamodbstreams", "sqs", "lambda", "logs"])
         );
     }
 

@@ -52,6 +52,7 @@ impl Default for ServiceOptions {
 /// The services implemented so far, as reported by `/_nimbus/health`.
 pub const IMPLEMENTED: &[Service] = &[
     Service::DynamoDb,
+    Service::DynamoDbStreams,
     Service::Sqs,
     Service::Lambda,
     Service::CloudWatchLogs,

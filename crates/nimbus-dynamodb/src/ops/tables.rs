@@ -11,6 +11,7 @@ use crate::catalog::{IndexDef, IndexProjection, KeyAttr, KeyType, Table, TableDe
 use crate::codec::{check_table_name, decode, epoch_seconds, Violations};
 use crate::error::{DynamoError, Result};
 use crate::layout;
+use crate::streams::{self, Stream, ViewType};
 use crate::{Caller, DynamoDb};
 
 /// AWS's default per-region table quota.
@@ -83,6 +84,106 @@ struct ProjectionInput {
 #[serde(rename_all = "PascalCase")]
 struct StreamSpecification {
     stream_enabled: Option<bool>,
+    stream_view_type: Option<String>,
+}
+
+/// What an UpdateTable does to the table's stream, in its store write.
+#[derive(Clone, Copy)]
+enum StreamChange {
+    Enable(ViewType),
+    Disable,
+}
+
+/// A StreamSpecification checked as AWS checks it: the view type to enable
+/// with, or `None` to disable (or, on CreateTable, to have no stream).
+fn parse_stream_spec(spec: &StreamSpecification) -> Result<Option<ViewType>> {
+    let mut v = Violations::new();
+    if spec.stream_enabled.is_none() {
+        v.add(
+            "null",
+            "streamSpecification.streamEnabled",
+            "Member must not be null",
+        );
+    }
+    let view = spec.stream_view_type.as_deref();
+    if let Some(t) = view.filter(|t| ViewType::parse(t).is_none()) {
+        v.add(
+            &Violations::quoted(t),
+            "streamSpecification.streamViewType",
+            &format!("Member must satisfy enum value set: {}", ViewType::ENUM),
+        );
+    }
+    v.into_result()?;
+    match (spec.stream_enabled == Some(true), view.and_then(ViewType::parse)) {
+        (true, Some(view)) => Ok(Some(view)),
+        (true, None) => Err(DynamoError::validation(
+            "One or more parameter values were invalid: If stream is being enabled then UpdateViewType is required",
+        )),
+        (false, Some(_)) => Err(DynamoError::validation(
+            "One or more parameter values were invalid: If stream is being disabled, then UpdateViewType must not be specified",
+        )),
+        (false, None) => Ok(None),
+    }
+}
+
+/// Inside an UpdateTable's store write: enables or closes the table's
+/// stream, notes it in `def`, and switches the live stream item writes
+/// record to. Checked against the live stream, so two concurrent
+/// UpdateTables cannot both enable one.
+fn apply_stream_change(
+    txn: &mut WriteTxn<'_>,
+    db: &DynamoDb,
+    t: &Table,
+    def: &mut TableDef,
+    change: StreamChange,
+) -> Result<Option<Arc<Stream>>> {
+    match change {
+        StreamChange::Enable(view) => {
+            if t.live_stream().is_some() {
+                return Err(stream_already_enabled(&def.name));
+            }
+            let stream = streams::create_stream(txn, &db.streams, &db.clock, def, view)?;
+            def.stream = Some(streams::table_stream(&stream, true));
+            t.set_live_stream(Some(stream.clone()));
+            Ok(Some(stream))
+        }
+        StreamChange::Disable => {
+            let Some(stream) = t.live_stream() else {
+                return Err(no_stream_to_disable(&def.name));
+            };
+            streams::close_stream(txn, &stream, db.clock.now_ms());
+            if let Some(s) = def.stream.as_mut() {
+                s.enabled = false;
+            }
+            t.set_live_stream(None);
+            Ok(None)
+        }
+    }
+}
+
+/// A definition derived from an older one must not undo a stream change
+/// committed since: it keeps the stream note as stored.
+fn keep_stored_stream(txn: &mut WriteTxn<'_>, def: &mut TableDef) -> Result<()> {
+    let key = layout::table_key(&def.account, &def.region, &def.name);
+    if let Some(current) = txn.get(&key)? {
+        let current: TableDef = serde_json::from_slice(&current).map_err(|e| {
+            DynamoError::Internal(format!("table definition {} is unreadable: {e}", def.name))
+        })?;
+        def.stream = current.stream;
+    }
+    Ok(())
+}
+
+fn stream_already_enabled(table: &str) -> DynamoError {
+    DynamoError::validation(format!(
+        "Table already has an enabled stream: TableName: {table}"
+    ))
+}
+
+fn no_stream_to_disable(table: &str) -> DynamoError {
+    DynamoError::validation(format!(
+        "Table has no stream to disable: TableName: {table}"
+    ))
 }
 
 #[derive(Deserialize)]
@@ -659,10 +760,6 @@ pub(crate) fn parse_tags(tags: &[Tag], member: &str) -> Result<Vec<(String, Stri
         .collect())
 }
 
-fn not_supported_yet(what: &str) -> DynamoError {
-    DynamoError::validation(format!("nimbus does not support {what} yet"))
-}
-
 pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
     let input: CreateTableInput = decode(body)?;
     let name = check_table_name(input.table_name.as_deref())?.to_string();
@@ -706,12 +803,10 @@ pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
             "One or more parameter values were invalid: Too many tags: the limit is 50",
         ));
     }
-    if input
-        .stream_specification
-        .is_some_and(|s| s.stream_enabled == Some(true))
-    {
-        return Err(not_supported_yet("DynamoDB Streams"));
-    }
+    let stream_view = match &input.stream_specification {
+        Some(spec) => parse_stream_spec(spec)?,
+        None => None,
+    };
     if let Some(class) = input.table_class.as_deref() {
         if class != "STANDARD" && class != "STANDARD_INFREQUENT_ACCESS" {
             let mut v = Violations::new();
@@ -756,34 +851,52 @@ pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
         table_class: input.table_class,
         next_index: indexes.len() as u32,
         indexes,
+        stream: None,
     };
-    let def = db
+    let d = db.clone();
+    let (def, stream) = db
         .store
-        .write(move |txn: &mut WriteTxn<'_>| -> Result<TableDef> {
-            let key = layout::table_key(&def.account, &def.region, &def.name);
-            // Two concurrent CreateTable calls for one name: the second to
-            // reach the writer finds the first's definition here.
-            if txn.get(&key)?.is_some() {
-                return Err(DynamoError::ResourceInUse(format!(
-                    "Table already exists: {}",
-                    def.name
-                )));
-            }
-            let number = txn
-                .get(layout::NEXT_TABLE_NUMBER_KEY)?
-                .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
-                .unwrap_or(1);
-            txn.put(layout::NEXT_TABLE_NUMBER_KEY, &(number + 1).to_be_bytes());
-            let def = TableDef { number, ..def };
-            txn.put(
-                &key,
-                &serde_json::to_vec(&def).expect("table definitions serialize"),
-            );
-            Ok(def)
-        })
+        .write(
+            move |txn: &mut WriteTxn<'_>| -> Result<(TableDef, Option<Arc<Stream>>)> {
+                let key = layout::table_key(&def.account, &def.region, &def.name);
+                // Two concurrent CreateTable calls for one name: the second to
+                // reach the writer finds the first's definition here.
+                if txn.get(&key)?.is_some() {
+                    return Err(DynamoError::ResourceInUse(format!(
+                        "Table already exists: {}",
+                        def.name
+                    )));
+                }
+                let number = txn
+                    .get(layout::NEXT_TABLE_NUMBER_KEY)?
+                    .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
+                    .unwrap_or(1);
+                txn.put(layout::NEXT_TABLE_NUMBER_KEY, &(number + 1).to_be_bytes());
+                let mut def = TableDef { number, ..def };
+                // The stream starts with the table, in the same write.
+                let stream = match stream_view {
+                    Some(view) => {
+                        let s = streams::create_stream(txn, &d.streams, &d.clock, &def, view)?;
+                        def.stream = Some(streams::table_stream(&s, true));
+                        Some(s)
+                    }
+                    None => None,
+                };
+                txn.put(
+                    &key,
+                    &serde_json::to_vec(&def).expect("table definitions serialize"),
+                );
+                Ok((def, stream))
+            },
+        )
         .await?;
     let desc = describe(&def, "CREATING", Stats::default(), &[]);
-    db.catalog.insert(Table::new(def));
+    let table = Table::new(def);
+    if let Some(stream) = stream {
+        table.set_live_stream(Some(stream.clone()));
+        streams::register(&db.streams, stream);
+    }
+    db.catalog.insert(table);
     tracing::info!(table = %name, "created table");
     Ok(json!({ "TableDescription": desc }))
 }
@@ -960,6 +1073,16 @@ pub fn describe(def: &TableDef, status: &str, stats: Stats, index_stats: &[Stats
         desc["TableClassSummary"] = json!({ "TableClass": class });
     }
     describe_indexes(def, status, index_stats, &mut desc);
+    if let Some(s) = &def.stream {
+        // After a stream is disabled AWS drops StreamSpecification but
+        // keeps naming the latest stream.
+        if s.enabled {
+            desc["StreamSpecification"] =
+                json!({"StreamEnabled": true, "StreamViewType": s.view_type.as_str()});
+        }
+        desc["LatestStreamArn"] = json!(s.arn);
+        desc["LatestStreamLabel"] = json!(s.label);
+    }
     desc
 }
 
@@ -1022,12 +1145,19 @@ pub async fn delete_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
         ));
     }
     let t = table.clone();
+    let clock = db.clock.clone();
     let stats = db
         .store
         .write(
             move |txn: &mut WriteTxn<'_>| -> Result<(Stats, Vec<Stats>)> {
                 if t.is_dropped() {
                     return Err(DynamoError::table_not_found(&t.def.name));
+                }
+                // The stream outlives its table (readable, DISABLED, for
+                // the retention period); its shard closes here.
+                if let Some(stream) = t.live_stream() {
+                    streams::close_stream(txn, &stream, clock.now_ms());
+                    t.set_live_stream(None);
                 }
                 let stats = Stats::read(txn, t.def.number)?;
                 let index_stats = read_index_stats(txn, &t.def)?;
@@ -1067,16 +1197,21 @@ pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
     let input: UpdateTableInput = decode(body)?;
     let name = check_table_name(input.table_name.as_deref())?.to_string();
     let table = lookup(db, caller, &name)?;
-    if input
-        .stream_specification
-        .as_ref()
-        .is_some_and(|s| s.stream_enabled == Some(true))
-    {
-        return Err(not_supported_yet("DynamoDB Streams"));
-    }
+    let stream_change = match &input.stream_specification {
+        None => None,
+        Some(spec) => {
+            let enabled = table.def.stream.as_ref().is_some_and(|s| s.enabled);
+            match (parse_stream_spec(spec)?, enabled) {
+                (Some(_), true) => return Err(stream_already_enabled(&name)),
+                (None, false) => return Err(no_stream_to_disable(&name)),
+                (Some(view), false) => Some(StreamChange::Enable(view)),
+                (None, true) => Some(StreamChange::Disable),
+            }
+        }
+    };
     let mut def = table.def.clone();
     let now = epoch_seconds(db.clock.now());
-    let mut changed = false;
+    let mut changed = stream_change.is_some();
     match (input.billing_mode.as_deref(), input.provisioned_throughput) {
         (None, None) => {}
         (Some(mode), t) if mode != def.billing_mode => {
@@ -1139,9 +1274,9 @@ pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
         ));
     }
-    let stats = match change {
-        None => save_definition(db, &table, def.clone()).await?,
-        Some(change) => change_index(db, &table, def.clone(), change).await?,
+    let (stats, def) = match change {
+        None => save_definition_with(db, &table, def, stream_change).await?,
+        Some(change) => change_index(db, &table, def, change, stream_change).await?,
     };
     let index_stats = read_index_stats(&db.store.snapshot()?, &def)?;
     let mut desc = describe(&def, "UPDATING", stats, &index_stats);
@@ -1369,16 +1504,25 @@ async fn change_index(
     table: &Arc<Table>,
     def: TableDef,
     change: IndexChange,
-) -> Result<Stats> {
+    stream_change: Option<StreamChange>,
+) -> Result<(Stats, TableDef)> {
     let t = table.clone();
-    let stored = def.clone();
-    let stats = db
+    let mut stored = def;
+    let d = db.clone();
+    let (stats, def, stream) = db
         .store
-        .write(move |txn: &mut WriteTxn<'_>| -> Result<Stats> {
+        .write(move |txn: &mut WriteTxn<'_>| -> Result<_> {
             if t.is_dropped() {
                 return Err(DynamoError::table_not_found(&t.def.name));
             }
             check_not_raced(&t)?;
+            let stream = match stream_change {
+                Some(c) => apply_stream_change(txn, &d, &t, &mut stored, c)?,
+                None => {
+                    keep_stored_stream(txn, &mut stored)?;
+                    None
+                }
+            };
             match change {
                 IndexChange::Create(number) => {
                     let index = stored
@@ -1421,11 +1565,14 @@ async fn change_index(
             let stats = Stats::read(txn, stored.number)?;
             // From here on, every item write maintains the new index set.
             t.set_live_indexes(stored.indexes.clone());
-            Ok(stats)
+            Ok((stats, stored, stream))
         })
         .await?;
-    db.catalog.insert(table.replaced(def));
-    Ok(stats)
+    if let Some(stream) = stream {
+        streams::register(&db.streams, stream);
+    }
+    db.catalog.insert(table.replaced(def.clone()));
+    Ok((stats, def))
 }
 
 /// Writes a changed definition and swaps it into the catalog after commit.
@@ -1434,27 +1581,49 @@ pub(crate) async fn save_definition(
     table: &Arc<Table>,
     def: TableDef,
 ) -> Result<Stats> {
+    Ok(save_definition_with(db, table, def, None).await?.0)
+}
+
+/// [`save_definition`], enabling or disabling the stream in the same write;
+/// returns the definition as written.
+async fn save_definition_with(
+    db: &DynamoDb,
+    table: &Arc<Table>,
+    def: TableDef,
+    stream_change: Option<StreamChange>,
+) -> Result<(Stats, TableDef)> {
     let t = table.clone();
-    let stored = def.clone();
-    let stats = db
+    let mut stored = def;
+    let d = db.clone();
+    let (stats, def, stream) = db
         .store
-        .write(move |txn: &mut WriteTxn<'_>| -> Result<Stats> {
+        .write(move |txn: &mut WriteTxn<'_>| -> Result<_> {
             if t.is_dropped() {
                 return Err(DynamoError::table_not_found(&t.def.name));
             }
             check_not_raced(&t)?;
+            let stream = match stream_change {
+                Some(c) => apply_stream_change(txn, &d, &t, &mut stored, c)?,
+                None => {
+                    keep_stored_stream(txn, &mut stored)?;
+                    None
+                }
+            };
             let key = layout::table_key(&stored.account, &stored.region, &stored.name);
             txn.put(
                 &key,
                 &serde_json::to_vec(&stored).expect("table definitions serialize"),
             );
-            Stats::read(txn, stored.number)
+            Ok((Stats::read(txn, stored.number)?, stored, stream))
         })
         .await?;
+    if let Some(stream) = stream {
+        streams::register(&db.streams, stream);
+    }
     // The old Arc may still be used by requests in flight; they write with the
     // same table number, so they stay correct.
-    db.catalog.insert(table.replaced(def));
-    Ok(stats)
+    db.catalog.insert(table.replaced(def.clone()));
+    Ok((stats, def))
 }
 
 pub async fn describe_limits(_db: &DynamoDb, _caller: &Caller, body: &[u8]) -> Result<Value> {

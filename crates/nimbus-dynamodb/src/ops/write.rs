@@ -24,6 +24,7 @@ use crate::model::Item;
 use crate::ops::items::parse_stored;
 use crate::ops::tables::Stats;
 use crate::request::substitutions;
+use crate::streams::{self, Origin};
 use crate::ttl;
 
 /// The expression members of one write (a request, or one transaction
@@ -166,8 +167,9 @@ pub(crate) fn check_condition(
 
 /// Replaces the item stored at `key` (`old`, `new`: stored values, `None`
 /// for no item) inside a store write, with the table's stats, every
-/// secondary index and the TTL expiry index. Every write path changes items only through this, so
-/// none can leave an index behind. Returns the write units each index
+/// secondary index, the TTL expiry index and the table's stream record.
+/// Every write path changes items only through this, so none can leave an
+/// index or a stream record behind. Returns the write units each index
 /// spent.
 pub(crate) fn replace_item(
     txn: &mut WriteTxn<'_>,
@@ -175,6 +177,19 @@ pub(crate) fn replace_item(
     key: &[u8],
     old: Option<&[u8]>,
     new: Option<&[u8]>,
+) -> Result<Vec<IndexUnits>> {
+    replace_item_by(txn, table, key, old, new, Origin::Caller)
+}
+
+/// [`replace_item`], saying who made the change: the stream record of a
+/// TTL deletion names DynamoDB as its user identity.
+pub(crate) fn replace_item_by(
+    txn: &mut WriteTxn<'_>,
+    table: &Table,
+    key: &[u8],
+    old: Option<&[u8]>,
+    new: Option<&[u8]>,
+    origin: Origin,
 ) -> Result<Vec<IndexUnits>> {
     match new {
         Some(v) => txn.put(key, v),
@@ -186,12 +201,26 @@ pub(crate) fn replace_item(
     Stats::apply(txn, def.number, old.map(size), new.map(size))?;
     let indexes = table.live_indexes();
     let ttl_attribute = table.live_ttl();
-    if indexes.is_empty() && ttl_attribute.is_none() {
+    let stream = table.live_stream();
+    // Tables without indexes, TTL or a stream never parse the items.
+    if indexes.is_empty() && ttl_attribute.is_none() && stream.is_none() {
         return Ok(Vec::new());
     }
     let parse = |v: &[u8]| parse_stored(decode_stored(v).1);
     let old_item = old.map(parse).transpose()?;
     let new_item = new.map(parse).transpose()?;
+    if let Some(stream) = &stream {
+        streams::record_change(
+            txn,
+            stream,
+            def,
+            old.map(|v| decode_stored(v).1),
+            new.map(|v| decode_stored(v).1),
+            old_item.as_ref(),
+            new_item.as_ref(),
+            origin,
+        );
+    }
     if let Some(attribute) = &ttl_attribute {
         ttl::update_expiry_index(
             txn,

@@ -18,12 +18,12 @@ use std::time::Duration;
 use nimbus_store::{ReadView, StoreError, WriteTxn};
 
 use super::{expiry_key, expiry_ms, expiry_prefix, parse_expiry_key, MAX_EXPIRED_AGE_MS};
-use crate::catalog::{Table, TableDef};
+use crate::catalog::Table;
 use crate::error::Result;
 use crate::layout::decode_stored;
-use crate::model::Item;
 use crate::ops::items::parse_stored;
-use crate::ops::write::replace_item;
+use crate::ops::write::replace_item_by;
+use crate::streams::Origin;
 use crate::{DynamoDb, Inner};
 
 /// How often the sweeper looks without being woken by a clock advance.
@@ -205,14 +205,21 @@ fn expire_one(
         txn.delete(&entry);
         return Ok(false);
     }
-    replace_item(txn, table, item_key, Some(&stored), None)?;
-    record_ttl_removal(txn, &table.def, &item);
+    record_ttl_removal(txn, table, item_key, &stored)?;
     Ok(true)
 }
 
-/// The hook for DynamoDB Streams: when streams exist, this is where a TTL
-/// deletion emits its REMOVE record, inside the same write as the delete,
-/// with `userIdentity` `{"type": "Service", "principalId":
-/// "dynamodb.amazonaws.com"}` so consumers can tell expiry from a user's
-/// DeleteItem. Nothing to do until streams are implemented.
-fn record_ttl_removal(_txn: &mut WriteTxn<'_>, _def: &TableDef, _old_item: &Item) {}
+/// Deletes an expired item as DynamoDB itself: through the one item-write
+/// path, whose stream record (on a stream-enabled table) is the REMOVE with
+/// `userIdentity` `{"type": "Service", "principalId":
+/// "dynamodb.amazonaws.com"}`, in the same write as the delete, so
+/// consumers can tell expiry from a user's DeleteItem.
+fn record_ttl_removal(
+    txn: &mut WriteTxn<'_>,
+    table: &Table,
+    item_key: &[u8],
+    stored: &[u8],
+) -> Result<()> {
+    replace_item_by(txn, table, item_key, Some(stored), None, Origin::TimeToLive)?;
+    Ok(())
+}
