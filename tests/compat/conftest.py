@@ -43,7 +43,9 @@ def _health_ok(endpoint):
         return False
 
 
-def _start_nimbus():
+def _start_nimbus(args=("--in-memory",)):
+    """Starts nimbus with `args` (default: in memory); returns (process,
+    endpoint, log path)."""
     binary = Path(os.environ.get("NIMBUS_BIN", REPO_ROOT / "target" / "debug" / "nimbus"))
     if not binary.is_file():
         pytest.exit(
@@ -53,7 +55,7 @@ def _start_nimbus():
         )
     log = tempfile.NamedTemporaryFile(prefix="nimbus-compat-", suffix=".log", delete=False)
     proc = subprocess.Popen(
-        [str(binary), "serve", "--bind", "127.0.0.1:0", "--in-memory"],
+        [str(binary), "serve", "--bind", "127.0.0.1:0", *args],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

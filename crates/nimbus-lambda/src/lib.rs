@@ -69,6 +69,7 @@ pub(crate) struct Inner {
     pub(crate) queue: async_queue::Queue,
     /// How destinations and dead-letter queues reach SQS (set by the server).
     pub(crate) queues: std::sync::OnceLock<queues::Queues>,
+    pub(crate) streams: std::sync::OnceLock<queues::Streams>,
     pub(crate) provisioned: ops::provisioned::Progress,
     pub(crate) pollers: esm::Pollers,
 }
@@ -113,6 +114,7 @@ impl Lambda {
                 exec,
                 queue,
                 queues: std::sync::OnceLock::new(),
+                streams: std::sync::OnceLock::new(),
                 provisioned: Default::default(),
                 pollers: Default::default(),
             }),
@@ -133,6 +135,12 @@ impl Lambda {
     /// send through it, SQS event source mappings poll through it.
     pub fn attach_queues(&self, queues: queues::Queues) {
         let _ = self.inner.queues.set(queues);
+    }
+
+    /// Gives Lambda its way into DynamoDB Streams (stream event source
+    /// mappings poll through it).
+    pub fn attach_streams(&self, streams: queues::Streams) {
+        let _ = self.inner.streams.set(streams);
     }
 
     /// Sends every invocation's log (START, output, END, REPORT) to

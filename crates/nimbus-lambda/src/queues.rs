@@ -48,3 +48,37 @@ pub struct Queues {
     pub delete: Arc<dyn Fn(String, Vec<String>) -> QueueResult<()> + Send + Sync>,
     pub info: Arc<dyn Fn(String) -> QueueResult<QueueInfo> + Send + Sync>,
 }
+
+/// A page of a DynamoDB stream: records in the Streams API's shape, the
+/// last sequence number read, and whether the (closed) stream is done.
+#[derive(Debug, Clone, Default)]
+pub struct StreamPage {
+    pub records: Vec<Value>,
+    pub last_sequence: Option<String>,
+    pub exhausted: bool,
+}
+
+/// Reads a stream: (stream ARN, after this sequence number (None: the
+/// oldest retained record), at most this many records).
+pub type StreamRead = Arc<
+    dyn Fn(&str, Option<&str>, usize) -> std::result::Result<StreamPage, QueueError> + Send + Sync,
+>;
+
+/// Resolves when a record after the sequence number is readable, or at the
+/// timeout.
+pub type StreamWait = Arc<
+    dyn Fn(
+            String,
+            Option<String>,
+            std::time::Duration,
+        ) -> Pin<Box<dyn Future<Output = bool> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// What Lambda needs from DynamoDB Streams (event source mappings).
+#[derive(Clone)]
+pub struct Streams {
+    pub read: StreamRead,
+    pub wait: StreamWait,
+}

@@ -109,6 +109,7 @@ impl Services {
             },
             clock.clone(),
         )?;
+        lambda.attach_streams(streams(dynamodb.clone()));
         Ok(Services {
             clock,
             dynamodb,
@@ -237,6 +238,39 @@ fn queues(sqs: Sqs) -> nimbus_lambda::queues::Queues {
                         .unwrap_or(30),
                     fifo: attrs.get("FifoQueue").and_then(Value::as_str) == Some("true"),
                 })
+            })
+        }),
+    }
+}
+
+/// Lambda's way into DynamoDB Streams: the in-process reader of the
+/// DynamoDB service.
+fn streams(dynamodb: DynamoDb) -> nimbus_lambda::queues::Streams {
+    use nimbus_lambda::queues::{QueueError, StreamPage, Streams};
+    let reader = dynamodb.clone();
+    Streams {
+        read: std::sync::Arc::new(move |arn: &str, after: Option<&str>, limit: usize| {
+            reader
+                .stream_records(arn, after, limit)
+                .map(|b| StreamPage {
+                    records: b.records,
+                    last_sequence: b.last_sequence,
+                    exhausted: b.exhausted,
+                })
+                .map_err(|e| {
+                    if e.code == "ResourceNotFoundException" {
+                        QueueError::NotFound
+                    } else {
+                        QueueError::Other(format!("{}: {}", e.code, e.message))
+                    }
+                })
+        }),
+        wait: std::sync::Arc::new(move |arn: String, after: Option<String>, timeout| {
+            let dynamodb = dynamodb.clone();
+            Box::pin(async move {
+                dynamodb
+                    .wait_for_stream_records(&arn, after.as_deref(), timeout)
+                    .await
             })
         }),
     }

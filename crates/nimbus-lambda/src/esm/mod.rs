@@ -7,6 +7,7 @@
 //! are started again when the server starts.
 
 pub mod sqs;
+pub mod streams;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -45,6 +46,43 @@ pub struct Mapping {
     #[serde(default)]
     pub filter_criteria: Option<Value>,
     pub last_modified_ms: u64,
+    /// Stream sources only: where a new mapping starts (TRIM_HORIZON, LATEST).
+    #[serde(default)]
+    pub starting_position: Option<String>,
+    /// Stream sources: -1 retries until the record expires.
+    #[serde(default = "minus_one")]
+    pub maximum_retry_attempts: i64,
+    /// Stream sources: -1 means no limit.
+    #[serde(default = "minus_one")]
+    pub maximum_record_age: i64,
+    #[serde(default)]
+    pub bisect_on_error: bool,
+    #[serde(default = "one")]
+    pub parallelization_factor: u32,
+    /// Stream sources: where batches that could not be processed go (SQS).
+    #[serde(default)]
+    pub on_failure: Option<String>,
+}
+
+fn minus_one() -> i64 {
+    -1
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Store key of a stream mapping's checkpoint: `lk` + UUID -> the sequence
+/// number of the last record done with.
+pub fn checkpoint_key(uuid: &str) -> Vec<u8> {
+    let mut k = b"lk".to_vec();
+    k.extend_from_slice(uuid.as_bytes());
+    k
+}
+
+/// Whether an event source ARN names a DynamoDB stream.
+pub fn is_stream(arn: &str) -> bool {
+    arn.starts_with("arn:aws:dynamodb:") && arn.contains("/stream/")
 }
 
 impl Mapping {
@@ -142,6 +180,8 @@ pub(crate) fn apply(lambda: &Lambda, mapping: &Mapping) {
     }
     let handle = if mapping.event_source_arn.starts_with("arn:aws:sqs:") {
         tokio::spawn(sqs::run(lambda.clone(), Arc::new(mapping.clone())))
+    } else if is_stream(&mapping.event_source_arn) {
+        tokio::spawn(streams::run(lambda.clone(), Arc::new(mapping.clone())))
     } else {
         return;
     };
@@ -201,6 +241,20 @@ pub fn mapping_json(lambda: &Lambda, m: &Mapping, state: Option<&str>) -> Value 
     }
     if let Some(f) = &m.filter_criteria {
         out["FilterCriteria"] = f.clone();
+    }
+    if is_stream(&m.event_source_arn) {
+        if let Some(p) = &m.starting_position {
+            out["StartingPosition"] = p.clone().into();
+        }
+        out["MaximumRetryAttempts"] = m.maximum_retry_attempts.into();
+        out["MaximumRecordAgeInSeconds"] = m.maximum_record_age.into();
+        out["BisectBatchOnFunctionError"] = m.bisect_on_error.into();
+        out["ParallelizationFactor"] = m.parallelization_factor.into();
+        out["DestinationConfig"] = match &m.on_failure {
+            Some(d) => json!({ "OnFailure": { "Destination": d } }),
+            None => json!({ "OnFailure": {} }),
+        };
+        out["TumblingWindowInSeconds"] = 0.into();
     }
     out
 }

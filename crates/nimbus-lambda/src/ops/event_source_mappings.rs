@@ -74,14 +74,49 @@ pub async fn create_event_source_mapping(
         event_source_arn: source.clone(),
         function_name: f.name.clone(),
         qualifier: r.qualifier.clone(),
-        batch_size: 10,
+        // AWS's defaults: 10 for queues, 100 for streams.
+        batch_size: if esm::is_stream(&source) { 100 } else { 10 },
         maximum_batching_window: 0,
         enabled: true,
         report_batch_item_failures: false,
         maximum_concurrency: None,
         filter_criteria: None,
         last_modified_ms: lambda.inner().clock.now_ms(),
+        starting_position: None,
+        maximum_retry_attempts: -1,
+        maximum_record_age: -1,
+        bisect_on_error: false,
+        parallelization_factor: 1,
+        on_failure: None,
     };
+    if esm::is_stream(&source) {
+        let position = input.starting_position.clone().ok_or_else(|| {
+            LambdaError::invalid("StartingPosition is required for DynamoDB stream event sources.")
+        })?;
+        if position != "TRIM_HORIZON" && position != "LATEST" {
+            return Err(LambdaError::invalid(format!(
+                "Unsupported starting position for DynamoDB streams: {position}. Use TRIM_HORIZON or LATEST."
+            )));
+        }
+        mapping.starting_position = Some(position);
+        apply_stream_input(&mut mapping, input)?;
+        let start = stream_start(lambda, &mapping)?;
+        save(lambda, &mapping).await?;
+        if let Some(sequence) = start {
+            esm::streams::save_checkpoint(lambda, &mapping.uuid, &sequence).await?;
+        }
+        esm::apply(lambda, &mapping);
+        tracing::info!(
+            "lambda: event source mapping {} from {} to {}",
+            mapping.uuid,
+            source,
+            mapping.function_arn()
+        );
+        return Ok(Reply::json(
+            202,
+            &mapping_json(lambda, &mapping, Some("Creating")),
+        ));
+    }
     apply_input(&mut mapping, input)?;
     let timeout = f
         .version(r.qualifier.as_deref().unwrap_or(names::LATEST))
@@ -142,7 +177,14 @@ pub async fn update_event_source_mapping(
         m.function_name = f.name.clone();
         m.qualifier = r.qualifier;
     }
-    apply_input(&mut m, input)?;
+    if esm::is_stream(&m.event_source_arn) {
+        if input.starting_position.is_some() {
+            return Err(LambdaError::invalid("StartingPosition cannot be updated."));
+        }
+        apply_stream_input(&mut m, input)?;
+    } else {
+        apply_input(&mut m, input)?;
+    }
     m.last_modified_ms = lambda.inner().clock.now_ms();
     save(lambda, &m).await?;
     esm::apply(lambda, &m);
@@ -199,6 +241,113 @@ pub fn list_event_source_mappings(
         200,
         &super::page_json("EventSourceMappings", page, next),
     ))
+}
+
+/// Applies the optional members of a Create or Update request for a
+/// DynamoDB stream source.
+fn apply_stream_input(m: &mut Mapping, input: MappingInput) -> Result<()> {
+    if input.scaling_config.is_some() {
+        return Err(LambdaError::invalid(
+            "Unsupported parameter for DynamoDB stream event source: ScalingConfig",
+        ));
+    }
+    if input.tumbling_window_in_seconds.is_some_and(|t| t != 0) {
+        return Err(LambdaError::invalid(
+            "nimbus does not support TumblingWindowInSeconds yet",
+        ));
+    }
+    if let Some(enabled) = input.enabled {
+        m.enabled = enabled;
+    }
+    if let Some(n) = input.batch_size {
+        m.batch_size = LambdaError::bounded(n, "batchSize", 1, 10_000)?;
+    }
+    if let Some(n) = input.maximum_batching_window_in_seconds {
+        m.maximum_batching_window =
+            LambdaError::bounded(n, "maximumBatchingWindowInSeconds", 0, 300)?;
+    }
+    if let Some(n) = input.maximum_retry_attempts {
+        if n != -1 {
+            LambdaError::bounded(n, "maximumRetryAttempts", -1, 10_000)?;
+        }
+        m.maximum_retry_attempts = n;
+    }
+    if let Some(n) = input.maximum_record_age_in_seconds {
+        if n != -1 {
+            LambdaError::bounded(n, "maximumRecordAgeInSeconds", 60, 604_800)?;
+        }
+        m.maximum_record_age = n;
+    }
+    if let Some(b) = input.bisect_batch_on_function_error {
+        m.bisect_on_error = b;
+    }
+    if let Some(n) = input.parallelization_factor {
+        m.parallelization_factor = LambdaError::bounded(n, "parallelizationFactor", 1, 10)?;
+    }
+    if let Some(config) = input.destination_config {
+        let destination = config
+            .get("OnFailure")
+            .and_then(|d| d.get("Destination"))
+            .and_then(Value::as_str)
+            .filter(|d| !d.is_empty())
+            .map(str::to_owned);
+        if let Some(d) = &destination {
+            if crate::destinations::kind_of(d)? != crate::destinations::DestinationKind::Sqs {
+                return Err(LambdaError::invalid(
+                    "nimbus supports SQS queues as OnFailure destinations of stream event sources",
+                ));
+            }
+        }
+        m.on_failure = destination;
+    }
+    if let Some(types) = input.function_response_types {
+        if let Some(bad) = types.iter().find(|t| *t != "ReportBatchItemFailures") {
+            return Err(LambdaError::constraint(
+                format!("[{bad}]"),
+                "functionResponseTypes",
+                "Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]",
+            ));
+        }
+        m.report_batch_item_failures = !types.is_empty();
+    }
+    if let Some(filter) = input.filter_criteria {
+        let patterns = filter_patterns(&filter)?;
+        nimbus_patterns::FilterCriteria::parse(&patterns)
+            .map_err(|e| LambdaError::invalid(e.to_string()))?;
+        m.filter_criteria = (!patterns.is_empty()).then_some(filter);
+    }
+    Ok(())
+}
+
+/// Where a new stream mapping starts: nothing (TRIM_HORIZON, the oldest
+/// retained record) or the stream's current end (LATEST). Also checks that
+/// the stream exists.
+fn stream_start(lambda: &Lambda, m: &Mapping) -> Result<Option<String>> {
+    let Some(streams) = lambda.inner().streams.get() else {
+        return Err(LambdaError::Service(
+            "nimbus has no DynamoDB Streams service attached".into(),
+        ));
+    };
+    let read = |after: Option<&str>| {
+        (streams.read)(&m.event_source_arn, after, 1000).map_err(|e| match e {
+            QueueError::NotFound => {
+                LambdaError::invalid(format!("Stream not found: {}", m.event_source_arn))
+            }
+            QueueError::Other(e) => LambdaError::Service(e),
+        })
+    };
+    let mut page = read(None)?;
+    if m.starting_position.as_deref() != Some("LATEST") {
+        return Ok(None);
+    }
+    let mut last = page.last_sequence.clone();
+    while page.records.len() == 1000 {
+        page = read(last.as_deref())?;
+        if page.last_sequence.is_some() {
+            last = page.last_sequence.clone();
+        }
+    }
+    Ok(last)
 }
 
 /// Applies the optional members of a Create or Update request.
@@ -300,9 +449,10 @@ fn check_source_kind(arn: &str) -> Result<()> {
     let service = arn.strip_prefix("arn:").and_then(|r| r.split(':').nth(1));
     match service {
         Some("sqs") if arn.split(':').count() == 6 => Ok(()),
+        Some("dynamodb") if esm::is_stream(arn) => Ok(()),
         Some("dynamodb") | Some("kinesis") | Some("kafka") | Some("mq") => {
             Err(LambdaError::invalid(format!(
-                "nimbus does not support this event source yet: {arn} (SQS queues are supported)"
+                "nimbus does not support this event source yet: {arn} (SQS queues and DynamoDB streams are supported)"
             )))
         }
         _ => Err(LambdaError::invalid(format!(

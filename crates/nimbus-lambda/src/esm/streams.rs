@@ -1,0 +1,429 @@
+//! The DynamoDB Streams poller of one event source mapping: reads the
+//! stream after the mapping's checkpoint, gathers batches (BatchSize,
+//! MaximumBatchingWindowInSeconds), invokes the function with AWS's
+//! DynamoDB event, and moves the checkpoint only past what succeeded.
+//!
+//! Failure handling is AWS's: a failed batch is retried (in order: nothing
+//! after it is processed meanwhile) until MaximumRetryAttempts or
+//! MaximumRecordAgeInSeconds runs out; BisectBatchOnFunctionError halves a
+//! failing batch to isolate the bad record; with ReportBatchItemFailures the
+//! checkpoint moves to just before the first failed record. A batch given
+//! up on is described to the OnFailure destination (an SQS queue) and
+//! skipped.
+//!
+//! Invariant: the checkpoint (the sequence number of the last record done
+//! with) is written durably after each batch and before the next is read,
+//! so after a crash the mapping resumes after the last record it finished,
+//! never skipping one (a batch in flight at the crash runs again).
+//!
+//! nimbus keeps one shard per stream, so batches are processed one at a
+//! time in stream order; ParallelizationFactor is accepted and recorded.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use nimbus_store::ReadView;
+use serde_json::{json, Value};
+
+use super::{checkpoint_key, Mapping};
+use crate::error::LambdaError;
+use crate::exec::{InvokeResult, Target};
+use crate::queues::{QueueError, QueueMessage, StreamPage};
+use crate::Lambda;
+
+/// How long a poller waits after a problem before trying again.
+const PROBLEM_BACKOFF: Duration = Duration::from_secs(5);
+/// Pause between retries of a failing batch.
+const RETRY_DELAY: Duration = Duration::from_millis(500);
+
+pub(crate) async fn run(lambda: Lambda, mapping: Arc<Mapping>) {
+    let filter = mapping
+        .filter_criteria
+        .as_ref()
+        .and_then(|f| crate::ops::event_source_mappings::filter_patterns(f).ok())
+        .and_then(|p| nimbus_patterns::FilterCriteria::parse(&p).ok())
+        .filter(|f| !f.is_empty());
+    let mut checkpoint = load_checkpoint(&lambda, &mapping.uuid);
+    loop {
+        let Some(streams) = lambda.inner().streams.get().cloned() else {
+            problem(
+                &lambda,
+                &mapping,
+                "PROBLEM: nimbus has no DynamoDB Streams service attached".into(),
+            );
+            tokio::time::sleep(PROBLEM_BACKOFF).await;
+            continue;
+        };
+        let batch = match gather(&lambda, &mapping, &streams, checkpoint.as_deref()).await {
+            Ok(Some(batch)) => batch,
+            Ok(None) => continue,
+            Err(p) => {
+                problem(&lambda, &mapping, p);
+                tokio::time::sleep(PROBLEM_BACKOFF).await;
+                continue;
+            }
+        };
+        let Some(last) = batch.last_sequence.clone() else {
+            continue;
+        };
+        let records: Vec<Value> = batch
+            .records
+            .iter()
+            .map(|r| event_record(&mapping, r))
+            .filter(|r| filter.as_ref().is_none_or(|f| f.matches(r)))
+            .collect();
+        if !records.is_empty() {
+            process(&lambda, &mapping, records).await;
+        }
+        if save_checkpoint(&lambda, &mapping.uuid, &last)
+            .await
+            .is_err()
+        {
+            tokio::time::sleep(PROBLEM_BACKOFF).await;
+            continue;
+        }
+        checkpoint = Some(last);
+    }
+}
+
+/// The next batch after `after`: waits for the first record, then up to
+/// the batching window for more.
+async fn gather(
+    lambda: &Lambda,
+    m: &Mapping,
+    streams: &crate::queues::Streams,
+    after: Option<&str>,
+) -> Result<Option<StreamPage>, String> {
+    let limit = m.batch_size as usize;
+    let mut page = read(streams, m, after, limit)?;
+    if page.records.is_empty() {
+        if page.exhausted {
+            problem(
+                lambda,
+                m,
+                "PROBLEM: the stream is disabled and every record has been processed".into(),
+            );
+            tokio::time::sleep(PROBLEM_BACKOFF * 6).await;
+            return Ok(None);
+        }
+        (streams.wait)(
+            m.event_source_arn.clone(),
+            after.map(str::to_owned),
+            Duration::from_secs(20),
+        )
+        .await;
+        return Ok(None);
+    }
+    let window = Duration::from_secs(u64::from(m.maximum_batching_window));
+    let deadline = tokio::time::Instant::now() + window;
+    while page.records.len() < limit {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        (streams.wait)(m.event_source_arn.clone(), page.last_sequence.clone(), left).await;
+        let more = read(
+            streams,
+            m,
+            page.last_sequence.as_deref(),
+            limit - page.records.len(),
+        )?;
+        if more.records.is_empty() && tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        page.records.extend(more.records);
+        if more.last_sequence.is_some() {
+            page.last_sequence = more.last_sequence;
+        }
+    }
+    Ok(Some(page))
+}
+
+fn read(
+    streams: &crate::queues::Streams,
+    m: &Mapping,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<StreamPage, String> {
+    (streams.read)(&m.event_source_arn, after, limit).map_err(|e| match e {
+        QueueError::NotFound => format!("PROBLEM: Stream not found: {}", m.event_source_arn),
+        QueueError::Other(e) => format!("PROBLEM: {e}"),
+    })
+}
+
+/// Runs one batch to completion: success, or retries (with bisection) until
+/// it is given up on and reported to the OnFailure destination.
+async fn process(lambda: &Lambda, m: &Mapping, records: Vec<Value>) {
+    // Sub-batches still to do, in stream order, with the attempts each has
+    // had (a bisected or partly done batch keeps its count).
+    let mut pending: Vec<(Vec<Value>, i64)> = vec![(records, 0)];
+    while !pending.is_empty() {
+        let (batch, tried) = pending[0].clone();
+        let attempts = tried + 1;
+        match invoke(lambda, m, &batch).await {
+            Outcome::Done => {
+                set_result(lambda, m, "OK", batch.len());
+                pending.remove(0);
+                continue;
+            }
+            Outcome::PartlyDone(first_failed) => {
+                set_result(
+                    lambda,
+                    m,
+                    "PROBLEM: Function reported batch item failures",
+                    batch.len(),
+                );
+                // Records before the first reported failure are done.
+                pending[0] = (batch[first_failed..].to_vec(), attempts);
+            }
+            Outcome::Failed(reason) => {
+                set_result(lambda, m, &reason, batch.len());
+                if m.bisect_on_error && batch.len() > 1 {
+                    let (a, b) = batch.split_at(batch.len() / 2);
+                    pending.splice(0..1, [(a.to_vec(), attempts), (b.to_vec(), attempts)]);
+                    tokio::time::sleep(RETRY_DELAY).await;
+                    continue;
+                }
+                pending[0].1 = attempts;
+            }
+        }
+        let (head, attempts) = pending[0].clone();
+        if give_up(m, attempts, &head) {
+            let condition = if expired(m, &head) {
+                "RecordAgeExceeded"
+            } else {
+                "RetryAttemptsExhausted"
+            };
+            report_failure(lambda, m, &head, attempts, condition).await;
+            pending.remove(0);
+        } else {
+            tokio::time::sleep(RETRY_DELAY).await;
+        }
+    }
+}
+
+enum Outcome {
+    Done,
+    /// ReportBatchItemFailures: the index of the first failed record.
+    PartlyDone(usize),
+    Failed(String),
+}
+
+async fn invoke(lambda: &Lambda, m: &Mapping, batch: &[Value]) -> Outcome {
+    let Some(f) = lambda
+        .inner()
+        .catalog
+        .get(&m.account, &m.region, &m.function_name)
+    else {
+        return Outcome::Failed(format!(
+            "PROBLEM: Function {} does not exist",
+            m.function_arn()
+        ));
+    };
+    let ctx = nimbus_wire::RequestContext::local(&m.region);
+    let Ok((version, invoked_arn)) = crate::ops::invoke::resolve(&f, &ctx, m.qualifier.as_deref())
+    else {
+        return Outcome::Failed(format!(
+            "PROBLEM: Function {} does not exist",
+            m.function_arn()
+        ));
+    };
+    let Some(config) = f.version(&version) else {
+        return Outcome::Failed("PROBLEM: Function version does not exist".into());
+    };
+    let target = Target {
+        function: &f,
+        config,
+        invoked_arn,
+    };
+    let event = json!({ "Records": batch });
+    let request_id = uuid::Uuid::new_v4().to_string();
+    match lambda
+        .inner()
+        .exec
+        .run(&target, Bytes::from(event.to_string()), None, &request_id)
+        .await
+    {
+        Ok(execution) => match execution.result {
+            InvokeResult::Success(body) if m.report_batch_item_failures => {
+                first_failure(&body, batch)
+            }
+            InvokeResult::Success(_) => Outcome::Done,
+            InvokeResult::FunctionError(_) => {
+                Outcome::Failed("PROBLEM: Function call failed".into())
+            }
+        },
+        Err(LambdaError::TooManyRequests { .. }) => {
+            Outcome::Failed("PROBLEM: Function call throttled".into())
+        }
+        Err(e) => Outcome::Failed(format!("PROBLEM: {e}")),
+    }
+}
+
+/// Checkpoint semantics of ReportBatchItemFailures for streams: the
+/// lowest-positioned failed record is where processing resumes; a malformed
+/// response fails the whole batch.
+fn first_failure(body: &[u8], batch: &[Value]) -> Outcome {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Outcome::Done;
+    };
+    let Some(list) = value.get("batchItemFailures").filter(|l| !l.is_null()) else {
+        return Outcome::Done;
+    };
+    let Some(list) = list.as_array() else {
+        return Outcome::Failed(
+            "PROBLEM: Function returned an invalid batchItemFailures response".into(),
+        );
+    };
+    let mut first: Option<usize> = None;
+    for item in list {
+        let Some(id) = item.get("itemIdentifier").and_then(Value::as_str) else {
+            return Outcome::Failed(
+                "PROBLEM: Function returned an invalid batchItemFailures response".into(),
+            );
+        };
+        let Some(i) = batch
+            .iter()
+            .position(|r| r["dynamodb"]["SequenceNumber"] == id)
+        else {
+            return Outcome::Failed(
+                "PROBLEM: Function returned an invalid batchItemFailures response".into(),
+            );
+        };
+        first = Some(first.map_or(i, |f| f.min(i)));
+    }
+    match first {
+        None => Outcome::Done,
+        Some(i) => Outcome::PartlyDone(i),
+    }
+}
+
+fn give_up(m: &Mapping, attempts: i64, batch: &[Value]) -> bool {
+    (m.maximum_retry_attempts >= 0 && attempts > m.maximum_retry_attempts) || expired(m, batch)
+}
+
+/// Whether the oldest record of the batch is older than MaximumRecordAge.
+fn expired(m: &Mapping, batch: &[Value]) -> bool {
+    if m.maximum_record_age < 0 {
+        return false;
+    }
+    let now = crate::model::now_ms() as f64 / 1000.0;
+    batch
+        .first()
+        .and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_f64())
+        .is_some_and(|created| now - created > m.maximum_record_age as f64)
+}
+
+/// Sends AWS's failure record for a skipped batch to the OnFailure queue.
+async fn report_failure(
+    lambda: &Lambda,
+    m: &Mapping,
+    batch: &[Value],
+    attempts: i64,
+    condition: &str,
+) {
+    tracing::warn!(
+        "lambda: event source mapping {}: skipped {} stream record(s) ({condition})",
+        m.uuid,
+        batch.len()
+    );
+    let Some(destination) = &m.on_failure else {
+        return;
+    };
+    let seq = |r: Option<&Value>| {
+        r.map(|r| r["dynamodb"]["SequenceNumber"].clone())
+            .unwrap_or(Value::Null)
+    };
+    let arrival = |r: Option<&Value>| {
+        r.and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_f64())
+            .map(|t| crate::model::log_timestamp((t * 1000.0) as u64))
+    };
+    let body = json!({
+        "requestContext": {
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "functionArn": m.function_arn(),
+            "condition": condition,
+            "approximateInvokeCount": attempts,
+        },
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": m.qualifier.clone().unwrap_or_else(|| crate::names::LATEST.into()),
+            "functionError": "Unhandled",
+        },
+        "version": "1.0",
+        "timestamp": crate::model::log_timestamp(crate::model::now_ms()),
+        "DDBStreamBatchInfo": {
+            "shardId": "shardId-00000000000000000001",
+            "startSequenceNumber": seq(batch.first()),
+            "endSequenceNumber": seq(batch.last()),
+            "approximateArrivalOfFirstRecord": arrival(batch.first()),
+            "approximateArrivalOfLastRecord": arrival(batch.last()),
+            "batchSize": batch.len(),
+            "streamArn": m.event_source_arn,
+        },
+    });
+    if let Some(queues) = lambda.inner().queues.get() {
+        let message = QueueMessage {
+            queue_arn: destination.clone(),
+            body: body.to_string(),
+            attributes: Vec::new(),
+        };
+        if let Err(e) = (queues.send)(message).await {
+            tracing::warn!("lambda: could not deliver to destination {destination}: {e}");
+        }
+    }
+}
+
+/// A stream record as Lambda's DynamoDB event carries it.
+fn event_record(m: &Mapping, record: &Value) -> Value {
+    let mut r = record.clone();
+    r["eventSourceARN"] = m.event_source_arn.clone().into();
+    if let Some(identity) = record.get("userIdentity") {
+        r["userIdentity"] = json!({
+            "type": identity.get("Type").cloned().unwrap_or(Value::Null),
+            "principalId": identity.get("PrincipalId").cloned().unwrap_or(Value::Null),
+        });
+    }
+    r
+}
+
+fn load_checkpoint(lambda: &Lambda, uuid: &str) -> Option<String> {
+    let snapshot = lambda.inner().store.snapshot().ok()?;
+    let bytes = snapshot.get(&checkpoint_key(uuid)).ok()??;
+    String::from_utf8(bytes).ok().filter(|s| !s.is_empty())
+}
+
+pub(crate) async fn save_checkpoint(
+    lambda: &Lambda,
+    uuid: &str,
+    sequence: &str,
+) -> Result<(), LambdaError> {
+    let key = checkpoint_key(uuid);
+    let value = sequence.as_bytes().to_vec();
+    lambda
+        .inner()
+        .store
+        .write(move |txn| {
+            txn.put(&key, &value);
+            Ok::<_, LambdaError>(())
+        })
+        .await
+}
+
+fn problem(lambda: &Lambda, m: &Mapping, problem: String) {
+    tracing::warn!("lambda: event source mapping {}: {problem}", m.uuid);
+    lambda.inner().pollers.update(&m.uuid, |s| {
+        s.last_processing_result = Some(problem.clone());
+        s.problem = Some(problem);
+    });
+}
+
+fn set_result(lambda: &Lambda, m: &Mapping, result: &str, records: usize) {
+    lambda.inner().pollers.update(&m.uuid, |s| {
+        s.last_processing_result = Some(result.to_owned());
+        s.problem = None;
+        s.batches += 1;
+        s.records += records as u64;
+    });
+}
