@@ -2,7 +2,8 @@
 //!
 //! A request arrives as HTTP; this crate tells which service and operation it
 //! names ([`route`]), who signed it ([`sigv4`], [`identity`]), frames awsJson
-//! responses and errors ([`json`], [`error`]) and names each response
+//! responses and errors ([`json`], [`error`]), frames awsQuery XML ([`xml`],
+//! [`form`]) and names each response
 //! ([`request_id`]). Services receive plain bytes plus a [`RequestContext`] and
 //! answer with bytes or an [`AwsError`].
 
@@ -14,6 +15,7 @@ pub mod request_id;
 pub mod rest;
 pub mod route;
 pub mod sigv4;
+pub mod xml;
 
 pub use error::AwsError;
 
