@@ -243,11 +243,28 @@ fn object(members: BTreeMap<String, Node>) -> Object {
             out.insert(json_name.into(), map(node, key, value));
         } else if name.ends_with("BatchRequestEntry") {
             out.insert("Entries".into(), entries(node));
+        } else if matches!(&node, Node::Leaf(text) if text.is_empty()) && is_collection(&name) {
+            // Clients send an empty list or map under its awsJson member
+            // name with no value (`Entries=`), as the flattened names need
+            // an index.
+            let empty = if MAPS.iter().any(|(_, json_name, ..)| *json_name == name) {
+                Value::Object(Map::new())
+            } else {
+                Value::Array(Vec::new())
+            };
+            out.insert(name, empty);
         } else {
             out.insert(name.clone(), scalar_or_object(&name, node));
         }
     }
     out
+}
+
+/// Whether `name` is the awsJson name of a list or map member.
+fn is_collection(name: &str) -> bool {
+    name == "Entries"
+        || LISTS.iter().any(|(_, json_name)| *json_name == name)
+        || MAPS.iter().any(|(_, json_name, ..)| *json_name == name)
 }
 
 fn scalar_or_object(name: &str, node: Node) -> Value {
@@ -498,6 +515,21 @@ mod tests {
             ]),
         )
         .unwrap();
+        let empty = parse_request(
+            &ctx(),
+            "/",
+            &params(&[
+                ("Action", "DeleteMessageBatch"),
+                ("QueueUrl", "u"),
+                ("Entries", ""),
+                ("Attributes", ""),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(empty.request),
+            json!({"QueueUrl": "u", "Entries": [], "Attributes": {}})
+        );
         assert_eq!(
             Value::Object(req.request),
             json!({
