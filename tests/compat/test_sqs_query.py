@@ -16,9 +16,11 @@ Two kinds of client:
   addressed by the queue's path) and for checking the XML itself.
 """
 
-import base64
 import copy
 import hashlib
+import json
+import os
+import subprocess
 import tempfile
 import urllib.parse
 import uuid
@@ -100,8 +102,6 @@ def query_model(json_model):
 
 @pytest.fixture(scope="session")
 def qsqs(endpoint):
-    import json
-
     base = botocore.session.get_session()
     json_model = base.get_component("data_loader").load_service_model("sqs", "service-2")
     data_dir = Path(tempfile.mkdtemp(prefix="sqs-query-model-"))
@@ -465,3 +465,82 @@ def test_raw_xml_and_protocol_errors(raw, qsqs, queue, account_id):
     assert xml_error(
         raw.send({"Action": "ReceiveMessage", "QueueUrl": url, "MaxNumberOfMessages": "many"})
     ) == (400, "Sender", "InvalidParameterValue", "The value for parameter MaxNumberOfMessages is not valid.")
+
+
+# AWS CLI v1 before 1.29.x-era botocore 1.31 speaks query to SQS. Install one
+# beside the suite (see README.md) and point AWSCLI_V1 at its `aws`.
+AWSCLI_V1 = os.environ.get("AWSCLI_V1", "/tmp/awscli-v1/bin/aws")
+
+
+def test_aws_cli_v1(endpoint):
+    if not Path(AWSCLI_V1).is_file():
+        pytest.skip(f"AWS CLI v1 not installed at {AWSCLI_V1} (set AWSCLI_V1)")
+
+    env = dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID="AKIDCOMPATTEST",
+        AWS_SECRET_ACCESS_KEY="compat-secret",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+    )
+
+    def aws(*args):
+        out = subprocess.run(
+            [AWSCLI_V1, "--endpoint-url", endpoint, "--output", "json", "sqs", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return out.returncode, out.stdout, out.stderr
+
+    version = subprocess.run([AWSCLI_V1, "--version"], capture_output=True, text=True).stdout
+    assert version.startswith("aws-cli/1."), version
+    name = qname("cli")
+    rc, out, err = aws("create-queue", "--queue-name", name, "--attributes", "VisibilityTimeout=40")
+    assert rc == 0, err
+    url = json.loads(out)["QueueUrl"]
+    try:
+        rc, out, err = aws(
+            "send-message",
+            "--queue-url",
+            url,
+            "--message-body",
+            "hello <cli> & co",
+            "--message-attributes",
+            '{"k": {"DataType": "String", "StringValue": "v"}}',
+        )
+        assert rc == 0, err
+        sent = json.loads(out)
+        assert sent["MD5OfMessageBody"] == hashlib.md5(b"hello <cli> & co").hexdigest()
+        rc, out, err = aws(
+            "receive-message",
+            "--queue-url",
+            url,
+            "--attribute-names",
+            "All",
+            "--message-attribute-names",
+            "All",
+            "--wait-time-seconds",
+            "1",
+        )
+        assert rc == 0, err
+        (msg,) = json.loads(out)["Messages"]
+        assert msg["Body"] == "hello <cli> & co"
+        assert msg["MessageId"] == sent["MessageId"]
+        assert msg["MessageAttributes"] == {"k": {"DataType": "String", "StringValue": "v"}}
+        assert msg["Attributes"]["ApproximateReceiveCount"] == "1"
+        rc, out, err = aws("get-queue-attributes", "--queue-url", url, "--attribute-names", "VisibilityTimeout")
+        assert rc == 0, err
+        assert json.loads(out)["Attributes"] == {"VisibilityTimeout": "40"}
+        rc, out, err = aws("delete-message", "--queue-url", url, "--receipt-handle", msg["ReceiptHandle"])
+        assert rc == 0, err
+    finally:
+        aws("delete-queue", "--queue-url", url)
+    rc, out, err = aws("get-queue-url", "--queue-name", name)
+    assert rc == 255
+    assert (
+        "An error occurred (AWS.SimpleQueueService.NonExistentQueue) when calling the GetQueueUrl "
+        "operation: The specified queue does not exist." in err
+    )
