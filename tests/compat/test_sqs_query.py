@@ -102,6 +102,11 @@ def query_model(json_model):
 
 @pytest.fixture(scope="session")
 def qsqs(endpoint):
+    return query_client(endpoint)
+
+
+def query_client(endpoint):
+    """A boto3 SQS client on the query protocol."""
     base = botocore.session.get_session()
     json_model = base.get_component("data_loader").load_service_model("sqs", "service-2")
     data_dir = Path(tempfile.mkdtemp(prefix="sqs-query-model-"))
@@ -369,11 +374,32 @@ def test_batches_with_partial_failures(qsqs, queue):
     )
 
 
-def test_dead_letter_sources_and_fifo(qsqs, queue, account_id):
+def test_dead_letter_sources_and_fifo(qsqs, sqs, queue, account_id):
     dlq = queue()
     dlq_arn = qsqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     src = queue(RedrivePolicy=f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"3"}}')
+    src_arn = qsqs.get_queue_attributes(QueueUrl=src, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     assert qsqs.list_dead_letter_source_queues(QueueUrl=dlq)["queueUrls"] == [src]
+
+    # Move a dead-lettered message back with a move task.
+    qsqs.send_message(QueueUrl=dlq, MessageBody="dead")
+    handle = qsqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=src_arn)["TaskHandle"]
+    assert handle
+    (moved,) = qsqs.receive_message(QueueUrl=src, WaitTimeSeconds=5)["Messages"]
+    assert moved["Body"] == "dead"
+    (task,) = qsqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
+    assert task["SourceArn"] == dlq_arn
+    assert task["DestinationArn"] == src_arn
+    assert task["Status"] in ("RUNNING", "COMPLETED")
+    assert isinstance(task["StartedTimestamp"], int)
+    with pytest.raises(ClientError) as e:
+        qsqs.cancel_message_move_task(TaskHandle="bogus")
+    with pytest.raises(ClientError) as json_e:
+        sqs.cancel_message_move_task(TaskHandle="bogus")
+    assert error_of(e) == error_of(json_e)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == json_e.value.response[
+        "ResponseMetadata"
+    ]["HTTPStatusCode"]
     fifo = queue(qname("f") + ".fifo", FifoQueue="true", ContentBasedDeduplication="true")
     first = qsqs.send_message(QueueUrl=fifo, MessageBody="m", MessageGroupId="g")
     dup = qsqs.send_message(QueueUrl=fifo, MessageBody="m", MessageGroupId="g")
@@ -450,6 +476,13 @@ def test_raw_xml_and_protocol_errors(raw, qsqs, queue, account_id):
         "Sender",
         "InvalidAction",
         "The action Frobnicate is not valid for this endpoint.",
+    )
+    # A real SQS action nimbus lacks is not InvalidAction.
+    assert xml_error(raw.send({"Action": "RemovePermission", "QueueUrl": url, "Label": "l"})) == (
+        400,
+        "Sender",
+        "AWS.SimpleQueueService.UnsupportedOperation",
+        "nimbus does not implement the SQS operation RemovePermission yet.",
     )
     assert xml_error(raw.send({"Action": "SendMessage", "QueueUrl": url})) == (
         400,
