@@ -1,5 +1,5 @@
 //! SQS for nimbus: standard and FIFO queues, dead-letter queues and queue
-//! tags over the awsJson 1.0 protocol, with
+//! tags over the awsJson 1.0 and awsQuery protocols ([`query`]), with
 //! operations named as AWS names them (`create_queue`, `send_message`, ...).
 //!
 //! This crate knows nothing of HTTP. [`Sqs::handle`] takes an operation name
@@ -17,6 +17,7 @@ pub mod md5;
 pub mod messages;
 pub mod model;
 pub mod movetasks;
+pub mod query;
 pub mod queues;
 pub mod receipt;
 pub mod receive;
@@ -154,46 +155,76 @@ impl Sqs {
         operation: &str,
         body: &[u8],
     ) -> std::result::Result<Vec<u8>, AwsError> {
-        if !self.inner.tasks_resumed.swap(true, Ordering::SeqCst) {
-            if let Err(e) = movetasks::resume_all(self).await {
-                tracing::error!(error = %e.message, "could not resume message move tasks");
-            }
-        }
+        self.resume_tasks_once().await;
+        let req = request::parse(body).map_err(SqsError::into_aws)?;
         let out = self
-            .dispatch(ctx, operation, body)
+            .dispatch(ctx, operation, &req)
             .await
             .map_err(SqsError::into_aws)?;
         Ok(serde_json::to_vec(&out).unwrap_or_else(|_| b"{}".to_vec()))
     }
 
-    async fn dispatch(&self, ctx: &RequestContext, operation: &str, body: &[u8]) -> Result<Value> {
-        let req = request::parse(body)?;
+    /// Runs one awsQuery request: `params` are its decoded form parameters
+    /// (body, or query string for GET) and `path` its request path, which
+    /// names the queue when the request is sent to a queue URL. Returns the
+    /// XML response document; errors are rendered by the caller with
+    /// [`query::XMLNS`].
+    pub async fn handle_query(
+        &self,
+        ctx: &RequestContext,
+        path: &str,
+        params: &[(String, String)],
+    ) -> std::result::Result<String, AwsError> {
+        self.resume_tasks_once().await;
+        let query::QueryRequest { action, request } =
+            query::parse_request(ctx, path, params).map_err(SqsError::into_aws)?;
+        let out = self
+            .dispatch(ctx, &action, &request)
+            .await
+            .map_err(SqsError::into_aws)?;
+        Ok(query::render_response(&action, &out, &ctx.request_id))
+    }
+
+    /// Restarts the move tasks the previous process left running, on the
+    /// first request (which has a runtime to spawn on).
+    async fn resume_tasks_once(&self) {
+        if !self.inner.tasks_resumed.swap(true, Ordering::SeqCst) {
+            if let Err(e) = movetasks::resume_all(self).await {
+                tracing::error!(error = %e.message, "could not resume message move tasks");
+            }
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        req: &request::Object,
+    ) -> Result<Value> {
         match operation {
-            "CreateQueue" => queues::create_queue(self, ctx, &req).await,
-            "GetQueueUrl" => queues::get_queue_url(self, ctx, &req),
-            "ListQueues" => queues::list_queues(self, ctx, &req),
-            "DeleteQueue" => queues::delete_queue(self, ctx, &req).await,
-            "GetQueueAttributes" => queues::get_queue_attributes(self, ctx, &req),
-            "SetQueueAttributes" => queues::set_queue_attributes(self, ctx, &req).await,
-            "PurgeQueue" => queues::purge_queue(self, ctx, &req).await,
-            "SendMessage" => send::send_message(self, ctx, &req).await,
-            "SendMessageBatch" => send::send_message_batch(self, ctx, &req).await,
-            "ReceiveMessage" => receive::receive_message(self, ctx, &req).await,
-            "DeleteMessage" => messages::delete_message(self, ctx, &req).await,
-            "DeleteMessageBatch" => messages::delete_message_batch(self, ctx, &req).await,
-            "ChangeMessageVisibility" => messages::change_message_visibility(self, ctx, &req).await,
+            "CreateQueue" => queues::create_queue(self, ctx, req).await,
+            "GetQueueUrl" => queues::get_queue_url(self, ctx, req),
+            "ListQueues" => queues::list_queues(self, ctx, req),
+            "DeleteQueue" => queues::delete_queue(self, ctx, req).await,
+            "GetQueueAttributes" => queues::get_queue_attributes(self, ctx, req),
+            "SetQueueAttributes" => queues::set_queue_attributes(self, ctx, req).await,
+            "PurgeQueue" => queues::purge_queue(self, ctx, req).await,
+            "SendMessage" => send::send_message(self, ctx, req).await,
+            "SendMessageBatch" => send::send_message_batch(self, ctx, req).await,
+            "ReceiveMessage" => receive::receive_message(self, ctx, req).await,
+            "DeleteMessage" => messages::delete_message(self, ctx, req).await,
+            "DeleteMessageBatch" => messages::delete_message_batch(self, ctx, req).await,
+            "ChangeMessageVisibility" => messages::change_message_visibility(self, ctx, req).await,
             "ChangeMessageVisibilityBatch" => {
-                messages::change_message_visibility_batch(self, ctx, &req).await
+                messages::change_message_visibility_batch(self, ctx, req).await
             }
-            "ListDeadLetterSourceQueues" => {
-                redrive::list_dead_letter_source_queues(self, ctx, &req)
-            }
-            "StartMessageMoveTask" => movetasks::start_message_move_task(self, ctx, &req).await,
-            "ListMessageMoveTasks" => movetasks::list_message_move_tasks(self, ctx, &req),
-            "CancelMessageMoveTask" => movetasks::cancel_message_move_task(self, ctx, &req).await,
-            "TagQueue" => tags::tag_queue(self, ctx, &req).await,
-            "UntagQueue" => tags::untag_queue(self, ctx, &req).await,
-            "ListQueueTags" => tags::list_queue_tags(self, ctx, &req),
+            "ListDeadLetterSourceQueues" => redrive::list_dead_letter_source_queues(self, ctx, req),
+            "StartMessageMoveTask" => movetasks::start_message_move_task(self, ctx, req).await,
+            "ListMessageMoveTasks" => movetasks::list_message_move_tasks(self, ctx, req),
+            "CancelMessageMoveTask" => movetasks::cancel_message_move_task(self, ctx, req).await,
+            "TagQueue" => tags::tag_queue(self, ctx, req).await,
+            "UntagQueue" => tags::untag_queue(self, ctx, req).await,
+            "ListQueueTags" => tags::list_queue_tags(self, ctx, req),
             other => Err(SqsError {
                 shape: "UnsupportedOperation",
                 query_code: "AWS.SimpleQueueService.UnsupportedOperation",

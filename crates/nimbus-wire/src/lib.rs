@@ -2,7 +2,8 @@
 //!
 //! A request arrives as HTTP; this crate tells which service and operation it
 //! names ([`route`]), who signed it ([`sigv4`], [`identity`]), frames awsJson
-//! responses and errors ([`json`], [`error`]) and names each response
+//! responses and errors ([`json`], [`error`]), frames awsQuery XML ([`xml`],
+//! [`form`]) and names each response
 //! ([`request_id`]). Services receive plain bytes plus a [`RequestContext`] and
 //! answer with bytes or an [`AwsError`].
 
@@ -15,6 +16,7 @@ pub mod rest;
 pub mod route;
 pub mod signature;
 pub mod sigv4;
+pub mod xml;
 
 pub use error::AwsError;
 

@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use nimbus_wire::json::{self, Crc32, JsonVersion};
 use nimbus_wire::route::{self, Route, RouteInput, Service};
 use nimbus_wire::sigv4::{self, AuthInput, SigV4};
-use nimbus_wire::{headers, request_id, rest, AwsError, RequestContext};
+use nimbus_wire::{form, headers, request_id, rest, xml, AwsError, RequestContext};
 
 use crate::body::{self, BodyError};
 use crate::internal;
@@ -152,6 +152,26 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
                 },
             }
         }
+        Ok(Route::Aws {
+            service: Service::Sqs,
+            operation: None,
+        }) => {
+            // SQS without X-Amz-Target: the awsQuery protocol, XML out.
+            let label = format!("sqs query {} {}", parts.method, shorten(parts.uri.path()));
+            let host = request_host(parts);
+            match call_sqs_query(app, parts, auth, body, request_id, host).await {
+                Ok(document) => Handled {
+                    response: xml::response(StatusCode::OK, document),
+                    label,
+                    error: None,
+                },
+                Err(err) => Handled {
+                    response: xml::error_response(&err, nimbus_sqs::query::XMLNS, request_id),
+                    label,
+                    error: Some(err),
+                },
+            }
+        }
         Ok(Route::Aws { service, operation }) => {
             let label = match &operation {
                 Some(op) => format!("{}.{op}", service.name()),
@@ -220,11 +240,10 @@ async fn call(
                 .await
         }
         Service::Sqs => {
-            // Without X-Amz-Target this is the awsQuery protocol
-            // (`Action=SendMessage` forms), which nimbus does not speak yet.
+            // Requests without X-Amz-Target go to `call_sqs_query` instead.
             let operation = operation.ok_or_else(|| {
                 AwsError::unknown_operation(
-                    "nimbus speaks SQS's awsJson 1.0 protocol only: name the operation in the X-Amz-Target header (AmazonSQS.<Operation>); the awsQuery protocol is not supported yet",
+                    "SQS requests name their operation in the X-Amz-Target header (AmazonSQS.<Operation>) or an Action parameter",
                 )
             })?;
             let body = read_body(body, app.max_body_bytes).await?;
@@ -262,6 +281,30 @@ fn verify_signature(app: &App, parts: &Parts, sig: &SigV4, body: &[u8]) -> Resul
         body,
     };
     nimbus_wire::signature::verify(sig, credentials, &signed, std::time::SystemTime::now())
+}
+
+/// Authenticates an SQS awsQuery request and runs it: the form parameters
+/// are the query string's followed by the body's (GET requests have only the
+/// former), and the answer is the XML response document.
+async fn call_sqs_query(
+    app: &App,
+    parts: &Parts,
+    auth: Result<Option<SigV4>, AwsError>,
+    body: &mut Incoming,
+    request_id: &str,
+    host: Option<String>,
+) -> Result<String, AwsError> {
+    let sig = auth?.ok_or_else(AwsError::missing_authentication_token)?;
+    let mut ctx =
+        RequestContext::from_scope(&sig.scope, &app.default_region, request_id.to_owned());
+    ctx.host = host;
+    let body = read_body(body, app.max_body_bytes).await?;
+    verify_signature(app, parts, &sig, &body)?;
+    let mut params: Vec<(String, String)> = form::pairs(parts.uri.query().unwrap_or("")).collect();
+    params.extend(form::pairs(&String::from_utf8_lossy(&body)));
+    let path = parts.uri.path().to_owned();
+    let sqs = app.services.sqs.clone();
+    run_to_completion(async move { sqs.handle_query(&ctx, &path, &params).await }).await
 }
 
 /// A Lambda function URL request: by host name
