@@ -244,3 +244,21 @@ def test_checkpoint_survives_sigkill(tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
         os.unlink(log)
+
+
+def test_mapping_progress_in_metrics(endpoint, lam, ddb, setup):
+    import urllib.request
+
+    table, stream, name, out = setup()
+    m = lam.create_event_source_mapping(EventSourceArn=stream, FunctionName=name, StartingPosition="TRIM_HORIZON")
+    ddb.put_item(TableName=table, Item={"pk": {"S": "m1"}})
+    lines(out, 1)
+    time.sleep(0.3)
+    with urllib.request.urlopen(endpoint + "/_nimbus/metrics", timeout=5) as r:
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = r.read().decode()
+    label = f'uuid="{m["UUID"]}"'
+    batches = [l for l in text.splitlines() if l.startswith("nimbus_lambda_event_source_mapping_batches_total") and label in l]
+    assert batches and int(batches[0].rsplit(" ", 1)[1]) >= 1
+    assert any(l.startswith("nimbus_lambda_event_source_mapping_iterator_age_milliseconds") and label in l
+               for l in text.splitlines())

@@ -160,6 +160,22 @@ impl Lambda {
         self.inner.exec.pool().counts()
     }
 
+    /// Prometheus text about Lambda: warm environments, concurrency in use,
+    /// and every event source mapping's progress.
+    pub fn metrics(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP nimbus_lambda_warm_environments Idle warm execution environments."
+        );
+        let _ = writeln!(out, "# TYPE nimbus_lambda_warm_environments gauge");
+        let warm: usize = self.warm_environments().iter().map(|(_, n)| n).sum();
+        let _ = writeln!(out, "nimbus_lambda_warm_environments {warm}");
+        esm::metrics(self, &mut out);
+        out
+    }
+
     /// The stored package with hex id `id`, for GetFunction's Code.Location.
     pub fn package(&self, id: &str) -> Option<PathBuf> {
         self.inner.exec.code().package_file(id)

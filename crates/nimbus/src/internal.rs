@@ -26,6 +26,8 @@ pub fn handle(services: &Services, method: &Method, path: &str, body: &[u8]) -> 
         "/_nimbus/clock" => not_allowed(method, path, "GET, HEAD"),
         "/_nimbus/clock/advance" if method == Method::POST => clock::advance(&services.clock, body),
         "/_nimbus/clock/advance" => not_allowed(method, path, "POST"),
+        "/_nimbus/metrics" if is_get => metrics(services),
+        "/_nimbus/metrics" => not_allowed(method, path, "GET, HEAD"),
         "/_nimbus/lambda/environments" if is_get => lambda::environments(&services.lambda),
         "/_nimbus/lambda/environments" => not_allowed(method, path, "GET, HEAD"),
         p if p.starts_with(lambda::CODE_PREFIX) && is_get => lambda::code(&services.lambda, p),
@@ -43,6 +45,16 @@ fn health() -> Response<Bytes> {
         StatusCode::OK,
         &json!({"status": "ok", "version": VERSION, "services": services}),
     )
+}
+
+/// Prometheus text exposition (version 0.0.4) of what nimbus measures.
+fn metrics(services: &Services) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(services.lambda.metrics()));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
 }
 
 fn not_allowed(method: &Method, path: &str, allow: &'static str) -> Response<Bytes> {
@@ -97,6 +109,19 @@ mod tests {
             &crate::services::ServiceOptions::default(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn metrics_are_prometheus_text() {
+        let response = handle(&services(), &Method::GET, "/_nimbus/metrics", b"");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"));
+        let text = String::from_utf8(response.body().to_vec()).unwrap();
+        assert!(text.contains("# TYPE nimbus_lambda_warm_environments gauge"));
+        assert!(text.contains("nimbus_lambda_warm_environments 0"));
     }
 
     #[test]

@@ -105,6 +105,9 @@ pub struct Status {
     pub problem: Option<String>,
     pub batches: u64,
     pub records: u64,
+    /// Streams: how old the last record processed was when it was
+    /// processed (AWS's IteratorAge), in milliseconds.
+    pub iterator_age_ms: Option<u64>,
 }
 
 /// Running pollers and their status, by mapping UUID.
@@ -217,6 +220,82 @@ pub(crate) fn load_all(lambda: &Lambda) -> crate::error::Result<Vec<Mapping>> {
         },
     )?;
     Ok(out)
+}
+
+/// Prometheus text for every mapping: batches and records processed, and
+/// the iterator age of stream mappings.
+pub(crate) fn metrics(lambda: &Lambda, out: &mut String) {
+    use std::fmt::Write;
+    let Ok(mappings) = load_all(lambda) else {
+        return;
+    };
+    let pollers = &lambda.inner().pollers;
+    let _ = writeln!(out, "# HELP nimbus_lambda_event_source_mapping_batches_total Batches an event source mapping has sent to its function.");
+    let _ = writeln!(
+        out,
+        "# TYPE nimbus_lambda_event_source_mapping_batches_total counter"
+    );
+    for m in &mappings {
+        let s = pollers.status(&m.uuid);
+        let _ = writeln!(
+            out,
+            "nimbus_lambda_event_source_mapping_batches_total{{{}}} {}",
+            labels(m),
+            s.batches
+        );
+    }
+    let _ = writeln!(out, "# HELP nimbus_lambda_event_source_mapping_records_total Records an event source mapping has sent to its function.");
+    let _ = writeln!(
+        out,
+        "# TYPE nimbus_lambda_event_source_mapping_records_total counter"
+    );
+    for m in &mappings {
+        let s = pollers.status(&m.uuid);
+        let _ = writeln!(
+            out,
+            "nimbus_lambda_event_source_mapping_records_total{{{}}} {}",
+            labels(m),
+            s.records
+        );
+    }
+    let _ = writeln!(out, "# HELP nimbus_lambda_event_source_mapping_iterator_age_milliseconds Age of the last stream record processed.");
+    let _ = writeln!(
+        out,
+        "# TYPE nimbus_lambda_event_source_mapping_iterator_age_milliseconds gauge"
+    );
+    for m in &mappings {
+        if let Some(age) = pollers.status(&m.uuid).iterator_age_ms {
+            let _ = writeln!(
+                out,
+                "nimbus_lambda_event_source_mapping_iterator_age_milliseconds{{{}}} {age}",
+                labels(m)
+            );
+        }
+    }
+    let _ = writeln!(out, "# HELP nimbus_lambda_event_source_mapping_problem Whether the mapping reports a problem (1) or not (0).");
+    let _ = writeln!(
+        out,
+        "# TYPE nimbus_lambda_event_source_mapping_problem gauge"
+    );
+    for m in &mappings {
+        let problem = pollers.status(&m.uuid).problem.is_some();
+        let _ = writeln!(
+            out,
+            "nimbus_lambda_event_source_mapping_problem{{{}}} {}",
+            labels(m),
+            u8::from(problem)
+        );
+    }
+}
+
+fn labels(m: &Mapping) -> String {
+    let escape = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
+    format!(
+        "uuid=\"{}\",event_source_arn=\"{}\",function=\"{}\"",
+        escape(&m.uuid),
+        escape(&m.event_source_arn),
+        escape(&m.function_name)
+    )
 }
 
 /// The EventSourceMappingConfiguration object.

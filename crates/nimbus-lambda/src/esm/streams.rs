@@ -249,7 +249,10 @@ async fn invoke(lambda: &Lambda, m: &Mapping, batch: &[Value]) -> Outcome {
             InvokeResult::Success(body) if m.report_batch_item_failures => {
                 first_failure(&body, batch)
             }
-            InvokeResult::Success(_) => Outcome::Done,
+            InvokeResult::Success(_) => {
+                record_age(lambda, m, batch);
+                Outcome::Done
+            }
             InvokeResult::FunctionError(_) => {
                 Outcome::Failed("PROBLEM: Function call failed".into())
             }
@@ -296,6 +299,20 @@ fn first_failure(body: &[u8], batch: &[Value]) -> Outcome {
     match first {
         None => Outcome::Done,
         Some(i) => Outcome::PartlyDone(i),
+    }
+}
+
+/// Records the iterator age: how old the batch's newest record is now.
+fn record_age(lambda: &Lambda, m: &Mapping, batch: &[Value]) {
+    let created = batch
+        .last()
+        .and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_f64());
+    if let Some(created) = created {
+        let age = (crate::model::now_ms() as f64 - created * 1000.0).max(0.0) as u64;
+        lambda
+            .inner()
+            .pollers
+            .update(&m.uuid, |s| s.iterator_age_ms = Some(age));
     }
 }
 
