@@ -291,3 +291,40 @@ def test_invalid_filter_pattern(lam, sqs, function, tmp_path):
             FilterCriteria={"Filters": [{"Pattern": json.dumps({"body": {"kind": "order"}})}]},
         )
     assert error_of(e) == ("InvalidParameterValueException", "Invalid filter pattern definition.")
+
+
+def test_throttled_function_leaves_messages_for_later(endpoint, lam, sqs, function, tmp_path):
+    url, arn = queue(sqs, VisibilityTimeout=30)
+    name = function(tmp_path)
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    uuid = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)["UUID"]
+    sqs.send_message(QueueUrl=url, MessageBody="{}")
+    got = wait_for(lambda: "throttled" in lam.get_event_source_mapping(UUID=uuid)["LastProcessingResult"])
+    assert got
+    assert list(tmp_path.iterdir()) == []
+    # Once the function may run, the message comes back and is processed.
+    lam.delete_function_concurrency(FunctionName=name)
+    advance(endpoint, 31)
+    assert wait_for(lambda: len(list(tmp_path.iterdir())) == 1)
+
+
+def test_timing_out_function_retries_then_dead_letters(endpoint, lam, sqs, tmp_path):
+    dlq_url, dlq_arn = queue(sqs)
+    url, arn = queue(sqs, VisibilityTimeout=30,
+                     RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1}))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", "import time\ndef handler(e, c):\n    time.sleep(5)\n")
+    name = unique_name("slow")
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": buf.getvalue()}, Timeout=1)
+    try:
+        uuid = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)["UUID"]
+        sqs.send_message(QueueUrl=url, MessageBody="slow")
+        assert wait_for(lambda: lam.get_event_source_mapping(UUID=uuid)["LastProcessingResult"]
+                        == "PROBLEM: Function call failed")
+        advance(endpoint, 31)
+        assert wait_for(lambda: count(sqs, dlq_url, "ApproximateNumberOfMessages") == 1, timeout=30)
+    finally:
+        lam.delete_event_source_mapping(UUID=uuid)
+        lam.delete_function(FunctionName=name)

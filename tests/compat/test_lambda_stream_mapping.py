@@ -262,3 +262,20 @@ def test_mapping_progress_in_metrics(endpoint, lam, ddb, setup):
     assert batches and int(batches[0].rsplit(" ", 1)[1]) >= 1
     assert any(l.startswith("nimbus_lambda_event_source_mapping_iterator_age_milliseconds") and label in l
                for l in text.splitlines())
+
+
+def test_parallelization_factor_keeps_order_per_key(lam, ddb, setup):
+    table, stream, name, out = setup()
+    m = lam.create_event_source_mapping(
+        EventSourceArn=stream, FunctionName=name, StartingPosition="TRIM_HORIZON",
+        ParallelizationFactor=4, BatchSize=50,
+    )
+    assert m["ParallelizationFactor"] == 4
+    for round_ in range(4):
+        for k in range(6):
+            ddb.put_item(TableName=table, Item={"pk": {"S": f"k{k}"}, "n": {"N": str(round_)}})
+    got = lines(out, 24, timeout=30)
+    assert len(got) == 24
+    for k in range(6):
+        seq = [int(r["new"]["n"]["N"]) for r in got if r["pk"] == f"k{k}"]
+        assert seq == [0, 1, 2, 3], (k, seq)

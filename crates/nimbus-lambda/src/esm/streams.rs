@@ -16,8 +16,10 @@
 //! so after a crash the mapping resumes after the last record it finished,
 //! never skipping one (a batch in flight at the crash runs again).
 //!
-//! nimbus keeps one shard per stream, so batches are processed one at a
-//! time in stream order; ParallelizationFactor is accepted and recorded.
+//! ParallelizationFactor N splits each batch by partition key into up to N
+//! groups processed concurrently, so records of one key stay in order (as
+//! AWS keeps them within a shard); the checkpoint moves only when every
+//! group is done.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,7 +76,11 @@ pub(crate) async fn run(lambda: Lambda, mapping: Arc<Mapping>) {
             .filter(|r| filter.as_ref().is_none_or(|f| f.matches(r)))
             .collect();
         if !records.is_empty() {
-            process(&lambda, &mapping, records).await;
+            let groups = partition(records, mapping.parallelization_factor);
+            futures_util::future::join_all(
+                groups.into_iter().map(|g| process(&lambda, &mapping, g)),
+            )
+            .await;
         }
         if save_checkpoint(&lambda, &mapping.uuid, &last)
             .await
@@ -85,6 +91,24 @@ pub(crate) async fn run(lambda: Lambda, mapping: Arc<Mapping>) {
         }
         checkpoint = Some(last);
     }
+}
+
+/// Splits a batch into up to `factor` groups by a hash of each record's
+/// keys, keeping stream order within a group.
+fn partition(records: Vec<Value>, factor: u32) -> Vec<Vec<Value>> {
+    use std::hash::{Hash, Hasher};
+    let n = factor.max(1) as usize;
+    if n == 1 {
+        return vec![records];
+    }
+    let mut groups: Vec<Vec<Value>> = vec![Vec::new(); n];
+    for r in records {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        r["dynamodb"]["Keys"].to_string().hash(&mut h);
+        groups[(h.finish() % n as u64) as usize].push(r);
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
 }
 
 /// The next batch after `after`: waits for the first record, then up to
@@ -403,6 +427,45 @@ fn event_record(m: &Mapping, record: &Value) -> Value {
         });
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_keep_each_key_in_order() {
+        let rec = |k: &str, n: u32| json!({"dynamodb": {"Keys": {"pk": {"S": k}}, "SequenceNumber": n.to_string()}});
+        let records: Vec<Value> = (0..40).map(|i| rec(&format!("k{}", i % 7), i)).collect();
+        let groups = partition(records.clone(), 4);
+        assert!(groups.len() > 1 && groups.len() <= 4);
+        assert_eq!(groups.iter().map(Vec::len).sum::<usize>(), 40);
+        for g in &groups {
+            let seqs: Vec<u32> = g
+                .iter()
+                .map(|r| {
+                    r["dynamodb"]["SequenceNumber"]
+                        .as_str()
+                        .unwrap()
+                        .parse()
+                        .unwrap()
+                })
+                .collect();
+            assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+            // A key lives in one group only.
+            for r in g {
+                let k = &r["dynamodb"]["Keys"];
+                assert!(
+                    groups
+                        .iter()
+                        .filter(|o| o.iter().any(|x| &x["dynamodb"]["Keys"] == k))
+                        .count()
+                        == 1
+                );
+            }
+        }
+        assert_eq!(partition(records, 1).len(), 1);
+    }
 }
 
 fn load_checkpoint(lambda: &Lambda, uuid: &str) -> Option<String> {
