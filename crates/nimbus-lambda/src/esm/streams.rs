@@ -429,45 +429,6 @@ fn event_record(m: &Mapping, record: &Value) -> Value {
     r
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn partitions_keep_each_key_in_order() {
-        let rec = |k: &str, n: u32| json!({"dynamodb": {"Keys": {"pk": {"S": k}}, "SequenceNumber": n.to_string()}});
-        let records: Vec<Value> = (0..40).map(|i| rec(&format!("k{}", i % 7), i)).collect();
-        let groups = partition(records.clone(), 4);
-        assert!(groups.len() > 1 && groups.len() <= 4);
-        assert_eq!(groups.iter().map(Vec::len).sum::<usize>(), 40);
-        for g in &groups {
-            let seqs: Vec<u32> = g
-                .iter()
-                .map(|r| {
-                    r["dynamodb"]["SequenceNumber"]
-                        .as_str()
-                        .unwrap()
-                        .parse()
-                        .unwrap()
-                })
-                .collect();
-            assert!(seqs.windows(2).all(|w| w[0] < w[1]));
-            // A key lives in one group only.
-            for r in g {
-                let k = &r["dynamodb"]["Keys"];
-                assert!(
-                    groups
-                        .iter()
-                        .filter(|o| o.iter().any(|x| &x["dynamodb"]["Keys"] == k))
-                        .count()
-                        == 1
-                );
-            }
-        }
-        assert_eq!(partition(records, 1).len(), 1);
-    }
-}
-
 fn load_checkpoint(lambda: &Lambda, uuid: &str) -> Option<String> {
     let snapshot = lambda.inner().store.snapshot().ok()?;
     let bytes = snapshot.get(&checkpoint_key(uuid)).ok()??;
@@ -506,4 +467,43 @@ fn set_result(lambda: &Lambda, m: &Mapping, result: &str, records: usize) {
         s.batches += 1;
         s.records += records as u64;
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_keep_each_key_in_order() {
+        let rec = |k: &str, n: u32| json!({"dynamodb": {"Keys": {"pk": {"S": k}}, "SequenceNumber": n.to_string()}});
+        let records: Vec<Value> = (0..40).map(|i| rec(&format!("k{}", i % 7), i)).collect();
+        let groups = partition(records.clone(), 4);
+        assert!(groups.len() > 1 && groups.len() <= 4);
+        assert_eq!(groups.iter().map(Vec::len).sum::<usize>(), 40);
+        for g in &groups {
+            let seqs: Vec<u32> = g
+                .iter()
+                .map(|r| {
+                    r["dynamodb"]["SequenceNumber"]
+                        .as_str()
+                        .unwrap()
+                        .parse()
+                        .unwrap()
+                })
+                .collect();
+            assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+            // A key lives in one group only.
+            for r in g {
+                let k = &r["dynamodb"]["Keys"];
+                assert!(
+                    groups
+                        .iter()
+                        .filter(|o| o.iter().any(|x| &x["dynamodb"]["Keys"] == k))
+                        .count()
+                        == 1
+                );
+            }
+        }
+        assert_eq!(partition(records, 1).len(), 1);
+    }
 }
