@@ -180,7 +180,10 @@ fn due_events(
         .clone();
     let snapshot = lambda.inner().store.snapshot()?;
     let end = model::prefix_end(QUEUE_PREFIX);
+    let now = lambda.inner().clock.now_ms();
     let mut out = Vec::new();
+    // Only due events count toward the page: events waiting out a retry or
+    // throttle backoff must never hide the ones behind them.
     snapshot.scan(
         std::ops::Bound::Included(QUEUE_PREFIX),
         std::ops::Bound::Excluded(end.as_slice()),
@@ -189,7 +192,7 @@ fn due_events(
             if let (Some(seq), Ok(record)) =
                 (seq_of(key), serde_json::from_slice::<EventRecord>(value))
             {
-                if !busy.contains(&seq) {
+                if !busy.contains(&seq) && record.not_before_ms <= now {
                     out.push((seq, record));
                 }
             }

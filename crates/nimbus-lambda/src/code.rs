@@ -210,6 +210,10 @@ fn extract(zip: &[u8], into: &Path) -> Result<()> {
     let bad = |_| LambdaError::invalid(UNZIP_FAILED);
     let mut archive = zip::ZipArchive::new(Cursor::new(zip)).map_err(bad)?;
     fs::create_dir_all(into).map_err(|e| io_failure("create the task root", e))?;
+    // Symlinks are made after every file is written, so no write can pass
+    // through one; and only links that point down into the tree (relative,
+    // no `..`) are made, so no chain of links can lead out of it.
+    let mut links = Vec::new();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(bad)?;
         let Some(rel) = entry.enclosed_name() else {
@@ -227,16 +231,7 @@ fn extract(zip: &[u8], into: &Path) -> Result<()> {
             let mut target = String::new();
             io::Read::read_to_string(&mut entry, &mut target)
                 .map_err(|_| LambdaError::invalid(UNZIP_FAILED))?;
-            // Only links that stay inside the tree are recreated.
-            if escapes(&rel, Path::new(&target)) {
-                tracing::warn!(
-                    "lambda: skipped symlink {rel:?} -> {target:?}: it leaves the package"
-                );
-                continue;
-            }
-            let _ = fs::remove_file(&path);
-            std::os::unix::fs::symlink(&target, &path)
-                .map_err(|e| io_failure("create a symlink", e))?;
+            links.push((rel.to_path_buf(), path, target));
             continue;
         }
         // A later layer replaces an earlier layer's file (or link).
@@ -259,28 +254,34 @@ fn extract(zip: &[u8], into: &Path) -> Result<()> {
         fs::set_permissions(&path, fs::Permissions::from_mode(mode))
             .map_err(|e| io_failure("set file permissions", e))?;
     }
+    for (rel, path, target) in links {
+        if !points_down(Path::new(&target)) {
+            tracing::warn!(
+                "lambda: skipped symlink {rel:?} -> {target:?}: only links into the package's own subdirectories are kept"
+            );
+            continue;
+        }
+        if path.exists() && !path.is_symlink() {
+            tracing::warn!(
+                "lambda: skipped symlink {rel:?}: the package also has a file or directory there"
+            );
+            continue;
+        }
+        let _ = fs::remove_file(&path);
+        std::os::unix::fs::symlink(&target, &path)
+            .map_err(|e| io_failure("create a symlink", e))?;
+    }
     Ok(())
 }
 
-/// Whether a symlink at `link` (relative to the root) pointing at `target`
-/// would resolve outside the root.
-fn escapes(link: &Path, target: &Path) -> bool {
-    if target.is_absolute() {
-        return true;
-    }
-    let mut depth: i64 = link.components().count() as i64 - 1;
-    for c in target.components() {
-        match c {
-            Component::ParentDir => depth -= 1,
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            _ => return true,
-        }
-        if depth < 0 {
-            return true;
-        }
-    }
-    false
+/// Whether a link target only descends from the link's directory
+/// (relative, no `..`): such links cannot leave the tree, however they
+/// chain.
+fn points_down(target: &Path) -> bool {
+    !target.as_os_str().is_empty()
+        && target
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
 fn write_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -405,9 +406,39 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn symlinks_that_escape_are_detected() {
-        assert!(escapes(Path::new("a/link"), Path::new("../../x")));
-        assert!(escapes(Path::new("link"), Path::new("/etc/passwd")));
-        assert!(!escapes(Path::new("a/link"), Path::new("../b")));
+    fn zip_symlink_tricks_stay_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let mut buf = Cursor::new(Vec::new());
+        let mut w = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default();
+        w.add_symlink("b", ".", opts).unwrap();
+        w.add_symlink("b/b/b/l", "../../../x", opts).unwrap();
+        w.add_symlink("lib", "real/lib", opts).unwrap();
+        w.start_file("real/lib/mod.py", opts).unwrap();
+        w.write_all(b"x = 1").unwrap();
+        w.start_file("l/evil", opts).unwrap();
+        w.write_all(b"evil").unwrap();
+        w.finish().unwrap();
+        extract(&buf.into_inner(), &root).unwrap();
+        // The upward link was not made; the file landed inside the tree.
+        assert!(!root.join("b/b/b/l").is_symlink());
+        assert_eq!(fs::read_to_string(root.join("l/evil")).unwrap(), "evil");
+        assert!(!dir.path().join("x").exists());
+        // A link into the package works.
+        assert_eq!(
+            fs::read_to_string(root.join("lib/mod.py")).unwrap(),
+            "x = 1"
+        );
+    }
+
+    #[test]
+    fn only_downward_symlinks_are_kept() {
+        assert!(!points_down(Path::new("../../x")));
+        assert!(!points_down(Path::new("/etc/passwd")));
+        assert!(!points_down(Path::new("../b")));
+        assert!(!points_down(Path::new("")));
+        assert!(points_down(Path::new("lib/x.so.1")));
+        assert!(points_down(Path::new("./b")));
     }
 }

@@ -72,6 +72,9 @@ pub(crate) struct Inner {
     pub(crate) streams: std::sync::OnceLock<queues::Streams>,
     pub(crate) provisioned: ops::provisioned::Progress,
     pub(crate) pollers: esm::Pollers,
+    /// Serialises event source mapping changes (create, update, delete),
+    /// so a record and its poller never disagree.
+    pub(crate) mapping_changes: tokio::sync::Mutex<()>,
 }
 
 impl Lambda {
@@ -117,6 +120,7 @@ impl Lambda {
                 streams: std::sync::OnceLock::new(),
                 provisioned: Default::default(),
                 pollers: Default::default(),
+                mapping_changes: tokio::sync::Mutex::new(()),
             }),
         })
     }

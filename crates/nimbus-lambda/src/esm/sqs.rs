@@ -323,10 +323,12 @@ async fn process(shared: &Shared, batch: Vec<ReceivedMessage>) {
 /// the response is malformed (then the whole batch counts as failed, as on
 /// AWS). An empty or missing list means every message succeeded.
 fn batch_item_failures(body: &[u8], receipts: &[(String, String)]) -> Option<HashSet<String>> {
-    let value: Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(_) => return Some(HashSet::new()),
-    };
+    // An empty body is success; anything that is not JSON fails the whole
+    // batch, as AWS documents for ReportBatchItemFailures.
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Some(HashSet::new());
+    }
+    let value: Value = serde_json::from_slice(body).ok()?;
     let Some(list) = value.get("batchItemFailures") else {
         return Some(HashSet::new());
     };
@@ -430,6 +432,8 @@ mod tests {
     fn batch_item_failure_responses() {
         let r = receipts();
         assert_eq!(batch_item_failures(b"null", &r), Some(HashSet::new()));
+        assert_eq!(batch_item_failures(b"", &r), Some(HashSet::new()));
+        assert_eq!(batch_item_failures(b"failed: abc", &r), None);
         assert_eq!(
             batch_item_failures(br#"{"batchItemFailures":[]}"#, &r),
             Some(HashSet::new())

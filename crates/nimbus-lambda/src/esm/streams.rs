@@ -38,6 +38,8 @@ use crate::Lambda;
 const PROBLEM_BACKOFF: Duration = Duration::from_secs(5);
 /// Pause between retries of a failing batch.
 const RETRY_DELAY: Duration = Duration::from_millis(500);
+/// How long DynamoDB keeps stream records (the default record age limit).
+const STREAM_RETENTION_SECS: i64 = 24 * 3600;
 
 pub(crate) async fn run(lambda: Lambda, mapping: Arc<Mapping>) {
     let filter = mapping
@@ -213,8 +215,8 @@ async fn process(lambda: &Lambda, m: &Mapping, records: Vec<Value>) {
             }
         }
         let (head, attempts) = pending[0].clone();
-        if give_up(m, attempts, &head) {
-            let condition = if expired(m, &head) {
+        if give_up(lambda, m, attempts, &head) {
+            let condition = if expired(lambda, m, &head) {
                 "RecordAgeExceeded"
             } else {
                 "RetryAttemptsExhausted"
@@ -292,8 +294,13 @@ async fn invoke(lambda: &Lambda, m: &Mapping, batch: &[Value]) -> Outcome {
 /// lowest-positioned failed record is where processing resumes; a malformed
 /// response fails the whole batch.
 fn first_failure(body: &[u8], batch: &[Value]) -> Outcome {
-    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Outcome::Done;
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Outcome::Failed(
+            "PROBLEM: Function returned an invalid batchItemFailures response".into(),
+        );
     };
     let Some(list) = value.get("batchItemFailures").filter(|l| !l.is_null()) else {
         return Outcome::Done;
@@ -340,20 +347,24 @@ fn record_age(lambda: &Lambda, m: &Mapping, batch: &[Value]) {
     }
 }
 
-fn give_up(m: &Mapping, attempts: i64, batch: &[Value]) -> bool {
-    (m.maximum_retry_attempts >= 0 && attempts > m.maximum_retry_attempts) || expired(m, batch)
+fn give_up(lambda: &Lambda, m: &Mapping, attempts: i64, batch: &[Value]) -> bool {
+    (m.maximum_retry_attempts >= 0 && attempts > m.maximum_retry_attempts)
+        || expired(lambda, m, batch)
 }
 
 /// Whether the oldest record of the batch is older than MaximumRecordAge.
-fn expired(m: &Mapping, batch: &[Value]) -> bool {
-    if m.maximum_record_age < 0 {
-        return false;
-    }
-    let now = crate::model::now_ms() as f64 / 1000.0;
+fn expired(lambda: &Lambda, m: &Mapping, batch: &[Value]) -> bool {
+    // -1 means "until the record leaves the stream": its 24-hour retention.
+    let max_age = if m.maximum_record_age < 0 {
+        STREAM_RETENTION_SECS
+    } else {
+        m.maximum_record_age
+    };
+    let now = lambda.inner().clock.now_ms() as f64 / 1000.0;
     batch
         .first()
         .and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_f64())
-        .is_some_and(|created| now - created > m.maximum_record_age as f64)
+        .is_some_and(|created| now - created > max_age as f64)
 }
 
 /// Sends AWS's failure record for a skipped batch to the OnFailure queue.

@@ -19,6 +19,10 @@ pub type PoolKey = String;
 #[derive(Default)]
 pub struct Pool {
     idle: Mutex<HashMap<PoolKey, Vec<Environment>>>,
+    /// When each key prefix was last retired: an environment started
+    /// before that (busy with an invocation, or still starting, when the
+    /// function changed or was deleted) is not taken back.
+    retired: Mutex<HashMap<String, Instant>>,
 }
 
 impl Pool {
@@ -35,12 +39,26 @@ impl Pool {
     }
 
     pub fn put(&self, key: PoolKey, env: Environment) {
+        let stale = self
+            .retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|(prefix, at)| key.starts_with(prefix.as_str()) && env.started < *at);
+        if stale {
+            drop(env);
+            return;
+        }
         self.lock().entry(key).or_default().push(env);
     }
 
     /// Drops every idle environment of a function (all versions), e.g. after
     /// its code or configuration changed or it was deleted.
     pub fn retire(&self, function_prefix: &str) {
+        self.retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(function_prefix.to_owned(), Instant::now());
         let removed: Vec<Vec<Environment>> = {
             let mut idle = self.lock();
             let keys: Vec<PoolKey> = idle

@@ -46,6 +46,7 @@ pub async fn create_event_source_mapping(
     ctx: &RequestContext,
     req: &Request,
 ) -> Result<Reply> {
+    let _serialised = lambda.inner().mapping_changes.lock().await;
     let input: MappingInput = req.json()?;
     let source = input
         .event_source_arn
@@ -101,10 +102,23 @@ pub async fn create_event_source_mapping(
         mapping.starting_position = Some(position);
         apply_stream_input(&mut mapping, input)?;
         let start = stream_start(lambda, &mapping)?;
-        save(lambda, &mapping).await?;
-        if let Some(sequence) = start {
-            esm::streams::save_checkpoint(lambda, &mapping.uuid, &sequence).await?;
-        }
+        // The mapping and where it starts, in one write: a crash between
+        // the two would make a LATEST mapping replay the whole stream.
+        let key = mapping_key(&mapping.uuid);
+        let checkpoint = esm::checkpoint_key(&mapping.uuid);
+        let value =
+            serde_json::to_vec(&mapping).map_err(|e| LambdaError::Service(e.to_string()))?;
+        lambda
+            .inner()
+            .store
+            .write(move |txn| {
+                txn.put(&key, &value);
+                if let Some(sequence) = start {
+                    txn.put(&checkpoint, sequence.as_bytes());
+                }
+                Ok::<_, LambdaError>(())
+            })
+            .await?;
         esm::apply(lambda, &mapping);
         tracing::info!(
             "lambda: event source mapping {} from {} to {}",
@@ -162,6 +176,7 @@ pub async fn update_event_source_mapping(
     req: &Request,
     uuid: &str,
 ) -> Result<Reply> {
+    let _serialised = lambda.inner().mapping_changes.lock().await;
     let mut input: MappingInput = req.json()?;
     let mut m = load(lambda, ctx, uuid)?;
     if input.event_source_arn.is_some() {
@@ -199,13 +214,16 @@ pub async fn delete_event_source_mapping(
     ctx: &RequestContext,
     uuid: &str,
 ) -> Result<Reply> {
+    let _serialised = lambda.inner().mapping_changes.lock().await;
     let m = load(lambda, ctx, uuid)?;
     let key = mapping_key(&m.uuid);
+    let checkpoint = esm::checkpoint_key(&m.uuid);
     lambda
         .inner()
         .store
         .write(move |txn| {
             txn.delete(&key);
+            txn.delete(&checkpoint);
             Ok::<_, LambdaError>(())
         })
         .await?;
