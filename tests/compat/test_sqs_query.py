@@ -22,7 +22,9 @@ import json
 import os
 import subprocess
 import tempfile
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -30,7 +32,6 @@ from pathlib import Path
 import boto3
 import botocore.session
 import pytest
-import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -147,9 +148,26 @@ class Raw:
             )
         SigV4Auth(self.creds, "sqs", REGION).add_auth(request)
         prepared = request.prepare()
-        return requests.request(
-            prepared.method, prepared.url, headers=dict(prepared.headers), data=prepared.body
-        )
+        body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
+        return _send(prepared.method, prepared.url, dict(prepared.headers), body)
+
+
+class _Response:
+    """What the tests read of an HTTP response (headers are case-insensitive)."""
+
+    def __init__(self, status, headers, body):
+        self.status_code = status
+        self.headers = headers
+        self.text = body.decode()
+
+
+def _send(method, url, headers, body):
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return _Response(r.status, r.headers, r.read())
+    except urllib.error.HTTPError as e:
+        return _Response(e.code, e.headers, e.read())
 
 
 @pytest.fixture(scope="session")

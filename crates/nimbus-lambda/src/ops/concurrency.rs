@@ -35,29 +35,32 @@ pub async fn put_function_concurrency(
         ));
     }
     let n = u32::try_from(n).unwrap_or(u32::MAX);
-    let exec = &lambda.inner().exec;
+    let concurrency = lambda.inner().exec.concurrency.clone();
     let arn = f.arn();
-    let previous = f.reserved_concurrency;
-    exec.concurrency.set_reservation(&arn, Some(n))?;
+    let mut previous = None;
+    // The in-memory reservation changes under the catalog's lock, in the
+    // same order as the stored records, so the two never disagree.
     let result = lambda
         .inner()
         .catalog
-        .change(
-            &ctx.account_id,
-            &ctx.region,
-            &f.name.clone(),
-            move |current| {
-                let mut record = current.cloned().ok_or_else(|| {
-                    LambdaError::not_found(format!("Function not found: {}", f.arn()))
-                })?;
-                record.reserved_concurrency = Some(n);
-                Ok(Change::Put(Box::new(record), ()))
-            },
-        )
+        .change(&ctx.account_id, &ctx.region, &f.name.clone(), |current| {
+            let mut record = current.cloned().ok_or_else(|| {
+                LambdaError::not_found(format!("Function not found: {}", f.arn()))
+            })?;
+            previous = record.reserved_concurrency;
+            concurrency.set_reservation(&arn, Some(n))?;
+            record.reserved_concurrency = Some(n);
+            Ok(Change::Put(Box::new(record), ()))
+        })
         .await;
     if let Err(e) = result {
-        // Undo the in-memory reservation: the record was not written.
-        let _ = exec.concurrency.set_reservation(&arn, previous);
+        if !matches!(
+            e,
+            LambdaError::InvalidParameterValue(_) | LambdaError::ResourceNotFound(_)
+        ) {
+            // The record was not written: undo the reservation.
+            let _ = concurrency.set_reservation(&arn, previous);
+        }
         return Err(e);
     }
     Ok(Reply::json(
@@ -86,27 +89,19 @@ pub async fn delete_function_concurrency(
 ) -> Result<Reply> {
     let (f, _) = find(lambda, ctx, name)?;
     let arn = f.arn();
+    let concurrency = lambda.inner().exec.concurrency.clone();
     lambda
         .inner()
         .catalog
-        .change(
-            &ctx.account_id,
-            &ctx.region,
-            &f.name.clone(),
-            move |current| {
-                let mut record = current.cloned().ok_or_else(|| {
-                    LambdaError::not_found(format!("Function not found: {}", f.arn()))
-                })?;
-                record.reserved_concurrency = None;
-                Ok(Change::Put(Box::new(record), ()))
-            },
-        )
+        .change(&ctx.account_id, &ctx.region, &f.name.clone(), |current| {
+            let mut record = current.cloned().ok_or_else(|| {
+                LambdaError::not_found(format!("Function not found: {}", f.arn()))
+            })?;
+            concurrency.set_reservation(&arn, None)?;
+            record.reserved_concurrency = None;
+            Ok(Change::Put(Box::new(record), ()))
+        })
         .await?;
-    lambda
-        .inner()
-        .exec
-        .concurrency
-        .set_reservation(&arn, None)?;
     Ok(Reply::empty(204))
 }
 
