@@ -190,12 +190,15 @@ def test_disable_update_list_delete(lam, sqs, function, tmp_path):
     time.sleep(1)
     assert list(tmp_path.iterdir()) == []
     updated = lam.update_event_source_mapping(UUID=uuid, Enabled=True, BatchSize=50, MaximumBatchingWindowInSeconds=1)
-    assert updated["State"] == "Updating"
+    assert updated["State"] == "Enabling"
     assert updated["BatchSize"] == 50
     assert wait_for(lambda: len(list(tmp_path.iterdir())) == 1)
     listed = lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]
     assert [m["UUID"] for m in listed] == [uuid]
     assert lam.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"][0]["UUID"] == uuid
+    assert lam.update_event_source_mapping(UUID=uuid, BatchSize=20)["State"] == "Updating"
+    assert lam.update_event_source_mapping(UUID=uuid, Enabled=False)["State"] == "Disabling"
+    assert lam.get_event_source_mapping(UUID=uuid)["State"] == "Disabled"
     assert lam.delete_event_source_mapping(UUID=uuid)["State"] == "Deleting"
     with pytest.raises(ClientError) as e:
         lam.get_event_source_mapping(UUID=uuid)
@@ -328,3 +331,28 @@ def test_timing_out_function_retries_then_dead_letters(endpoint, lam, sqs, tmp_p
     finally:
         lam.delete_event_source_mapping(UUID=uuid)
         lam.delete_function(FunctionName=name)
+
+
+def test_deleted_function_is_reported_not_spun_on(lam, sqs, tmp_path):
+    url, arn = queue(sqs)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("app.py", HANDLER)
+    name = unique_name("doomed")
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": buf.getvalue()}, Environment={"Variables": {"OUT_DIR": str(tmp_path)}})
+    uuid = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)["UUID"]
+    try:
+        lam.delete_function(FunctionName=name)
+        sqs.send_message(QueueUrl=url, MessageBody="{}")
+        got = wait_for(
+            lambda: (m := lam.get_event_source_mapping(UUID=uuid))["StateTransitionReason"] != "USER_INITIATED" and m,
+            timeout=30,
+        )
+        assert "does not exist" in got["StateTransitionReason"]
+        assert got["LastProcessingResult"].startswith("PROBLEM")
+        # The message is left in the queue, not lost.
+        assert count(sqs, url, "ApproximateNumberOfMessages") + count(
+            sqs, url, "ApproximateNumberOfMessagesNotVisible") == 1
+    finally:
+        lam.delete_event_source_mapping(UUID=uuid)

@@ -179,6 +179,7 @@ pub async fn update_event_source_mapping(
     let _serialised = lambda.inner().mapping_changes.lock().await;
     let mut input: MappingInput = req.json()?;
     let mut m = load(lambda, ctx, uuid)?;
+    let was_enabled = m.enabled;
     if input.event_source_arn.is_some() {
         return Err(LambdaError::invalid("EventSourceArn cannot be updated."));
     }
@@ -205,7 +206,7 @@ pub async fn update_event_source_mapping(
     esm::apply(lambda, &m);
     Ok(Reply::json(
         202,
-        &mapping_json(lambda, &m, Some("Updating")),
+        &mapping_json(lambda, &m, Some(transition(was_enabled, m.enabled))),
     ))
 }
 
@@ -259,6 +260,16 @@ pub fn list_event_source_mappings(
         200,
         &super::page_json("EventSourceMappings", page, next),
     ))
+}
+
+/// The state an update answers with: AWS's Enabling / Disabling when the
+/// mapping is switched on or off, Updating otherwise.
+fn transition(was_enabled: bool, enabled: bool) -> &'static str {
+    match (was_enabled, enabled) {
+        (false, true) => "Enabling",
+        (true, false) => "Disabling",
+        _ => "Updating",
+    }
 }
 
 /// Applies the optional members of a Create or Update request for a
