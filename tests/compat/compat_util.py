@@ -82,3 +82,15 @@ def error_name(parsed):
 def error_message(parsed):
     # awsJson1_0 errors carry "message" (DynamoDB) or "Message" (some coral errors).
     return parsed.get("message", parsed.get("Message"))
+
+
+def advance_clock(endpoint, seconds):
+    """Moves nimbus's test clock forward (POST /_nimbus/clock/advance)."""
+    request = urllib.request.Request(
+        endpoint + "/_nimbus/clock/advance",
+        data=json.dumps({"seconds": seconds}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as resp:
+        return json.loads(resp.read())

@@ -86,6 +86,27 @@ def _start_nimbus(args=("--in-memory",)):
     pytest.exit(f"nimbus at {endpoint} never became healthy; output:\n{output}", returncode=3)
 
 
+def own_nimbus():
+    """Generator for a module-scoped `endpoint` fixture: a nimbus of the
+    module's own (modules that move the clock must not share the session's
+    server), or the server NIMBUS_ENDPOINT names."""
+    external = os.environ.get("NIMBUS_ENDPOINT")
+    if external:
+        yield external.rstrip("/")
+        return
+    proc, url, log_path = _start_nimbus()
+    try:
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        os.unlink(log_path)
+
+
 @pytest.fixture(scope="session")
 def endpoint():
     external = os.environ.get("NIMBUS_ENDPOINT")

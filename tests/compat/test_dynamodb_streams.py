@@ -7,37 +7,20 @@ this module runs on a nimbus of its own, like the TTL module.
 """
 
 import json
-import os
 import re
-import signal
-import subprocess
 import urllib.error
 import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import _CONFIG, _session, _start_nimbus, unique_name, wait_active
+from conftest import own_nimbus, _CONFIG, _session, _start_nimbus, unique_name, wait_active
 
 VE = "ValidationException"
 
 
 @pytest.fixture(scope="module")
 def endpoint():
-    external = os.environ.get("NIMBUS_ENDPOINT")
-    if external:
-        yield external.rstrip("/")
-        return
-    proc, url, log_path = _start_nimbus()
-    try:
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        os.unlink(log_path)
+    yield from own_nimbus()
 
 
 @pytest.fixture(scope="module")

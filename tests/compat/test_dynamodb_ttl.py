@@ -10,16 +10,13 @@ whose clock it then moves).
 """
 
 import json
-import os
-import signal
-import subprocess
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 from compat_util import aws_error, raw_request
-from conftest import _CONFIG, _session, _start_nimbus, unique_name, wait_active
+from conftest import own_nimbus, _CONFIG, _session, _start_nimbus, unique_name, wait_active
 
 VE = "ValidationException"
 HOUR = 3600
@@ -47,21 +44,7 @@ def _clock(endpoint, advance_seconds=None):
 @pytest.fixture(scope="module")
 def endpoint():
     """This module's own server (see the module docstring)."""
-    external = os.environ.get("NIMBUS_ENDPOINT")
-    if external:
-        yield external.rstrip("/")
-        return
-    proc, url, log_path = _start_nimbus()
-    try:
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        os.unlink(log_path)
+    yield from own_nimbus()
 
 
 @pytest.fixture(scope="module")

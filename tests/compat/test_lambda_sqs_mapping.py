@@ -9,18 +9,14 @@ own."""
 import io
 import json
 import os
-import signal
-import subprocess
-import tempfile
 import time
-import urllib.request
 import zipfile
-from pathlib import Path
 
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import _CONFIG, _session, _start_nimbus, unique_name
+from compat_util import advance_clock as advance
+from conftest import own_nimbus, _CONFIG, _session, _start_nimbus, unique_name
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
@@ -44,21 +40,7 @@ def handler(event, context):
 
 @pytest.fixture(scope="module")
 def endpoint():
-    external = os.environ.get("NIMBUS_ENDPOINT")
-    if external:
-        yield external.rstrip("/")
-        return
-    proc, url, log_path = _start_nimbus()
-    try:
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        os.unlink(log_path)
+    yield from own_nimbus()
 
 
 @pytest.fixture(scope="module")
@@ -69,17 +51,6 @@ def lam(endpoint):
 @pytest.fixture(scope="module")
 def sqs(endpoint):
     return _session().client("sqs", endpoint_url=endpoint, config=_CONFIG)
-
-
-def advance(endpoint, seconds):
-    request = urllib.request.Request(
-        endpoint + "/_nimbus/clock/advance",
-        data=json.dumps({"seconds": seconds}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=5) as resp:
-        return json.loads(resp.read())
 
 
 def queue(sqs, **attributes):

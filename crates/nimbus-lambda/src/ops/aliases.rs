@@ -47,7 +47,7 @@ pub async fn create_alias(
         .function_version
         .ok_or_else(|| LambdaError::null("functionVersion"))?;
     let description = input.description.unwrap_or_default();
-    check_description(&description)?;
+    super::check_description(&description)?;
     let routing = input
         .routing_config
         .map(|r| r.additional_version_weights)
@@ -108,7 +108,7 @@ pub async fn update_alias(
     let input: AliasInput = req.json()?;
     let (f, _) = find(lambda, ctx, name)?;
     if let Some(d) = &input.description {
-        check_description(d)?;
+        super::check_description(d)?;
     }
     let alias_name = alias.to_owned();
     let ctx_owned = ctx.clone();
@@ -241,17 +241,6 @@ fn check_alias_name(name: &str) -> Result<()> {
             name,
             "name",
             "Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)",
-        ));
-    }
-    Ok(())
-}
-
-fn check_description(d: &str) -> Result<()> {
-    if d.chars().count() > 256 {
-        return Err(LambdaError::constraint(
-            d,
-            "description",
-            "Member must have length less than or equal to 256",
         ));
     }
     Ok(())

@@ -24,9 +24,9 @@ pub async fn put_function_concurrency(
 ) -> Result<Reply> {
     let input: PutConcurrencyInput = req.json()?;
     let (f, _) = find(lambda, ctx, name)?;
-    let n = input.reserved_concurrent_executions.ok_or_else(|| {
-        LambdaError::Validation("1 validation error detected: Value null at 'reservedConcurrentExecutions' failed to satisfy constraint: Member must not be null".into())
-    })?;
+    let n = input
+        .reserved_concurrent_executions
+        .ok_or_else(|| LambdaError::null("reservedConcurrentExecutions"))?;
     if n < 0 {
         return Err(LambdaError::constraint(
             n,

@@ -110,13 +110,7 @@ pub fn apply(config: &mut VersionConfig, input: ConfigInput) -> Result<()> {
         config.handler = handler;
     }
     if let Some(description) = input.description {
-        if description.chars().count() > 256 {
-            return Err(LambdaError::constraint(
-                &description,
-                "description",
-                "Member must have length less than or equal to 256",
-            ));
-        }
+        super::check_description(&description)?;
         config.description = description;
     }
     if let Some(timeout) = input.timeout {

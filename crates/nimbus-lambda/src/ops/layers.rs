@@ -53,13 +53,7 @@ pub async fn publish_layer_version(
     let name = layer_name(layer)?;
     let input: PublishInput = req.json()?;
     let description = input.description.unwrap_or_default();
-    if description.chars().count() > 256 {
-        return Err(LambdaError::constraint(
-            &description,
-            "description",
-            "Member must have length less than or equal to 256",
-        ));
-    }
+    super::check_description(&description)?;
     let runtimes_list = input.compatible_runtimes.unwrap_or_default();
     if runtimes_list.len() > 15 {
         return Err(LambdaError::constraint(
@@ -84,9 +78,7 @@ pub async fn publish_layer_version(
             "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]",
         ));
     }
-    let content = input.content.ok_or_else(|| {
-        LambdaError::Validation("1 validation error detected: Value null at 'content' failed to satisfy constraint: Member must not be null".into())
-    })?;
+    let content = input.content.ok_or_else(|| LambdaError::null("content"))?;
     if content.s3_bucket.is_some() {
         return Err(LambdaError::invalid(
             "nimbus does not support Content.S3Bucket yet (there is no S3 service); upload the layer with Content.ZipFile",

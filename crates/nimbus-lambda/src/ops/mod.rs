@@ -93,3 +93,15 @@ pub(crate) fn page_json(
     }
     serde_json::Value::Object(out)
 }
+
+/// A `Description` member: at most 256 characters.
+pub(crate) fn check_description(d: &str) -> Result<()> {
+    if d.chars().count() > 256 {
+        return Err(LambdaError::constraint(
+            d,
+            "description",
+            "Member must have length less than or equal to 256",
+        ));
+    }
+    Ok(())
+}

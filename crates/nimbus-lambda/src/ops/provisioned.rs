@@ -67,9 +67,9 @@ pub async fn put_provisioned_concurrency_config(
     let input: PutInput = req.json()?;
     let (f, r) = find(lambda, ctx, name)?;
     let qualifier = qualifier(&r, req)?;
-    let n = input.provisioned_concurrent_executions.ok_or_else(|| {
-        LambdaError::Validation("1 validation error detected: Value null at 'provisionedConcurrentExecutions' failed to satisfy constraint: Member must not be null".into())
-    })?;
+    let n = input
+        .provisioned_concurrent_executions
+        .ok_or_else(|| LambdaError::null("provisionedConcurrentExecutions"))?;
     if n < 1 {
         return Err(LambdaError::constraint(
             n,
@@ -304,9 +304,8 @@ fn config_json(
 
 /// The required Qualifier: a published version or an alias.
 fn qualifier(r: &names::FunctionRef, req: &Request) -> Result<String> {
-    let q = names::merge_qualifier(r, req.query("Qualifier").as_deref())?.ok_or_else(|| {
-        LambdaError::Validation("1 validation error detected: Value null at 'qualifier' failed to satisfy constraint: Member must not be null".into())
-    })?;
+    let q = names::merge_qualifier(r, req.query("Qualifier").as_deref())?
+        .ok_or_else(|| LambdaError::null("qualifier"))?;
     if q == LATEST {
         return Err(LambdaError::invalid(
             "Provisioned Concurrency Configs cannot be applied to unpublished function versions.",

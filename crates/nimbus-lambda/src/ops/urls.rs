@@ -30,9 +30,9 @@ pub async fn create_function_url_config(
     let input: UrlInput = req.json()?;
     let (f, r) = find(lambda, ctx, name)?;
     let qualifier = qualifier(&r, req)?;
-    let auth_type = input.auth_type.ok_or_else(|| {
-        LambdaError::Validation("1 validation error detected: Value null at 'authType' failed to satisfy constraint: Member must not be null".into())
-    })?;
+    let auth_type = input
+        .auth_type
+        .ok_or_else(|| LambdaError::null("authType"))?;
     check_auth_type(&auth_type)?;
     let invoke_mode = input.invoke_mode.unwrap_or_else(|| "BUFFERED".into());
     check_invoke_mode(&invoke_mode)?;

@@ -32,13 +32,7 @@ pub async fn publish_version(
         ));
     }
     if let Some(d) = &input.description {
-        if d.chars().count() > 256 {
-            return Err(LambdaError::constraint(
-                d,
-                "description",
-                "Member must have length less than or equal to 256",
-            ));
-        }
+        super::check_description(d)?;
     }
     let record = lambda
         .inner()
