@@ -108,8 +108,9 @@ def stream(endpoint):
     [
         ({"StartingPosition": "AT_TIMESTAMP"}, "InvalidParameterValueException",
          "Unsupported starting position for DynamoDB streams: AT_TIMESTAMP. Use TRIM_HORIZON or LATEST."),
-        ({"StartingPosition": "LATEST", "TumblingWindowInSeconds": 60}, "InvalidParameterValueException",
-         "nimbus does not support TumblingWindowInSeconds yet"),
+        ({"StartingPosition": "LATEST", "TumblingWindowInSeconds": 901}, "ValidationException",
+         "1 validation error detected: Value '901' at 'tumblingWindowInSeconds' failed to satisfy constraint: "
+         "Member must have value less than or equal to 900"),
         ({"StartingPosition": "LATEST", "ScalingConfig": {"MaximumConcurrency": 5}}, "InvalidParameterValueException",
          "Unsupported parameter for DynamoDB stream event source: ScalingConfig"),
         ({"StartingPosition": "LATEST", "MaximumRecordAgeInSeconds": 59}, "ValidationException",

@@ -8,6 +8,7 @@
 
 pub mod sqs;
 pub mod streams;
+pub mod window;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -62,6 +63,9 @@ pub struct Mapping {
     /// Stream sources: where batches that could not be processed go (SQS).
     #[serde(default)]
     pub on_failure: Option<String>,
+    /// Stream sources: TumblingWindowInSeconds (0: no windows).
+    #[serde(default)]
+    pub tumbling_window: u32,
 }
 
 fn minus_one() -> i64 {
@@ -76,6 +80,14 @@ fn one() -> u32 {
 /// number of the last record done with.
 pub fn checkpoint_key(uuid: &str) -> Vec<u8> {
     let mut k = b"lk".to_vec();
+    k.extend_from_slice(uuid.as_bytes());
+    k
+}
+
+/// Store key of a stream mapping's open tumbling window: `lw` + UUID ->
+/// the window's bounds and state (JSON), written with the checkpoint.
+pub fn window_key(uuid: &str) -> Vec<u8> {
+    let mut k = b"lw".to_vec();
     k.extend_from_slice(uuid.as_bytes());
     k
 }
@@ -333,7 +345,7 @@ pub fn mapping_json(lambda: &Lambda, m: &Mapping, state: Option<&str>) -> Value 
             Some(d) => json!({ "OnFailure": { "Destination": d } }),
             None => json!({ "OnFailure": {} }),
         };
-        out["TumblingWindowInSeconds"] = 0.into();
+        out["TumblingWindowInSeconds"] = m.tumbling_window.into();
     }
     out
 }

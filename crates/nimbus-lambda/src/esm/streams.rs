@@ -20,6 +20,10 @@
 //! groups processed concurrently, so records of one key stay in order (as
 //! AWS keeps them within a shard); the checkpoint moves only when every
 //! group is done.
+//!
+//! With TumblingWindowInSeconds, batches are cut at window bounds and run
+//! one at a time (the window's state passes from one to the next); see
+//! `window.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,7 +32,8 @@ use bytes::Bytes;
 use nimbus_store::ReadView;
 use serde_json::{json, Value};
 
-use super::{checkpoint_key, Mapping};
+use super::window::{self, Final, OpenWindow};
+use super::{checkpoint_key, window_key, Mapping};
 use crate::error::LambdaError;
 use crate::exec::{InvokeResult, Target};
 use crate::queues::{QueueError, QueueMessage, StreamPage};
@@ -40,6 +45,11 @@ const PROBLEM_BACKOFF: Duration = Duration::from_secs(5);
 const RETRY_DELAY: Duration = Duration::from_millis(500);
 /// How long DynamoDB keeps stream records (the default record age limit).
 const STREAM_RETENTION_SECS: i64 = 24 * 3600;
+/// The one shard of a nimbus stream, as events and failure records name it.
+const SHARD_ID: &str = "shardId-00000000000000000001";
+/// How long after a tumbling window's end its final invocation waits for
+/// records stamped just before the end but committed just after it.
+const WINDOW_GRACE_MS: u64 = 250;
 
 pub(crate) async fn run(lambda: Lambda, mapping: Arc<Mapping>) {
     let filter = mapping
@@ -49,6 +59,7 @@ pub(crate) async fn run(lambda: Lambda, mapping: Arc<Mapping>) {
         .and_then(|p| nimbus_patterns::FilterCriteria::parse(&p).ok())
         .filter(|f| !f.is_empty());
     let mut checkpoint = load_checkpoint(&lambda, &mapping.uuid);
+    let mut window = load_window(&lambda, &mapping.uuid);
     loop {
         let Some(streams) = lambda.inner().streams.get().cloned() else {
             problem(
@@ -59,7 +70,27 @@ pub(crate) async fn run(lambda: Lambda, mapping: Arc<Mapping>) {
             tokio::time::sleep(PROBLEM_BACKOFF).await;
             continue;
         };
-        let batch = match gather(&lambda, &mapping, &streams, checkpoint.as_deref()).await {
+        if let Some(open) = &window {
+            if window_over(&lambda, &mapping, &streams, checkpoint.as_deref(), open) {
+                if close_window(&lambda, &mapping, open, Final::Closed)
+                    .await
+                    .is_err()
+                {
+                    continue;
+                }
+                window = None;
+            }
+        }
+        let window_end_ms = window.as_ref().map(|w| w.end * 1000 + WINDOW_GRACE_MS);
+        let batch = match gather(
+            &lambda,
+            &mapping,
+            &streams,
+            checkpoint.as_deref(),
+            window_end_ms,
+        )
+        .await
+        {
             Ok(Some(batch)) => batch,
             Ok(None) => continue,
             Err(p) => {
@@ -68,23 +99,59 @@ pub(crate) async fn run(lambda: Lambda, mapping: Arc<Mapping>) {
                 continue;
             }
         };
-        let Some(last) = batch.last_sequence.clone() else {
+        let Some(mut last) = batch.last_sequence.clone() else {
             continue;
         };
-        let records: Vec<Value> = batch
-            .records
+        let mut raw = batch.records;
+        if mapping.tumbling_window > 0 {
+            let now = lambda.inner().clock.now_secs();
+            let first = raw.first().and_then(window::record_time).unwrap_or(now);
+            if let Some(open) = window.take_if(|open| !open.contains(first)) {
+                // The batch starts in a later window: the open one is over.
+                if close_window(&lambda, &mapping, &open, Final::Closed)
+                    .await
+                    .is_err()
+                {
+                    window = Some(open);
+                    continue;
+                }
+            }
+            let open =
+                window.get_or_insert_with(|| OpenWindow::holding(first, mapping.tumbling_window));
+            // A batch never spans two windows.
+            if let Some(cut) = raw
+                .iter()
+                .position(|r| window::record_time(r).is_some_and(|t| !open.contains(t)))
+            {
+                raw.truncate(cut);
+                if let Some(seq) = raw
+                    .last()
+                    .and_then(|r| r["dynamodb"]["SequenceNumber"].as_str())
+                {
+                    last = seq.to_owned();
+                }
+            }
+        }
+        let records: Vec<Value> = raw
             .iter()
             .map(|r| event_record(&mapping, r))
             .filter(|r| filter.as_ref().is_none_or(|f| f.matches(r)))
             .collect();
         if !records.is_empty() {
-            let groups = partition(records, mapping.parallelization_factor);
-            futures_util::future::join_all(
-                groups.into_iter().map(|g| process(&lambda, &mapping, g)),
-            )
-            .await;
+            match window.as_mut() {
+                Some(open) => process(&lambda, &mapping, records, Some(open)).await,
+                None => {
+                    let groups = partition(records, mapping.parallelization_factor);
+                    futures_util::future::join_all(
+                        groups
+                            .into_iter()
+                            .map(|g| process(&lambda, &mapping, g, None)),
+                    )
+                    .await;
+                }
+            }
         }
-        if save_checkpoint(&lambda, &mapping.uuid, &last)
+        if save_checkpoint(&lambda, &mapping.uuid, &last, window.as_ref())
             .await
             .is_err()
         {
@@ -93,6 +160,72 @@ pub(crate) async fn run(lambda: Lambda, mapping: Arc<Mapping>) {
         }
         checkpoint = Some(last);
     }
+}
+
+/// Whether the open window's time is over and no record of it is left to
+/// process.
+fn window_over(
+    lambda: &Lambda,
+    m: &Mapping,
+    streams: &crate::queues::Streams,
+    after: Option<&str>,
+    open: &OpenWindow,
+) -> bool {
+    if lambda.inner().clock.now_ms() < open.end * 1000 + WINDOW_GRACE_MS {
+        return false;
+    }
+    match read(streams, m, after, 1) {
+        Ok(page) => page
+            .records
+            .first()
+            .and_then(window::record_time)
+            .is_none_or(|t| !open.contains(t)),
+        // An unreadable stream: let `gather` report the problem.
+        Err(_) => false,
+    }
+}
+
+/// Hands the window's final state to the function: AWS suspends the
+/// mapping until this invocation succeeds. On success the window is
+/// dropped from the store (the checkpoint stays where it is).
+async fn close_window(
+    lambda: &Lambda,
+    m: &Mapping,
+    open: &OpenWindow,
+    why: Final,
+) -> Result<(), ()> {
+    let mut delay = RETRY_DELAY;
+    loop {
+        match invoke(lambda, m, &[], Some((open, why))).await {
+            Outcome::Done(_) | Outcome::PartlyDone(..) => break,
+            Outcome::Failed(reason) => {
+                problem(
+                    lambda,
+                    m,
+                    format!("{reason} (final invocation of a window)"),
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(PROBLEM_BACKOFF);
+            }
+        }
+    }
+    set_result(lambda, m, "OK", 0);
+    if why == Final::Closed {
+        let key = window_key(&m.uuid);
+        let cleared = lambda
+            .inner()
+            .store
+            .write(move |txn| {
+                txn.delete(&key);
+                Ok::<_, LambdaError>(())
+            })
+            .await;
+        if cleared.is_err() {
+            tokio::time::sleep(PROBLEM_BACKOFF).await;
+            return Err(());
+        }
+    }
+    Ok(())
 }
 
 /// Splits a batch into up to `factor` groups by a hash of each record's
@@ -120,6 +253,7 @@ async fn gather(
     m: &Mapping,
     streams: &crate::queues::Streams,
     after: Option<&str>,
+    wake_at_ms: Option<u64>,
 ) -> Result<Option<StreamPage>, String> {
     let limit = m.batch_size as usize;
     let mut page = read(streams, m, after, limit)?;
@@ -133,12 +267,24 @@ async fn gather(
             tokio::time::sleep(PROBLEM_BACKOFF * 6).await;
             return Ok(None);
         }
-        (streams.wait)(
+        let wait = (streams.wait)(
             m.event_source_arn.clone(),
             after.map(str::to_owned),
             Duration::from_secs(20),
-        )
-        .await;
+        );
+        match wake_at_ms {
+            // An open tumbling window: wake at its end (on the server's
+            // clock, so an advance ends it) to make its final invocation.
+            Some(at) => {
+                tokio::select! {
+                    _ = wait => {}
+                    () = lambda.inner().clock.sleep_until_ms(at) => {}
+                }
+            }
+            None => {
+                wait.await;
+            }
+        }
         return Ok(None);
     }
     let window = Duration::from_secs(u64::from(m.maximum_batching_window));
@@ -179,27 +325,36 @@ fn read(
 }
 
 /// Runs one batch to completion: success, or retries (with bisection) until
-/// it is given up on and reported to the OnFailure destination.
-async fn process(lambda: &Lambda, m: &Mapping, records: Vec<Value>) {
+/// it is given up on and reported to the OnFailure destination. With a
+/// tumbling window, each successful invocation's state is the next one's.
+async fn process(
+    lambda: &Lambda,
+    m: &Mapping,
+    records: Vec<Value>,
+    mut window: Option<&mut OpenWindow>,
+) {
     // Sub-batches still to do, in stream order, with the attempts each has
     // had (a bisected or partly done batch keeps its count).
     let mut pending: Vec<(Vec<Value>, i64)> = vec![(records, 0)];
     while !pending.is_empty() {
         let (batch, tried) = pending[0].clone();
         let attempts = tried + 1;
-        match invoke(lambda, m, &batch).await {
-            Outcome::Done => {
+        let framing = window.as_deref().map(|w| (w, Final::No));
+        match invoke(lambda, m, &batch, framing).await {
+            Outcome::Done(state) => {
                 set_result(lambda, m, "OK", batch.len());
                 pending.remove(0);
+                carry_state(lambda, m, window.as_deref_mut(), state).await;
                 continue;
             }
-            Outcome::PartlyDone(first_failed) => {
+            Outcome::PartlyDone(first_failed, state) => {
                 set_result(
                     lambda,
                     m,
                     "PROBLEM: Function reported batch item failures",
                     batch.len(),
                 );
+                carry_state(lambda, m, window.as_deref_mut(), state).await;
                 // Records before the first reported failure are done.
                 pending[0] = (batch[first_failed..].to_vec(), attempts);
             }
@@ -229,14 +384,42 @@ async fn process(lambda: &Lambda, m: &Mapping, records: Vec<Value>) {
     }
 }
 
+/// Keeps the state a windowed invocation returned; one over 1 MB ends the
+/// window early (a final invocation with it), and the window goes on with
+/// a fresh state.
+async fn carry_state(
+    lambda: &Lambda,
+    m: &Mapping,
+    window: Option<&mut OpenWindow>,
+    state: Option<Value>,
+) {
+    let (Some(open), Some(state)) = (window, state) else {
+        return;
+    };
+    open.state = state;
+    if window::too_large(&open.state) {
+        // Never fails: it retries until the function takes it.
+        let _ = close_window(lambda, m, open, Final::Early).await;
+        open.state = Value::Object(serde_json::Map::new());
+    }
+}
+
 enum Outcome {
-    Done,
+    /// With a tumbling window, the state the function returned.
+    Done(Option<Value>),
     /// ReportBatchItemFailures: the index of the first failed record.
-    PartlyDone(usize),
+    PartlyDone(usize, Option<Value>),
     Failed(String),
 }
 
-async fn invoke(lambda: &Lambda, m: &Mapping, batch: &[Value]) -> Outcome {
+/// Invokes the function with `batch`; `window` frames the event for a
+/// tumbling window (and says whether this is its final invocation).
+async fn invoke(
+    lambda: &Lambda,
+    m: &Mapping,
+    batch: &[Value],
+    window: Option<(&OpenWindow, Final)>,
+) -> Outcome {
     let Some(f) = lambda
         .inner()
         .catalog
@@ -263,73 +446,97 @@ async fn invoke(lambda: &Lambda, m: &Mapping, batch: &[Value]) -> Outcome {
         config,
         invoked_arn,
     };
-    let event = json!({ "Records": batch });
+    let mut event = json!({ "Records": batch });
+    if let Some((open, last)) = window {
+        open.decorate(&mut event, &m.event_source_arn, SHARD_ID, last);
+    }
     let request_id = uuid::Uuid::new_v4().to_string();
-    match lambda
+    let body = match lambda
         .inner()
         .exec
         .run(&target, Bytes::from(event.to_string()), None, &request_id)
         .await
     {
         Ok(execution) => match execution.result {
-            InvokeResult::Success(body) if m.report_batch_item_failures => {
-                first_failure(&body, batch)
-            }
-            InvokeResult::Success(_) => {
-                record_age(lambda, m, batch);
-                Outcome::Done
-            }
+            InvokeResult::Success(body) => body,
             InvokeResult::FunctionError(_) => {
-                Outcome::Failed("PROBLEM: Function call failed".into())
+                return Outcome::Failed("PROBLEM: Function call failed".into())
             }
         },
         Err(LambdaError::TooManyRequests { .. }) => {
-            Outcome::Failed("PROBLEM: Function call throttled".into())
+            return Outcome::Failed("PROBLEM: Function call throttled".into())
         }
-        Err(e) => Outcome::Failed(format!("PROBLEM: {e}")),
+        Err(e) => return Outcome::Failed(format!("PROBLEM: {e}")),
+    };
+    let state = match window {
+        Some((_, Final::No)) => match window::returned_state(&body) {
+            Some(state) => Some(state),
+            None => {
+                return Outcome::Failed(
+                    "PROBLEM: Function response has no state for its tumbling window".into(),
+                )
+            }
+        },
+        // A final invocation's answer is not read.
+        Some(_) => return Outcome::Done(None),
+        None => None,
+    };
+    if m.report_batch_item_failures {
+        return match first_failure(&body, batch) {
+            Failures::None => {
+                record_age(lambda, m, batch);
+                Outcome::Done(state)
+            }
+            Failures::From(i) => Outcome::PartlyDone(i, state),
+            Failures::Invalid => Outcome::Failed(
+                "PROBLEM: Function returned an invalid batchItemFailures response".into(),
+            ),
+        };
     }
+    record_age(lambda, m, batch);
+    Outcome::Done(state)
+}
+
+/// What a ReportBatchItemFailures response says.
+enum Failures {
+    None,
+    /// The index of the lowest-positioned failed record.
+    From(usize),
+    Invalid,
 }
 
 /// Checkpoint semantics of ReportBatchItemFailures for streams: the
 /// lowest-positioned failed record is where processing resumes; a malformed
 /// response fails the whole batch.
-fn first_failure(body: &[u8], batch: &[Value]) -> Outcome {
+fn first_failure(body: &[u8], batch: &[Value]) -> Failures {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Outcome::Done;
+        return Failures::None;
     }
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
-        return Outcome::Failed(
-            "PROBLEM: Function returned an invalid batchItemFailures response".into(),
-        );
+        return Failures::Invalid;
     };
     let Some(list) = value.get("batchItemFailures").filter(|l| !l.is_null()) else {
-        return Outcome::Done;
+        return Failures::None;
     };
     let Some(list) = list.as_array() else {
-        return Outcome::Failed(
-            "PROBLEM: Function returned an invalid batchItemFailures response".into(),
-        );
+        return Failures::Invalid;
     };
     let mut first: Option<usize> = None;
     for item in list {
         let Some(id) = item.get("itemIdentifier").and_then(Value::as_str) else {
-            return Outcome::Failed(
-                "PROBLEM: Function returned an invalid batchItemFailures response".into(),
-            );
+            return Failures::Invalid;
         };
         let Some(i) = batch
             .iter()
             .position(|r| r["dynamodb"]["SequenceNumber"] == id)
         else {
-            return Outcome::Failed(
-                "PROBLEM: Function returned an invalid batchItemFailures response".into(),
-            );
+            return Failures::Invalid;
         };
         first = Some(first.map_or(i, |f| f.min(i)));
     }
     match first {
-        None => Outcome::Done,
-        Some(i) => Outcome::PartlyDone(i),
+        None => Failures::None,
+        Some(i) => Failures::From(i),
     }
 }
 
@@ -339,7 +546,8 @@ fn record_age(lambda: &Lambda, m: &Mapping, batch: &[Value]) {
         .last()
         .and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_f64());
     if let Some(created) = created {
-        let age = (crate::model::now_ms() as f64 - created * 1000.0).max(0.0) as u64;
+        let now = lambda.inner().clock.now_ms() as f64;
+        let age = (now - created * 1000.0).max(0.0) as u64;
         lambda
             .inner()
             .pollers
@@ -406,7 +614,7 @@ async fn report_failure(
         "version": "1.0",
         "timestamp": crate::model::log_timestamp(crate::model::now_ms()),
         "DDBStreamBatchInfo": {
-            "shardId": "shardId-00000000000000000001",
+            "shardId": SHARD_ID,
             "startSequenceNumber": seq(batch.first()),
             "endSequenceNumber": seq(batch.last()),
             "approximateArrivalOfFirstRecord": arrival(batch.first()),
@@ -446,18 +654,35 @@ fn load_checkpoint(lambda: &Lambda, uuid: &str) -> Option<String> {
     String::from_utf8(bytes).ok().filter(|s| !s.is_empty())
 }
 
+/// The tumbling window the mapping was filling when it stopped, if any.
+fn load_window(lambda: &Lambda, uuid: &str) -> Option<OpenWindow> {
+    let snapshot = lambda.inner().store.snapshot().ok()?;
+    let bytes = snapshot.get(&window_key(uuid)).ok()??;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Stores the checkpoint and, in the same write, the open tumbling window
+/// whose state counts the records up to it.
 pub(crate) async fn save_checkpoint(
     lambda: &Lambda,
     uuid: &str,
     sequence: &str,
+    window: Option<&OpenWindow>,
 ) -> Result<(), LambdaError> {
     let key = checkpoint_key(uuid);
     let value = sequence.as_bytes().to_vec();
+    let window = window
+        .map(|w| serde_json::to_vec(w).map(|v| (window_key(uuid), v)))
+        .transpose()
+        .map_err(|e| LambdaError::Service(e.to_string()))?;
     lambda
         .inner()
         .store
         .write(move |txn| {
             txn.put(&key, &value);
+            if let Some((key, value)) = &window {
+                txn.put(key, value);
+            }
             Ok::<_, LambdaError>(())
         })
         .await

@@ -89,6 +89,7 @@ pub async fn create_event_source_mapping(
         bisect_on_error: false,
         parallelization_factor: 1,
         on_failure: None,
+        tumbling_window: 0,
     };
     if esm::is_stream(&source) {
         let position = input.starting_position.clone().ok_or_else(|| {
@@ -219,12 +220,14 @@ pub async fn delete_event_source_mapping(
     let m = load(lambda, ctx, uuid)?;
     let key = mapping_key(&m.uuid);
     let checkpoint = esm::checkpoint_key(&m.uuid);
+    let window = esm::window_key(&m.uuid);
     lambda
         .inner()
         .store
         .write(move |txn| {
             txn.delete(&key);
             txn.delete(&checkpoint);
+            txn.delete(&window);
             Ok::<_, LambdaError>(())
         })
         .await?;
@@ -280,11 +283,6 @@ fn apply_stream_input(m: &mut Mapping, input: MappingInput) -> Result<()> {
             "Unsupported parameter for DynamoDB stream event source: ScalingConfig",
         ));
     }
-    if input.tumbling_window_in_seconds.is_some_and(|t| t != 0) {
-        return Err(LambdaError::invalid(
-            "nimbus does not support TumblingWindowInSeconds yet",
-        ));
-    }
     if let Some(enabled) = input.enabled {
         m.enabled = enabled;
     }
@@ -312,6 +310,9 @@ fn apply_stream_input(m: &mut Mapping, input: MappingInput) -> Result<()> {
     }
     if let Some(n) = input.parallelization_factor {
         m.parallelization_factor = LambdaError::bounded(n, "parallelizationFactor", 1, 10)?;
+    }
+    if let Some(n) = input.tumbling_window_in_seconds {
+        m.tumbling_window = LambdaError::bounded(n, "tumblingWindowInSeconds", 0, 900)?;
     }
     if let Some(config) = input.destination_config {
         let destination = config
