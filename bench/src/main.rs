@@ -165,11 +165,13 @@ fn load_config(a: &LoadArgs) -> Result<(LoadConfig, Sizes), String> {
         Sizes {
             get_items: 200,
             query_partitions: 2,
+            ttl_items: 20_000,
         }
     } else {
         Sizes {
             get_items: 2000,
             query_partitions: 8,
+            ttl_items: 1_000_000,
         }
     };
     Ok((cfg, sizes))

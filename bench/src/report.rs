@@ -253,9 +253,33 @@ impl Report {
                 }
             }
         }
+        if let Some(line) = self.index_vs_base_note() {
+            if !any {
+                md.push_str("Notes:\n\n");
+                any = true;
+            }
+            let _ = writeln!(md, "- {line}");
+        }
         if any {
             md.push('\n');
         }
+    }
+
+    /// The DynamoDB issue's bar for indexes: a GSI Query within 20% of a
+    /// base-table Query, both on nimbus in this run.
+    fn index_vs_base_note(&self) -> Option<String> {
+        let base = measured(self.find(Workload::DynamodbQuery100, NIMBUS))?;
+        let gsi = measured(self.find(Workload::DynamodbQueryGsi100, NIMBUS))?;
+        if base.throughput_rps <= 0.0 {
+            return None;
+        }
+        let pct = 100.0 * gsi.throughput_rps / base.throughput_rps;
+        let verdict = if pct >= 80.0 { "PASS" } else { "FAIL" };
+        Some(format!(
+            "GSI Query on nimbus: {:.0} req/s, {pct:.0}% of the base-table Query's {:.0} req/s; \
+             p99 {:.1} ms vs {:.1} ms (target: within 20%): {verdict}",
+            gsi.throughput_rps, base.throughput_rps, gsi.p99_ms, base.p99_ms
+        ))
     }
 
     /// PASS/FAIL of nimbus against the workload's target.

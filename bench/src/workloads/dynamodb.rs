@@ -35,6 +35,8 @@ pub struct Sizes {
     pub get_items: u64,
     /// Partitions Query picks from.
     pub query_partitions: u64,
+    /// Expired items the TTL sweeper deletes during dynamodb-get-ttl-sweep.
+    pub ttl_items: u64,
 }
 
 /// A driver that can also check, after the run, that what it wrote is there.
@@ -171,8 +173,16 @@ fn check_item(body: &[u8], pk: &str, sk: &str) -> Result<(), String> {
 
 // ---- setup ----
 
-async fn create_table(api: &mut Api, table: &str) -> Result<(), SetupError> {
-    let req = json!({
+/// The index of `dynamodb-query-gsi-100`: the table's own key attributes,
+/// every attribute projected, so it holds every item.
+const GSI_NAME: &str = "by-pk-sk";
+
+pub(super) async fn create_table(
+    api: &mut Api,
+    table: &str,
+    with_gsi: bool,
+) -> Result<(), SetupError> {
+    let mut req = json!({
         "TableName": table,
         "AttributeDefinitions": [
             {"AttributeName": "pk", "AttributeType": "S"},
@@ -184,6 +194,16 @@ async fn create_table(api: &mut Api, table: &str) -> Result<(), SetupError> {
         ],
         "BillingMode": "PAY_PER_REQUEST"
     });
+    if with_gsi {
+        req["GlobalSecondaryIndexes"] = json!([{
+            "IndexName": GSI_NAME,
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"}
+            ],
+            "Projection": {"ProjectionType": "ALL"}
+        }]);
+    }
     match api.call("CreateTable", &req).await {
         Ok(_) => {}
         Err(e) if e.error_type == "ResourceInUseException" => {}
@@ -212,14 +232,14 @@ async fn create_table(api: &mut Api, table: &str) -> Result<(), SetupError> {
     }
 }
 
-async fn delete_table(endpoint: &Endpoint, table: &str) {
+pub(super) async fn delete_table(endpoint: &Endpoint, table: &str) {
     let mut api = Api::dynamodb(endpoint);
     // Best effort: the server is stopped right after anyway.
     let _ = api.call("DeleteTable", &json!({"TableName": table})).await;
 }
 
 /// Writes `keys` with PutItem from a few parallel connections.
-async fn seed(
+pub(super) async fn seed(
     endpoint: &Endpoint,
     table: &str,
     keys: Vec<(String, String)>,
@@ -252,7 +272,7 @@ pub async fn prepare(workload: Workload, setup: &Setup<'_>) -> Result<Prepared, 
     let (endpoint, sizes) = (setup.endpoint, setup.sizes);
     let table = format!("nimbus-bench-{}-{}", workload.name(), setup.run_id);
     let mut api = Api::dynamodb(endpoint);
-    create_table(&mut api, &table).await?;
+    create_table(&mut api, &table, workload == Workload::DynamodbQueryGsi100).await?;
     let signer = Arc::new(Signer::new("dynamodb", &endpoint.host));
     let driver: Arc<dyn DynamoDriver> = match workload {
         Workload::DynamodbPut => Arc::new(PutDriver::new(signer, table.clone())),
@@ -285,7 +305,10 @@ pub async fn prepare(workload: Workload, setup: &Setup<'_>) -> Result<Prepared, 
             seed(endpoint, &table, keys.clone()).await?;
             Arc::new(GetDriver::new(&signer, &table, keys)?)
         }
-        Workload::DynamodbQuery100 => {
+        Workload::DynamodbGetTtlSweep => {
+            return super::ttl_sweep::prepare(setup, &table, signer).await;
+        }
+        Workload::DynamodbQuery100 | Workload::DynamodbQueryGsi100 => {
             let partitions: Vec<String> = (0..sizes.query_partitions)
                 .map(|p| format!("q{p:04}"))
                 .collect();
@@ -296,7 +319,8 @@ pub async fn prepare(workload: Workload, setup: &Setup<'_>) -> Result<Prepared, 
                 })
                 .collect();
             seed(endpoint, &table, keys).await?;
-            Arc::new(QueryDriver::new(&signer, &table, partitions)?)
+            let index = (workload == Workload::DynamodbQueryGsi100).then_some(GSI_NAME);
+            Arc::new(QueryDriver::new(&signer, &table, index, partitions)?)
         }
         other => {
             return Err(SetupError(format!(
@@ -310,9 +334,9 @@ pub async fn prepare(workload: Workload, setup: &Setup<'_>) -> Result<Prepared, 
 
 /// A prepared DynamoDB workload: its table, and the driver that reads back
 /// what it wrote.
-struct DynamoRun {
-    driver: Arc<dyn DynamoDriver>,
-    table: String,
+pub(super) struct DynamoRun {
+    pub(super) driver: Arc<dyn DynamoDriver>,
+    pub(super) table: String,
 }
 
 impl Run for DynamoRun {
@@ -448,14 +472,18 @@ async fn read_back_keys(api: &mut Api, table: &str, keys: Vec<(String, String)>)
 /// GetItem requests for every seeded key, signed once before the run: the
 /// bodies repeat, and SigV4 signatures stay valid for minutes (AWS allows 15
 /// minutes of clock skew; runs are capped well below that).
-struct GetDriver {
+pub(super) struct GetDriver {
     requests: Vec<SignedRequest>,
     keys: Vec<(String, String)>,
     payloads: Vec<String>,
 }
 
 impl GetDriver {
-    fn new(signer: &Signer, table: &str, keys: Vec<(String, String)>) -> Result<Self, SetupError> {
+    pub(super) fn new(
+        signer: &Signer,
+        table: &str,
+        keys: Vec<(String, String)>,
+    ) -> Result<Self, SetupError> {
         let t = target("GetItem");
         let requests = keys
             .iter()
@@ -523,17 +551,25 @@ struct QueryDriver {
 }
 
 impl QueryDriver {
-    fn new(signer: &Signer, table: &str, partitions: Vec<String>) -> Result<Self, SetupError> {
+    fn new(
+        signer: &Signer,
+        table: &str,
+        index: Option<&str>,
+        partitions: Vec<String>,
+    ) -> Result<Self, SetupError> {
         let t = target("Query");
         let requests = partitions
             .iter()
             .map(|pk| {
-                let body = json!({
+                let mut body = json!({
                     "TableName": table,
                     "KeyConditionExpression": "pk = :p",
                     "ExpressionAttributeValues": {":p": {"S": pk}},
                     "Limit": QUERY_PAGE
                 });
+                if let Some(index) = index {
+                    body["IndexName"] = index.into();
+                }
                 signer
                     .sign(&t, Bytes::from(body.to_string()))
                     .map_err(|e| SetupError(e.to_string()))
