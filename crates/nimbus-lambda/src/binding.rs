@@ -79,182 +79,496 @@ impl Request {
     }
 }
 
-/// Runs the operation a request names.
-pub async fn handle(lambda: &Lambda, ctx: &RequestContext, req: Request) -> Result<Reply> {
-    let segments: Vec<String> = req
-        .path
+/// Which operation each method and path names: `"*"` matches any one
+/// segment (a function name, alias, version, UUID or ARN), which the
+/// handler receives in order. A `query` pair must also be present. The
+/// first matching route wins, so a route with a query condition comes
+/// before the same path without one.
+struct Route {
+    method: Method,
+    path: &'static [&'static str],
+    query: Option<(&'static str, &'static str)>,
+    operation: &'static str,
+}
+
+const ROUTES: &[Route] = &[
+    Route {
+        method: Method::POST,
+        path: &["2015-03-31", "functions"],
+        query: None,
+        operation: "CreateFunction",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2015-03-31", "functions"],
+        query: None,
+        operation: "ListFunctions",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2015-03-31", "functions", "*"],
+        query: None,
+        operation: "GetFunction",
+    },
+    Route {
+        method: Method::DELETE,
+        path: &["2015-03-31", "functions", "*"],
+        query: None,
+        operation: "DeleteFunction",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2015-03-31", "functions", "*", "configuration"],
+        query: None,
+        operation: "GetFunctionConfiguration",
+    },
+    Route {
+        method: Method::PUT,
+        path: &["2015-03-31", "functions", "*", "configuration"],
+        query: None,
+        operation: "UpdateFunctionConfiguration",
+    },
+    Route {
+        method: Method::PUT,
+        path: &["2015-03-31", "functions", "*", "code"],
+        query: None,
+        operation: "UpdateFunctionCode",
+    },
+    Route {
+        method: Method::POST,
+        path: &["2015-03-31", "functions", "*", "invocations"],
+        query: None,
+        operation: "Invoke",
+    },
+    Route {
+        method: Method::POST,
+        path: &[
+            "2021-11-15",
+            "functions",
+            "*",
+            "response-streaming-invocations",
+        ],
+        query: None,
+        operation: "InvokeWithResponseStream",
+    },
+    Route {
+        method: Method::POST,
+        path: &["2015-03-31", "functions", "*", "versions"],
+        query: None,
+        operation: "PublishVersion",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2015-03-31", "functions", "*", "versions"],
+        query: None,
+        operation: "ListVersionsByFunction",
+    },
+    Route {
+        method: Method::POST,
+        path: &["2015-03-31", "functions", "*", "aliases"],
+        query: None,
+        operation: "CreateAlias",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2015-03-31", "functions", "*", "aliases"],
+        query: None,
+        operation: "ListAliases",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2015-03-31", "functions", "*", "aliases", "*"],
+        query: None,
+        operation: "GetAlias",
+    },
+    Route {
+        method: Method::PUT,
+        path: &["2015-03-31", "functions", "*", "aliases", "*"],
+        query: None,
+        operation: "UpdateAlias",
+    },
+    Route {
+        method: Method::DELETE,
+        path: &["2015-03-31", "functions", "*", "aliases", "*"],
+        query: None,
+        operation: "DeleteAlias",
+    },
+    Route {
+        method: Method::POST,
+        path: &["2015-03-31", "functions", "*", "policy"],
+        query: None,
+        operation: "AddPermission",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2015-03-31", "functions", "*", "policy"],
+        query: None,
+        operation: "GetPolicy",
+    },
+    Route {
+        method: Method::DELETE,
+        path: &["2015-03-31", "functions", "*", "policy", "*"],
+        query: None,
+        operation: "RemovePermission",
+    },
+    Route {
+        method: Method::PUT,
+        path: &["2017-10-31", "functions", "*", "concurrency"],
+        query: None,
+        operation: "PutFunctionConcurrency",
+    },
+    Route {
+        method: Method::DELETE,
+        path: &["2017-10-31", "functions", "*", "concurrency"],
+        query: None,
+        operation: "DeleteFunctionConcurrency",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2019-09-30", "functions", "*", "concurrency"],
+        query: None,
+        operation: "GetFunctionConcurrency",
+    },
+    Route {
+        method: Method::PUT,
+        path: &["2019-09-25", "functions", "*", "event-invoke-config"],
+        query: None,
+        operation: "PutFunctionEventInvokeConfig",
+    },
+    Route {
+        method: Method::POST,
+        path: &["2019-09-25", "functions", "*", "event-invoke-config"],
+        query: None,
+        operation: "UpdateFunctionEventInvokeConfig",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2019-09-25", "functions", "*", "event-invoke-config"],
+        query: None,
+        operation: "GetFunctionEventInvokeConfig",
+    },
+    Route {
+        method: Method::DELETE,
+        path: &["2019-09-25", "functions", "*", "event-invoke-config"],
+        query: None,
+        operation: "DeleteFunctionEventInvokeConfig",
+    },
+    Route {
+        method: Method::GET,
+        path: &[
+            "2019-09-25",
+            "functions",
+            "*",
+            "event-invoke-config",
+            "list",
+        ],
+        query: None,
+        operation: "ListFunctionEventInvokeConfigs",
+    },
+    Route {
+        method: Method::POST,
+        path: &["2018-10-31", "layers", "*", "versions"],
+        query: None,
+        operation: "PublishLayerVersion",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2018-10-31", "layers", "*", "versions"],
+        query: None,
+        operation: "ListLayerVersions",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2018-10-31", "layers", "*", "versions", "*"],
+        query: None,
+        operation: "GetLayerVersion",
+    },
+    Route {
+        method: Method::DELETE,
+        path: &["2018-10-31", "layers", "*", "versions", "*"],
+        query: None,
+        operation: "DeleteLayerVersion",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2018-10-31", "layers"],
+        query: Some(("find", "LayerVersion")),
+        operation: "GetLayerVersionByArn",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2018-10-31", "layers"],
+        query: None,
+        operation: "ListLayers",
+    },
+    Route {
+        method: Method::PUT,
+        path: &["2019-09-30", "functions", "*", "provisioned-concurrency"],
+        query: None,
+        operation: "PutProvisionedConcurrencyConfig",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2019-09-30", "functions", "*", "provisioned-concurrency"],
+        query: Some(("List", "ALL")),
+        operation: "ListProvisionedConcurrencyConfigs",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2019-09-30", "functions", "*", "provisioned-concurrency"],
+        query: None,
+        operation: "GetProvisionedConcurrencyConfig",
+    },
+    Route {
+        method: Method::DELETE,
+        path: &["2019-09-30", "functions", "*", "provisioned-concurrency"],
+        query: None,
+        operation: "DeleteProvisionedConcurrencyConfig",
+    },
+    Route {
+        method: Method::POST,
+        path: &["2021-10-31", "functions", "*", "url"],
+        query: None,
+        operation: "CreateFunctionUrlConfig",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2021-10-31", "functions", "*", "url"],
+        query: None,
+        operation: "GetFunctionUrlConfig",
+    },
+    Route {
+        method: Method::PUT,
+        path: &["2021-10-31", "functions", "*", "url"],
+        query: None,
+        operation: "UpdateFunctionUrlConfig",
+    },
+    Route {
+        method: Method::DELETE,
+        path: &["2021-10-31", "functions", "*", "url"],
+        query: None,
+        operation: "DeleteFunctionUrlConfig",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2021-10-31", "functions", "*", "urls"],
+        query: None,
+        operation: "ListFunctionUrlConfigs",
+    },
+    Route {
+        method: Method::POST,
+        path: &["2015-03-31", "event-source-mappings"],
+        query: None,
+        operation: "CreateEventSourceMapping",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2015-03-31", "event-source-mappings"],
+        query: None,
+        operation: "ListEventSourceMappings",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2015-03-31", "event-source-mappings", "*"],
+        query: None,
+        operation: "GetEventSourceMapping",
+    },
+    Route {
+        method: Method::PUT,
+        path: &["2015-03-31", "event-source-mappings", "*"],
+        query: None,
+        operation: "UpdateEventSourceMapping",
+    },
+    Route {
+        method: Method::DELETE,
+        path: &["2015-03-31", "event-source-mappings", "*"],
+        query: None,
+        operation: "DeleteEventSourceMapping",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2016-08-19", "account-settings"],
+        query: None,
+        operation: "GetAccountSettings",
+    },
+    Route {
+        method: Method::GET,
+        path: &["2017-03-31", "tags", "*"],
+        query: None,
+        operation: "ListTags",
+    },
+    Route {
+        method: Method::POST,
+        path: &["2017-03-31", "tags", "*"],
+        query: None,
+        operation: "TagResource",
+    },
+    Route {
+        method: Method::DELETE,
+        path: &["2017-03-31", "tags", "*"],
+        query: None,
+        operation: "UntagResource",
+    },
+];
+
+/// The Lambda operation (AWS's name) a request names, and the values of
+/// the path's variable segments, percent-decoded.
+fn route(method: &Method, path: &str, query: Option<&str>) -> Option<(&'static str, Vec<String>)> {
+    let segments: Vec<&str> = path
         .trim_start_matches('/')
         .trim_end_matches('/')
         .split('/')
-        .map(percent_decode)
         .collect();
-    let s: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let m = req.method.clone();
-    match (m, s.as_slice()) {
-        (Method::POST, ["2015-03-31", "functions"]) => {
-            ops::functions::create_function(lambda, ctx, &req).await
+    ROUTES
+        .iter()
+        .find(|r| {
+            r.method == method
+                && r.path.len() == segments.len()
+                && r.path
+                    .iter()
+                    .zip(&segments)
+                    .all(|(p, s)| *p == "*" || p == s)
+                && r.query.is_none_or(|(name, value)| {
+                    query
+                        .and_then(|q| nimbus_wire::form::get(q, name))
+                        .as_deref()
+                        == Some(value)
+                })
+        })
+        .map(|r| {
+            let values = r
+                .path
+                .iter()
+                .zip(&segments)
+                .filter(|(p, _)| **p == "*")
+                .map(|(_, s)| percent_decode(s))
+                .collect();
+            (r.operation, values)
+        })
+}
+
+/// The AWS name of the operation a request names (for metrics and logs),
+/// or `None` when it names none nimbus implements.
+pub fn operation_name(method: &Method, path: &str, query: Option<&str>) -> Option<&'static str> {
+    route(method, path, query).map(|(name, _)| name)
+}
+
+/// Runs the operation a request names.
+pub async fn handle(lambda: &Lambda, ctx: &RequestContext, req: Request) -> Result<Reply> {
+    let Some((operation, values)) = route(&req.method, &req.path, req.query.as_deref()) else {
+        return Err(LambdaError::UnknownOperation(format!(
+            "nimbus does not implement the Lambda operation at {} {}",
+            req.method,
+            shorten(&req.path)
+        )));
+    };
+    let a: Vec<&str> = values.iter().map(String::as_str).collect();
+    let req = &req;
+    match operation {
+        "CreateFunction" => ops::functions::create_function(lambda, ctx, req).await,
+        "ListFunctions" => ops::functions::list_functions(lambda, ctx, req),
+        "GetFunction" => ops::functions::get_function(lambda, ctx, req, a[0]),
+        "DeleteFunction" => ops::functions::delete_function(lambda, ctx, req, a[0]).await,
+        "GetFunctionConfiguration" => {
+            ops::functions::get_function_configuration(lambda, ctx, req, a[0])
         }
-        (Method::GET, ["2015-03-31", "functions"]) => {
-            ops::functions::list_functions(lambda, ctx, &req)
+        "UpdateFunctionConfiguration" => {
+            ops::functions::update_function_configuration(lambda, ctx, req, a[0]).await
         }
-        (Method::GET, ["2015-03-31", "functions", name]) => {
-            ops::functions::get_function(lambda, ctx, &req, name)
+        "UpdateFunctionCode" => ops::functions::update_function_code(lambda, ctx, req, a[0]).await,
+        "Invoke" => ops::invoke::invoke(lambda, ctx, req, a[0]).await,
+        "InvokeWithResponseStream" => {
+            ops::invoke::invoke_with_response_stream(lambda, ctx, req, a[0]).await
         }
-        (Method::DELETE, ["2015-03-31", "functions", name]) => {
-            ops::functions::delete_function(lambda, ctx, &req, name).await
+        "PublishVersion" => ops::versions::publish_version(lambda, ctx, req, a[0]).await,
+        "ListVersionsByFunction" => {
+            ops::versions::list_versions_by_function(lambda, ctx, req, a[0])
         }
-        (Method::GET, ["2015-03-31", "functions", name, "configuration"]) => {
-            ops::functions::get_function_configuration(lambda, ctx, &req, name)
+        "CreateAlias" => ops::aliases::create_alias(lambda, ctx, req, a[0]).await,
+        "ListAliases" => ops::aliases::list_aliases(lambda, ctx, req, a[0]),
+        "GetAlias" => ops::aliases::get_alias(lambda, ctx, a[0], a[1]),
+        "UpdateAlias" => ops::aliases::update_alias(lambda, ctx, req, a[0], a[1]).await,
+        "DeleteAlias" => ops::aliases::delete_alias(lambda, ctx, a[0], a[1]).await,
+        "AddPermission" => ops::policy::add_permission(lambda, ctx, req, a[0]).await,
+        "GetPolicy" => ops::policy::get_policy(lambda, ctx, req, a[0]),
+        "RemovePermission" => ops::policy::remove_permission(lambda, ctx, req, a[0], a[1]).await,
+        "PutFunctionConcurrency" => {
+            ops::concurrency::put_function_concurrency(lambda, ctx, req, a[0]).await
         }
-        (Method::PUT, ["2015-03-31", "functions", name, "configuration"]) => {
-            ops::functions::update_function_configuration(lambda, ctx, &req, name).await
+        "DeleteFunctionConcurrency" => {
+            ops::concurrency::delete_function_concurrency(lambda, ctx, a[0]).await
         }
-        (Method::PUT, ["2015-03-31", "functions", name, "code"]) => {
-            ops::functions::update_function_code(lambda, ctx, &req, name).await
-        }
-        (Method::POST, ["2015-03-31", "functions", name, "invocations"]) => {
-            ops::invoke::invoke(lambda, ctx, &req, name).await
-        }
-        (Method::POST, ["2021-11-15", "functions", name, "response-streaming-invocations"]) => {
-            ops::invoke::invoke_with_response_stream(lambda, ctx, &req, name).await
-        }
-        (Method::POST, ["2015-03-31", "functions", name, "versions"]) => {
-            ops::versions::publish_version(lambda, ctx, &req, name).await
-        }
-        (Method::GET, ["2015-03-31", "functions", name, "versions"]) => {
-            ops::versions::list_versions_by_function(lambda, ctx, &req, name)
-        }
-        (Method::POST, ["2015-03-31", "functions", name, "aliases"]) => {
-            ops::aliases::create_alias(lambda, ctx, &req, name).await
-        }
-        (Method::GET, ["2015-03-31", "functions", name, "aliases"]) => {
-            ops::aliases::list_aliases(lambda, ctx, &req, name)
-        }
-        (Method::GET, ["2015-03-31", "functions", name, "aliases", alias]) => {
-            ops::aliases::get_alias(lambda, ctx, name, alias)
-        }
-        (Method::PUT, ["2015-03-31", "functions", name, "aliases", alias]) => {
-            ops::aliases::update_alias(lambda, ctx, &req, name, alias).await
-        }
-        (Method::DELETE, ["2015-03-31", "functions", name, "aliases", alias]) => {
-            ops::aliases::delete_alias(lambda, ctx, name, alias).await
-        }
-        (Method::POST, ["2015-03-31", "functions", name, "policy"]) => {
-            ops::policy::add_permission(lambda, ctx, &req, name).await
-        }
-        (Method::GET, ["2015-03-31", "functions", name, "policy"]) => {
-            ops::policy::get_policy(lambda, ctx, &req, name)
-        }
-        (Method::DELETE, ["2015-03-31", "functions", name, "policy", sid]) => {
-            ops::policy::remove_permission(lambda, ctx, &req, name, sid).await
-        }
-        (Method::PUT, ["2017-10-31", "functions", name, "concurrency"]) => {
-            ops::concurrency::put_function_concurrency(lambda, ctx, &req, name).await
-        }
-        (Method::DELETE, ["2017-10-31", "functions", name, "concurrency"]) => {
-            ops::concurrency::delete_function_concurrency(lambda, ctx, name).await
-        }
-        (Method::GET, ["2019-09-30", "functions", name, "concurrency"]) => {
-            ops::concurrency::get_function_concurrency(lambda, ctx, name)
-        }
-        (Method::PUT, ["2019-09-25", "functions", name, "event-invoke-config"]) => {
-            ops::event_invoke_config::put_function_event_invoke_config(
-                lambda, ctx, &req, name, true,
-            )
-            .await
-        }
-        (Method::POST, ["2019-09-25", "functions", name, "event-invoke-config"]) => {
-            ops::event_invoke_config::put_function_event_invoke_config(
-                lambda, ctx, &req, name, false,
-            )
-            .await
-        }
-        (Method::GET, ["2019-09-25", "functions", name, "event-invoke-config"]) => {
-            ops::event_invoke_config::get_function_event_invoke_config(lambda, ctx, &req, name)
-        }
-        (Method::DELETE, ["2019-09-25", "functions", name, "event-invoke-config"]) => {
-            ops::event_invoke_config::delete_function_event_invoke_config(lambda, ctx, &req, name)
+        "GetFunctionConcurrency" => ops::concurrency::get_function_concurrency(lambda, ctx, a[0]),
+        "PutFunctionEventInvokeConfig" => {
+            ops::event_invoke_config::put_function_event_invoke_config(lambda, ctx, req, a[0], true)
                 .await
         }
-        (Method::GET, ["2019-09-25", "functions", name, "event-invoke-config", "list"]) => {
-            ops::event_invoke_config::list_function_event_invoke_configs(lambda, ctx, &req, name)
+        "UpdateFunctionEventInvokeConfig" => {
+            ops::event_invoke_config::put_function_event_invoke_config(
+                lambda, ctx, req, a[0], false,
+            )
+            .await
         }
-        (Method::POST, ["2018-10-31", "layers", layer, "versions"]) => {
-            ops::layers::publish_layer_version(lambda, ctx, &req, layer).await
+        "GetFunctionEventInvokeConfig" => {
+            ops::event_invoke_config::get_function_event_invoke_config(lambda, ctx, req, a[0])
         }
-        (Method::GET, ["2018-10-31", "layers", layer, "versions"]) => {
-            ops::layers::list_layer_versions(lambda, ctx, &req, layer)
+        "DeleteFunctionEventInvokeConfig" => {
+            ops::event_invoke_config::delete_function_event_invoke_config(lambda, ctx, req, a[0])
+                .await
         }
-        (Method::GET, ["2018-10-31", "layers", layer, "versions", version]) => {
-            ops::layers::get_layer_version(lambda, ctx, layer, version)
+        "ListFunctionEventInvokeConfigs" => {
+            ops::event_invoke_config::list_function_event_invoke_configs(lambda, ctx, req, a[0])
         }
-        (Method::DELETE, ["2018-10-31", "layers", layer, "versions", version]) => {
-            ops::layers::delete_layer_version(lambda, ctx, layer, version).await
+        "PublishLayerVersion" => ops::layers::publish_layer_version(lambda, ctx, req, a[0]).await,
+        "ListLayerVersions" => ops::layers::list_layer_versions(lambda, ctx, req, a[0]),
+        "GetLayerVersion" => ops::layers::get_layer_version(lambda, ctx, a[0], a[1]),
+        "DeleteLayerVersion" => ops::layers::delete_layer_version(lambda, ctx, a[0], a[1]).await,
+        "GetLayerVersionByArn" => ops::layers::get_layer_version_by_arn(lambda, ctx, req),
+        "ListLayers" => ops::layers::list_layers(lambda, ctx, req),
+        "PutProvisionedConcurrencyConfig" => {
+            ops::provisioned::put_provisioned_concurrency_config(lambda, ctx, req, a[0]).await
         }
-        (Method::GET, ["2018-10-31", "layers"])
-            if req.query("find").as_deref() == Some("LayerVersion") =>
-        {
-            ops::layers::get_layer_version_by_arn(lambda, ctx, &req)
+        "ListProvisionedConcurrencyConfigs" => {
+            ops::provisioned::list_provisioned_concurrency_configs(lambda, ctx, req, a[0])
         }
-        (Method::GET, ["2018-10-31", "layers"]) => ops::layers::list_layers(lambda, ctx, &req),
-        (Method::PUT, ["2019-09-30", "functions", name, "provisioned-concurrency"]) => {
-            ops::provisioned::put_provisioned_concurrency_config(lambda, ctx, &req, name).await
+        "GetProvisionedConcurrencyConfig" => {
+            ops::provisioned::get_provisioned_concurrency_config(lambda, ctx, req, a[0])
         }
-        (Method::GET, ["2019-09-30", "functions", name, "provisioned-concurrency"])
-            if req.query("List").as_deref() == Some("ALL") =>
-        {
-            ops::provisioned::list_provisioned_concurrency_configs(lambda, ctx, &req, name)
+        "DeleteProvisionedConcurrencyConfig" => {
+            ops::provisioned::delete_provisioned_concurrency_config(lambda, ctx, req, a[0]).await
         }
-        (Method::GET, ["2019-09-30", "functions", name, "provisioned-concurrency"]) => {
-            ops::provisioned::get_provisioned_concurrency_config(lambda, ctx, &req, name)
+        "CreateFunctionUrlConfig" => {
+            ops::urls::create_function_url_config(lambda, ctx, req, a[0]).await
         }
-        (Method::DELETE, ["2019-09-30", "functions", name, "provisioned-concurrency"]) => {
-            ops::provisioned::delete_provisioned_concurrency_config(lambda, ctx, &req, name).await
+        "GetFunctionUrlConfig" => ops::urls::get_function_url_config(lambda, ctx, req, a[0]),
+        "UpdateFunctionUrlConfig" => {
+            ops::urls::update_function_url_config(lambda, ctx, req, a[0]).await
         }
-        (Method::POST, ["2021-10-31", "functions", name, "url"]) => {
-            ops::urls::create_function_url_config(lambda, ctx, &req, name).await
+        "DeleteFunctionUrlConfig" => {
+            ops::urls::delete_function_url_config(lambda, ctx, req, a[0]).await
         }
-        (Method::GET, ["2021-10-31", "functions", name, "url"]) => {
-            ops::urls::get_function_url_config(lambda, ctx, &req, name)
+        "ListFunctionUrlConfigs" => ops::urls::list_function_url_configs(lambda, ctx, req, a[0]),
+        "CreateEventSourceMapping" => {
+            ops::event_source_mappings::create_event_source_mapping(lambda, ctx, req).await
         }
-        (Method::PUT, ["2021-10-31", "functions", name, "url"]) => {
-            ops::urls::update_function_url_config(lambda, ctx, &req, name).await
+        "ListEventSourceMappings" => {
+            ops::event_source_mappings::list_event_source_mappings(lambda, ctx, req)
         }
-        (Method::DELETE, ["2021-10-31", "functions", name, "url"]) => {
-            ops::urls::delete_function_url_config(lambda, ctx, &req, name).await
+        "GetEventSourceMapping" => {
+            ops::event_source_mappings::get_event_source_mapping(lambda, ctx, a[0])
         }
-        (Method::GET, ["2021-10-31", "functions", name, "urls"]) => {
-            ops::urls::list_function_url_configs(lambda, ctx, &req, name)
+        "UpdateEventSourceMapping" => {
+            ops::event_source_mappings::update_event_source_mapping(lambda, ctx, req, a[0]).await
         }
-        (Method::POST, ["2015-03-31", "event-source-mappings"]) => {
-            ops::event_source_mappings::create_event_source_mapping(lambda, ctx, &req).await
+        "DeleteEventSourceMapping" => {
+            ops::event_source_mappings::delete_event_source_mapping(lambda, ctx, a[0]).await
         }
-        (Method::GET, ["2015-03-31", "event-source-mappings"]) => {
-            ops::event_source_mappings::list_event_source_mappings(lambda, ctx, &req)
-        }
-        (Method::GET, ["2015-03-31", "event-source-mappings", uuid]) => {
-            ops::event_source_mappings::get_event_source_mapping(lambda, ctx, uuid)
-        }
-        (Method::PUT, ["2015-03-31", "event-source-mappings", uuid]) => {
-            ops::event_source_mappings::update_event_source_mapping(lambda, ctx, &req, uuid).await
-        }
-        (Method::DELETE, ["2015-03-31", "event-source-mappings", uuid]) => {
-            ops::event_source_mappings::delete_event_source_mapping(lambda, ctx, uuid).await
-        }
-        (Method::GET, ["2016-08-19", "account-settings"]) => {
-            ops::concurrency::get_account_settings(lambda, ctx)
-        }
-        (Method::GET, ["2017-03-31", "tags", arn]) => ops::tags::list_tags(lambda, ctx, arn),
-        (Method::POST, ["2017-03-31", "tags", arn]) => {
-            ops::tags::tag_resource(lambda, ctx, &req, arn).await
-        }
-        (Method::DELETE, ["2017-03-31", "tags", arn]) => {
-            ops::tags::untag_resource(lambda, ctx, &req, arn).await
-        }
-        (method, _) => Err(LambdaError::UnknownOperation(format!(
-            "nimbus does not implement the Lambda operation at {method} {}",
-            shorten(&req.path)
-        ))),
+        "GetAccountSettings" => ops::concurrency::get_account_settings(lambda, ctx),
+        "ListTags" => ops::tags::list_tags(lambda, ctx, a[0]),
+        "TagResource" => ops::tags::tag_resource(lambda, ctx, req, a[0]).await,
+        "UntagResource" => ops::tags::untag_resource(lambda, ctx, req, a[0]).await,
+        // Every name in ROUTES has an arm above (a test checks).
+        other => Err(LambdaError::Service(format!("no handler for {other}"))),
     }
 }
 
@@ -300,5 +614,77 @@ mod tests {
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%4"), "%4");
         assert_eq!(percent_decode("%41"), "A");
+    }
+
+    #[test]
+    fn routes_name_operations_and_capture_segments() {
+        let r = |m: Method, p: &str, q: Option<&str>| route(&m, p, q);
+        assert_eq!(
+            r(
+                Method::POST,
+                "/2015-03-31/functions/my%2Dfn/invocations",
+                None
+            ),
+            Some(("Invoke", vec!["my-fn".to_owned()]))
+        );
+        assert_eq!(
+            r(
+                Method::GET,
+                "/2018-10-31/layers",
+                Some("find=LayerVersion&Arn=x")
+            ),
+            Some(("GetLayerVersionByArn", vec![]))
+        );
+        assert_eq!(
+            r(Method::GET, "/2018-10-31/layers/", None),
+            Some(("ListLayers", vec![]))
+        );
+        assert_eq!(
+            r(Method::DELETE, "/2018-10-31/layers/l/versions/3", None),
+            Some(("DeleteLayerVersion", vec!["l".to_owned(), "3".to_owned()]))
+        );
+        assert_eq!(r(Method::PATCH, "/2015-03-31/functions", None), None);
+        assert_eq!(r(Method::GET, "/2015-03-31/functions/f/nope", None), None);
+        assert_eq!(
+            operation_name(
+                &Method::GET,
+                "/2019-09-30/functions/f/provisioned-concurrency",
+                Some("List=ALL")
+            ),
+            Some("ListProvisionedConcurrencyConfigs")
+        );
+    }
+
+    /// Every route's operation reaches a handler: none falls through to
+    /// the "no handler" answer.
+    #[tokio::test]
+    async fn every_route_has_a_handler() {
+        let dir = tempfile::tempdir().unwrap();
+        let lambda = Lambda::open(
+            nimbus_store::Store::in_memory().unwrap(),
+            crate::LambdaConfig {
+                work_dir: dir.path().to_owned(),
+                idle_timeout: std::time::Duration::from_secs(60),
+                account_concurrency: 10,
+                clock: nimbus_clock::Clock::new(),
+                function_credentials: None,
+            },
+        )
+        .unwrap();
+        let ctx = RequestContext::local("us-east-1");
+        for r in ROUTES {
+            let path = format!("/{}", r.path.join("/").replace('*', "x"));
+            let request = Request {
+                method: r.method.clone(),
+                path,
+                query: r.query.map(|(k, v)| format!("{k}={v}")),
+                headers: HeaderMap::new(),
+                body: Bytes::new(),
+            };
+            let out = handle(&lambda, &ctx, request).await;
+            if let Err(LambdaError::Service(m)) = &out {
+                assert!(!m.starts_with("no handler"), "{}: {m}", r.operation);
+            }
+        }
     }
 }

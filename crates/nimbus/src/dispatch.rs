@@ -49,6 +49,12 @@ pub async fn handle(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(headers::REQUEST_ID, value);
     }
+    if let Some((service, operation)) = &handled.metric {
+        let outcome = crate::metrics::Outcome::of_status(response.status().as_u16());
+        app.services
+            .requests
+            .record(service, operation, outcome, started.elapsed());
+    }
     log(
         &handled.label,
         response.status(),
@@ -65,6 +71,9 @@ struct Handled {
     /// `dynamodb.PutItem`, `GET /_nimbus/health`, ...
     label: String,
     error: Option<AwsError>,
+    /// The service and operation the request metrics count it under
+    /// (`None` for nimbus's own endpoints).
+    metric: Option<(&'static str, String)>,
 }
 
 impl Handled {
@@ -73,7 +82,13 @@ impl Handled {
             response: json::error_response(&err, version, crc),
             label,
             error: Some(err),
+            metric: None,
         }
+    }
+
+    fn counted(mut self, service: &'static str, operation: impl Into<String>) -> Handled {
+        self.metric = Some((service, operation.into()));
+        self
     }
 }
 
@@ -129,6 +144,7 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
                 response: internal::handle(&app.services, &parts.method, &path, &bytes),
                 label: front_label(),
                 error: None,
+                metric: None,
             },
             Err(err) => front_error(err),
         },
@@ -137,40 +153,58 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
             service: Service::Lambda,
             ..
         }) => {
-            let label = format!("lambda {} {}", parts.method, shorten(parts.uri.path()));
+            let operation = nimbus_lambda::binding::operation_name(
+                &parts.method,
+                parts.uri.path(),
+                parts.uri.query(),
+            );
+            let label = match operation {
+                Some(op) => format!("lambda.{op} {}", shorten(parts.uri.path())),
+                None => format!("lambda {} {}", parts.method, shorten(parts.uri.path())),
+            };
             let host = request_host(parts);
-            match call_lambda(app, parts, auth, body, request_id, host, limit).await {
+            let handled = match call_lambda(app, parts, auth, body, request_id, host, limit).await {
                 Ok(response) => Handled {
                     response,
                     label,
                     error: None,
+                    metric: None,
                 },
                 Err(err) => Handled {
                     response: rest::error_response(&err),
                     label,
                     error: Some(err),
+                    metric: None,
                 },
-            }
+            };
+            handled.counted("lambda", operation.unwrap_or("unknown"))
         }
         Ok(Route::Aws {
             service: Service::Sqs,
             operation: None,
         }) => {
             // SQS without X-Amz-Target: the awsQuery protocol, XML out.
-            let label = format!("sqs query {} {}", parts.method, shorten(parts.uri.path()));
             let host = request_host(parts);
-            match call_sqs_query(app, parts, auth, body, request_id, host).await {
+            let mut action = None;
+            let result =
+                call_sqs_query(app, parts, auth, body, request_id, host, &mut action).await;
+            let operation = action.unwrap_or_else(|| "unknown".to_owned());
+            let label = format!("sqs.{operation} (query) {}", shorten(parts.uri.path()));
+            let handled = match result {
                 Ok(document) => Handled {
                     response: xml::response(StatusCode::OK, document),
                     label,
                     error: None,
+                    metric: None,
                 },
                 Err(err) => Handled {
                     response: xml::error_response(&err, nimbus_sqs::query::XMLNS, request_id),
                     label,
                     error: Some(err),
+                    metric: None,
                 },
-            }
+            };
+            handled.counted("sqs", operation)
         }
         Ok(Route::Aws { service, operation }) => {
             let label = match &operation {
@@ -188,14 +222,18 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
                 _ => Crc32::Omit,
             };
             let host = request_host(parts);
-            match call(app, parts, service, operation, auth, body, request_id, host).await {
-                Ok(bytes) => Handled {
-                    response: json::response(StatusCode::OK, bytes, version, crc),
-                    label,
-                    error: None,
-                },
-                Err(err) => Handled::error(err, version, crc, label),
-            }
+            let metric_op = operation.clone().unwrap_or_else(|| "unknown".to_owned());
+            let handled =
+                match call(app, parts, service, operation, auth, body, request_id, host).await {
+                    Ok(bytes) => Handled {
+                        response: json::response(StatusCode::OK, bytes, version, crc),
+                        label,
+                        error: None,
+                        metric: None,
+                    },
+                    Err(err) => Handled::error(err, version, crc, label),
+                };
+            handled.counted(service.name(), metric_op)
         }
     }
 }
@@ -293,6 +331,7 @@ async fn call_sqs_query(
     body: &mut Incoming,
     request_id: &str,
     host: Option<String>,
+    action: &mut Option<String>,
 ) -> Result<String, AwsError> {
     let sig = auth?.ok_or_else(AwsError::missing_authentication_token)?;
     let mut ctx =
@@ -302,6 +341,10 @@ async fn call_sqs_query(
     verify_signature(app, parts, &sig, &body)?;
     let mut params: Vec<(String, String)> = form::pairs(parts.uri.query().unwrap_or("")).collect();
     params.extend(form::pairs(&String::from_utf8_lossy(&body)));
+    *action = params
+        .iter()
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.chars().take(64).collect());
     let path = parts.uri.path().to_owned();
     let sqs = app.services.sqs.clone();
     run_to_completion(async move { sqs.handle_query(&ctx, &path, &params).await }).await
@@ -384,6 +427,7 @@ async fn function_url(
             response: reply_response(reply),
             label,
             error: None,
+            metric: Some(("lambda", "InvokeFunctionUrl".to_owned())),
         },
         Err(_) => Handled::error(
             AwsError::internal_failure(INTERNAL_FAILURE_MESSAGE),

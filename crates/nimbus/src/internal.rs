@@ -49,7 +49,10 @@ fn health() -> Response<Bytes> {
 
 /// Prometheus text exposition (version 0.0.4) of what nimbus measures.
 fn metrics(services: &Services) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::from(services.lambda.metrics()));
+    let mut text = String::new();
+    services.requests.write(&mut text);
+    text.push_str(&services.lambda.metrics());
+    let mut response = Response::new(Bytes::from(text));
     response.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -5,6 +5,7 @@ mod cli;
 mod dispatch;
 mod internal;
 mod logging;
+mod metrics;
 mod serve;
 mod server;
 mod services;

@@ -21,6 +21,8 @@ pub struct Services {
     pub sqs: Sqs,
     pub lambda: Lambda,
     pub logs: Logs,
+    /// Every AWS API request's outcome and latency (`/_nimbus/metrics`).
+    pub requests: crate::metrics::RequestMetrics,
     /// With --in-memory, Lambda's packages and environments live in a
     /// temporary directory removed when the server stops.
     _scratch: Option<tempfile::TempDir>,
@@ -116,6 +118,7 @@ impl Services {
             sqs,
             lambda,
             logs,
+            requests: crate::metrics::RequestMetrics::default(),
             _scratch: scratch,
         })
     }
