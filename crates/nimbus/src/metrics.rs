@@ -51,12 +51,15 @@ struct Series {
     sum_micros: AtomicU64,
 }
 
+/// One service's series, by operation name.
+type Operations = HashMap<Box<str>, Arc<Series>>;
+
 /// Every request's outcome and latency, by service and operation.
 #[derive(Default)]
 pub struct RequestMetrics {
     /// Service -> operation -> series (two levels so a lookup borrows the
     /// operation name instead of allocating a key).
-    series: RwLock<HashMap<&'static str, HashMap<Box<str>, Arc<Series>>>>,
+    series: RwLock<HashMap<&'static str, Operations>>,
 }
 
 impl RequestMetrics {
