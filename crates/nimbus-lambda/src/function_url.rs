@@ -68,7 +68,22 @@ pub async fn serve(lambda: &Lambda, url_id: &str, req: Request, caller: &Caller<
         .await;
     let mut reply = match run {
         Ok(execution) => match execution.result {
-            InvokeResult::Success(body) => response(&body),
+            InvokeResult::Success(body) => match execution.content_type.as_deref() {
+                // A streamed response (awslambda.streamifyResponse): with
+                // HttpResponseStream.from, a JSON prelude (status, headers,
+                // cookies) and 8 NUL bytes precede the body; otherwise the
+                // bytes are the body.
+                Some(HTTP_INTEGRATION) => integration_response(&body),
+                Some(content_type) => {
+                    let mut reply = Reply::empty(200);
+                    reply
+                        .headers
+                        .push(("content-type", content_type.to_owned()));
+                    reply.body = body;
+                    reply
+                }
+                None => response(&body),
+            },
             InvokeResult::FunctionError(_) => message(502, "Internal Server Error"),
         },
         Err(LambdaError::TooManyRequests { .. }) => message(429, "Rate Exceeded."),
@@ -220,6 +235,33 @@ fn body_of(req: &Request) -> (Option<String>, bool) {
 }
 
 /// Maps a function's result onto an HTTP response.
+/// The Content-Type of a streamed response that starts with a prelude.
+const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
+
+/// A streamed HTTP integration response: prelude JSON, 8 NUL bytes, body.
+fn integration_response(stream: &[u8]) -> Reply {
+    const SEPARATOR: &[u8] = &[0; 8];
+    let Some(at) = stream.windows(SEPARATOR.len()).position(|w| w == SEPARATOR) else {
+        return message(502, "Internal Server Error");
+    };
+    let Ok(Value::Object(prelude)) = serde_json::from_slice::<Value>(&stream[..at]) else {
+        return message(502, "Internal Server Error");
+    };
+    let mut reply = head(&prelude);
+    reply.body = Bytes::copy_from_slice(&stream[at + SEPARATOR.len()..]);
+    if !reply
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        && !reply.body.is_empty()
+    {
+        reply
+            .headers
+            .push(("content-type", "application/octet-stream".into()));
+    }
+    reply
+}
+
 fn response(result: &[u8]) -> Reply {
     let value: Value = serde_json::from_slice(result).unwrap_or(Value::Null);
     let Some(obj) = value.as_object().filter(|o| o.contains_key("statusCode")) else {
@@ -231,37 +273,11 @@ fn response(result: &[u8]) -> Reply {
             body: Bytes::copy_from_slice(result),
         };
     };
-    let status = obj
-        .get("statusCode")
-        .and_then(Value::as_u64)
-        .and_then(|s| u16::try_from(s).ok())
-        .filter(|s| (100..=599).contains(s))
-        .unwrap_or(500);
-    let mut reply = Reply::empty(status);
-    let mut has_type = false;
-    if let Some(headers) = obj.get("headers").and_then(Value::as_object) {
-        for (k, v) in headers {
-            let value = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            if k.eq_ignore_ascii_case("content-type") {
-                has_type = true;
-            }
-            if let Some(name) = static_header(k) {
-                reply.headers.push((name, value));
-            } else {
-                reply.extra_headers.push((k.to_ascii_lowercase(), value));
-            }
-        }
-    }
-    if let Some(cookies) = obj.get("cookies").and_then(Value::as_array) {
-        for c in cookies.iter().filter_map(Value::as_str) {
-            reply
-                .extra_headers
-                .push(("set-cookie".into(), c.to_owned()));
-        }
-    }
+    let mut reply = head(obj);
+    let has_type = reply
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
     let body = match obj.get("body") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(s)) => {
@@ -281,6 +297,39 @@ fn response(result: &[u8]) -> Reply {
             .push(("content-type", "application/json".into()));
     }
     reply.body = Bytes::from(body);
+    reply
+}
+
+/// Status, headers and cookies of a response object (payload format 2.0)
+/// or a streamed response's prelude; the body is left empty.
+fn head(obj: &serde_json::Map<String, Value>) -> Reply {
+    let status = obj
+        .get("statusCode")
+        .and_then(Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+        .filter(|s| (100..=599).contains(s))
+        .unwrap_or(500);
+    let mut reply = Reply::empty(status);
+    if let Some(headers) = obj.get("headers").and_then(Value::as_object) {
+        for (k, v) in headers {
+            let value = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if let Some(name) = static_header(k) {
+                reply.headers.push((name, value));
+            } else {
+                reply.extra_headers.push((k.to_ascii_lowercase(), value));
+            }
+        }
+    }
+    if let Some(cookies) = obj.get("cookies").and_then(Value::as_array) {
+        for c in cookies.iter().filter_map(Value::as_str) {
+            reply
+                .extra_headers
+                .push(("set-cookie".into(), c.to_owned()));
+        }
+    }
     reply
 }
 

@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import util from 'node:util';
 
@@ -314,6 +315,104 @@ function fatal(message) {
   process.exit(1);
 }
 
+// ------------------------------------------------------ response streaming
+
+// awslambda.streamifyResponse(handler) marks a handler that writes its
+// response to a stream: handler(event, responseStream, context). The stream
+// is POSTed to .../response in Lambda's streaming mode (chunked, errors in
+// trailers). awslambda.HttpResponseStream.from(stream, {statusCode,
+// headers, cookies}) starts it with the prelude a function URL reads.
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HTTP_INTEGRATION = 'application/vnd.awslambda.http-integration-response';
+
+class HttpResponseStream {
+  static from(underlying, prelude) {
+    underlying.setContentType(HTTP_INTEGRATION);
+    underlying.write(JSON.stringify(prelude ?? {}));
+    underlying.write(new Uint8Array(8));
+    return underlying;
+  }
+}
+
+globalThis.awslambda = {
+  streamifyResponse(handler, options) {
+    if (typeof handler !== 'function') throw new TypeError('handler must be a function');
+    handler[STREAMING] = 'response';
+    if (options?.highWaterMark) handler.streamHighWaterMark = options.highWaterMark;
+    return handler;
+  },
+  HttpResponseStream,
+};
+
+/**
+ * The response stream of one invocation: a Writable whose bytes go out as
+ * the chunked body of POST .../response. `done` runs once the Runtime API
+ * has answered. Failing it reports the error in the trailers (or, before
+ * anything was written, as an ordinary /error).
+ */
+function responseStream(client, id, highWaterMark, done) {
+  const urlPath = `${API_PREFIX}/invocation/${encodeURIComponent(id)}/response`;
+  const req = http.request({
+    hostname: client.hostname,
+    port: client.port,
+    path: urlPath,
+    method: 'POST',
+    agent: client.agent,
+    headers: {
+      'Lambda-Runtime-Function-Response-Mode': 'streaming',
+      'Transfer-Encoding': 'chunked',
+      Trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
+      'Content-Type': 'application/octet-stream',
+    },
+  });
+  req.setNoDelay(true);
+  let answered = false;
+  const finish = (err, status) => {
+    if (answered) return;
+    answered = true;
+    if (err) return fatal(`POST ${urlPath} failed: ${err.message}`);
+    if (status >= 500) return fatal(`POST ${urlPath} returned ${status}`);
+    done();
+  };
+  req.on('response', (res) => {
+    res.resume();
+    res.on('end', () => finish(null, res.statusCode));
+  });
+  req.on('error', (err) => finish(err));
+  let wrote = false;
+  const stream = new Writable({
+    highWaterMark,
+    write(chunk, encoding, callback) {
+      wrote = true;
+      req.write(chunk, encoding, callback);
+    },
+    final(callback) {
+      whenStdStreamsFlushed(() => req.end(callback));
+    },
+  });
+  stream.setContentType = (contentType) => {
+    if (wrote) throw new Error('setContentType must be called before writing to the stream');
+    req.setHeader('Content-Type', contentType);
+  };
+  stream.fail = (error) => {
+    logError('Invoke Error', error);
+    const response = toRuntimeResponse(error);
+    if (!wrote && !stream.writableEnded) {
+      // Nothing sent yet: an ordinary error, as for a buffered handler.
+      req.destroy();
+      answered = true;
+      client.postInvocationError(error, id, done);
+      return;
+    }
+    req.addTrailers({
+      'Lambda-Runtime-Function-Error-Type': headerValue(response.errorType),
+      'Lambda-Runtime-Function-Error-Body': Buffer.from(serializeResponse(response)).toString('base64'),
+    });
+    if (!stream.writableEnded) stream.end();
+  };
+  return stream;
+}
+
 // ---------------------------------------------------------- handler loading
 
 const FUNCTION_EXPR = /^([^.]*)\.(.*)$/;
@@ -497,6 +596,25 @@ class Runtime {
       markCompleted();
       this.client.postInvocationResponse(null, id, () => this.scheduleIteration());
     };
+
+    if (this.handler[STREAMING]) {
+      const stream = responseStream(this.client, id, this.handler.streamHighWaterMark, () => this.scheduleIteration());
+      // A handler that never ends its stream has it ended once the loop is empty.
+      beforeExit = () => {
+        beforeExit = () => {};
+        if (!stream.writableEnded) stream.end();
+      };
+      try {
+        const result = this.handler(JSON.parse(bodyJson), stream, attachInvokeData(context, headers));
+        Promise.resolve(result).then(
+          () => !stream.writableEnded && stream.end(),
+          (err) => stream.fail(err),
+        );
+      } catch (err) {
+        stream.fail(err);
+      }
+      return;
+    }
 
     try {
       const result = this.handler(JSON.parse(bodyJson), attachInvokeData(context, headers), callback);

@@ -46,6 +46,8 @@ pub enum InvokeResult {
 #[derive(Debug)]
 pub struct Execution {
     pub result: InvokeResult,
+    /// The Content-Type a streaming runtime gave its response.
+    pub content_type: Option<String>,
     /// START ... REPORT, as written to the function's log stream.
     pub log: Vec<u8>,
     pub duration: Duration,
@@ -186,8 +188,15 @@ impl Executor {
         let output = env.take_logs().await;
         log.extend_from_slice(&output);
         let memory = env.max_memory_mb();
+        let mut content_type = None;
         let (result, reusable) = match outcome {
-            Outcome::Reply(RuntimeReply::Response(body)) => (InvokeResult::Success(body), true),
+            Outcome::Reply(RuntimeReply::Response {
+                body,
+                content_type: streamed_type,
+            }) => {
+                content_type = streamed_type;
+                (InvokeResult::Success(body), true)
+            }
             Outcome::Reply(RuntimeReply::Error { body, error_type }) => (
                 InvokeResult::FunctionError(error_document(body, error_type)),
                 true,
@@ -230,7 +239,8 @@ impl Executor {
         } else {
             drop(env);
         }
-        let execution = finish(log, request_id, v, started, init_duration, memory, result);
+        let mut execution = finish(log, request_id, v, started, init_duration, memory, result);
+        execution.content_type = content_type;
         self.publish_log(f, &stream, &execution.log);
         Ok(execution)
     }
@@ -527,6 +537,7 @@ fn finish(
     log.extend_from_slice(report.as_bytes());
     Execution {
         result,
+        content_type: None,
         log,
         duration,
     }

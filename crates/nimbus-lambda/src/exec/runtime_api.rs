@@ -3,6 +3,8 @@
 //! interface clients and custom `bootstrap` executables run unchanged:
 //!   GET  /2018-06-01/runtime/invocation/next
 //!   POST /2018-06-01/runtime/invocation/{id}/response
+//!        (buffered, or `Lambda-Runtime-Function-Response-Mode: streaming`
+//!        with a chunked body and errors in trailers)
 //!   POST /2018-06-01/runtime/invocation/{id}/error
 //!   POST /2018-06-01/runtime/init/error
 //! A listener per environment is what makes "one invocation at a time per
@@ -22,6 +24,11 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Largest response or error a function may return (AWS: 6 MB).
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+/// Largest streamed response (AWS's soft limit for response streaming).
+pub const MAX_STREAMED_RESPONSE_BYTES: usize = 20 * 1024 * 1024;
+/// The trailers a streaming runtime reports a mid-stream error in.
+const ERROR_TYPE_TRAILER: &str = "lambda-runtime-function-error-type";
+const ERROR_BODY_TRAILER: &str = "lambda-runtime-function-error-body";
 /// Largest error document accepted from a runtime.
 const MAX_ERROR_BYTES: usize = 1024 * 1024;
 
@@ -47,7 +54,13 @@ pub struct Dispatch {
 /// What the runtime said about one invocation.
 #[derive(Debug)]
 pub enum RuntimeReply {
-    Response(Bytes),
+    /// `/response`: the body, and its Content-Type when the runtime streamed
+    /// it (a function URL reads `application/vnd.awslambda.http-integration-response`
+    /// as status and headers before the body).
+    Response {
+        body: Bytes,
+        content_type: Option<String>,
+    },
     /// `/error`: the error document and the `Lambda-Runtime-Function-Error-Type`.
     Error {
         body: Bytes,
@@ -147,8 +160,31 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
             };
             if let Some(id) = rest.strip_suffix("/response") {
                 let id = id.to_owned();
+                let streaming = header(&req, "lambda-runtime-function-response-mode")
+                    .is_some_and(|m| m.eq_ignore_ascii_case("streaming"));
+                if streaming {
+                    let content_type = header(&req, "content-type");
+                    return match read_streamed(req).await {
+                        Some(reply) => finish(state, &id, reply.with_content_type(content_type)),
+                        None => {
+                            finish(state, &id, RuntimeReply::ResponseTooLarge);
+                            reply(
+                                StatusCode::PAYLOAD_TOO_LARGE,
+                                "RequestEntityTooLarge",
+                                "Response payload size exceeded maximum allowed payload size (20971520 bytes).",
+                            )
+                        }
+                    };
+                }
                 match read(req, MAX_RESPONSE_BYTES).await {
-                    Some(body) => finish(state, &id, RuntimeReply::Response(body)),
+                    Some(body) => finish(
+                        state,
+                        &id,
+                        RuntimeReply::Response {
+                            body,
+                            content_type: None,
+                        },
+                    ),
                     None => {
                         finish(state, &id, RuntimeReply::ResponseTooLarge);
                         reply(
@@ -242,6 +278,47 @@ fn finish(state: &State, id: &str, outcome: RuntimeReply) -> Response<Full<Bytes
             )
         }
     }
+}
+
+impl RuntimeReply {
+    fn with_content_type(self, content_type: Option<String>) -> RuntimeReply {
+        match self {
+            RuntimeReply::Response { body, .. } => RuntimeReply::Response { body, content_type },
+            other => other,
+        }
+    }
+}
+
+/// A streamed `/response`: the whole chunked body (nimbus hands it on in
+/// one piece), or the error the runtime reported in the trailers after
+/// part of it (the part is dropped, as AWS ends the stream with the error).
+/// `None` when it exceeds [`MAX_STREAMED_RESPONSE_BYTES`].
+async fn read_streamed(req: Request<Incoming>) -> Option<RuntimeReply> {
+    let collected = Limited::new(req.into_body(), MAX_STREAMED_RESPONSE_BYTES)
+        .collect()
+        .await
+        .ok()?;
+    let trailer = |name: &str| {
+        collected
+            .trailers()
+            .and_then(|t| t.get(name))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    if let Some(error_type) = trailer(ERROR_TYPE_TRAILER) {
+        use base64::Engine;
+        let body = trailer(ERROR_BODY_TRAILER)
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .unwrap_or_default();
+        return Some(RuntimeReply::Error {
+            body: Bytes::from(body),
+            error_type: Some(error_type),
+        });
+    }
+    Some(RuntimeReply::Response {
+        body: collected.to_bytes(),
+        content_type: None,
+    })
 }
 
 async fn read(req: Request<Incoming>, limit: usize) -> Option<Bytes> {

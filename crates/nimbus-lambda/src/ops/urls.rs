@@ -260,10 +260,9 @@ fn check_auth_type(a: &str) -> Result<()> {
 
 fn check_invoke_mode(m: &str) -> Result<()> {
     match m {
-        "BUFFERED" => Ok(()),
-        "RESPONSE_STREAM" => Err(LambdaError::invalid(
-            "nimbus does not support InvokeMode RESPONSE_STREAM yet; use BUFFERED",
-        )),
+        // RESPONSE_STREAM: nimbus sends a streamed response once the
+        // function has ended its stream (see function_url.rs).
+        "BUFFERED" | "RESPONSE_STREAM" => Ok(()),
         other => Err(LambdaError::constraint(
             other,
             "invokeMode",
