@@ -220,6 +220,21 @@ impl Table {
 
     /// Replaces the live index set; call from inside the store write that
     /// creates or drops the index entries.
+    /// [`Table::set_live_indexes`] inside a store write, taken back if the
+    /// write is lost.
+    pub fn switch_live_indexes(
+        &self,
+        txn: &mut nimbus_store::WriteTxn<'_>,
+        indexes: Vec<IndexDef>,
+    ) {
+        let before = std::mem::replace(
+            &mut *self.live_indexes.write().unwrap_or_else(|e| e.into_inner()),
+            Arc::new(indexes),
+        );
+        let cell = self.live_indexes.clone();
+        txn.on_abort(move || *cell.write().unwrap_or_else(|e| e.into_inner()) = before);
+    }
+
     pub fn set_live_indexes(&self, indexes: Vec<IndexDef>) {
         *self.live_indexes.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(indexes);
     }
@@ -254,12 +269,31 @@ impl Table {
         *self.live_stream.write().unwrap_or_else(|e| e.into_inner()) = stream;
     }
 
+    /// [`Table::set_live_stream`] inside a store write, taken back if the
+    /// write is lost.
+    pub fn switch_live_stream(
+        &self,
+        txn: &mut nimbus_store::WriteTxn<'_>,
+        stream: Option<Arc<crate::streams::Stream>>,
+    ) {
+        let before = std::mem::replace(
+            &mut *self.live_stream.write().unwrap_or_else(|e| e.into_inner()),
+            stream,
+        );
+        let cell = self.live_stream.clone();
+        txn.on_abort(move || *cell.write().unwrap_or_else(|e| e.into_inner()) = before);
+    }
+
     pub fn is_dropped(&self) -> bool {
         self.dropped.load(Ordering::Acquire)
     }
 
-    pub fn mark_dropped(&self) {
+    /// Marks the table deleted, from inside the store write that deletes
+    /// it; if that write is lost, the mark is taken back (`on_abort`).
+    pub fn mark_dropped(&self, txn: &mut nimbus_store::WriteTxn<'_>) {
         self.dropped.store(true, Ordering::Release);
+        let dropped = self.dropped.clone();
+        txn.on_abort(move || dropped.store(false, Ordering::Release));
     }
 }
 

@@ -29,6 +29,11 @@
 //! - **Atomicity per call.** A write call's writes are applied all together or
 //!   not at all: they are buffered while its closure runs and discarded if it
 //!   returns `Err` or panics, or if its group fails to commit.
+//! - **Memory follows the store.** A call that changes in-memory state
+//!   inside its closure (so later calls see it at once) registers how to
+//!   put it back with [`WriteTxn::on_abort`]; the writer runs those undos
+//!   whenever the call's writes are not committed, so a service's memory
+//!   never claims a write the store lost.
 //! - **Isolation.** Write calls run one at a time on a single writer thread,
 //!   in submission order. A call sees every write of the calls before it,
 //!   including those in the same, not yet committed, group; it sees its own

@@ -18,18 +18,34 @@ use crate::StoreError;
 pub struct WriteTxn<'a> {
     table: &'a KvTable<'a>,
     overlay: Overlay,
+    undo: Vec<Undo>,
 }
+
+/// Puts back an in-memory change a write call made alongside its writes.
+pub(crate) type Undo = Box<dyn FnOnce() + Send>;
 
 impl<'a> WriteTxn<'a> {
     pub(crate) fn new(table: &'a KvTable<'a>) -> WriteTxn<'a> {
         WriteTxn {
             table,
             overlay: Overlay::default(),
+            undo: Vec::new(),
         }
     }
 
-    pub(crate) fn into_overlay(self) -> Overlay {
-        self.overlay
+    pub(crate) fn into_parts(self) -> (Overlay, Vec<Undo>) {
+        (self.overlay, self.undo)
+    }
+
+    /// Registers `undo` to run if this call's writes are not committed:
+    /// the call fails (returns `Err`, panics, or is rejected), or its group
+    /// fails to commit. A service that changes in-memory state inside its
+    /// closure (so later calls in the writer see it at once) registers how
+    /// to put it back here, so memory never claims a write the store lost.
+    /// Undos run on the writer thread, newest first; they must be quick and
+    /// must not write to the store.
+    pub fn on_abort(&mut self, undo: impl FnOnce() + Send + 'static) {
+        self.undo.push(Box::new(undo));
     }
 
     /// Sets `key` to `value`. An entry over [`crate::MAX_ENTRY_BYTES`] is not

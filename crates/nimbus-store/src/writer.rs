@@ -100,6 +100,8 @@ pub(crate) struct Call<F, R, E> {
     f: Option<F>,
     outcome: Option<Delivery<R, E>>,
     reply: Reply<R, E>,
+    /// The call's `on_abort` hooks, kept until its group's fate is known.
+    undo: Vec<crate::write_txn::Undo>,
 }
 
 impl<F, R, E> Call<F, R, E> {
@@ -108,7 +110,15 @@ impl<F, R, E> Call<F, R, E> {
             f: Some(f),
             outcome: None,
             reply,
+            undo: Vec::new(),
         }
+    }
+}
+
+/// Runs undo hooks newest first.
+fn run_undo(undo: Vec<crate::write_txn::Undo>) {
+    for hook in undo.into_iter().rev() {
+        hook();
     }
 }
 
@@ -124,22 +134,29 @@ where
         // The closure only reads the table (writes go to its overlay), so a
         // panic cannot leave the shared transaction half-modified.
         let result = catch_unwind(AssertUnwindSafe(|| f(&mut txn)));
+        let (mut overlay, undo) = txn.into_parts();
         let (outcome, overlay) = match result {
-            Ok(Ok(value)) => {
-                let mut overlay = txn.into_overlay();
-                match overlay.take_rejection() {
-                    None => (Delivery::Done(Ok(value)), Some(overlay)),
-                    Some(err) => (Delivery::Done(Err(E::from(err))), None),
-                }
-            }
+            Ok(Ok(value)) => match overlay.take_rejection() {
+                None => (Delivery::Done(Ok(value)), Some(overlay)),
+                Some(err) => (Delivery::Done(Err(E::from(err))), None),
+            },
             Ok(Err(err)) => (Delivery::Done(Err(err)), None),
             Err(payload) => (Delivery::Panicked(payload), None),
         };
+        if overlay.is_some() {
+            self.undo = undo;
+        } else {
+            // The call's writes are discarded now: so are its changes.
+            run_undo(undo);
+        }
         self.outcome = Some(outcome);
         overlay
     }
 
     fn finish(self: Box<Self>, group: Result<(), StoreError>) {
+        if group.is_err() {
+            run_undo(self.undo);
+        }
         let delivery = match (self.outcome, group) {
             // The call's own failure stands whatever happened to the group.
             (Some(Delivery::Done(Err(e))), _) => Delivery::Done(Err(e)),
@@ -209,6 +226,11 @@ impl Writer {
             let result = self.commit_group(&mut group);
             if let Err(err) = &result {
                 tracing::error!(error = %err, calls = group.len(), "group commit failed");
+            }
+            // A failed group's calls undo their in-memory changes newest
+            // first, the reverse of the order they made them.
+            if result.is_err() {
+                group.reverse();
             }
             for call in group {
                 call.finish(result.clone());
@@ -372,6 +394,11 @@ impl Writer {
                 .map_err(|e| StoreError::storage("set non-durable commits", e))?;
         }
         let result = match self.run_calls(&txn, group, record.as_mut()) {
+            #[cfg(test)]
+            Ok(true) if fails_for_test(&txn) => {
+                let _ = txn.abort();
+                Err(StoreError::Closed)
+            }
             Ok(true) => self.log_and_commit(txn, record.as_mut()),
             // Nothing to write: skip the fsync. Earlier groups are already
             // durable, so anything these calls read is too.
@@ -455,5 +482,90 @@ impl Writer {
                 Err(_) => return Ok(wrote),
             }
         }
+    }
+}
+
+/// Tests make a group fail after its calls ran by writing this key.
+#[cfg(test)]
+pub(crate) const FAIL_GROUP_KEY: &[u8] = b"\xff test: fail this group";
+
+#[cfg(test)]
+fn fails_for_test(txn: &redb::WriteTransaction) -> bool {
+    use redb::ReadableTable;
+    txn.open_table(KV)
+        .ok()
+        .and_then(|t| t.get(FAIL_GROUP_KEY).ok().flatten().map(|_| ()))
+        .is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use crate::{ReadView, Store, StoreError};
+
+    /// A flag a call sets inside its closure, with an undo that clears it.
+    fn set_with_undo(flag: &Arc<AtomicBool>) -> impl FnOnce(&mut crate::WriteTxn<'_>) + 'static {
+        let flag = flag.clone();
+        move |txn| {
+            flag.store(true, Ordering::SeqCst);
+            let undo = flag.clone();
+            txn.on_abort(move || undo.store(false, Ordering::SeqCst));
+        }
+    }
+
+    #[test]
+    fn undo_runs_only_when_the_writes_are_lost() {
+        let store = Store::in_memory().unwrap();
+        let flag = Arc::new(AtomicBool::new(false));
+
+        // Committed: the change stays.
+        let set = set_with_undo(&flag);
+        store
+            .write_blocking(move |txn| -> Result<(), StoreError> {
+                set(txn);
+                txn.put(b"k", b"v");
+                Ok(())
+            })
+            .unwrap();
+        assert!(flag.load(Ordering::SeqCst));
+
+        // The call fails: undone.
+        flag.store(false, Ordering::SeqCst);
+        let set = set_with_undo(&flag);
+        let failed = store.write_blocking(move |txn| -> Result<(), StoreError> {
+            set(txn);
+            txn.put(b"k2", b"v");
+            Err(StoreError::Closed)
+        });
+        assert!(failed.is_err());
+        assert!(!flag.load(Ordering::SeqCst));
+
+        // The call is rejected (an entry over the limit): undone.
+        let set = set_with_undo(&flag);
+        let big = vec![0u8; crate::MAX_ENTRY_BYTES + 1];
+        let rejected = store.write_blocking(move |txn| -> Result<(), StoreError> {
+            set(txn);
+            txn.put(b"big", &big);
+            Ok(())
+        });
+        assert!(matches!(rejected, Err(StoreError::EntryTooLarge { .. })));
+        assert!(!flag.load(Ordering::SeqCst));
+
+        // The call succeeds but its group fails to commit: undone, and
+        // nothing of the group is visible.
+        let set = set_with_undo(&flag);
+        let lost = store.write_blocking(move |txn| -> Result<(), StoreError> {
+            set(txn);
+            txn.put(b"k3", b"v");
+            txn.put(super::FAIL_GROUP_KEY, b"");
+            Ok(())
+        });
+        assert!(lost.is_err());
+        assert!(!flag.load(Ordering::SeqCst));
+        let snapshot = store.snapshot().unwrap();
+        assert_eq!(snapshot.get(b"k3").unwrap(), None);
+        assert_eq!(snapshot.get(b"k").unwrap(), Some(b"v".to_vec()));
     }
 }

@@ -144,7 +144,7 @@ fn apply_stream_change(
             }
             let stream = streams::create_stream(txn, &db.streams, &db.clock, def, view)?;
             def.stream = Some(streams::table_stream(&stream, true));
-            t.set_live_stream(Some(stream.clone()));
+            t.switch_live_stream(txn, Some(stream.clone()));
             Ok(Some(stream))
         }
         StreamChange::Disable => {
@@ -155,7 +155,7 @@ fn apply_stream_change(
             if let Some(s) = def.stream.as_mut() {
                 s.enabled = false;
             }
-            t.set_live_stream(None);
+            t.switch_live_stream(txn, None);
             Ok(None)
         }
     }
@@ -1157,7 +1157,7 @@ pub async fn delete_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
                 // the retention period); its shard closes here.
                 if let Some(stream) = t.live_stream() {
                     streams::close_stream(txn, &stream, clock.now_ms());
-                    t.set_live_stream(None);
+                    t.switch_live_stream(txn, None);
                 }
                 let stats = Stats::read(txn, t.def.number)?;
                 let index_stats = read_index_stats(txn, &t.def)?;
@@ -1181,8 +1181,8 @@ pub async fn delete_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
                 }
                 crate::ttl::drop_table(txn, t.def.number)?;
                 // Set inside the writer so every write queued after this one
-                // sees the table gone.
-                t.mark_dropped();
+                // sees the table gone (and taken back if this write is lost).
+                t.mark_dropped(txn);
                 Ok((stats, index_stats))
             },
         )
@@ -1564,7 +1564,7 @@ async fn change_index(
             );
             let stats = Stats::read(txn, stored.number)?;
             // From here on, every item write maintains the new index set.
-            t.set_live_indexes(stored.indexes.clone());
+            t.switch_live_indexes(txn, stored.indexes.clone());
             Ok((stats, stored, stream))
         })
         .await?;
