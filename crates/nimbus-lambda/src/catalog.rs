@@ -21,6 +21,10 @@ pub type FunctionKey = (String, String, String);
 pub struct Catalog {
     store: Store,
     functions: RwLock<HashMap<FunctionKey, Arc<FunctionRecord>>>,
+    /// Function URL id -> the function that owns it, so a URL request finds
+    /// its function without scanning them all. Kept in step with
+    /// `functions` under its write lock.
+    urls: RwLock<HashMap<String, FunctionKey>>,
     changes: tokio::sync::Mutex<()>,
 }
 
@@ -58,11 +62,57 @@ impl Catalog {
                 "a stored function record could not be read ({bad})"
             )));
         }
+        let urls = functions
+            .iter()
+            .flat_map(|(key, f)| f.urls.values().map(|u| (u.url_id.clone(), key.clone())))
+            .collect();
         Ok(Catalog {
             store,
             functions: RwLock::new(functions),
+            urls: RwLock::new(urls),
             changes: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// The function that owns the function URL `url_id`, and the qualifier
+    /// the URL is for ("" for the unqualified function).
+    pub fn by_url(&self, url_id: &str) -> Option<(Arc<FunctionRecord>, String)> {
+        let key = self
+            .urls
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(url_id)
+            .cloned()?;
+        let f = self.read().get(&key).cloned()?;
+        let qualifier = f
+            .urls
+            .iter()
+            .find(|(_, u)| u.url_id == url_id)
+            .map(|(q, _)| q.clone())?;
+        Some((f, qualifier))
+    }
+
+    /// Swaps `record` in for `key` (or removes it), keeping the URL index
+    /// in step.
+    fn replace(&self, key: FunctionKey, record: Option<FunctionRecord>) {
+        let mut functions = self.write();
+        let mut urls = self.urls.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(old) = functions.get(&key) {
+            for u in old.urls.values() {
+                urls.remove(&u.url_id);
+            }
+        }
+        match record {
+            Some(record) => {
+                for u in record.urls.values() {
+                    urls.insert(u.url_id.clone(), key.clone());
+                }
+                functions.insert(key, Arc::new(record));
+            }
+            None => {
+                functions.remove(&key);
+            }
+        }
     }
 
     pub fn get(&self, account: &str, region: &str, name: &str) -> Option<Arc<FunctionRecord>> {
@@ -111,7 +161,7 @@ impl Catalog {
                         Ok::<_, LambdaError>(())
                     })
                     .await?;
-                self.write().insert(key, Arc::new(record));
+                self.replace(key, Some(record));
                 Ok(out)
             }
             Change::Delete(out) => {
@@ -121,7 +171,7 @@ impl Catalog {
                         Ok::<_, LambdaError>(())
                     })
                     .await?;
-                self.write().remove(&key);
+                self.replace(key, None);
                 Ok(out)
             }
         }

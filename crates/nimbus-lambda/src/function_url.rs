@@ -102,11 +102,9 @@ pub async fn serve(lambda: &Lambda, url_id: &str, req: Request, caller: &Caller<
 }
 
 fn find(lambda: &Lambda, url_id: &str) -> Option<(Arc<FunctionRecord>, String, UrlConfig)> {
-    lambda.inner().catalog.all().into_iter().find_map(|f| {
-        let (key, url) = f.urls.iter().find(|(_, u)| u.url_id == url_id)?;
-        let (key, url) = (key.clone(), url.clone());
-        Some((f, key, url))
-    })
+    let (f, qualifier) = lambda.inner().catalog.by_url(url_id)?;
+    let url = f.urls.get(&qualifier)?.clone();
+    Some((f, qualifier, url))
 }
 
 /// The payload format 2.0 event for one request.
