@@ -304,13 +304,15 @@ def test_unknown_qualifier_and_update_without_config(lam, function):
     assert error_of(e)[0] == "ResourceNotFoundException"
 
 
-def test_sns_destination_is_refused_until_sns_exists(lam, function):
+def test_eventbridge_destination_is_refused_until_eventbridge_exists(lam, function):
     name = function()
     with pytest.raises(ClientError) as e:
         lam.put_function_event_invoke_config(
             FunctionName=name,
-            DestinationConfig={"OnFailure": {"Destination": "arn:aws:sns:us-east-1:000000000000:t"}},
+            DestinationConfig={"OnFailure": {"Destination": "arn:aws:events:us-east-1:000000000000:event-bus/default"}},
         )
-    code, message = error_of(e)
-    assert code == "InvalidParameterValueException"
-    assert "SNS" in message
+    assert error_of(e) == (
+        "InvalidParameterValueException",
+        "nimbus does not support EventBridge destinations yet (the service does not exist in nimbus); "
+        "use an SQS queue, an SNS topic or a Lambda function",
+    )

@@ -119,8 +119,10 @@ def stream(endpoint):
         ({"StartingPosition": "LATEST", "ParallelizationFactor": 11}, "ValidationException",
          "1 validation error detected: Value '11' at 'parallelizationFactor' failed to satisfy constraint: "
          "Member must have value less than or equal to 10"),
-        ({"StartingPosition": "LATEST", "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sns:us-east-1:000000000000:t"}}},
-         "InvalidParameterValueException", None),
+        ({"StartingPosition": "LATEST", "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:lambda:us-east-1:000000000000:function:f"}}},
+         "InvalidParameterValueException",
+         "The OnFailure destination arn:aws:lambda:us-east-1:000000000000:function:f of a stream event source "
+         "must be an SQS queue or an SNS topic."),
     ],
 )
 def test_stream_mapping_members(lambda_client, fn, stream, kwargs, code, message):

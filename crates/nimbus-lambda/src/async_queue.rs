@@ -364,18 +364,10 @@ async fn deliver_failure(
 /// counts them in a metric.
 async fn send(lambda: &Lambda, arn: &str, body: String, attributes: Vec<(String, String)>) {
     let outcome = match destinations::kind_of(arn) {
-        Ok(DestinationKind::Sqs) => match lambda.inner().queues.get() {
-            Some(queues) => {
-                (queues.send)(crate::queues::QueueMessage {
-                    queue_arn: arn.to_owned(),
-                    body,
-                    attributes,
-                })
-                .await
-            }
-            None => Err("no SQS service is attached".to_owned()),
-        },
         Ok(DestinationKind::Lambda) => enqueue_to_function(lambda, arn, body).await,
+        Ok(DestinationKind::Sqs | DestinationKind::Sns) => {
+            destinations::deliver(lambda, arn, body, attributes).await
+        }
         Err(e) => Err(e.to_string()),
     };
     if let Err(e) = outcome {

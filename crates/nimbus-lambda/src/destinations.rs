@@ -1,10 +1,11 @@
 //! Where the results of asynchronous invocations go: on-success and
-//! on-failure destinations (another Lambda function or an SQS queue) with
-//! AWS's invocation record, and the dead-letter queue with the original
-//! event.
+//! on-failure destinations (another Lambda function, an SQS queue or an SNS
+//! topic) with AWS's invocation record, and the dead-letter queue or topic
+//! with the original event.
 //!
-//! Lambda knows nothing of SQS: messages go out through the server-attached
-//! [`crate::queues::Queues`] interface.
+//! Lambda knows nothing of SQS or SNS: messages go out through the
+//! server-attached [`crate::queues::Queues`] and [`crate::queues::Topics`]
+//! interfaces.
 
 use serde_json::{json, Value};
 
@@ -15,19 +16,20 @@ use crate::error::{LambdaError, Result};
 pub enum DestinationKind {
     Lambda,
     Sqs,
+    Sns,
 }
 
-/// Checks a destination ARN: Lambda and SQS exist in nimbus; SNS and
-/// EventBridge destinations are refused until those services exist.
+/// Checks a destination ARN: Lambda, SQS and SNS exist in nimbus;
+/// EventBridge destinations are refused until that service exists.
 pub fn kind_of(arn: &str) -> Result<DestinationKind> {
     let service = arn.strip_prefix("arn:").and_then(|r| r.split(':').nth(1));
     match service {
         Some("lambda") if arn.split(':').nth(5) == Some("function") => Ok(DestinationKind::Lambda),
         Some("sqs") if arn.split(':').count() == 6 => Ok(DestinationKind::Sqs),
-        Some(s @ ("sns" | "events")) => Err(LambdaError::invalid(format!(
-            "nimbus does not support {} destinations yet (the service does not exist in nimbus); use an SQS queue or a Lambda function",
-            if s == "sns" { "SNS" } else { "EventBridge" }
-        ))),
+        Some("sns") if arn.split(':').count() == 6 => Ok(DestinationKind::Sns),
+        Some("events") => Err(LambdaError::invalid(
+            "nimbus does not support EventBridge destinations yet (the service does not exist in nimbus); use an SQS queue, an SNS topic or a Lambda function",
+        )),
         _ => Err(LambdaError::invalid(format!(
             "The destination ARN {arn} is invalid."
         ))),
@@ -134,5 +136,44 @@ mod tests {
         assert_eq!(rec["requestPayload"]["a"], 1);
         assert_eq!(rec["responseContext"]["functionError"], "Unhandled");
         assert_eq!(rec["responsePayload"]["errorMessage"], "x");
+    }
+}
+
+/// Sends `body` (with string message attributes) to the SQS queue or SNS
+/// topic `arn` names.
+pub async fn deliver(
+    lambda: &crate::Lambda,
+    arn: &str,
+    body: String,
+    attributes: Vec<(String, String)>,
+) -> std::result::Result<(), String> {
+    match kind_of(arn).map_err(|e| e.to_string())? {
+        DestinationKind::Sqs => {
+            let queues = lambda
+                .inner()
+                .queues
+                .get()
+                .ok_or("no SQS service is attached")?;
+            (queues.send)(crate::queues::QueueMessage {
+                queue_arn: arn.to_owned(),
+                body,
+                attributes,
+            })
+            .await
+        }
+        DestinationKind::Sns => {
+            let topics = lambda
+                .inner()
+                .topics
+                .get()
+                .ok_or("no SNS service is attached")?;
+            (topics.publish)(crate::queues::TopicMessage {
+                topic_arn: arn.to_owned(),
+                message: body,
+                attributes,
+            })
+            .await
+        }
+        DestinationKind::Lambda => Err(format!("{arn} is not a queue or topic")),
     }
 }

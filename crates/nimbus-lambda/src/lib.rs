@@ -70,6 +70,8 @@ pub(crate) struct Inner {
     /// How destinations and dead-letter queues reach SQS (set by the server).
     pub(crate) queues: std::sync::OnceLock<queues::Queues>,
     pub(crate) streams: std::sync::OnceLock<queues::Streams>,
+    /// How destinations reach SNS topics (set by the server).
+    pub(crate) topics: std::sync::OnceLock<queues::Topics>,
     pub(crate) provisioned: ops::provisioned::Progress,
     pub(crate) pollers: esm::Pollers,
     /// Serialises event source mapping changes (create, update, delete),
@@ -118,6 +120,7 @@ impl Lambda {
                 queue,
                 queues: std::sync::OnceLock::new(),
                 streams: std::sync::OnceLock::new(),
+                topics: std::sync::OnceLock::new(),
                 provisioned: Default::default(),
                 pollers: Default::default(),
                 mapping_changes: tokio::sync::Mutex::new(()),
@@ -145,6 +148,12 @@ impl Lambda {
     /// mappings poll through it).
     pub fn attach_streams(&self, streams: queues::Streams) {
         let _ = self.inner.streams.set(streams);
+    }
+
+    /// Gives Lambda its way into SNS: destinations, dead-letter targets
+    /// and stream mappings' OnFailure may name topics once it is attached.
+    pub fn attach_topics(&self, topics: queues::Topics) {
+        let _ = self.inner.topics.set(topics);
     }
 
     /// Sends every invocation's log (START, output, END, REPORT) to

@@ -18,6 +18,21 @@ pub struct QueueMessage {
     pub attributes: Vec<(String, String)>,
 }
 
+/// One message for an SNS topic: its ARN, the message, and string message
+/// attributes.
+pub struct TopicMessage {
+    pub topic_arn: String,
+    pub message: String,
+    pub attributes: Vec<(String, String)>,
+}
+
+/// What Lambda needs from SNS: publishing to a topic (destinations,
+/// dead-letter targets, stream mappings' OnFailure).
+#[derive(Clone)]
+pub struct Topics {
+    pub publish: Arc<dyn Fn(TopicMessage) -> BoxFuture<()> + Send + Sync>,
+}
+
 /// A received message, in SQS's JSON shape (`MessageId`, `ReceiptHandle`,
 /// `Body`, `MD5OfBody`, `Attributes`, `MessageAttributes`, ...).
 pub type ReceivedMessage = serde_json::Map<String, Value>;

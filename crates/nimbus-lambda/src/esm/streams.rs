@@ -36,7 +36,7 @@ use super::window::{self, Final, OpenWindow};
 use super::{checkpoint_key, window_key, Mapping};
 use crate::error::LambdaError;
 use crate::exec::{InvokeResult, Target};
-use crate::queues::{QueueError, QueueMessage, StreamPage};
+use crate::queues::{QueueError, StreamPage};
 use crate::Lambda;
 
 /// How long a poller waits after a problem before trying again.
@@ -623,15 +623,10 @@ async fn report_failure(
             "streamArn": m.event_source_arn,
         },
     });
-    if let Some(queues) = lambda.inner().queues.get() {
-        let message = QueueMessage {
-            queue_arn: destination.clone(),
-            body: body.to_string(),
-            attributes: Vec::new(),
-        };
-        if let Err(e) = (queues.send)(message).await {
-            tracing::warn!("lambda: could not deliver to destination {destination}: {e}");
-        }
+    if let Err(e) =
+        crate::destinations::deliver(lambda, destination, body.to_string(), Vec::new()).await
+    {
+        tracing::warn!("lambda: could not deliver to destination {destination}: {e}");
     }
 }
 

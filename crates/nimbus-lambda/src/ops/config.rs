@@ -146,7 +146,11 @@ pub fn apply(config: &mut VersionConfig, input: ConfigInput) -> Result<()> {
     if let Some(dlq) = input.dead_letter_config {
         let target = dlq.target_arn.filter(|t| !t.is_empty());
         if let Some(arn) = &target {
-            if crate::destinations::kind_of(arn)? != crate::destinations::DestinationKind::Sqs {
+            use crate::destinations::DestinationKind;
+            if !matches!(
+                crate::destinations::kind_of(arn),
+                Ok(DestinationKind::Sqs | DestinationKind::Sns)
+            ) {
                 return Err(LambdaError::invalid(format!(
                     "The provided target ARN {arn} is not an SQS queue or an SNS topic."
                 )));

@@ -322,10 +322,14 @@ fn apply_stream_input(m: &mut Mapping, input: MappingInput) -> Result<()> {
             .filter(|d| !d.is_empty())
             .map(str::to_owned);
         if let Some(d) = &destination {
-            if crate::destinations::kind_of(d)? != crate::destinations::DestinationKind::Sqs {
-                return Err(LambdaError::invalid(
-                    "nimbus supports SQS queues as OnFailure destinations of stream event sources",
-                ));
+            use crate::destinations::DestinationKind;
+            if !matches!(
+                crate::destinations::kind_of(d)?,
+                DestinationKind::Sqs | DestinationKind::Sns
+            ) {
+                return Err(LambdaError::invalid(format!(
+                    "The OnFailure destination {d} of a stream event source must be an SQS queue or an SNS topic."
+                )));
             }
         }
         m.on_failure = destination;
