@@ -98,6 +98,45 @@ pub fn invocation_record(
     record
 }
 
+/// Sends `body` (with string message attributes) to the SQS queue or SNS
+/// topic `arn` names.
+pub async fn deliver(
+    lambda: &crate::Lambda,
+    arn: &str,
+    body: String,
+    attributes: Vec<(String, String)>,
+) -> std::result::Result<(), String> {
+    match kind_of(arn).map_err(|e| e.to_string())? {
+        DestinationKind::Sqs => {
+            let queues = lambda
+                .inner()
+                .queues
+                .get()
+                .ok_or("no SQS service is attached")?;
+            (queues.send)(crate::queues::QueueMessage {
+                queue_arn: arn.to_owned(),
+                body,
+                attributes,
+            })
+            .await
+        }
+        DestinationKind::Sns => {
+            let topics = lambda
+                .inner()
+                .topics
+                .get()
+                .ok_or("no SNS service is attached")?;
+            (topics.publish)(crate::queues::TopicMessage {
+                topic_arn: arn.to_owned(),
+                message: body,
+                attributes,
+            })
+            .await
+        }
+        DestinationKind::Lambda => Err(format!("{arn} is not a queue or topic")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,44 +175,5 @@ mod tests {
         assert_eq!(rec["requestPayload"]["a"], 1);
         assert_eq!(rec["responseContext"]["functionError"], "Unhandled");
         assert_eq!(rec["responsePayload"]["errorMessage"], "x");
-    }
-}
-
-/// Sends `body` (with string message attributes) to the SQS queue or SNS
-/// topic `arn` names.
-pub async fn deliver(
-    lambda: &crate::Lambda,
-    arn: &str,
-    body: String,
-    attributes: Vec<(String, String)>,
-) -> std::result::Result<(), String> {
-    match kind_of(arn).map_err(|e| e.to_string())? {
-        DestinationKind::Sqs => {
-            let queues = lambda
-                .inner()
-                .queues
-                .get()
-                .ok_or("no SQS service is attached")?;
-            (queues.send)(crate::queues::QueueMessage {
-                queue_arn: arn.to_owned(),
-                body,
-                attributes,
-            })
-            .await
-        }
-        DestinationKind::Sns => {
-            let topics = lambda
-                .inner()
-                .topics
-                .get()
-                .ok_or("no SNS service is attached")?;
-            (topics.publish)(crate::queues::TopicMessage {
-                topic_arn: arn.to_owned(),
-                message: body,
-                attributes,
-            })
-            .await
-        }
-        DestinationKind::Lambda => Err(format!("{arn} is not a queue or topic")),
     }
 }
