@@ -177,6 +177,9 @@ impl TableDef {
 ///
 /// And the live stream: UpdateTable switches it inside the store write that
 /// creates or closes the stream.
+///
+/// And the live point-in-time recovery log: UpdateContinuousBackups
+/// switches it inside the store write that enables or disables it.
 #[derive(Debug)]
 pub struct Table {
     pub def: TableDef,
@@ -184,6 +187,7 @@ pub struct Table {
     live_indexes: Arc<RwLock<Arc<Vec<IndexDef>>>>,
     live_ttl: Arc<RwLock<Option<Arc<str>>>>,
     live_stream: Arc<RwLock<Option<Arc<crate::streams::Stream>>>>,
+    live_pitr: Arc<RwLock<Option<Arc<crate::backup::pitr::PitrLog>>>>,
 }
 
 impl Table {
@@ -195,6 +199,7 @@ impl Table {
             live_indexes: Arc::new(RwLock::new(indexes)),
             live_ttl: Arc::new(RwLock::new(None)),
             live_stream: Arc::new(RwLock::new(None)),
+            live_pitr: Arc::new(RwLock::new(None)),
         })
     }
 
@@ -207,6 +212,7 @@ impl Table {
             live_indexes: self.live_indexes.clone(),
             live_ttl: self.live_ttl.clone(),
             live_stream: self.live_stream.clone(),
+            live_pitr: self.live_pitr.clone(),
         })
     }
 
@@ -252,6 +258,21 @@ impl Table {
     /// enables or disables it (or at start-up).
     pub fn set_live_stream(&self, stream: Option<Arc<crate::streams::Stream>>) {
         *self.live_stream.write().unwrap_or_else(|e| e.into_inner()) = stream;
+    }
+
+    /// The point-in-time recovery log item writes record to now, if PITR
+    /// is enabled (call from inside the writer).
+    pub fn live_pitr(&self) -> Option<Arc<crate::backup::pitr::PitrLog>> {
+        self.live_pitr
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Switches the PITR log; call from inside the store write that
+    /// enables or disables it (or at start-up).
+    pub fn set_live_pitr(&self, log: Option<Arc<crate::backup::pitr::PitrLog>>) {
+        *self.live_pitr.write().unwrap_or_else(|e| e.into_inner()) = log;
     }
 
     pub fn is_dropped(&self) -> bool {
