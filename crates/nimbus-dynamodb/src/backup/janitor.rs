@@ -81,15 +81,20 @@ async fn round(weak: &Weak<Inner>) -> Result<bool, Stop> {
     };
     let db = DynamoDb { inner };
     while delete_dead_backup(&db).await? {}
-    let tables: HashMap<u64, Arc<Table>> = db
-        .catalog
+    while trim_history(&db).await? {}
+    drop_orphan_states(&db).await?;
+    Ok(true)
+}
+
+/// The live tables by number. Read after the snapshot that is judged with
+/// it: a table with PITR state or history in that snapshot was in the
+/// catalog before it, so it is missing now only if it was deleted.
+fn live_tables(db: &DynamoDb) -> HashMap<u64, Arc<Table>> {
+    db.catalog
         .all()
         .into_iter()
         .map(|t| (t.def.number, t))
-        .collect();
-    while trim_history(&db, &tables).await? {}
-    drop_orphan_states(&db, &tables).await?;
-    Ok(true)
+        .collect()
 }
 
 /// Deletes one batch of a backup marked DELETING (its meta last); true
@@ -129,10 +134,11 @@ async fn delete_dead_backup(db: &DynamoDb) -> Result<bool, Stop> {
 
 /// Deletes one batch of history nobody can restore to any more; true when
 /// there may be more to do.
-async fn trim_history(db: &DynamoDb, tables: &HashMap<u64, Arc<Table>>) -> Result<bool, Stop> {
+async fn trim_history(db: &DynamoDb) -> Result<bool, Stop> {
     let now = db.clock.now_ms();
     let pins = db.backups.restores.pitr_pins();
     let snapshot = db.store.snapshot()?;
+    let tables = live_tables(db);
     let mut from = vec![pitr::HISTORY_TAG];
     loop {
         // The next table with history.
@@ -187,8 +193,9 @@ async fn trim_history(db: &DynamoDb, tables: &HashMap<u64, Arc<Table>>) -> Resul
 }
 
 /// Deletes the PITR settings of tables that are gone.
-async fn drop_orphan_states(db: &DynamoDb, tables: &HashMap<u64, Arc<Table>>) -> Result<(), Stop> {
+async fn drop_orphan_states(db: &DynamoDb) -> Result<(), Stop> {
     let states = pitr::load_states(&db.store.snapshot()?)?;
+    let tables = live_tables(db);
     let orphans: Vec<u64> = states
         .into_iter()
         .map(|(n, _)| n)

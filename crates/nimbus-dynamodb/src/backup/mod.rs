@@ -37,6 +37,8 @@ pub mod meta;
 pub mod pitr;
 pub mod restore;
 pub mod target;
+#[cfg(test)]
+mod tests;
 
 use std::ops::Bound;
 
