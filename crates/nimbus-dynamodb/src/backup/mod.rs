@@ -62,6 +62,9 @@ pub struct Backups {
     pub restores: restore::Restores,
 }
 
+/// Key-value pairs read for one batch.
+pub(crate) type Batch = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Up to [`BATCH_ITEMS`] entries (or [`BATCH_BYTES`]) of a range, in key
 /// order or reversed; always at least one entry if the range has one.
 pub(crate) fn read_batch(
@@ -69,7 +72,7 @@ pub(crate) fn read_batch(
     lower: Bound<&[u8]>,
     upper: Bound<&[u8]>,
     reverse: bool,
-) -> std::result::Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+) -> std::result::Result<Batch, StoreError> {
     let mut out = Vec::new();
     let mut bytes = 0;
     view.scan(lower, upper, reverse, &mut |k, v| {
