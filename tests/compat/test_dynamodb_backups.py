@@ -49,40 +49,22 @@ def now_ms(endpoint):
 
 
 @pytest.fixture
-def table(dynamodb):
-    """table(gsi=False, lsi=False, **create_table_kwargs) -> name: a pk (S) / sk (N) table."""
-    created = []
+def table(table):
+    """table(gsi=False, lsi=False, **create_table_kwargs) -> name: a pk (S) / sk (N)
+    table from the suite's factory (which deletes it after the test)."""
 
     def make(gsi=False, lsi=False, **kwargs):
-        name = unique_name("bk")
         attrs = [
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "N"},
         ]
+        provisioned = "ProvisionedThroughput" in kwargs
         if gsi or lsi:
             attrs.append({"AttributeName": "g", "AttributeType": "S"})
         if gsi:
             kwargs["GlobalSecondaryIndexes"] = [
-                {
-                    "IndexName": "by-g",
-                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                    **(
-                        {"ProvisionedThroughput": {"ReadCapacityUnits": 3, "WriteCapacityUnits": 4}}
-                        if "ProvisionedThroughput" in kwargs
-                        else {}
-                    ),
-                },
-                {
-                    "IndexName": "by-g-keys",
-                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
-                    **(
-                        {"ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}}
-                        if "ProvisionedThroughput" in kwargs
-                        else {}
-                    ),
-                },
+                gsi_spec("by-g", {"ProjectionType": "ALL"}, (3, 4) if provisioned else None),
+                gsi_spec("by-g-keys", {"ProjectionType": "KEYS_ONLY"}, (1, 1) if provisioned else None),
             ]
         if lsi:
             kwargs["LocalSecondaryIndexes"] = [
@@ -95,27 +77,20 @@ def table(dynamodb):
                     "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["v"]},
                 }
             ]
-        if "ProvisionedThroughput" not in kwargs:
-            kwargs["BillingMode"] = "PAY_PER_REQUEST"
-        dynamodb.create_table(
-            TableName=name,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=attrs,
-            **kwargs,
-        )
-        created.append(name)
-        wait_active(dynamodb, name)
-        return name
+        return table(range=("sk", "N"), AttributeDefinitions=attrs, **kwargs)
 
-    yield make
-    for name in created:
-        try:
-            dynamodb.delete_table(TableName=name)
-        except dynamodb.exceptions.ResourceNotFoundException:
-            pass
+    return make
+
+
+def gsi_spec(name, projection, throughput):
+    spec = {
+        "IndexName": name,
+        "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+        "Projection": projection,
+    }
+    if throughput:
+        spec["ProvisionedThroughput"] = {"ReadCapacityUnits": throughput[0], "WriteCapacityUnits": throughput[1]}
+    return spec
 
 
 @pytest.fixture

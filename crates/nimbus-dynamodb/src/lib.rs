@@ -4,6 +4,7 @@
 //! This crate knows nothing of HTTP. [`DynamoDb::handle`] takes an operation
 //! name and the awsJson request body and returns the response body or an error.
 
+mod background;
 pub mod backup;
 pub mod capacity;
 pub mod catalog;

@@ -94,6 +94,28 @@ async fn wait_active(c: &Client, table: &str) -> usize {
     }
 }
 
+/// Turns PITR on for `table` (with a recovery period, if given).
+async fn enable_pitr(
+    c: &Client,
+    table: &str,
+    days: Option<i32>,
+) -> aws_sdk_dynamodb::types::PointInTimeRecoveryDescription {
+    let spec = PointInTimeRecoverySpecification::builder()
+        .point_in_time_recovery_enabled(true)
+        .set_recovery_period_in_days(days)
+        .build()
+        .unwrap();
+    ok(c.update_continuous_backups()
+        .table_name(table)
+        .point_in_time_recovery_specification(spec)
+        .send()
+        .await)
+    .continuous_backups_description
+    .unwrap()
+    .point_in_time_recovery_description
+    .unwrap()
+}
+
 async fn server_now_ms(endpoint: &str) -> i64 {
     common::clock_call(endpoint, None).await.1["now"]
         .as_i64()
@@ -182,22 +204,7 @@ async fn point_in_time_restore_undoes_later_writes() {
     let c = &n.client;
     hash_table(c, "ledger").await;
     fill(c, "ledger", 0..200, "v1").await;
-    let pitr = ok(c
-        .update_continuous_backups()
-        .table_name("ledger")
-        .point_in_time_recovery_specification(
-            PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(true)
-                .recovery_period_in_days(3)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await)
-    .continuous_backups_description
-    .unwrap()
-    .point_in_time_recovery_description
-    .unwrap();
+    let pitr = enable_pitr(c, "ledger", Some(3)).await;
     assert_eq!(
         pitr.point_in_time_recovery_status(),
         Some(&PointInTimeRecoveryStatus::Enabled)
@@ -352,16 +359,7 @@ async fn backups_and_restores_survive_sigkill() {
     assert_eq!(contents(&c, "big-copy").await, expected);
 
     // A point-in-time restore, then the kill.
-    ok(c.update_continuous_backups()
-        .table_name("big")
-        .point_in_time_recovery_specification(
-            PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await);
+    enable_pitr(&c, "big", None).await;
     common::advance_clock(&server.endpoint, 5).await;
     fill(&c, "big", 0..600, "v2").await;
     common::advance_clock(&server.endpoint, 5).await;

@@ -63,16 +63,9 @@ impl BackupError {
 
 /// `2024-05-01T12:00:00Z`: how AWS quotes times in restore errors.
 pub fn iso_seconds(ms: u64) -> String {
-    let t = time::OffsetDateTime::UNIX_EPOCH + time::Duration::milliseconds(ms as i64);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    // A stream label is the same time with milliseconds.
+    let label = crate::streams::label_for(ms);
+    format!("{}Z", label.get(..19).unwrap_or(&label))
 }
 
 #[cfg(test)]

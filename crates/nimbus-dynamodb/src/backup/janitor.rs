@@ -26,31 +26,16 @@ use crate::{DynamoDb, Inner};
 pub const INTERVAL: Duration = Duration::from_secs(30);
 
 pub fn spawn(db: &DynamoDb) -> std::io::Result<()> {
-    let weak = Arc::downgrade(&db.inner);
-    let clock = db.clock.clone();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()?;
-    std::thread::Builder::new()
-        .name("nimbus-backup-janitor".into())
-        .spawn(move || {
-            runtime.block_on(async move {
-                loop {
-                    let mut advanced = clock.subscribe();
-                    advanced.borrow_and_update();
-                    match round(&weak).await {
-                        Ok(true) => {}
-                        Ok(false) | Err(Stop::Closed) => return,
-                        Err(Stop::Failed(e)) => tracing::warn!("backup janitor round failed: {e}"),
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(INTERVAL) => {}
-                        _ = advanced.changed() => {}
-                    }
-                }
-            })
-        })?;
-    Ok(())
+    crate::background::spawn_rounds(db, "nimbus-backup-janitor", INTERVAL, |weak| async move {
+        match round(&weak).await {
+            Ok(going_on) => going_on,
+            Err(Stop::Closed) => false,
+            Err(Stop::Failed(e)) => {
+                tracing::warn!("backup janitor round failed: {e}");
+                true
+            }
+        }
+    })
 }
 
 /// Why a round ended early.

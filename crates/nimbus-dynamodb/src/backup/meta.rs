@@ -2,7 +2,6 @@
 //! backups the API can see, and the backup shapes of the API's responses.
 
 use std::collections::HashMap;
-use std::ops::Bound;
 use std::sync::{Arc, RwLock};
 
 use nimbus_store::ReadView;
@@ -61,18 +60,13 @@ pub struct BackupMeta {
 }
 
 pub fn meta_key(number: u64) -> [u8; 9] {
-    let mut k = [0u8; 9];
-    k[0] = BACKUP_TAG;
-    k[1..].copy_from_slice(&number.to_be_bytes());
-    k
+    layout::numbered_key(BACKUP_TAG, number)
 }
 
 /// Prefix of every item of one backup; an item's key is this followed by
 /// its table item key without the table prefix.
 pub fn items_prefix(number: u64) -> [u8; 9] {
-    let mut k = meta_key(number);
-    k[0] = BACKUP_ITEM_TAG;
-    k
+    layout::numbered_key(BACKUP_ITEM_TAG, number)
 }
 
 /// `TABLE_ARN/backup/01714564800000-1a2b3c4d`: the creation time in ms,
@@ -251,31 +245,12 @@ impl BackupRegistry {
     }
 }
 
-/// Every stored backup (read once at start-up).
+/// Every stored backup.
 pub fn load(view: &impl ReadView) -> Result<Vec<BackupMeta>> {
-    let prefix = [BACKUP_TAG];
-    let end = layout::prefix_end(&prefix);
-    let mut out = Vec::new();
-    let mut bad = None;
-    view.scan(
-        Bound::Included(&prefix[..]),
-        Bound::Excluded(&end[..]),
-        false,
-        &mut |_, v| match serde_json::from_slice::<BackupMeta>(v) {
-            Ok(m) => {
-                out.push(m);
-                true
-            }
-            Err(e) => {
-                bad = Some(format!("a stored backup is unreadable: {e}"));
-                false
-            }
-        },
-    )?;
-    match bad {
-        Some(m) => Err(DynamoError::Internal(m)),
-        None => Ok(out),
-    }
+    Ok(super::load_numbered(view, BACKUP_TAG, "backup")?
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect())
 }
 
 #[cfg(test)]

@@ -83,6 +83,37 @@ pub(crate) fn read_batch(
     Ok(out)
 }
 
+/// Every value stored under `tag` | number (u64 BE), parsed as JSON, with
+/// its number; `what` names it in the error for an unreadable one.
+pub(crate) fn load_numbered<T: serde::de::DeserializeOwned>(
+    view: &impl ReadView,
+    tag: u8,
+    what: &str,
+) -> Result<Vec<(u64, T)>> {
+    let prefix = [tag];
+    let end = crate::layout::prefix_end(&prefix);
+    let mut out = Vec::new();
+    let mut bad = None;
+    view.scan(
+        Bound::Included(&prefix[..]),
+        Bound::Excluded(&end[..]),
+        false,
+        &mut |k, v| {
+            let number = k.get(1..9).and_then(|b| b.try_into().ok());
+            match (number, serde_json::from_slice::<T>(v)) {
+                (Some(n), Ok(value)) => out.push((u64::from_be_bytes(n), value)),
+                (_, Err(e)) => bad = Some(format!("a stored {what} is unreadable: {e}")),
+                (None, Ok(_)) => bad = Some(format!("a stored {what} has a malformed key")),
+            }
+            bad.is_none()
+        },
+    )?;
+    match bad {
+        Some(m) => Err(DynamoError::Internal(m)),
+        None => Ok(out),
+    }
+}
+
 /// Deletes the keys of `prefix` up to and including `last` (found by a
 /// bounded scan), inside a write.
 pub(crate) fn delete_through(

@@ -104,16 +104,12 @@ impl PitrLog {
 }
 
 pub fn state_key(table_number: u64) -> [u8; 9] {
-    let mut k = layout::items_prefix(table_number);
-    k[0] = PITR_STATE_TAG;
-    k
+    layout::numbered_key(PITR_STATE_TAG, table_number)
 }
 
 /// Prefix of every history record of one table.
 pub fn history_prefix(table_number: u64) -> [u8; 9] {
-    let mut k = layout::items_prefix(table_number);
-    k[0] = HISTORY_TAG;
-    k
+    layout::numbered_key(HISTORY_TAG, table_number)
 }
 
 pub fn history_key(table_number: u64, at_ms: u64, seq: u64) -> [u8; 25] {
@@ -210,33 +206,7 @@ pub fn read_state(view: &impl ReadView, table_number: u64) -> Result<Option<Pitr
 
 /// Every stored PITR setting, by table number.
 pub fn load_states(view: &impl ReadView) -> Result<Vec<(u64, PitrState)>> {
-    let prefix = [PITR_STATE_TAG];
-    let end = layout::prefix_end(&prefix);
-    let mut out = Vec::new();
-    let mut bad = None;
-    view.scan(
-        Bound::Included(&prefix[..]),
-        Bound::Excluded(&end[..]),
-        false,
-        &mut |k, v| {
-            let number = k.get(1..9).and_then(|b| b.try_into().ok());
-            match (number, serde_json::from_slice::<PitrState>(v)) {
-                (Some(n), Ok(s)) => {
-                    out.push((u64::from_be_bytes(n), s));
-                    true
-                }
-                (_, Err(e)) => {
-                    bad = Some(format!("a stored PITR setting is unreadable: {e}"));
-                    false
-                }
-                (None, _) => true,
-            }
-        },
-    )?;
-    match bad {
-        Some(m) => Err(DynamoError::Internal(m)),
-        None => Ok(out),
-    }
+    super::load_numbered(view, PITR_STATE_TAG, "PITR setting")
 }
 
 /// Inside the write that enables PITR (or changes its period): stores the

@@ -72,9 +72,7 @@ pub struct RestoreJob {
 }
 
 pub fn job_key(target: u64) -> [u8; 9] {
-    let mut k = layout::items_prefix(target);
-    k[0] = RESTORE_JOB_TAG;
-    k
+    layout::numbered_key(RESTORE_JOB_TAG, target)
 }
 
 /// A table being restored, with what its RestoreSummary says.
@@ -207,9 +205,63 @@ impl Restores {
     }
 }
 
+/// Starts a restore into the table `def` describes, after the checks AWS
+/// makes last (the target name is free; a backup feeds one restore at a
+/// time), and returns its TableDescription. `view` is the snapshot to read
+/// (a point-in-time restore's checks were made on it); a backup restore
+/// reads one taken once its table exists.
+pub(crate) async fn start(
+    db: &DynamoDb,
+    def: TableDef,
+    source: RestoreSource,
+    source_table_arn: String,
+    restore_ms: u64,
+    view: Option<Snapshot>,
+) -> Result<Value> {
+    let job = RestoreJob {
+        target: 0,
+        source,
+        source_table_arn,
+        restore_ms,
+        phase: Phase::Copy { after: None },
+    };
+    let restoring = {
+        let _admission = db.backups.restores.admission.lock().await;
+        check_target_free(db, &def)?;
+        if let RestoreSource::Backup { number, arn } = &job.source {
+            if db.backups.restores.from_backup(*number).is_some() {
+                return Err(super::BackupError::BackupInUse(format!(
+                    "Backup is being used to restore another table: {arn}"
+                ))
+                .into());
+            }
+        }
+        admit(db, def, job).await?
+    };
+    let view = match view {
+        Some(view) => view,
+        None => db.store.snapshot()?,
+    };
+    let description = restoring.describe(&db.store.snapshot()?)?;
+    spawn(db, restoring, view);
+    Ok(description)
+}
+
+/// A restore's target name must be free: not a table, not being restored.
+fn check_target_free(db: &DynamoDb, def: &TableDef) -> Result<()> {
+    let (account, region, name) = (&def.account, &def.region, &def.name);
+    if let Some(r) = db.backups.restores.get(account, region, name) {
+        return Err(super::BackupError::TableInUse(r.in_use_message()).into());
+    }
+    if db.catalog.get(account, region, name).is_some() {
+        return Err(super::BackupError::TableAlreadyExists(name.clone()).into());
+    }
+    Ok(())
+}
+
 /// Creates the target table (its definition and job, in one write) and
-/// registers it as restoring. Call with the admission lock held. The
-/// caller then takes the snapshot to read and [`spawn`]s the copy.
+/// registers it as restoring. Call with the admission lock held; then
+/// [`spawn`] the copy.
 pub(crate) async fn admit(db: &DynamoDb, def: TableDef, job: RestoreJob) -> Result<Arc<Restoring>> {
     let (def, job) = db
         .store
@@ -463,30 +515,11 @@ pub fn pending_targets(view: &impl ReadView) -> Result<HashSet<u64>> {
 /// snapshot taken now, before any request is served; one whose source is
 /// gone (or whose PITR history has a gap) is abandoned.
 pub(crate) fn resume(db: &DynamoDb, defs: Vec<TableDef>) -> Result<()> {
-    let snapshot = db.store.snapshot()?;
-    let prefix = [RESTORE_JOB_TAG];
-    let end = layout::prefix_end(&prefix);
-    let mut jobs = Vec::new();
-    let mut bad = None;
-    snapshot.scan(
-        Bound::Included(&prefix[..]),
-        Bound::Excluded(&end[..]),
-        false,
-        &mut |_, v| match serde_json::from_slice::<RestoreJob>(v) {
-            Ok(job) => {
-                jobs.push(job);
-                true
-            }
-            Err(e) => {
-                bad = Some(format!("a stored restore is unreadable: {e}"));
-                false
-            }
-        },
-    )?;
-    if let Some(m) = bad {
-        return Err(DynamoError::Internal(m));
-    }
-    drop(snapshot);
+    let jobs: Vec<RestoreJob> =
+        super::load_numbered(&db.store.snapshot()?, RESTORE_JOB_TAG, "restore")?
+            .into_iter()
+            .map(|(_, job)| job)
+            .collect();
     for job in jobs {
         let Some(def) = defs.iter().find(|d| d.number == job.target).cloned() else {
             tracing::error!(

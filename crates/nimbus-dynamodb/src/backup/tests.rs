@@ -132,6 +132,33 @@ fn number_of(db: &DynamoDb, table: &str) -> u64 {
     db.catalog.get(ACCOUNT, REGION, table).unwrap().def.number
 }
 
+/// Creates `target` as a restore of `source_def`'s data from `source`
+/// (restore time `restore_ms`), without running it.
+async fn admit_restore(
+    db: &DynamoDb,
+    source_def: &crate::catalog::TableDef,
+    source: RestoreSource,
+    restore_ms: u64,
+    target: &str,
+) -> std::sync::Arc<restore::Restoring> {
+    let keep_all = Overrides {
+        billing_mode: None,
+        throughput: None,
+        gsis: None,
+        lsis: None,
+    };
+    let def = target_definition(source_def, keep_all, (ACCOUNT, REGION, target), 0.0).unwrap();
+    let job = RestoreJob {
+        target: 0,
+        source,
+        source_table_arn: source_def.arn(),
+        restore_ms,
+        phase: Phase::Copy { after: None },
+    };
+    let _admission = db.backups.restores.admission.lock().await;
+    restore::admit(db, def, job).await.unwrap()
+}
+
 /// Starts a restore of the backup into `target` without running it.
 async fn admit_backup_restore(
     db: &DynamoDb,
@@ -139,30 +166,28 @@ async fn admit_backup_restore(
     target: &str,
 ) -> std::sync::Arc<restore::Restoring> {
     let backup = db.backups.backups.get(arn).unwrap();
-    let def = target_definition(
-        &backup.table,
-        Overrides {
-            billing_mode: None,
-            throughput: None,
-            gsis: None,
-            lsis: None,
-        },
-        (ACCOUNT, REGION, target),
-        0.0,
-    )
-    .unwrap();
-    let job = RestoreJob {
-        target: 0,
-        source: RestoreSource::Backup {
-            number: backup.number,
-            arn: arn.to_string(),
-        },
-        source_table_arn: backup.table.arn(),
-        restore_ms: backup.created_ms,
-        phase: Phase::Copy { after: None },
+    let source = RestoreSource::Backup {
+        number: backup.number,
+        arn: arn.to_string(),
     };
-    let _admission = db.backups.restores.admission.lock().await;
-    restore::admit(db, def, job).await.unwrap()
+    admit_restore(db, &backup.table, source, backup.created_ms, target).await
+}
+
+/// Starts a point-in-time restore of `table` to `at_ms` into `target`
+/// without running it.
+async fn admit_pitr_restore(
+    db: &DynamoDb,
+    table: &str,
+    at_ms: u64,
+    target: &str,
+) -> std::sync::Arc<restore::Restoring> {
+    let src = db.catalog.get(ACCOUNT, REGION, table).unwrap();
+    let source = RestoreSource::PointInTime {
+        table_number: src.def.number,
+        at_ms,
+        enabled_ms: src.live_pitr().unwrap().state().enabled_ms,
+    };
+    admit_restore(db, &src.def, source, at_ms, target).await
 }
 
 /// Runs a restore to its end on `view` (what the restore thread does).
@@ -375,36 +400,8 @@ async fn a_resumed_point_in_time_restore_lands_on_the_state_at_its_time() {
     };
     mutate(0, 400).await;
     mutate(1100, 1200).await;
-    let number = number_of(&db, "src");
-    let src = db.catalog.get(ACCOUNT, REGION, "src").unwrap();
-    let def = target_definition(
-        &src.def,
-        Overrides {
-            billing_mode: None,
-            throughput: None,
-            gsis: None,
-            lsis: None,
-        },
-        (ACCOUNT, REGION, "dst"),
-        0.0,
-    )
-    .unwrap();
-    let job = RestoreJob {
-        target: 0,
-        source: RestoreSource::PointInTime {
-            table_number: number,
-            at_ms,
-            enabled_ms: src.live_pitr().unwrap().state().enabled_ms,
-        },
-        source_table_arn: src.def.arn(),
-        restore_ms: at_ms,
-        phase: Phase::Copy { after: None },
-    };
     let first_view = db.store.snapshot().unwrap();
-    let r = {
-        let _admission = db.backups.restores.admission.lock().await;
-        restore::admit(&db, def, job).await.unwrap()
-    };
+    let r = admit_pitr_restore(&db, "src", at_ms, "dst").await;
     let mut job = r.job.clone();
     // One batch copied from the first snapshot, then the source changes
     // more and the restore goes on from a later one, as after a restart.
@@ -552,39 +549,7 @@ async fn the_janitor_trims_history_past_the_recovery_period_but_not_under_a_rest
     assert!((pitr["LatestRestorableDateTime"].as_f64().unwrap() - now).abs() < 5.0);
     // A restore (here only registered) pins the history after its time.
     let pinned_at = clock.now_ms() - 86_400_000 + 1000;
-    let src = db.catalog.get(ACCOUNT, REGION, "tbl").unwrap();
-    let def = target_definition(
-        &src.def,
-        Overrides {
-            billing_mode: None,
-            throughput: None,
-            gsis: None,
-            lsis: None,
-        },
-        (ACCOUNT, REGION, "dst"),
-        0.0,
-    )
-    .unwrap();
-    let r = {
-        let _admission = db.backups.restores.admission.lock().await;
-        restore::admit(
-            &db,
-            def,
-            RestoreJob {
-                target: 0,
-                source: RestoreSource::PointInTime {
-                    table_number: n,
-                    at_ms: pinned_at,
-                    enabled_ms: src.live_pitr().unwrap().state().enabled_ms,
-                },
-                source_table_arn: src.def.arn(),
-                restore_ms: pinned_at,
-                phase: Phase::Copy { after: None },
-            },
-        )
-        .await
-        .unwrap()
-    };
+    let r = admit_pitr_restore(&db, "tbl", pinned_at, "dst").await;
     clock.advance(Duration::from_secs(2 * 3600));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(

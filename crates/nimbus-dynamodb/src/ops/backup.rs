@@ -58,65 +58,32 @@ struct RestoreTableFromBackupInput {
     local_secondary_index_override: Option<Vec<IndexInput>>,
 }
 
-/// A member of AWS's TableArn type (a table name or ARN, 1-1024
-/// characters), as the request framework checks it.
-pub(crate) fn check_table_arn_member(
-    v: &mut Violations,
-    value: Option<&str>,
-    member: &str,
-    required: bool,
-) {
-    match value {
-        None if required => v.add("null", member, "Member must not be null"),
-        None => {}
-        Some(s) if s.is_empty() => v.add(
-            &Violations::quoted(s),
-            member,
-            "Member must have length greater than or equal to 1",
-        ),
-        Some(s) if s.chars().count() > 1024 => v.add(
-            &Violations::quoted(s),
-            member,
-            "Member must have length less than or equal to 1024",
-        ),
-        Some(_) => {}
-    }
+/// The live table a backup-API request names by a TableArn-type member
+/// (a name or a table ARN, already checked); a missing (or still
+/// restoring) table is TableNotFoundException, as AWS's backup APIs say.
+pub(crate) fn source_table(
+    db: &DynamoDb,
+    caller: &Caller,
+    member: Option<&str>,
+) -> Result<Arc<Table>> {
+    let name = table_name_of(member.unwrap_or_default());
+    db.catalog
+        .get(&caller.account_id, &caller.region, name)
+        .ok_or_else(|| BackupError::TableNotFound(name.to_string()).into())
 }
 
 /// The table name a TableArn-type member names: the name itself, or the
 /// last part of a table ARN.
-pub(crate) fn table_name_of(value: &str) -> &str {
+fn table_name_of(value: &str) -> &str {
     match value.strip_prefix("arn:") {
         Some(_) => value.rsplit_once(":table/").map_or(value, |(_, name)| name),
         None => value,
     }
 }
 
-/// A BackupArn member (37-1024 characters).
-fn check_backup_arn_member(v: &mut Violations, value: Option<&str>, member: &str, required: bool) {
-    match value {
-        None if required => v.add("null", member, "Member must not be null"),
-        Some(s) if s.chars().count() < 37 => v.add(
-            &Violations::quoted(s),
-            member,
-            "Member must have length greater than or equal to 37",
-        ),
-        Some(s) if s.chars().count() > 1024 => v.add(
-            &Violations::quoted(s),
-            member,
-            "Member must have length less than or equal to 1024",
-        ),
-        _ => {}
-    }
-}
-
-/// The live table a backup-API request names; a missing (or still
-/// restoring) table is TableNotFoundException, as AWS's backup APIs say.
-pub(crate) fn source_table(db: &DynamoDb, caller: &Caller, name: &str) -> Result<Arc<Table>> {
-    db.catalog
-        .get(&caller.account_id, &caller.region, name)
-        .ok_or_else(|| BackupError::TableNotFound(name.to_string()).into())
-}
+/// Lengths of AWS's TableArn (a name or ARN) and BackupArn types.
+pub(crate) const TABLE_ARN_LENGTH: (usize, usize) = (1, 1024);
+const BACKUP_ARN_LENGTH: (usize, usize) = (37, 1024);
 
 /// The visible backup `arn` names in the caller's account and region.
 fn backup_for(db: &DynamoDb, caller: &Caller, arn: &str) -> Result<Arc<BackupMeta>> {
@@ -139,11 +106,15 @@ fn check_not_creating(m: &BackupMeta) -> Result<()> {
 pub async fn create_backup(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
     let input: CreateBackupInput = decode(body)?;
     let mut v = Violations::new();
-    check_table_arn_member(&mut v, input.table_name.as_deref(), "tableName", true);
+    v.check_length(
+        input.table_name.as_deref(),
+        "tableName",
+        TABLE_ARN_LENGTH,
+        true,
+    );
     v.check_name(input.backup_name.as_deref(), "backupName", 3, 255);
     v.into_result()?;
-    let name = table_name_of(input.table_name.as_deref().unwrap_or_default());
-    let table = source_table(db, caller, name)?;
+    let table = source_table(db, caller, input.table_name.as_deref())?;
     let backup = create::take(db, &table, input.backup_name.unwrap_or_default()).await?;
     Ok(json!({ "BackupDetails": meta::details_json(&backup, backup.status) }))
 }
@@ -151,7 +122,12 @@ pub async fn create_backup(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Resul
 pub async fn describe_backup(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
     let input: BackupArnInput = decode(body)?;
     let mut v = Violations::new();
-    check_backup_arn_member(&mut v, input.backup_arn.as_deref(), "backupArn", true);
+    v.check_length(
+        input.backup_arn.as_deref(),
+        "backupArn",
+        BACKUP_ARN_LENGTH,
+        true,
+    );
     v.into_result()?;
     let backup = backup_for(db, caller, input.backup_arn.as_deref().unwrap_or_default())?;
     Ok(json!({ "BackupDescription": meta::description_json(&backup, backup.status) }))
@@ -160,26 +136,17 @@ pub async fn describe_backup(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Res
 pub async fn list_backups(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
     let input: ListBackupsInput = decode(body)?;
     let mut v = Violations::new();
-    check_table_arn_member(&mut v, input.table_name.as_deref(), "tableName", false);
-    if let Some(limit) = input.limit {
-        if limit < 1 {
-            v.add(
-                &Violations::quoted(&limit.to_string()),
-                "limit",
-                "Member must have value greater than or equal to 1",
-            );
-        } else if limit > 100 {
-            v.add(
-                &Violations::quoted(&limit.to_string()),
-                "limit",
-                "Member must have value less than or equal to 100",
-            );
-        }
-    }
-    check_backup_arn_member(
-        &mut v,
+    v.check_length(
+        input.table_name.as_deref(),
+        "tableName",
+        TABLE_ARN_LENGTH,
+        false,
+    );
+    v.check_range(input.limit, "limit", (1, 100));
+    v.check_length(
         input.exclusive_start_backup_arn.as_deref(),
         "exclusiveStartBackupArn",
+        BACKUP_ARN_LENGTH,
         false,
     );
     let user = match input.backup_type.as_deref() {
@@ -251,7 +218,12 @@ pub async fn list_backups(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
 pub async fn delete_backup(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
     let input: BackupArnInput = decode(body)?;
     let mut v = Violations::new();
-    check_backup_arn_member(&mut v, input.backup_arn.as_deref(), "backupArn", true);
+    v.check_length(
+        input.backup_arn.as_deref(),
+        "backupArn",
+        BACKUP_ARN_LENGTH,
+        true,
+    );
     v.into_result()?;
     let arn = input.backup_arn.unwrap_or_default();
     // Held so no restore of this backup starts while it is deleted.
@@ -299,7 +271,12 @@ pub async fn restore_table_from_backup(
         3,
         255,
     );
-    check_backup_arn_member(&mut v, input.backup_arn.as_deref(), "backupArn", true);
+    v.check_length(
+        input.backup_arn.as_deref(),
+        "backupArn",
+        BACKUP_ARN_LENGTH,
+        true,
+    );
     v.into_result()?;
     target::check_members(&overrides)?;
     let name = input.target_table_name.unwrap_or_default();
@@ -312,48 +289,17 @@ pub async fn restore_table_from_backup(
         (&caller.account_id, &caller.region, &name),
         epoch_seconds(db.clock.now()),
     )?;
-    let job = restore::RestoreJob {
-        target: 0,
-        source: restore::RestoreSource::Backup {
+    let description = restore::start(
+        db,
+        def,
+        restore::RestoreSource::Backup {
             number: backup.number,
-            arn: arn.clone(),
+            arn,
         },
-        source_table_arn: backup.table.arn(),
-        restore_ms: backup.created_ms,
-        phase: restore::Phase::Copy { after: None },
-    };
-    let restoring = {
-        let _admission = db.backups.restores.admission.lock().await;
-        check_target_free(db, caller, &name)?;
-        if db.backups.restores.from_backup(backup.number).is_some() {
-            return Err(BackupError::BackupInUse(format!(
-                "Backup is being used to restore another table: {arn}"
-            ))
-            .into());
-        }
-        restore::admit(db, def, job).await?
-    };
-    let snapshot = db.store.snapshot()?;
-    let desc = restoring.describe(&snapshot)?;
-    restore::spawn(db, restoring, snapshot);
-    Ok(json!({ "TableDescription": desc }))
-}
-
-/// A restore's target name must be free: not a table, not being restored.
-pub(crate) fn check_target_free(db: &DynamoDb, caller: &Caller, name: &str) -> Result<()> {
-    if let Some(r) = db
-        .backups
-        .restores
-        .get(&caller.account_id, &caller.region, name)
-    {
-        return Err(BackupError::TableInUse(r.in_use_message()).into());
-    }
-    if db
-        .catalog
-        .get(&caller.account_id, &caller.region, name)
-        .is_some()
-    {
-        return Err(BackupError::TableAlreadyExists(name.to_string()).into());
-    }
-    Ok(())
+        backup.table.arn(),
+        backup.created_ms,
+        None,
+    )
+    .await?;
+    Ok(json!({ "TableDescription": description }))
 }

@@ -20,7 +20,7 @@ use crate::backup::target::{self, Overrides};
 use crate::backup::{restore, BackupError};
 use crate::codec::{decode, epoch_seconds, Violations};
 use crate::error::{DynamoError, Result};
-use crate::ops::backup::{check_table_arn_member, check_target_free, source_table, table_name_of};
+use crate::ops::backup::{source_table, TABLE_ARN_LENGTH};
 use crate::ops::tables::{IndexInput, ProvisionedThroughput};
 use crate::{Caller, DynamoDb};
 
@@ -88,7 +88,12 @@ pub async fn update_continuous_backups(
 ) -> Result<Value> {
     let input: UpdateInput = decode(body)?;
     let mut v = Violations::new();
-    check_table_arn_member(&mut v, input.table_name.as_deref(), "tableName", true);
+    v.check_length(
+        input.table_name.as_deref(),
+        "tableName",
+        TABLE_ARN_LENGTH,
+        true,
+    );
     const SPEC: &str = "pointInTimeRecoverySpecification";
     match &input.point_in_time_recovery_specification {
         None => v.add("null", SPEC, "Member must not be null"),
@@ -100,19 +105,11 @@ pub async fn update_continuous_backups(
                     "Member must not be null",
                 );
             }
-            match spec.recovery_period_in_days {
-                Some(d) if d < 1 => v.add(
-                    &Violations::quoted(&d.to_string()),
-                    &format!("{SPEC}.recoveryPeriodInDays"),
-                    "Member must have value greater than or equal to 1",
-                ),
-                Some(d) if d > pitr::DEFAULT_PERIOD_DAYS as i64 => v.add(
-                    &Violations::quoted(&d.to_string()),
-                    &format!("{SPEC}.recoveryPeriodInDays"),
-                    "Member must have value less than or equal to 35",
-                ),
-                _ => {}
-            }
+            v.check_range(
+                spec.recovery_period_in_days,
+                &format!("{SPEC}.recoveryPeriodInDays"),
+                (1, pitr::DEFAULT_PERIOD_DAYS as i64),
+            );
         }
     }
     v.into_result()?;
@@ -126,8 +123,7 @@ pub async fn update_continuous_backups(
             "Invalid Request: Cannot specify RecoveryPeriodInDays when disabling point-in-time recovery.",
         ));
     }
-    let name = table_name_of(input.table_name.as_deref().unwrap_or_default());
-    let table = source_table(db, caller, name)?;
+    let table = source_table(db, caller, input.table_name.as_deref())?;
     let t = table.clone();
     let clock = db.clock.clone();
     db.store
@@ -143,7 +139,7 @@ pub async fn update_continuous_backups(
             Ok(())
         })
         .await?;
-    tracing::info!(table = %name, enabled, "updated continuous backups");
+    tracing::info!(table = %table.def.name, enabled, "updated continuous backups");
     Ok(description(table.live_pitr().as_deref(), db.clock.now_ms()))
 }
 
@@ -154,10 +150,14 @@ pub async fn describe_continuous_backups(
 ) -> Result<Value> {
     let input: DescribeInput = decode(body)?;
     let mut v = Violations::new();
-    check_table_arn_member(&mut v, input.table_name.as_deref(), "tableName", true);
+    v.check_length(
+        input.table_name.as_deref(),
+        "tableName",
+        TABLE_ARN_LENGTH,
+        true,
+    );
     v.into_result()?;
-    let name = table_name_of(input.table_name.as_deref().unwrap_or_default());
-    let table = source_table(db, caller, name)?;
+    let table = source_table(db, caller, input.table_name.as_deref())?;
     Ok(description(table.live_pitr().as_deref(), db.clock.now_ms()))
 }
 
@@ -222,10 +222,10 @@ pub async fn restore_table_to_point_in_time(
             255,
         );
     }
-    check_table_arn_member(
-        &mut v,
+    v.check_length(
         input.source_table_arn.as_deref(),
         "sourceTableArn",
+        TABLE_ARN_LENGTH,
         false,
     );
     v.into_result()?;
@@ -282,23 +282,18 @@ pub async fn restore_table_to_point_in_time(
         (&caller.account_id, &caller.region, &name),
         epoch_seconds(db.clock.now()),
     )?;
-    let job = restore::RestoreJob {
-        target: 0,
-        source: restore::RestoreSource::PointInTime {
+    let description = restore::start(
+        db,
+        def,
+        restore::RestoreSource::PointInTime {
             table_number: source.def.number,
             at_ms,
             enabled_ms: state.enabled_ms,
         },
-        source_table_arn: source.def.arn(),
-        restore_ms: at_ms,
-        phase: restore::Phase::Copy { after: None },
-    };
-    let restoring = {
-        let _admission = db.backups.restores.admission.lock().await;
-        check_target_free(db, caller, &name)?;
-        restore::admit(db, def, job).await?
-    };
-    let desc = restoring.describe(&db.store.snapshot()?)?;
-    restore::spawn(db, restoring, snapshot);
-    Ok(json!({ "TableDescription": desc }))
+        source.def.arn(),
+        at_ms,
+        Some(snapshot),
+    )
+    .await?;
+    Ok(json!({ "TableDescription": description }))
 }

@@ -25,29 +25,9 @@ pub const TRIM_INTERVAL: Duration = Duration::from_secs(30);
 const BATCH: usize = 1000;
 
 pub fn spawn(db: &DynamoDb) -> std::io::Result<()> {
-    let weak = Arc::downgrade(&db.inner);
-    let clock = db.clock.clone();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()?;
-    std::thread::Builder::new()
-        .name("nimbus-stream-trim".into())
-        .spawn(move || {
-            runtime.block_on(async move {
-                loop {
-                    let mut advanced = clock.subscribe();
-                    advanced.borrow_and_update();
-                    if !trim_round(&weak).await {
-                        return;
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(TRIM_INTERVAL) => {}
-                        _ = advanced.changed() => {}
-                    }
-                }
-            })
-        })?;
-    Ok(())
+    crate::background::spawn_rounds(db, "nimbus-stream-trim", TRIM_INTERVAL, |weak| async move {
+        trim_round(&weak).await
+    })
 }
 
 /// One pass over every stream; false when the trimmer should stop.
