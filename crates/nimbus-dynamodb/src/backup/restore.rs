@@ -205,24 +205,38 @@ impl Restores {
     }
 }
 
-/// Starts a restore into the table `def` describes, after the checks AWS
-/// makes last (the target name is free; a backup feeds one restore at a
-/// time), and returns its TableDescription. `view` is the snapshot to read
-/// (a point-in-time restore's checks were made on it); a backup restore
-/// reads one taken once its table exists.
+/// What a restore request asks for: the new table (account, region,
+/// name), and what to restore into it from the source table `source_def`
+/// (as recorded in the backup, or as it is now).
+pub(crate) struct Request<'a> {
+    pub target: (&'a str, &'a str, &'a str),
+    pub source_def: &'a TableDef,
+    pub overrides: target::Overrides,
+    pub source: RestoreSource,
+    pub restore_ms: u64,
+}
+
+/// Starts a restore: checks the overrides, then the checks AWS makes last
+/// (the target name is free; a backup feeds one restore at a time), and
+/// returns the new table's TableDescription. `view` is the snapshot to
+/// read (a point-in-time restore's checks were made on it); a backup
+/// restore reads one taken once its table exists.
 pub(crate) async fn start(
     db: &DynamoDb,
-    def: TableDef,
-    source: RestoreSource,
-    source_table_arn: String,
-    restore_ms: u64,
+    request: Request<'_>,
     view: Option<Snapshot>,
 ) -> Result<Value> {
+    let def = target::target_definition(
+        request.source_def,
+        request.overrides,
+        request.target,
+        crate::codec::epoch_seconds(db.clock.now()),
+    )?;
     let job = RestoreJob {
         target: 0,
-        source,
-        source_table_arn,
-        restore_ms,
+        source: request.source,
+        source_table_arn: request.source_def.arn(),
+        restore_ms: request.restore_ms,
         phase: Phase::Copy { after: None },
     };
     let restoring = {

@@ -18,7 +18,7 @@ use crate::backup::meta::{self, BackupMeta, BackupStatus};
 use crate::backup::target::{self, Overrides};
 use crate::backup::{create, restore, BackupError};
 use crate::catalog::Table;
-use crate::codec::{decode, epoch_seconds, Violations};
+use crate::codec::{decode, Violations};
 use crate::error::{DynamoError, Result};
 use crate::ops::tables::{IndexInput, ProvisionedThroughput};
 use crate::{Caller, DynamoDb};
@@ -283,23 +283,16 @@ pub async fn restore_table_from_backup(
     let arn = input.backup_arn.unwrap_or_default();
     let backup = backup_for(db, caller, &arn)?;
     check_not_creating(&backup)?;
-    let def = target::target_definition(
-        &backup.table,
+    let request = restore::Request {
+        target: (&caller.account_id, &caller.region, &name),
+        source_def: &backup.table,
         overrides,
-        (&caller.account_id, &caller.region, &name),
-        epoch_seconds(db.clock.now()),
-    )?;
-    let description = restore::start(
-        db,
-        def,
-        restore::RestoreSource::Backup {
+        source: restore::RestoreSource::Backup {
             number: backup.number,
-            arn,
+            arn: arn.clone(),
         },
-        backup.table.arn(),
-        backup.created_ms,
-        None,
-    )
-    .await?;
+        restore_ms: backup.created_ms,
+    };
+    let description = restore::start(db, request, None).await?;
     Ok(json!({ "TableDescription": description }))
 }

@@ -18,7 +18,7 @@ use crate::backup::error::iso_seconds;
 use crate::backup::pitr::{self, PitrLog};
 use crate::backup::target::{self, Overrides};
 use crate::backup::{restore, BackupError};
-use crate::codec::{decode, epoch_seconds, Violations};
+use crate::codec::{decode, Violations};
 use crate::error::{DynamoError, Result};
 use crate::ops::backup::{source_table, TABLE_ARN_LENGTH};
 use crate::ops::tables::{IndexInput, ProvisionedThroughput};
@@ -276,24 +276,17 @@ pub async fn restore_table_to_point_in_time(
         .into());
     }
     let name = input.target_table_name.unwrap_or_default();
-    let def = target::target_definition(
-        &source.def,
+    let request = restore::Request {
+        target: (&caller.account_id, &caller.region, &name),
+        source_def: &source.def,
         overrides,
-        (&caller.account_id, &caller.region, &name),
-        epoch_seconds(db.clock.now()),
-    )?;
-    let description = restore::start(
-        db,
-        def,
-        restore::RestoreSource::PointInTime {
+        source: restore::RestoreSource::PointInTime {
             table_number: source.def.number,
             at_ms,
             enabled_ms: state.enabled_ms,
         },
-        source.def.arn(),
-        at_ms,
-        Some(snapshot),
-    )
-    .await?;
+        restore_ms: at_ms,
+    };
+    let description = restore::start(db, request, Some(snapshot)).await?;
     Ok(json!({ "TableDescription": description }))
 }
