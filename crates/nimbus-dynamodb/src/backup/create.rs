@@ -69,44 +69,43 @@ pub(crate) async fn take(
         .await?;
     let creating = Arc::new(creating);
     db.backups.backups.insert(creating.clone());
-    match copy_items(db, &snapshot, &creating).await {
-        Ok(()) => {
-            let available = BackupMeta {
-                status: BackupStatus::Available,
-                ..(*creating).clone()
-            };
-            let stored = available.clone();
-            db.store
-                .write(move |txn: &mut WriteTxn<'_>| -> Result<()> {
-                    write_meta(txn, &stored);
-                    Ok(())
-                })
-                .await?;
-            let available = Arc::new(available);
-            db.backups.backups.insert(available.clone());
-            tracing::info!(backup = %available.arn, items = available.items, "created backup");
-            Ok(available)
+    let available = BackupMeta {
+        status: BackupStatus::Available,
+        ..(*creating).clone()
+    };
+    let stored = available.clone();
+    let done = async {
+        copy_items(db, &snapshot, &creating).await?;
+        db.store
+            .write(move |txn: &mut WriteTxn<'_>| -> Result<()> {
+                write_meta(txn, &stored);
+                Ok(())
+            })
+            .await
+    };
+    if let Err(e) = done.await {
+        // Hidden at once; the janitor deletes what was copied.
+        db.backups.backups.remove(&creating.arn);
+        let dead = BackupMeta {
+            status: BackupStatus::Deleting,
+            ..(*creating).clone()
+        };
+        let marked = db
+            .store
+            .write(move |txn: &mut WriteTxn<'_>| -> Result<()> {
+                write_meta(txn, &dead);
+                Ok(())
+            })
+            .await;
+        if let Err(mark) = marked {
+            tracing::warn!(backup = %creating.arn, "cannot mark a failed backup for deletion: {mark:?}");
         }
-        Err(e) => {
-            // Hidden at once; the janitor deletes what was copied.
-            db.backups.backups.remove(&creating.arn);
-            let dead = BackupMeta {
-                status: BackupStatus::Deleting,
-                ..(*creating).clone()
-            };
-            let marked = db
-                .store
-                .write(move |txn: &mut WriteTxn<'_>| -> Result<()> {
-                    write_meta(txn, &dead);
-                    Ok(())
-                })
-                .await;
-            if let Err(mark) = marked {
-                tracing::warn!(backup = %creating.arn, "cannot mark a failed backup for deletion: {mark:?}");
-            }
-            Err(e)
-        }
+        return Err(e);
     }
+    let available = Arc::new(available);
+    db.backups.backups.insert(available.clone());
+    tracing::info!(backup = %available.arn, items = available.items, "created backup");
+    Ok(available)
 }
 
 pub(crate) fn write_meta(txn: &mut WriteTxn<'_>, m: &BackupMeta) {
