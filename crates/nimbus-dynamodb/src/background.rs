@@ -11,7 +11,33 @@ use std::future::Future;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use nimbus_store::StoreError;
+
+use crate::error::DynamoError;
 use crate::{DynamoDb, Inner};
+
+/// Why a round (or a step of one) ended early.
+pub(crate) enum Stop {
+    /// The store is closed: the thread ends.
+    Closed,
+    /// This step failed; later rounds try again.
+    Failed(String),
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Stop {
+        match e {
+            StoreError::Closed => Stop::Closed,
+            other => Stop::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<DynamoError> for Stop {
+    fn from(e: DynamoError) -> Stop {
+        Stop::Failed(e.into_aws().message)
+    }
+}
 
 /// Starts a thread named `name` running `round` until it returns false.
 pub(crate) fn spawn_rounds<F, Fut>(

@@ -18,8 +18,8 @@ use nimbus_store::{ReadView, StoreError, WriteTxn};
 use super::meta::{self, BackupStatus};
 use super::pitr::{self, history_key, history_prefix, parse_history_key};
 use super::{delete_through, read_batch};
+use crate::background::Stop;
 use crate::catalog::Table;
-use crate::error::DynamoError;
 use crate::layout;
 use crate::{DynamoDb, Inner};
 
@@ -36,27 +36,6 @@ pub fn spawn(db: &DynamoDb) -> std::io::Result<()> {
             }
         }
     })
-}
-
-/// Why a round ended early.
-enum Stop {
-    Closed,
-    Failed(String),
-}
-
-impl From<StoreError> for Stop {
-    fn from(e: StoreError) -> Stop {
-        match e {
-            StoreError::Closed => Stop::Closed,
-            other => Stop::Failed(other.to_string()),
-        }
-    }
-}
-
-impl From<DynamoError> for Stop {
-    fn from(e: DynamoError) -> Stop {
-        Stop::Failed(e.into_aws().message)
-    }
 }
 
 /// One pass; false when the service is gone.

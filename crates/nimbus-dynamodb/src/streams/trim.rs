@@ -12,9 +12,10 @@ use std::ops::Bound;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use nimbus_store::{ReadView, StoreError, WriteTxn};
+use nimbus_store::{ReadView, WriteTxn};
 
 use super::{record_key, record_number, records_prefix, stream_key, Stream, RETENTION_MS};
+use crate::background::Stop;
 use crate::error::Result;
 use crate::layout;
 use crate::{DynamoDb, Inner};
@@ -50,20 +51,6 @@ async fn trim_round(weak: &Weak<Inner>) -> bool {
         }
     }
     true
-}
-
-enum Stop {
-    Closed,
-    Failed(String),
-}
-
-impl From<StoreError> for Stop {
-    fn from(e: StoreError) -> Stop {
-        match e {
-            StoreError::Closed => Stop::Closed,
-            other => Stop::Failed(other.to_string()),
-        }
-    }
 }
 
 /// Trims one batch of a stream; true when more may be due.
