@@ -177,6 +177,9 @@ impl TableDef {
 ///
 /// And the live stream: UpdateTable switches it inside the store write that
 /// creates or closes the stream.
+///
+/// And the live point-in-time recovery log: UpdateContinuousBackups
+/// switches it inside the store write that enables or disables it.
 #[derive(Debug)]
 pub struct Table {
     pub def: TableDef,
@@ -184,6 +187,7 @@ pub struct Table {
     live_indexes: Arc<RwLock<Arc<Vec<IndexDef>>>>,
     live_ttl: Arc<RwLock<Option<Arc<str>>>>,
     live_stream: Arc<RwLock<Option<Arc<crate::streams::Stream>>>>,
+    live_pitr: Arc<RwLock<Option<Arc<crate::backup::pitr::PitrLog>>>>,
 }
 
 impl Table {
@@ -195,6 +199,7 @@ impl Table {
             live_indexes: Arc::new(RwLock::new(indexes)),
             live_ttl: Arc::new(RwLock::new(None)),
             live_stream: Arc::new(RwLock::new(None)),
+            live_pitr: Arc::new(RwLock::new(None)),
         })
     }
 
@@ -207,6 +212,7 @@ impl Table {
             live_indexes: self.live_indexes.clone(),
             live_ttl: self.live_ttl.clone(),
             live_stream: self.live_stream.clone(),
+            live_pitr: self.live_pitr.clone(),
         })
     }
 
@@ -227,12 +233,7 @@ impl Table {
         txn: &mut nimbus_store::WriteTxn<'_>,
         indexes: Vec<IndexDef>,
     ) {
-        let before = std::mem::replace(
-            &mut *self.live_indexes.write().unwrap_or_else(|e| e.into_inner()),
-            Arc::new(indexes),
-        );
-        let cell = self.live_indexes.clone();
-        txn.on_abort(move || *cell.write().unwrap_or_else(|e| e.into_inner()) = before);
+        switch(&self.live_indexes, txn, Arc::new(indexes));
     }
 
     pub fn set_live_indexes(&self, indexes: Vec<IndexDef>) {
@@ -276,25 +277,61 @@ impl Table {
         txn: &mut nimbus_store::WriteTxn<'_>,
         stream: Option<Arc<crate::streams::Stream>>,
     ) {
-        let before = std::mem::replace(
-            &mut *self.live_stream.write().unwrap_or_else(|e| e.into_inner()),
-            stream,
-        );
-        let cell = self.live_stream.clone();
-        txn.on_abort(move || *cell.write().unwrap_or_else(|e| e.into_inner()) = before);
+        switch(&self.live_stream, txn, stream);
+    }
+
+    /// The point-in-time recovery log item writes record to now, if PITR
+    /// is enabled (call from inside the writer).
+    pub fn live_pitr(&self) -> Option<Arc<crate::backup::pitr::PitrLog>> {
+        self.live_pitr
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Switches the PITR log at start-up.
+    pub fn set_live_pitr(&self, log: Option<Arc<crate::backup::pitr::PitrLog>>) {
+        *self.live_pitr.write().unwrap_or_else(|e| e.into_inner()) = log;
+    }
+
+    /// Switches the PITR log inside the store write that enables or
+    /// disables it, taken back if the write is lost.
+    pub fn switch_live_pitr(
+        &self,
+        txn: &mut nimbus_store::WriteTxn<'_>,
+        log: Option<Arc<crate::backup::pitr::PitrLog>>,
+    ) {
+        switch(&self.live_pitr, txn, log);
     }
 
     pub fn is_dropped(&self) -> bool {
         self.dropped.load(Ordering::Acquire)
     }
 
-    /// Marks the table deleted, from inside the store write that deletes
+    /// Marks the table deleted once the write deleting it is committed.
+    pub fn mark_dropped(&self) {
+        self.dropped.store(true, Ordering::Release);
+    }
+
+    /// Marks the table deleted from inside the store write that deletes
     /// it; if that write is lost, the mark is taken back (`on_abort`).
-    pub fn mark_dropped(&self, txn: &mut nimbus_store::WriteTxn<'_>) {
+    pub fn mark_dropped_in(&self, txn: &mut nimbus_store::WriteTxn<'_>) {
         self.dropped.store(true, Ordering::Release);
         let dropped = self.dropped.clone();
         txn.on_abort(move || dropped.store(false, Ordering::Release));
     }
+}
+
+/// Replaces the value in `cell` from inside a store write, registering
+/// the old value to be put back if the write is lost.
+fn switch<T: Send + Sync + 'static>(
+    cell: &Arc<RwLock<T>>,
+    txn: &mut nimbus_store::WriteTxn<'_>,
+    value: T,
+) {
+    let before = std::mem::replace(&mut *cell.write().unwrap_or_else(|e| e.into_inner()), value);
+    let cell = cell.clone();
+    txn.on_abort(move || *cell.write().unwrap_or_else(|e| e.into_inner()) = before);
 }
 
 /// Tables are scoped to an account and a region, as on AWS.

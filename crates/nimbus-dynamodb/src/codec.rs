@@ -130,6 +130,54 @@ impl Violations {
         }
     }
 
+    /// A string member of `min` to `max` characters (any characters);
+    /// absent is a violation only when `required`.
+    pub fn check_length(
+        &mut self,
+        value: Option<&str>,
+        member: &str,
+        (min, max): (usize, usize),
+        required: bool,
+    ) {
+        let Some(s) = value else {
+            if required {
+                self.add("null", member, "Member must not be null");
+            }
+            return;
+        };
+        let len = s.chars().count();
+        if len < min {
+            self.add(
+                &Self::quoted(s),
+                member,
+                &format!("Member must have length greater than or equal to {min}"),
+            );
+        } else if len > max {
+            self.add(
+                &Self::quoted(s),
+                member,
+                &format!("Member must have length less than or equal to {max}"),
+            );
+        }
+    }
+
+    /// An integer member from `min` to `max`, if present.
+    pub fn check_range(&mut self, value: Option<i64>, member: &str, (min, max): (i64, i64)) {
+        match value {
+            Some(n) if n < min => self.add(
+                &Self::quoted(&n.to_string()),
+                member,
+                &format!("Member must have value greater than or equal to {min}"),
+            ),
+            Some(n) if n > max => self.add(
+                &Self::quoted(&n.to_string()),
+                member,
+                &format!("Member must have value less than or equal to {max}"),
+            ),
+            _ => {}
+        }
+    }
+
     pub fn into_result(self) -> Result<(), DynamoError> {
         match self.0.len() {
             0 => Ok(()),

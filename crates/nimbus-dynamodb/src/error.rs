@@ -42,6 +42,8 @@ pub enum DynamoError {
     ExpiredIterator(String),
     /// DynamoDB Streams: a position before the oldest retained record.
     TrimmedDataAccess(String),
+    /// Backups and point-in-time recovery: their own exception names.
+    Backup(crate::backup::BackupError),
 }
 
 pub type Result<T, E = DynamoError> = std::result::Result<T, E>;
@@ -128,6 +130,10 @@ impl DynamoError {
             DynamoError::TrimmedDataAccess(m) => {
                 (400, NAMESPACE, "TrimmedDataAccessException", m, None)
             }
+            DynamoError::Backup(e) => {
+                let (code, m) = e.parts();
+                (400, NAMESPACE, code, m, None)
+            }
         };
         let mut err = AwsError::new(status, ns, code, message);
         err.extra = extra;
@@ -139,6 +145,12 @@ impl From<StoreError> for DynamoError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage failure");
         DynamoError::Internal(format!("Internal server error: {e}"))
+    }
+}
+
+impl From<crate::backup::BackupError> for DynamoError {
+    fn from(e: crate::backup::BackupError) -> Self {
+        DynamoError::Backup(e)
     }
 }
 

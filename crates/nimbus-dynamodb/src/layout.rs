@@ -68,6 +68,15 @@ pub fn table_prefix(account: &str, region: &str) -> Vec<u8> {
     k
 }
 
+/// `tag` then a number (u64 BE): the shape of every per-table (or
+/// per-backup) key and prefix.
+pub fn numbered_key(tag: u8, number: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = tag;
+    k[1..].copy_from_slice(&number.to_be_bytes());
+    k
+}
+
 pub fn stats_key(table_number: u64) -> [u8; 9] {
     let mut k = [0u8; 9];
     k[0] = STATS_TAG;

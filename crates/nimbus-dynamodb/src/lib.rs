@@ -4,6 +4,8 @@
 //! This crate knows nothing of HTTP. [`DynamoDb::handle`] takes an operation
 //! name and the awsJson request body and returns the response body or an error.
 
+mod background;
+pub mod backup;
 pub mod capacity;
 pub mod catalog;
 pub mod codec;
@@ -52,6 +54,8 @@ pub struct Inner {
     pub(crate) catalog: Catalog,
     /// Every DynamoDB stream, enabled or disabled, by ARN.
     pub(crate) streams: streams::Streams,
+    /// Backups and the restores in progress.
+    pub(crate) backups: backup::Backups,
 }
 
 impl std::ops::Deref for DynamoDb {
@@ -84,12 +88,21 @@ impl DynamoDb {
         let prefix = [layout::TABLE_TAG];
         let end = layout::prefix_end(&prefix);
         let mut bad = None;
+        // Tables still being restored stay out of the catalog until their
+        // restore finishes (see `backup`).
+        let restoring_numbers =
+            backup::restore::pending_targets(&snapshot).map_err(DynamoError::into_aws)?;
+        let mut restoring = Vec::new();
         snapshot
             .scan(
                 Bound::Included(&prefix[..]),
                 Bound::Excluded(&end[..]),
                 false,
                 &mut |k, v| match serde_json::from_slice::<TableDef>(v) {
+                    Ok(def) if restoring_numbers.contains(&def.number) => {
+                        restoring.push(def);
+                        true
+                    }
                     Ok(def) => {
                         catalog.insert(Table::new(def));
                         true
@@ -139,8 +152,10 @@ impl DynamoDb {
                 catalog,
                 clock,
                 streams: stream_registry,
+                backups: backup::Backups::default(),
             }),
         };
+        backup::start(&db, restoring).map_err(DynamoError::into_aws)?;
         ttl::sweeper::spawn(&db).map_err(|e| {
             DynamoError::Internal(format!("cannot start the TTL sweeper: {e}")).into_aws()
         })?;
@@ -187,7 +202,7 @@ impl DynamoDb {
         operation: &str,
         body: &[u8],
     ) -> Result<Output, DynamoError> {
-        use ops::{batch, items, query, tables, tags, transact, ttl};
+        use ops::{backup, batch, items, pitr, query, tables, tags, transact, ttl};
         Ok(match operation {
             "GetItem" => items::get_item(self, ctx, body).await?,
             "PutItem" => items::put_item(self, ctx, body).await?,
@@ -211,6 +226,22 @@ impl DynamoDb {
             "TagResource" => tags::tag_resource(self, ctx, body).await?.into(),
             "UntagResource" => tags::untag_resource(self, ctx, body).await?.into(),
             "ListTagsOfResource" => tags::list_tags_of_resource(self, ctx, body).await?.into(),
+            "CreateBackup" => backup::create_backup(self, ctx, body).await?.into(),
+            "DescribeBackup" => backup::describe_backup(self, ctx, body).await?.into(),
+            "ListBackups" => backup::list_backups(self, ctx, body).await?.into(),
+            "DeleteBackup" => backup::delete_backup(self, ctx, body).await?.into(),
+            "RestoreTableFromBackup" => backup::restore_table_from_backup(self, ctx, body)
+                .await?
+                .into(),
+            "UpdateContinuousBackups" => pitr::update_continuous_backups(self, ctx, body)
+                .await?
+                .into(),
+            "DescribeContinuousBackups" => pitr::describe_continuous_backups(self, ctx, body)
+                .await?
+                .into(),
+            "RestoreTableToPointInTime" => pitr::restore_table_to_point_in_time(self, ctx, body)
+                .await?
+                .into(),
             other => return Err(DynamoError::UnknownOperation(other.to_string())),
         })
     }

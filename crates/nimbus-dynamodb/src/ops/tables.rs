@@ -66,11 +66,11 @@ struct CreateTableInput {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct IndexInput {
-    index_name: Option<String>,
+pub(crate) struct IndexInput {
+    pub(crate) index_name: Option<String>,
     key_schema: Option<Vec<KeySchemaElement>>,
     projection: Option<ProjectionInput>,
-    provisioned_throughput: Option<ProvisionedThroughput>,
+    pub(crate) provisioned_throughput: Option<ProvisionedThroughput>,
 }
 
 #[derive(Deserialize)]
@@ -418,7 +418,7 @@ pub const MAX_PROJECTED: usize = 100;
 
 /// The request framework's checks of the index lists' members, reported
 /// together.
-fn check_index_members(gsis: &[IndexInput], lsis: &[IndexInput]) -> Result<()> {
+pub(crate) fn check_index_members(gsis: &[IndexInput], lsis: &[IndexInput]) -> Result<()> {
     let mut v = Violations::new();
     for (list, indexes) in [
         ("globalSecondaryIndexes", gsis),
@@ -495,7 +495,7 @@ fn check_index_members(gsis: &[IndexInput], lsis: &[IndexInput]) -> Result<()> {
 /// The indexes of a CreateTable request, checked as AWS checks them (after
 /// the table's key schema, whose checks cover the index key attributes'
 /// definitions).
-fn parse_indexes(
+pub(crate) fn parse_indexes(
     gsis: &[IndexInput],
     lsis: &[IndexInput],
     defs: &[(String, KeyType)],
@@ -679,7 +679,7 @@ fn parse_billing(
     }
 }
 
-fn check_throughput(t: ProvisionedThroughput) -> Result<Throughput> {
+pub(crate) fn check_throughput(t: ProvisionedThroughput) -> Result<Throughput> {
     let mut v = Violations::new();
     for (value, member) in [
         (
@@ -827,6 +827,16 @@ pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
             "Table already exists: {name}"
         )));
     }
+    if db
+        .backups
+        .restores
+        .get(&caller.account_id, &caller.region, &name)
+        .is_some()
+    {
+        return Err(DynamoError::ResourceInUse(format!(
+            "Table is being used: {name}"
+        )));
+    }
     if db.catalog.count(&caller.account_id, &caller.region) >= MAX_TABLES {
         return Err(DynamoError::LimitExceeded(format!(
             "Subscriber limit exceeded: Only {MAX_TABLES} tables can be created in this region"
@@ -858,20 +868,14 @@ pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
         .store
         .write(
             move |txn: &mut WriteTxn<'_>| -> Result<(TableDef, Option<Arc<Stream>>)> {
-                let key = layout::table_key(&def.account, &def.region, &def.name);
                 // Two concurrent CreateTable calls for one name: the second to
                 // reach the writer finds the first's definition here.
-                if txn.get(&key)?.is_some() {
+                let Some(number) = claim_table_number(txn, &def)? else {
                     return Err(DynamoError::ResourceInUse(format!(
                         "Table already exists: {}",
                         def.name
                     )));
-                }
-                let number = txn
-                    .get(layout::NEXT_TABLE_NUMBER_KEY)?
-                    .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
-                    .unwrap_or(1);
-                txn.put(layout::NEXT_TABLE_NUMBER_KEY, &(number + 1).to_be_bytes());
+                };
                 let mut def = TableDef { number, ..def };
                 // The stream starts with the table, in the same write.
                 let stream = match stream_view {
@@ -882,10 +886,7 @@ pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
                     }
                     None => None,
                 };
-                txn.put(
-                    &key,
-                    &serde_json::to_vec(&def).expect("table definitions serialize"),
-                );
+                write_definition(txn, &def);
                 Ok((def, stream))
             },
         )
@@ -899,6 +900,30 @@ pub async fn create_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
     db.catalog.insert(table);
     tracing::info!(table = %name, "created table");
     Ok(json!({ "TableDescription": desc }))
+}
+
+/// Inside the write that creates a table: `None` if a table of that name
+/// exists (or is being restored), else the new table's number, which is
+/// never reused.
+pub(crate) fn claim_table_number(txn: &mut WriteTxn<'_>, def: &TableDef) -> Result<Option<u64>> {
+    let key = layout::table_key(&def.account, &def.region, &def.name);
+    if txn.get(&key)?.is_some() {
+        return Ok(None);
+    }
+    let number = txn
+        .get(layout::NEXT_TABLE_NUMBER_KEY)?
+        .and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
+        .unwrap_or(1);
+    txn.put(layout::NEXT_TABLE_NUMBER_KEY, &(number + 1).to_be_bytes());
+    Ok(Some(number))
+}
+
+/// Stores a table's definition.
+pub(crate) fn write_definition(txn: &mut WriteTxn<'_>, def: &TableDef) {
+    txn.put(
+        &layout::table_key(&def.account, &def.region, &def.name),
+        &serde_json::to_vec(def).expect("table definitions serialize"),
+    );
 }
 
 /// Item count and total size of a table, kept up to date by every write.
@@ -980,11 +1005,20 @@ pub fn read_index_stats(view: &impl ReadView, def: &TableDef) -> Result<Vec<Stat
         .collect()
 }
 
-fn key_schema_json(hash: &KeyAttr, range: Option<&KeyAttr>) -> Vec<Value> {
+pub(crate) fn key_schema_json(hash: &KeyAttr, range: Option<&KeyAttr>) -> Vec<Value> {
     std::iter::once((hash, "HASH"))
         .chain(range.map(|r| (r, "RANGE")))
         .map(|(k, t)| json!({"AttributeName": k.name, "KeyType": t}))
         .collect()
+}
+
+/// An index's Projection member.
+pub(crate) fn projection_json(projection: &IndexProjection) -> Value {
+    let mut out = json!({ "ProjectionType": projection.type_name() });
+    if let IndexProjection::Include(names) = projection {
+        out["NonKeyAttributes"] = json!(names);
+    }
+    out
 }
 
 /// The GlobalSecondaryIndexes and LocalSecondaryIndexes members of a
@@ -994,14 +1028,10 @@ fn describe_indexes(def: &TableDef, table_status: &str, stats: &[Stats], desc: &
     let mut lsis = Vec::new();
     for (i, index) in def.indexes.iter().enumerate() {
         let s = stats.get(i).copied().unwrap_or_default();
-        let mut projection = json!({ "ProjectionType": index.projection.type_name() });
-        if let IndexProjection::Include(names) = &index.projection {
-            projection["NonKeyAttributes"] = json!(names);
-        }
         let mut d = json!({
             "IndexName": index.name,
             "KeySchema": key_schema_json(&index.hash_key, index.range_key.as_ref()),
-            "Projection": projection,
+            "Projection": projection_json(&index.projection),
             "IndexSizeBytes": s.bytes,
             "ItemCount": s.items,
             "IndexArn": def.index_arn(&index.name),
@@ -1095,8 +1125,19 @@ fn lookup(db: &DynamoDb, caller: &Caller, name: &str) -> Result<Arc<Table>> {
 pub async fn describe_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
     let input: TableNameInput = decode(body)?;
     let name = check_table_name(input.table_name.as_deref())?;
-    let table = lookup(db, caller, name)?;
     let snapshot = db.store.snapshot()?;
+    let table = match lookup(db, caller, name) {
+        Ok(table) => table,
+        // A table being restored is described CREATING (see `backup`).
+        Err(e) => match db
+            .backups
+            .restores
+            .get(&caller.account_id, &caller.region, name)
+        {
+            Some(restoring) => return Ok(json!({ "Table": restoring.describe(&snapshot)? })),
+            None => return Err(e),
+        },
+    };
     let stats = Stats::read(&snapshot, table.def.number)?;
     let index_stats = read_index_stats(&snapshot, &table.def)?;
     Ok(json!({ "Table": describe(&table.def, "ACTIVE", stats, &index_stats) }))
@@ -1120,7 +1161,15 @@ pub async fn list_tables(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
     }
     v.into_result()?;
     let limit = input.limit.unwrap_or(100) as usize;
-    let names = db.catalog.names(&caller.account_id, &caller.region);
+    let mut names = db.catalog.names(&caller.account_id, &caller.region);
+    // Tables being restored are listed too, as on AWS.
+    names.extend(
+        db.backups
+            .restores
+            .names(&caller.account_id, &caller.region),
+    );
+    names.sort();
+    names.dedup();
     let start = match input.exclusive_start_table_name.as_deref() {
         Some(s) => names.partition_point(|n| n.as_str() <= s),
         None => 0,
@@ -1138,7 +1187,18 @@ pub async fn list_tables(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
 pub async fn delete_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
     let input: TableNameInput = decode(body)?;
     let name = check_table_name(input.table_name.as_deref())?.to_string();
-    let table = lookup(db, caller, &name)?;
+    let table = lookup(db, caller, &name).map_err(|e| {
+        match db
+            .backups
+            .restores
+            .get(&caller.account_id, &caller.region, &name)
+        {
+            Some(_) => DynamoError::ResourceInUse(format!(
+                "Attempt to change a resource which is still in use: Table is being created: {name}"
+            )),
+            None => e,
+        }
+    })?;
     if table.def.deletion_protection {
         return Err(DynamoError::validation(
             "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.",
@@ -1182,7 +1242,7 @@ pub async fn delete_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
                 crate::ttl::drop_table(txn, t.def.number)?;
                 // Set inside the writer so every write queued after this one
                 // sees the table gone (and taken back if this write is lost).
-                t.mark_dropped(txn);
+                t.mark_dropped_in(txn);
                 Ok((stats, index_stats))
             },
         )

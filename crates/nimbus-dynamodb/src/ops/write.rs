@@ -167,7 +167,8 @@ pub(crate) fn check_condition(
 
 /// Replaces the item stored at `key` (`old`, `new`: stored values, `None`
 /// for no item) inside a store write, with the table's stats, every
-/// secondary index, the TTL expiry index and the table's stream record.
+/// secondary index, the TTL expiry index, the table's stream record and
+/// its point-in-time recovery history.
 /// Every write path changes items only through this, so none can leave an
 /// index or a stream record behind. Returns the write units each index
 /// spent.
@@ -199,6 +200,9 @@ pub(crate) fn replace_item_by(
     let def = &table.def;
     let size = |v: &[u8]| decode_stored(v).0;
     Stats::apply(txn, def.number, old.map(size), new.map(size))?;
+    if let Some(log) = table.live_pitr() {
+        crate::backup::pitr::record(txn, &log, def.number, key, old, new);
+    }
     let indexes = table.live_indexes();
     let ttl_attribute = table.live_ttl();
     let stream = table.live_stream();

@@ -12,9 +12,10 @@ use std::ops::Bound;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use nimbus_store::{ReadView, StoreError, WriteTxn};
+use nimbus_store::{ReadView, WriteTxn};
 
 use super::{record_key, record_number, records_prefix, stream_key, Stream, RETENTION_MS};
+use crate::background::Stop;
 use crate::error::Result;
 use crate::layout;
 use crate::{DynamoDb, Inner};
@@ -25,29 +26,9 @@ pub const TRIM_INTERVAL: Duration = Duration::from_secs(30);
 const BATCH: usize = 1000;
 
 pub fn spawn(db: &DynamoDb) -> std::io::Result<()> {
-    let weak = Arc::downgrade(&db.inner);
-    let clock = db.clock.clone();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()?;
-    std::thread::Builder::new()
-        .name("nimbus-stream-trim".into())
-        .spawn(move || {
-            runtime.block_on(async move {
-                loop {
-                    let mut advanced = clock.subscribe();
-                    advanced.borrow_and_update();
-                    if !trim_round(&weak).await {
-                        return;
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(TRIM_INTERVAL) => {}
-                        _ = advanced.changed() => {}
-                    }
-                }
-            })
-        })?;
-    Ok(())
+    crate::background::spawn_rounds(db, "nimbus-stream-trim", TRIM_INTERVAL, |weak| async move {
+        trim_round(&weak).await
+    })
 }
 
 /// One pass over every stream; false when the trimmer should stop.
@@ -70,20 +51,6 @@ async fn trim_round(weak: &Weak<Inner>) -> bool {
         }
     }
     true
-}
-
-enum Stop {
-    Closed,
-    Failed(String),
-}
-
-impl From<StoreError> for Stop {
-    fn from(e: StoreError) -> Stop {
-        match e {
-            StoreError::Closed => Stop::Closed,
-            other => Stop::Failed(other.to_string()),
-        }
-    }
 }
 
 /// Trims one batch of a stream; true when more may be due.

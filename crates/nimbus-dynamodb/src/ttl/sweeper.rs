@@ -34,31 +34,9 @@ const ROUND_LIMIT: usize = 1000;
 
 /// Starts the sweeper thread for `db`.
 pub fn spawn(db: &DynamoDb) -> std::io::Result<()> {
-    let weak = Arc::downgrade(&db.inner);
-    let clock = db.clock.clone();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()?;
-    std::thread::Builder::new()
-        .name("nimbus-ttl".into())
-        .spawn(move || {
-            runtime.block_on(async move {
-                loop {
-                    // Subscribed before sweeping: an advance during the
-                    // round starts the next one at once.
-                    let mut advanced = clock.subscribe();
-                    advanced.borrow_and_update();
-                    if !sweep_round(&weak).await {
-                        return;
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
-                        _ = advanced.changed() => {}
-                    }
-                }
-            })
-        })?;
-    Ok(())
+    crate::background::spawn_rounds(db, "nimbus-ttl", SWEEP_INTERVAL, |weak| async move {
+        sweep_round(&weak).await
+    })
 }
 
 /// One round over every TTL-enabled table; false when the sweeper should
