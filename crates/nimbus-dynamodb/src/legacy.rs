@@ -211,6 +211,43 @@ pub fn check_write(
     members.check_not_mixed()
 }
 
+/// What a read's legacy members make: the filter of a QueryFilter or
+/// ScanFilter (with ConditionalOperator) and the projection of
+/// AttributesToGet.
+#[derive(Debug, Default)]
+pub struct Read {
+    pub filter: Option<Condition>,
+    pub projection: Option<Projection>,
+}
+
+/// The legacy members of a read (GetItem, Query, Scan), checked in AWS's
+/// order: the framework's checks (enum values, AttributesToGet's length),
+/// the mixing rule, then the filter's conditions and ConditionalOperator,
+/// then duplicate names in AttributesToGet. `filter` is the filter map with
+/// its member name as AWS prints it (`queryFilter`); KeyConditions are only
+/// checked here, since their meaning needs the key schema.
+pub fn read(
+    filter: Option<(&str, Option<&Conditions>)>,
+    key_conditions: Option<&Conditions>,
+    conditional_operator: Option<&str>,
+    attributes_to_get: Option<&[String]>,
+    members: Members,
+) -> Result<Read> {
+    let mut v = Violations::new();
+    check_conditions(&mut v, "keyConditions", key_conditions);
+    if let Some((member, conds)) = filter {
+        check_conditions(&mut v, member, conds);
+    }
+    check_conditional_operator(&mut v, conditional_operator);
+    check_attributes_to_get(&mut v, "attributesToGet", attributes_to_get);
+    v.into_result()?;
+    members.check_not_mixed()?;
+    let conds = filter.and_then(|(_, conds)| conds);
+    let filter = self::filter(conds, conditional_operator)?;
+    let projection = attributes_to_get.map(self::attributes_to_get).transpose()?;
+    Ok(Read { filter, projection })
+}
+
 // ------------------------------------------------------------------ meanings
 
 fn values(list: Option<&Vec<Value>>) -> Result<Vec<AttributeValue>> {

@@ -13,7 +13,6 @@ use serde_json::{Map, Value};
 
 use crate::capacity::{self, IndexUnits, Kind, ReturnCapacity};
 use crate::catalog::Table;
-use crate::codec::Violations;
 use crate::codec::{check_table_name, decode, require};
 use crate::error::{DynamoError, Result};
 use crate::expr::{parse_projection, Condition, Projection, Update};
@@ -101,6 +100,48 @@ pub(crate) fn parse_stored(json: &[u8]) -> Result<Item> {
         .map_err(|e| DynamoError::Internal(format!("stored item is unreadable: {e}")))
 }
 
+/// The condition members of a PutItem or DeleteItem.
+struct ConditionMembers {
+    expression: Option<String>,
+    names: Option<HashMap<String, String>>,
+    values: Option<Map<String, Value>>,
+    expected: Option<legacy::Expected>,
+    conditional_operator: Option<String>,
+}
+
+impl ConditionMembers {
+    /// AWS's first checks: the legacy members' enums, then the mixing rule.
+    fn check(&self) -> Result<()> {
+        legacy::check_write(
+            self.expected.as_ref(),
+            self.conditional_operator.as_deref(),
+            None,
+            Members {
+                expected: self.expected.is_some(),
+                conditional_operator: self.conditional_operator.is_some(),
+                condition_expression: self.expression.is_some(),
+                ..Members::default()
+            },
+        )
+    }
+
+    /// The condition the members make, parsed and checked.
+    fn condition(self) -> Result<Option<Condition>> {
+        let parsed = parse_expressions(Expressions {
+            update_member: false,
+            condition: self.expression,
+            update: None,
+            names: self.names,
+            values: self.values,
+        })?;
+        write_condition(
+            parsed.condition,
+            self.expected.as_ref(),
+            self.conditional_operator.as_deref(),
+        )
+    }
+}
+
 /// A write's condition: its ConditionExpression, or else what Expected and
 /// ConditionalOperator make (the mixing rule allows only one of the two).
 fn write_condition(
@@ -136,30 +177,16 @@ pub async fn put_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Out
         ("item", input.item.is_some()),
     ])?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
-    legacy::check_write(
-        input.expected.as_ref(),
-        input.conditional_operator.as_deref(),
-        None,
-        Members {
-            expected: input.expected.is_some(),
-            conditional_operator: input.conditional_operator.is_some(),
-            condition_expression: input.condition_expression.is_some(),
-            ..Members::default()
-        },
-    )?;
+    let condition = ConditionMembers {
+        expression: input.condition_expression,
+        names: input.expression_attribute_names,
+        values: input.expression_attribute_values,
+        expected: input.expected,
+        conditional_operator: input.conditional_operator,
+    };
+    condition.check()?;
     let NewItem { key, item, size } = new_item(&table.def, required(&input.item, "item")?)?;
-    let condition = write_condition(
-        parse_expressions(Expressions {
-            update_member: false,
-            condition: input.condition_expression,
-            update: None,
-            names: input.expression_attribute_names,
-            values: input.expression_attribute_values,
-        })?
-        .condition,
-        input.expected.as_ref(),
-        input.conditional_operator.as_deref(),
-    )?;
+    let condition = condition.condition()?;
     let return_values =
         ReturnValues::parse(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
     let return_old =
@@ -210,19 +237,17 @@ pub async fn get_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Out
         ("key", input.key.is_some()),
     ])?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
-    let mut v = Violations::new();
-    legacy::check_attributes_to_get(
-        &mut v,
-        "attributesToGet",
+    let legacy = legacy::read(
+        None,
+        None,
+        None,
         input.attributes_to_get.as_deref(),
-    );
-    v.into_result()?;
-    Members {
-        attributes_to_get: input.attributes_to_get.is_some(),
-        projection_expression: input.projection_expression.is_some(),
-        ..Members::default()
-    }
-    .check_not_mixed()?;
+        Members {
+            attributes_to_get: input.attributes_to_get.is_some(),
+            projection_expression: input.projection_expression.is_some(),
+            ..Members::default()
+        },
+    )?;
     let key = key_from_request(&table.def, required(&input.key, "key")?)?;
     let mut subs = substitutions(
         input.expression_attribute_names,
@@ -232,10 +257,9 @@ pub async fn get_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Out
             input.projection_expression.is_some(),
         )],
     )?;
-    let projection = match (&input.projection_expression, &input.attributes_to_get) {
-        (Some(p), _) => Some(parse_projection(p, &mut subs)?),
-        (None, Some(names)) => Some(legacy::attributes_to_get(names)?),
-        (None, None) => None,
+    let projection = match &input.projection_expression {
+        Some(p) => Some(parse_projection(p, &mut subs)?),
+        None => legacy.projection,
     };
     subs.check_all_used()?;
     let capacity_mode = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
@@ -402,30 +426,16 @@ pub async fn delete_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
         ("key", input.key.is_some()),
     ])?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
-    legacy::check_write(
-        input.expected.as_ref(),
-        input.conditional_operator.as_deref(),
-        None,
-        Members {
-            expected: input.expected.is_some(),
-            conditional_operator: input.conditional_operator.is_some(),
-            condition_expression: input.condition_expression.is_some(),
-            ..Members::default()
-        },
-    )?;
+    let condition = ConditionMembers {
+        expression: input.condition_expression,
+        names: input.expression_attribute_names,
+        values: input.expression_attribute_values,
+        expected: input.expected,
+        conditional_operator: input.conditional_operator,
+    };
+    condition.check()?;
     let key = key_from_request(&table.def, required(&input.key, "key")?)?;
-    let condition = write_condition(
-        parse_expressions(Expressions {
-            update_member: false,
-            condition: input.condition_expression,
-            update: None,
-            names: input.expression_attribute_names,
-            values: input.expression_attribute_values,
-        })?
-        .condition,
-        input.expected.as_ref(),
-        input.conditional_operator.as_deref(),
-    )?;
+    let condition = condition.condition()?;
     let return_values =
         ReturnValues::parse(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
     let return_old =

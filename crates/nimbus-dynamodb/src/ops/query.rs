@@ -490,36 +490,22 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
     let input: QueryInput = decode(body)?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
     let def = &table.def;
-    let mut v = Violations::new();
-    legacy::check_conditions(&mut v, "keyConditions", input.key_conditions.as_ref());
-    legacy::check_conditions(&mut v, "queryFilter", input.query_filter.as_ref());
-    legacy::check_conditional_operator(&mut v, input.conditional_operator.as_deref());
-    legacy::check_attributes_to_get(
-        &mut v,
-        "attributesToGet",
-        input.attributes_to_get.as_deref(),
-    );
-    v.into_result()?;
-    Members {
-        attributes_to_get: input.attributes_to_get.is_some(),
-        query_filter: input.query_filter.is_some(),
-        conditional_operator: input.conditional_operator.is_some(),
-        key_conditions: input.key_conditions.is_some(),
-        projection_expression: input.projection_expression.is_some(),
-        filter_expression: input.filter_expression.is_some(),
-        key_condition_expression: input.key_condition_expression.is_some(),
-        ..Members::default()
-    }
-    .check_not_mixed()?;
-    let legacy_filter = legacy::filter(
-        input.query_filter.as_ref(),
+    let legacy = legacy::read(
+        Some(("queryFilter", input.query_filter.as_ref())),
+        input.key_conditions.as_ref(),
         input.conditional_operator.as_deref(),
+        input.attributes_to_get.as_deref(),
+        Members {
+            attributes_to_get: input.attributes_to_get.is_some(),
+            query_filter: input.query_filter.is_some(),
+            conditional_operator: input.conditional_operator.is_some(),
+            key_conditions: input.key_conditions.is_some(),
+            projection_expression: input.projection_expression.is_some(),
+            filter_expression: input.filter_expression.is_some(),
+            key_condition_expression: input.key_condition_expression.is_some(),
+            ..Members::default()
+        },
     )?;
-    let legacy_projection = input
-        .attributes_to_get
-        .as_deref()
-        .map(legacy::attributes_to_get)
-        .transpose()?;
     let index = find_index(
         def,
         input.index_name.as_deref(),
@@ -584,7 +570,7 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
     };
     let filter = match input.filter_expression.as_deref() {
         Some(f) => Some(parse_condition(f, ExprKind::Filter, &mut subs)?),
-        None => legacy_filter,
+        None => legacy.filter,
     };
     if let Some(key_attr) = filter.as_ref().and_then(|f| {
         f.top_level_attributes()
@@ -602,7 +588,7 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
     }
     let projection = match input.projection_expression.as_deref() {
         Some(p) => Some(parse_projection(p, &mut subs)?),
-        None => legacy_projection,
+        None => legacy.projection,
     };
     subs.check_all_used()?;
     let fetch = check_projected(
@@ -785,32 +771,19 @@ pub async fn scan(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output>
     let input: ScanInput = decode(body)?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
     let def = &table.def;
-    let mut v = Violations::new();
-    legacy::check_conditions(&mut v, "scanFilter", input.scan_filter.as_ref());
-    legacy::check_conditional_operator(&mut v, input.conditional_operator.as_deref());
-    legacy::check_attributes_to_get(
-        &mut v,
-        "attributesToGet",
-        input.attributes_to_get.as_deref(),
-    );
-    v.into_result()?;
-    Members {
-        attributes_to_get: input.attributes_to_get.is_some(),
-        scan_filter: input.scan_filter.is_some(),
-        conditional_operator: input.conditional_operator.is_some(),
-        projection_expression: input.projection_expression.is_some(),
-        filter_expression: input.filter_expression.is_some(),
-        ..Members::default()
-    }
-    .check_not_mixed()?;
-    let legacy_projection = input
-        .attributes_to_get
-        .as_deref()
-        .map(legacy::attributes_to_get)
-        .transpose()?;
-    let legacy_filter = legacy::filter(
-        input.scan_filter.as_ref(),
+    let legacy = legacy::read(
+        Some(("scanFilter", input.scan_filter.as_ref())),
+        None,
         input.conditional_operator.as_deref(),
+        input.attributes_to_get.as_deref(),
+        Members {
+            attributes_to_get: input.attributes_to_get.is_some(),
+            scan_filter: input.scan_filter.is_some(),
+            conditional_operator: input.conditional_operator.is_some(),
+            projection_expression: input.projection_expression.is_some(),
+            filter_expression: input.filter_expression.is_some(),
+            ..Members::default()
+        },
     )?;
     let index = find_index(
         def,
@@ -838,11 +811,11 @@ pub async fn scan(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output>
     )?;
     let filter = match input.filter_expression.as_deref() {
         Some(f) => Some(parse_condition(f, ExprKind::Filter, &mut subs)?),
-        None => legacy_filter,
+        None => legacy.filter,
     };
     let projection = match input.projection_expression.as_deref() {
         Some(p) => Some(parse_projection(p, &mut subs)?),
-        None => legacy_projection,
+        None => legacy.projection,
     };
     subs.check_all_used()?;
     let fetch = check_projected(
