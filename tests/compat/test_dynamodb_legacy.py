@@ -116,6 +116,28 @@ def test_batch_get_item_attributes_to_get_per_table(dynamodb, item_table, hash_t
     assert resp["Responses"][hash_table] == [{"n": N(5)}]
 
 
+@pytest.mark.slow
+def test_batch_get_item_echoes_attributes_to_get_in_unprocessed_keys(dynamodb, table):
+    name = table()
+    # 45 items of 390 KB: 42 fit in the 16 MB a BatchGetItem reads.
+    pks = [f"big{i:02}" for i in range(45)]
+    filler = "x" * (390 * 1024 - len("pk") - len("big00") - len("data"))
+    for start in range(0, 45, 15):
+        dynamodb.batch_write_item(
+            RequestItems={
+                name: [{"PutRequest": {"Item": {"pk": S(pk), "data": S(filler)}}} for pk in pks[start : start + 15]]
+            }
+        )
+    got = dynamodb.batch_get_item(
+        RequestItems={name: {"Keys": [{"pk": S(pk)} for pk in pks], "AttributesToGet": ["pk"]}}
+    )
+    assert all(it == {"pk": it["pk"]} for it in got["Responses"][name])
+    left = got["UnprocessedKeys"][name]
+    assert len(left["Keys"]) == 3 and left["AttributesToGet"] == ["pk"]
+    rest = dynamodb.batch_get_item(RequestItems=got["UnprocessedKeys"])
+    assert [set(it) for it in rest["Responses"][name]] == [{"pk"}] * 3
+
+
 def test_scan_and_query_attributes_to_get(dynamodb, hash_table, range_table):
     items = dynamodb.scan(TableName=hash_table, AttributesToGet=["id", "n"])["Items"]
     assert sorted(items, key=lambda i: i["id"]["S"])[0] == {"id": S("i1"), "n": N(5)}
