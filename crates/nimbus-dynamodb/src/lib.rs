@@ -14,6 +14,7 @@ pub mod expr;
 pub mod index;
 pub mod keys;
 pub mod layout;
+pub mod legacy;
 pub mod model;
 pub mod ops;
 pub mod request;

@@ -1,6 +1,6 @@
 //! Request members shared by several operations: expression attribute
-//! names and values, ReturnValues, and the legacy parameters nimbus does not
-//! take yet.
+//! names and values, and ReturnValues. (The legacy members are
+//! [`crate::legacy`]'s.)
 
 use std::collections::HashMap;
 
@@ -12,15 +12,16 @@ use crate::expr::Substitutions;
 use crate::model::value::decode_value;
 
 /// Builds the request's substitutions, with AWS's checks on the maps
-/// themselves. `uses_expressions` is whether the request has any expression
-/// that could use them.
+/// themselves. `expressions` lists the operation's expression members in
+/// AWS's order, each with whether the request has it: names may serve any
+/// of them, values any but a ProjectionExpression (which has none).
 pub fn substitutions(
     names: Option<HashMap<String, String>>,
     values: Option<Map<String, Value>>,
-    uses_expressions: bool,
+    expressions: &[(&str, bool)],
 ) -> Result<Substitutions> {
     if let Some(names) = &names {
-        if !uses_expressions {
+        if !expressions.iter().any(|(_, present)| *present) {
             return Err(DynamoError::validation(
                 "ExpressionAttributeNames can only be specified when using expressions",
             ));
@@ -39,10 +40,18 @@ pub fn substitutions(
     let values = match values {
         None => None,
         Some(values) => {
-            if !uses_expressions {
-                return Err(DynamoError::validation(
-                    "ExpressionAttributeValues can only be specified when using expressions",
-                ));
+            let takers: Vec<&(&str, bool)> = expressions
+                .iter()
+                .filter(|(name, _)| *name != "ProjectionExpression")
+                .collect();
+            if !takers.iter().any(|(_, present)| *present) {
+                // AWS names the members that would have used them.
+                let names: Vec<&str> = takers.iter().map(|(name, _)| *name).collect();
+                let verb = if names.len() > 1 { "are" } else { "is" };
+                return Err(DynamoError::validation(format!(
+                    "ExpressionAttributeValues can only be specified when using expressions: {} {verb} null",
+                    names.join(" and ")
+                )));
             }
             if values.is_empty() {
                 return Err(DynamoError::validation(
@@ -125,16 +134,5 @@ pub fn return_old_on_failure(v: Option<&str>) -> Result<bool> {
             v.into_result()?;
             Ok(false)
         }
-    }
-}
-
-/// Rejects legacy (pre-expression) parameters, which nimbus does not take
-/// yet, by name, rather than silently ignoring them.
-pub fn reject_legacy(params: &[(&str, bool)]) -> Result<()> {
-    match params.iter().find(|(_, present)| *present) {
-        Some((name, _)) => Err(DynamoError::validation(format!(
-            "nimbus does not support the legacy parameter {name} yet; use expressions"
-        ))),
-        None => Ok(()),
     }
 }

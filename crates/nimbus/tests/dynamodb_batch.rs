@@ -656,13 +656,15 @@ async fn batch_get_checks_each_tables_expressions() {
                 KeysAndAttributes::builder()
                     .keys(hkey("a"))
                     .attributes_to_get("pk")
+                    .projection_expression("pk")
                     .build()
                     .unwrap(),
             )
             .send()
             .await,
         VALIDATION,
-        "nimbus does not support the legacy parameter AttributesToGet yet; use expressions",
+        "Can not use both expression and non-expression parameters in the same request: \
+         Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}",
     );
 }
 

@@ -16,6 +16,8 @@
 //! - [`update`]: update expressions, parsed and applied.
 //! - [`projection`]: projection expressions, parsed and applied.
 //! - [`keycond`]: key condition expressions for Query.
+//! - [`legacy`]: the legacy parameters (QueryFilter, Expected,
+//!   AttributeUpdates, ...) translated into these same trees.
 //! - [`subst`]: `ExpressionAttributeNames` / `ExpressionAttributeValues`.
 //! - [`path`]: document paths and the overlap rules between them.
 //! - [`reserved`]: DynamoDB's reserved words.
@@ -23,6 +25,7 @@
 mod condition;
 mod eval;
 mod keycond;
+pub mod legacy;
 mod lexer;
 mod parser;
 mod path;

@@ -35,6 +35,26 @@ pub struct Update {
     delete: Vec<(Path, AttributeValue)>,
     /// Every path the update writes, in the order written.
     targets: Vec<Path>,
+    dialect: Dialect,
+}
+
+/// Where an update came from. An UpdateExpression and the legacy
+/// AttributeUpdates apply the same way except in two things: the text AWS
+/// gives for a value of the wrong type at runtime, and ADD of a list, which
+/// only AttributeUpdates has (it appends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Expression,
+    Legacy,
+}
+
+impl Dialect {
+    fn wrong_type(self) -> ExprError {
+        ExprError::bare(match self {
+            Dialect::Expression => WRONG_TYPE,
+            Dialect::Legacy => LEGACY_WRONG_TYPE,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +98,7 @@ const INVALID_PATH: &str =
 const MISSING_ATTRIBUTE: &str =
     "The provided expression refers to an attribute that does not exist in the item";
 const WRONG_TYPE: &str = "An operand in the update expression has an incorrect data type";
+const LEGACY_WRONG_TYPE: &str = "Type mismatch for attribute to update";
 
 /// Parses an update expression.
 pub fn parse_update(expr: &str, subs: &mut Substitutions) -> Result<Update, ExprError> {
@@ -89,6 +110,7 @@ pub fn parse_update(expr: &str, subs: &mut Substitutions) -> Result<Update, Expr
         add: vec![],
         delete: vec![],
         targets: vec![],
+        dialect: Dialect::Expression,
     };
     let mut seen: Vec<Section> = Vec::new();
     while !p.at_end() {
@@ -306,6 +328,31 @@ fn check_add_delete_operand(p: &mut Parser<'_>, section: Section, value: &Attrib
 }
 
 impl Update {
+    /// An update of top-level attributes made from the legacy
+    /// AttributeUpdates: PUT is a SET of a value, DELETE without a value a
+    /// REMOVE, ADD and DELETE with a value as in an expression (ADD may also
+    /// carry a list, which it appends). `targets` lists every attribute in
+    /// request order.
+    pub(super) fn legacy(
+        set: Vec<(Path, AttributeValue)>,
+        remove: Vec<Path>,
+        add: Vec<(Path, AttributeValue)>,
+        delete: Vec<(Path, AttributeValue)>,
+        targets: Vec<Path>,
+    ) -> Update {
+        Update {
+            set: set
+                .into_iter()
+                .map(|(p, v)| (p, SetValue::Operand(SetOperand::Value(v))))
+                .collect(),
+            remove,
+            add,
+            delete,
+            targets,
+            dialect: Dialect::Legacy,
+        }
+    }
+
     /// Applies the update to `item` (empty for an item that does not exist
     /// yet). On error the item is left as it was.
     pub fn apply(&self, item: &mut Item) -> Result<(), ExprError> {
@@ -321,10 +368,10 @@ impl Update {
             set_at(&mut work, path, value)?;
         }
         for (path, value) in &self.add {
-            add_at(&mut work, path, value)?;
+            add_at(&mut work, path, value, self.dialect)?;
         }
         for (path, value) in &self.delete {
-            delete_at(&mut work, path, value)?;
+            delete_at(&mut work, path, value, self.dialect)?;
         }
         // Removing list elements from the highest index down keeps every
         // index meaning what it meant in the original item.
@@ -476,7 +523,12 @@ fn set_at(item: &mut Item, path: &Path, value: AttributeValue) -> Result<(), Exp
     Ok(())
 }
 
-fn add_at(item: &mut Item, path: &Path, value: &AttributeValue) -> Result<(), ExprError> {
+fn add_at(
+    item: &mut Item,
+    path: &Path,
+    value: &AttributeValue,
+    dialect: Dialect,
+) -> Result<(), ExprError> {
     let parent = parent_mut(item, path).ok_or_else(|| ExprError::bare(INVALID_PATH))?;
     let is_container = matches!(
         (&parent, last(path)),
@@ -499,7 +551,12 @@ fn add_at(item: &mut Item, path: &Path, value: &AttributeValue) -> Result<(), Ex
         (AttributeValue::Ss(x), AttributeValue::Ss(y)) => AttributeValue::Ss(union(x, y)),
         (AttributeValue::Ns(x), AttributeValue::Ns(y)) => AttributeValue::Ns(union(x, y)),
         (AttributeValue::Bs(x), AttributeValue::Bs(y)) => AttributeValue::Bs(union(x, y)),
-        _ => return Err(ExprError::bare(WRONG_TYPE)),
+        // Only AttributeUpdates can ADD a list (the parser refuses one in
+        // an expression); it appends, duplicates and all.
+        (AttributeValue::L(x), AttributeValue::L(y)) if dialect == Dialect::Legacy => {
+            AttributeValue::L(x.iter().chain(y).cloned().collect())
+        }
+        _ => return Err(dialect.wrong_type()),
     };
     *current = merged;
     Ok(())
@@ -519,7 +576,12 @@ fn difference<T: Clone + PartialEq>(a: &[T], b: &[T]) -> Vec<T> {
     a.iter().filter(|x| !b.contains(x)).cloned().collect()
 }
 
-fn delete_at(item: &mut Item, path: &Path, value: &AttributeValue) -> Result<(), ExprError> {
+fn delete_at(
+    item: &mut Item,
+    path: &Path,
+    value: &AttributeValue,
+    dialect: Dialect,
+) -> Result<(), ExprError> {
     // Deleting from something that isn't there changes nothing.
     let Some(current) = parent_mut(item, path).and_then(|parent| get_mut(parent, last(path)))
     else {
@@ -541,7 +603,7 @@ fn delete_at(item: &mut Item, path: &Path, value: &AttributeValue) -> Result<(),
             let empty = d.is_empty();
             (AttributeValue::Bs(d), empty)
         }
-        _ => return Err(ExprError::bare(WRONG_TYPE)),
+        _ => return Err(dialect.wrong_type()),
     };
     if empty {
         // DynamoDB has no empty sets: the attribute goes away.

@@ -36,10 +36,11 @@ use crate::error::{DynamoError, Result};
 use crate::expr::{parse_projection, Projection};
 use crate::keys::key_from_request;
 use crate::layout::{decode_stored, encode_stored};
+use crate::legacy::{self, Members};
 use crate::model::{decode_item, encode_key_component, item_size, Item, MAX_ITEM_SIZE};
 use crate::ops::items::{parse_stored, table_for};
 use crate::ops::write::replace_item;
-use crate::request::{reject_legacy, substitutions};
+use crate::request::substitutions;
 use crate::{Caller, DynamoDb, Output};
 
 /// Most keys one BatchGetItem may name, over all its tables.
@@ -72,7 +73,7 @@ struct KeysAndAttributes {
     consistent_read: Option<bool>,
     projection_expression: Option<String>,
     expression_attribute_names: Option<HashMap<String, String>>,
-    attributes_to_get: Option<Value>,
+    attributes_to_get: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -264,6 +265,7 @@ struct GetTable {
     /// The members echoed in UnprocessedKeys, as given.
     consistent_read: Option<bool>,
     projection_expression: Option<String>,
+    attributes_to_get: Option<Vec<String>>,
     names: Option<HashMap<String, String>>,
 }
 
@@ -294,6 +296,14 @@ pub async fn batch_get_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Resu
                     }
                     Some(_) => {}
                 }
+                let names = format!("RequestItems.{name}.member.AttributesToGet");
+                match t.attributes_to_get.as_ref().map(Vec::len) {
+                    Some(0) => v.bare(&names, "Member must have length greater than or equal to 1"),
+                    Some(n) if n > 255 => {
+                        v.bare(&names, "Member must have length less than or equal to 255")
+                    }
+                    _ => {}
+                }
             }
         }
     }
@@ -309,11 +319,17 @@ pub async fn batch_get_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Resu
     let mut total = 0;
     let mut tables = Vec::new();
     for (name, t) in input.request_items.unwrap_or_default() {
-        reject_legacy(&[("AttributesToGet", t.attributes_to_get.is_some())])?;
+        // Each table's members are checked on their own, as AWS does.
+        Members {
+            attributes_to_get: t.attributes_to_get.is_some(),
+            projection_expression: t.projection_expression.is_some(),
+            ..Members::default()
+        }
+        .check_not_mixed()?;
         let mut subs = substitutions(
             t.expression_attribute_names.clone(),
             None,
-            t.projection_expression.is_some(),
+            &[("ProjectionExpression", t.projection_expression.is_some())],
         )?;
         let keys = t.keys.unwrap_or_default();
         let mut seen = HashSet::with_capacity(keys.len());
@@ -328,11 +344,11 @@ pub async fn batch_get_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Resu
                 ));
             }
         }
-        let projection = t
-            .projection_expression
-            .as_deref()
-            .map(|p| parse_projection(p, &mut subs))
-            .transpose()?;
+        let projection = match (&t.projection_expression, &t.attributes_to_get) {
+            (Some(p), _) => Some(parse_projection(p, &mut subs)?),
+            (None, Some(names)) => Some(legacy::attributes_to_get(names)?),
+            (None, None) => None,
+        };
         subs.check_all_used()?;
         tables.push(GetTable {
             name,
@@ -341,6 +357,7 @@ pub async fn batch_get_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Resu
             consistent: t.consistent_read.unwrap_or(false),
             consistent_read: t.consistent_read,
             projection_expression: t.projection_expression,
+            attributes_to_get: t.attributes_to_get,
             names: t.expression_attribute_names,
         });
     }
@@ -422,6 +439,9 @@ pub async fn batch_get_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Resu
             }
             if let Some(p) = &t.projection_expression {
                 entry.insert("ProjectionExpression".into(), Value::String(p.clone()));
+            }
+            if let Some(names) = &t.attributes_to_get {
+                entry.insert("AttributesToGet".into(), json!(names));
             }
             if let Some(n) = &t.names {
                 entry.insert("ExpressionAttributeNames".into(), json!(n));

@@ -15,15 +15,16 @@ use crate::capacity::{self, IndexUnits, Kind, ReturnCapacity};
 use crate::catalog::Table;
 use crate::codec::{check_table_name, decode, require};
 use crate::error::{DynamoError, Result};
-use crate::expr::{parse_projection, Projection, Update};
+use crate::expr::{parse_projection, Condition, Projection, Update};
 use crate::keys::{key_from_request, ItemKey};
 use crate::layout::{decode_stored, encode_stored};
+use crate::legacy::{self, Members};
 use crate::model::Item;
 use crate::ops::write::{
     check_condition, check_update_keys, item_json, item_value, new_item, parse_expressions,
     replace_item, required, updated_item, Expressions, NewItem,
 };
-use crate::request::{reject_legacy, return_old_on_failure, substitutions, ReturnValues};
+use crate::request::{return_old_on_failure, substitutions, ReturnValues};
 use crate::{Caller, DynamoDb, Output};
 
 #[derive(Deserialize)]
@@ -37,8 +38,8 @@ struct PutItemInput {
     return_values: Option<String>,
     return_consumed_capacity: Option<String>,
     return_values_on_condition_check_failure: Option<String>,
-    expected: Option<Value>,
-    conditional_operator: Option<Value>,
+    expected: Option<legacy::Expected>,
+    conditional_operator: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -50,7 +51,7 @@ struct GetItemInput {
     projection_expression: Option<String>,
     expression_attribute_names: Option<HashMap<String, String>>,
     return_consumed_capacity: Option<String>,
-    attributes_to_get: Option<Value>,
+    attributes_to_get: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -65,9 +66,9 @@ struct UpdateItemInput {
     return_values: Option<String>,
     return_consumed_capacity: Option<String>,
     return_values_on_condition_check_failure: Option<String>,
-    attribute_updates: Option<Value>,
-    expected: Option<Value>,
-    conditional_operator: Option<Value>,
+    attribute_updates: Option<legacy::AttributeUpdates>,
+    expected: Option<legacy::Expected>,
+    conditional_operator: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -81,8 +82,8 @@ struct DeleteItemInput {
     return_values: Option<String>,
     return_consumed_capacity: Option<String>,
     return_values_on_condition_check_failure: Option<String>,
-    expected: Option<Value>,
-    conditional_operator: Option<Value>,
+    expected: Option<legacy::Expected>,
+    conditional_operator: Option<String>,
 }
 
 /// The live table a data-plane request names.
@@ -97,6 +98,61 @@ pub(crate) fn table_for(db: &DynamoDb, caller: &Caller, name: Option<&str>) -> R
 pub(crate) fn parse_stored(json: &[u8]) -> Result<Item> {
     serde_json::from_slice(json)
         .map_err(|e| DynamoError::Internal(format!("stored item is unreadable: {e}")))
+}
+
+/// The condition members of a PutItem or DeleteItem.
+struct ConditionMembers {
+    expression: Option<String>,
+    names: Option<HashMap<String, String>>,
+    values: Option<Map<String, Value>>,
+    expected: Option<legacy::Expected>,
+    conditional_operator: Option<String>,
+}
+
+impl ConditionMembers {
+    /// AWS's first checks: the legacy members' enums, then the mixing rule.
+    fn check(&self) -> Result<()> {
+        legacy::check_write(
+            self.expected.as_ref(),
+            self.conditional_operator.as_deref(),
+            None,
+            Members {
+                expected: self.expected.is_some(),
+                conditional_operator: self.conditional_operator.is_some(),
+                condition_expression: self.expression.is_some(),
+                ..Members::default()
+            },
+        )
+    }
+
+    /// The condition the members make, parsed and checked.
+    fn condition(self) -> Result<Option<Condition>> {
+        let parsed = parse_expressions(Expressions {
+            update_member: false,
+            condition: self.expression,
+            update: None,
+            names: self.names,
+            values: self.values,
+        })?;
+        write_condition(
+            parsed.condition,
+            self.expected.as_ref(),
+            self.conditional_operator.as_deref(),
+        )
+    }
+}
+
+/// A write's condition: its ConditionExpression, or else what Expected and
+/// ConditionalOperator make (the mixing rule allows only one of the two).
+fn write_condition(
+    expression: Option<Condition>,
+    expected: Option<&legacy::Expected>,
+    conditional_operator: Option<&str>,
+) -> Result<Option<Condition>> {
+    match expression {
+        Some(c) => Ok(Some(c)),
+        None => legacy::expected(expected, conditional_operator),
+    }
 }
 
 fn write_response(attributes: Option<Value>, consumed: Option<Value>) -> Output {
@@ -121,18 +177,16 @@ pub async fn put_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Out
         ("item", input.item.is_some()),
     ])?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
-    reject_legacy(&[
-        ("Expected", input.expected.is_some()),
-        ("ConditionalOperator", input.conditional_operator.is_some()),
-    ])?;
-    let NewItem { key, item, size } = new_item(&table.def, required(&input.item, "item")?)?;
-    let condition = parse_expressions(Expressions {
-        condition: input.condition_expression,
-        update: None,
+    let condition = ConditionMembers {
+        expression: input.condition_expression,
         names: input.expression_attribute_names,
         values: input.expression_attribute_values,
-    })?
-    .condition;
+        expected: input.expected,
+        conditional_operator: input.conditional_operator,
+    };
+    condition.check()?;
+    let NewItem { key, item, size } = new_item(&table.def, required(&input.item, "item")?)?;
+    let condition = condition.condition()?;
     let return_values =
         ReturnValues::parse(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
     let return_old =
@@ -183,18 +237,30 @@ pub async fn get_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Out
         ("key", input.key.is_some()),
     ])?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
-    reject_legacy(&[("AttributesToGet", input.attributes_to_get.is_some())])?;
+    let legacy = legacy::read(
+        None,
+        None,
+        None,
+        input.attributes_to_get.as_deref(),
+        Members {
+            attributes_to_get: input.attributes_to_get.is_some(),
+            projection_expression: input.projection_expression.is_some(),
+            ..Members::default()
+        },
+    )?;
     let key = key_from_request(&table.def, required(&input.key, "key")?)?;
     let mut subs = substitutions(
         input.expression_attribute_names,
         None,
-        input.projection_expression.is_some(),
+        &[(
+            "ProjectionExpression",
+            input.projection_expression.is_some(),
+        )],
     )?;
-    let projection = input
-        .projection_expression
-        .as_deref()
-        .map(|p| parse_projection(p, &mut subs))
-        .transpose()?;
+    let projection = match &input.projection_expression {
+        Some(p) => Some(parse_projection(p, &mut subs)?),
+        None => legacy.projection,
+    };
     subs.check_all_used()?;
     let capacity_mode = ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
     let consistent = input.consistent_read.unwrap_or(false);
@@ -252,19 +318,40 @@ pub async fn update_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
         ("key", input.key.is_some()),
     ])?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
-    reject_legacy(&[
-        ("AttributeUpdates", input.attribute_updates.is_some()),
-        ("Expected", input.expected.is_some()),
-        ("ConditionalOperator", input.conditional_operator.is_some()),
-    ])?;
+    legacy::check_write(
+        input.expected.as_ref(),
+        input.conditional_operator.as_deref(),
+        input.attribute_updates.as_ref(),
+        Members {
+            attribute_updates: input.attribute_updates.is_some(),
+            expected: input.expected.is_some(),
+            conditional_operator: input.conditional_operator.is_some(),
+            update_expression: input.update_expression.is_some(),
+            condition_expression: input.condition_expression.is_some(),
+            ..Members::default()
+        },
+    )?;
     let key = key_from_request(&table.def, required(&input.key, "key")?)?;
     let parsed = parse_expressions(Expressions {
+        update_member: true,
         condition: input.condition_expression,
         update: input.update_expression,
         names: input.expression_attribute_names,
         values: input.expression_attribute_values,
     })?;
-    let (update, condition) = (parsed.update, parsed.condition);
+    let update = match parsed.update {
+        Some(u) => Some(u),
+        None => input
+            .attribute_updates
+            .as_ref()
+            .map(legacy::attribute_updates)
+            .transpose()?,
+    };
+    let condition = write_condition(
+        parsed.condition,
+        input.expected.as_ref(),
+        input.conditional_operator.as_deref(),
+    )?;
     check_update_keys(&table.def, update.as_ref())?;
     let return_values = ReturnValues::parse(
         input.return_values.as_deref(),
@@ -339,18 +426,16 @@ pub async fn delete_item(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<
         ("key", input.key.is_some()),
     ])?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
-    reject_legacy(&[
-        ("Expected", input.expected.is_some()),
-        ("ConditionalOperator", input.conditional_operator.is_some()),
-    ])?;
-    let key = key_from_request(&table.def, required(&input.key, "key")?)?;
-    let condition = parse_expressions(Expressions {
-        condition: input.condition_expression,
-        update: None,
+    let condition = ConditionMembers {
+        expression: input.condition_expression,
         names: input.expression_attribute_names,
         values: input.expression_attribute_values,
-    })?
-    .condition;
+        expected: input.expected,
+        conditional_operator: input.conditional_operator,
+    };
+    condition.check()?;
+    let key = key_from_request(&table.def, required(&input.key, "key")?)?;
+    let condition = condition.condition()?;
     let return_values =
         ReturnValues::parse(input.return_values.as_deref(), &[ReturnValues::AllOld])?;
     let return_old =

@@ -12,15 +12,17 @@ use crate::capacity::{self, Kind, ReturnCapacity};
 use crate::catalog::{IndexDef, IndexProjection, KeyAttr, KeyType, TableDef};
 use crate::codec::{decode, Violations};
 use crate::error::{DynamoError, Result};
+use crate::expr::legacy::{key_condition as legacy_key_condition, KeyAttribute};
 use crate::expr::{
     parse_condition, parse_key_condition, parse_projection, Condition, ExprKind, Projection,
     SortCondition,
 };
 use crate::keys::key_from_request;
 use crate::layout::{self, decode_stored};
+use crate::legacy::{self, Members};
 use crate::model::AttributeValue;
 use crate::ops::items::{parse_stored, table_for};
-use crate::request::{reject_legacy, substitutions};
+use crate::request::substitutions;
 use crate::{Caller, DynamoDb, Output};
 
 /// A page stops once this much item data has been read (AWS's 1 MB).
@@ -42,10 +44,10 @@ struct QueryInput {
     exclusive_start_key: Option<Map<String, Value>>,
     consistent_read: Option<bool>,
     return_consumed_capacity: Option<String>,
-    key_conditions: Option<Value>,
-    query_filter: Option<Value>,
-    attributes_to_get: Option<Value>,
-    conditional_operator: Option<Value>,
+    key_conditions: Option<legacy::Conditions>,
+    query_filter: Option<legacy::Conditions>,
+    attributes_to_get: Option<Vec<String>>,
+    conditional_operator: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -64,9 +66,9 @@ struct ScanInput {
     return_consumed_capacity: Option<String>,
     segment: Option<i64>,
     total_segments: Option<i64>,
-    scan_filter: Option<Value>,
-    attributes_to_get: Option<Value>,
-    conditional_operator: Option<Value>,
+    scan_filter: Option<legacy::Conditions>,
+    attributes_to_get: Option<Vec<String>>,
+    conditional_operator: Option<String>,
 }
 
 /// What the caller wants back for each matching item.
@@ -77,10 +79,12 @@ enum Select {
     Count,
 }
 
-fn parse_select(select: Option<&str>, has_projection: bool, has_index: bool) -> Result<Select> {
+/// Select, checked against the projection member the request has
+/// (`projection`: "AttributesToGet" or "ProjectionExpression").
+fn parse_select(select: Option<&str>, projection: Option<&str>, has_index: bool) -> Result<Select> {
     let select = match select {
         None => {
-            return Ok(if has_projection {
+            return Ok(if projection.is_some() {
                 Select::Specific
             } else {
                 Select::All
@@ -111,17 +115,36 @@ fn parse_select(select: Option<&str>, has_projection: bool, has_index: bool) -> 
             Select::All
         }
     };
-    match (parsed, has_projection) {
-        (Select::Specific, false) => Err(DynamoError::validation(
+    match (parsed, projection) {
+        (Select::Specific, None) => Err(DynamoError::validation(
             "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES",
         )),
-        (Select::All, true) => Err(DynamoError::validation(format!(
-            "Cannot specify the ProjectionExpression when choosing to get {select}"
+        (Select::All, Some(member)) => Err(DynamoError::validation(format!(
+            "Cannot specify the {member} when choosing to get {select}"
         ))),
-        (Select::Count, true) => Err(DynamoError::validation(
-            "Cannot specify the ProjectionExpression when choosing to get COUNT",
-        )),
+        (Select::Count, Some(member)) => Err(DynamoError::validation(format!(
+            "Cannot specify the {member} when choosing to get only the Count"
+        ))),
         _ => Ok(parsed),
+    }
+}
+
+fn key_attribute(k: &KeyAttr) -> KeyAttribute<'_> {
+    KeyAttribute {
+        name: k.name.as_str(),
+        type_name: k.key_type.as_str(),
+    }
+}
+
+/// The member a read projects with, as AWS names it in Select's messages.
+fn projection_member(
+    expression: &Option<String>,
+    attributes_to_get: &Option<Vec<String>>,
+) -> Option<&'static str> {
+    match (expression, attributes_to_get) {
+        (Some(_), _) => Some("ProjectionExpression"),
+        (None, Some(_)) => Some("AttributesToGet"),
+        (None, None) => None,
     }
 }
 
@@ -467,12 +490,22 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
     let input: QueryInput = decode(body)?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
     let def = &table.def;
-    reject_legacy(&[
-        ("KeyConditions", input.key_conditions.is_some()),
-        ("QueryFilter", input.query_filter.is_some()),
-        ("AttributesToGet", input.attributes_to_get.is_some()),
-        ("ConditionalOperator", input.conditional_operator.is_some()),
-    ])?;
+    let legacy = legacy::read(
+        Some(("queryFilter", input.query_filter.as_ref())),
+        input.key_conditions.as_ref(),
+        input.conditional_operator.as_deref(),
+        input.attributes_to_get.as_deref(),
+        Members {
+            attributes_to_get: input.attributes_to_get.is_some(),
+            query_filter: input.query_filter.is_some(),
+            conditional_operator: input.conditional_operator.is_some(),
+            key_conditions: input.key_conditions.is_some(),
+            projection_expression: input.projection_expression.is_some(),
+            filter_expression: input.filter_expression.is_some(),
+            key_condition_expression: input.key_condition_expression.is_some(),
+            ..Members::default()
+        },
+    )?;
     let index = find_index(
         def,
         input.index_name.as_deref(),
@@ -484,47 +517,79 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
         Some(i) => (&i.hash_key, i.range_key.as_ref()),
         None => (&def.hash_key, def.range_key.as_ref()),
     };
-    let Some(key_expr) = input.key_condition_expression.as_deref() else {
-        return Err(DynamoError::validation(
+    let no_key_condition = || {
+        DynamoError::validation(
             "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
-        ));
+        )
     };
+    if input.key_conditions.is_none() && input.key_condition_expression.is_none() {
+        return Err(no_key_condition());
+    }
     let select = parse_select(
         input.select.as_deref(),
-        input.projection_expression.is_some(),
+        projection_member(&input.projection_expression, &input.attributes_to_get),
         input.index_name.is_some(),
     )?;
     let limit = check_limit(input.limit)?;
     let mut subs = substitutions(
         input.expression_attribute_names,
         input.expression_attribute_values,
-        true,
+        &[
+            (
+                "ProjectionExpression",
+                input.projection_expression.is_some(),
+            ),
+            ("FilterExpression", input.filter_expression.is_some()),
+            (
+                "KeyConditionExpression",
+                input.key_condition_expression.is_some(),
+            ),
+        ],
     )?;
-    let key_condition = parse_key_condition(
-        key_expr,
-        &mut subs,
-        &hash_key.name,
-        range_key.map(|r| r.name.as_str()),
-    )?;
-    let filter = input
-        .filter_expression
-        .as_deref()
-        .map(|f| parse_condition(f, ExprKind::Filter, &mut subs))
-        .transpose()?;
+    let key_condition = match (&input.key_condition_expression, &input.key_conditions) {
+        (Some(expr), _) => parse_key_condition(
+            expr,
+            &mut subs,
+            &hash_key.name,
+            range_key.map(|r| r.name.as_str()),
+        )?,
+        (None, Some(conds)) => {
+            let conds = legacy::conditions(conds)?;
+            if !(1..=2).contains(&conds.len()) {
+                return Err(DynamoError::validation(
+                    "Conditions can be of length 1 or 2 only",
+                ));
+            }
+            legacy_key_condition(
+                &conds,
+                key_attribute(hash_key),
+                range_key.map(key_attribute),
+            )?
+        }
+        (None, None) => return Err(no_key_condition()),
+    };
+    let filter = match input.filter_expression.as_deref() {
+        Some(f) => Some(parse_condition(f, ExprKind::Filter, &mut subs)?),
+        None => legacy.filter,
+    };
     if let Some(key_attr) = filter.as_ref().and_then(|f| {
         f.top_level_attributes()
             .into_iter()
             .find(|a| hash_key.name == *a || range_key.is_some_and(|r| r.name == *a))
     }) {
+        let member = if input.query_filter.is_some() {
+            "QueryFilter"
+        } else {
+            "Filter Expression"
+        };
         return Err(DynamoError::validation(format!(
-            "Filter Expression can only contain non-primary key attributes: Primary key attribute: {key_attr}"
+            "{member} can only contain non-primary key attributes: Primary key attribute: {key_attr}"
         )));
     }
-    let projection = input
-        .projection_expression
-        .as_deref()
-        .map(|p| parse_projection(p, &mut subs))
-        .transpose()?;
+    let projection = match input.projection_expression.as_deref() {
+        Some(p) => Some(parse_projection(p, &mut subs)?),
+        None => legacy.projection,
+    };
     subs.check_all_used()?;
     let fetch = check_projected(
         def,
@@ -706,11 +771,20 @@ pub async fn scan(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output>
     let input: ScanInput = decode(body)?;
     let table = table_for(db, caller, input.table_name.as_deref())?;
     let def = &table.def;
-    reject_legacy(&[
-        ("ScanFilter", input.scan_filter.is_some()),
-        ("AttributesToGet", input.attributes_to_get.is_some()),
-        ("ConditionalOperator", input.conditional_operator.is_some()),
-    ])?;
+    let legacy = legacy::read(
+        Some(("scanFilter", input.scan_filter.as_ref())),
+        None,
+        input.conditional_operator.as_deref(),
+        input.attributes_to_get.as_deref(),
+        Members {
+            attributes_to_get: input.attributes_to_get.is_some(),
+            scan_filter: input.scan_filter.is_some(),
+            conditional_operator: input.conditional_operator.is_some(),
+            projection_expression: input.projection_expression.is_some(),
+            filter_expression: input.filter_expression.is_some(),
+            ..Members::default()
+        },
+    )?;
     let index = find_index(
         def,
         input.index_name.as_deref(),
@@ -719,7 +793,7 @@ pub async fn scan(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output>
     )?;
     let select = parse_select(
         input.select.as_deref(),
-        input.projection_expression.is_some(),
+        projection_member(&input.projection_expression, &input.attributes_to_get),
         input.index_name.is_some(),
     )?;
     let limit = check_limit(input.limit)?;
@@ -727,18 +801,22 @@ pub async fn scan(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output>
     let mut subs = substitutions(
         input.expression_attribute_names,
         input.expression_attribute_values,
-        input.filter_expression.is_some() || input.projection_expression.is_some(),
+        &[
+            (
+                "ProjectionExpression",
+                input.projection_expression.is_some(),
+            ),
+            ("FilterExpression", input.filter_expression.is_some()),
+        ],
     )?;
-    let filter = input
-        .filter_expression
-        .as_deref()
-        .map(|f| parse_condition(f, ExprKind::Filter, &mut subs))
-        .transpose()?;
-    let projection = input
-        .projection_expression
-        .as_deref()
-        .map(|p| parse_projection(p, &mut subs))
-        .transpose()?;
+    let filter = match input.filter_expression.as_deref() {
+        Some(f) => Some(parse_condition(f, ExprKind::Filter, &mut subs)?),
+        None => legacy.filter,
+    };
+    let projection = match input.projection_expression.as_deref() {
+        Some(p) => Some(parse_projection(p, &mut subs)?),
+        None => legacy.projection,
+    };
     subs.check_all_used()?;
     let fetch = check_projected(
         def,

@@ -239,6 +239,7 @@ fn prepare(db: &DynamoDb, caller: &Caller, kind: ActionKind, a: ActionInput) -> 
     let table = table_for(db, caller, a.table_name.as_deref())?;
     let def = &table.def;
     let exprs = Expressions {
+        update_member: kind == ActionKind::Update,
         condition: a.condition_expression,
         update: a.update_expression,
         names: a.expression_attribute_names,
@@ -658,7 +659,7 @@ pub async fn transact_get_items(db: &DynamoDb, caller: &Caller, body: &[u8]) -> 
         let mut subs = substitutions(
             g.expression_attribute_names,
             None,
-            g.projection_expression.is_some(),
+            &[("ProjectionExpression", g.projection_expression.is_some())],
         )?;
         let projection = g
             .projection_expression

@@ -30,6 +30,9 @@ use crate::ttl;
 /// The expression members of one write (a request, or one transaction
 /// action, which has its own names and values).
 pub(crate) struct Expressions {
+    /// Whether the operation has an UpdateExpression member (UpdateItem,
+    /// a transaction's Update), which AWS's messages then name.
+    pub update_member: bool,
     pub condition: Option<String>,
     pub update: Option<String>,
     pub names: Option<HashMap<String, String>>,
@@ -45,11 +48,14 @@ pub(crate) struct Parsed {
 /// Parses a write's update and condition expressions with its substitutions,
 /// and rejects names or values no expression used.
 pub(crate) fn parse_expressions(e: Expressions) -> Result<Parsed> {
-    let mut subs = substitutions(
-        e.names,
-        e.values,
-        e.update.is_some() || e.condition.is_some(),
-    )?;
+    let update = ("UpdateExpression", e.update.is_some());
+    let condition = ("ConditionExpression", e.condition.is_some());
+    let members: &[(&str, bool)] = if e.update_member {
+        &[update, condition]
+    } else {
+        &[condition]
+    };
+    let mut subs = substitutions(e.names, e.values, members)?;
     let update = e
         .update
         .as_deref()
