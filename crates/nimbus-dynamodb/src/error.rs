@@ -42,6 +42,8 @@ pub enum DynamoError {
     ExpiredIterator(String),
     /// DynamoDB Streams: a position before the oldest retained record.
     TrimmedDataAccess(String),
+    /// A PartiQL INSERT of a key that already has an item.
+    DuplicateItem,
 }
 
 pub type Result<T, E = DynamoError> = std::result::Result<T, E>;
@@ -128,6 +130,13 @@ impl DynamoError {
             DynamoError::TrimmedDataAccess(m) => {
                 (400, NAMESPACE, "TrimmedDataAccessException", m, None)
             }
+            DynamoError::DuplicateItem => (
+                400,
+                NAMESPACE,
+                "DuplicateItemException",
+                "Duplicate primary key exists in table".to_string(),
+                None,
+            ),
         };
         let mut err = AwsError::new(status, ns, code, message);
         err.extra = extra;
