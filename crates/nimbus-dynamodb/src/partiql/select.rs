@@ -355,6 +355,8 @@ fn read_body(
     }
     let mut post = Vec::new();
     let filter = match &read.pk {
+        // A scan with no WHERE keeps everything.
+        None if read.alternatives.is_empty() => Cond::constant(true),
         None => or_all(
             read.alternatives
                 .iter()

@@ -37,6 +37,34 @@ pub fn constant(
     build(e, params, &mut String::from("root"), 0)
 }
 
+/// An INSERT's item: a tuple whose members are each a value of their own
+/// (DynamoDB names a bad number's place from the attribute, `root.x` for
+/// `{'m': {'x': 1e126}}`). `None` when a member is not a constant.
+pub fn item(
+    members: &[(Expr, Expr)],
+    params: &[AttributeValue],
+) -> Result<Option<Item>, PartiqlError> {
+    let mut item = Item::new();
+    for (key, value) in members {
+        let Some(name) = constant_key(key, params)? else {
+            return Ok(None);
+        };
+        if item.contains_key(&name) {
+            return Err(invalid(format!(
+                "Duplicate keys in tuple. Key: {name} under root"
+            )));
+        }
+        match constant(value, params)? {
+            Some(v) => {
+                item.insert(name, v);
+            }
+            None if is_missing(value) => {}
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(item))
+}
+
 /// Whether the expression is the literal MISSING.
 pub fn is_missing(e: &Expr) -> bool {
     matches!(e.kind, ExprKind::Lit(Lit::Missing))

@@ -91,9 +91,8 @@ fn insert(
     let ExprKind::Tuple(members) = &i.value.kind else {
         return Err(invalid(error::ITEM_FORMAT));
     };
-    let item = match constant(&i.value, params)? {
-        Some(AttributeValue::M(item)) => item,
-        _ => return Err(unsupported_member(members, params)?),
+    let Some(item) = super::values::item(members, params)? else {
+        return Err(unsupported_member(members, params)?);
     };
     let table = def_for(db, caller, &i.table)?;
     let def = &table.def;
