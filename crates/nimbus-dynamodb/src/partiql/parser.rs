@@ -548,7 +548,7 @@ impl Parser {
             return self.delete().map(Statement::Delete);
         }
         if self.at_word("from") {
-            return self.from_dml().map(Statement::Update);
+            return self.update_from_first().map(Statement::Update);
         }
         if self.at_word("exists")
             && self.peek_at(1).is_some_and(|t| t.tok == Tok::LParen)
@@ -829,7 +829,7 @@ impl Parser {
     }
 
     /// `FROM table [WHERE ...] SET ...`: PartiQL's FROM-first update.
-    fn from_dml(&mut self) -> Result<Update, PartiqlError> {
+    fn update_from_first(&mut self) -> Result<Update, PartiqlError> {
         self.i += 1; // FROM
         let source = self.source_path(true)?;
         self.alias()?;
@@ -1280,7 +1280,7 @@ impl Parser {
                         }
                         "from" => {
                             self.enter()?;
-                            self.from_dml()?;
+                            self.update_from_first()?;
                             self.leave();
                             return Ok(Expr::new(ExprKind::Subquery, pos));
                         }
