@@ -8,9 +8,9 @@ use serde_json::{json, Map, Value};
 use super::ast::Statement;
 use super::error::{self, invalid, PartiqlError};
 use super::keys::exact_key;
+use super::members::{check_list, check_member};
 use super::parser::{parse, Parsed};
 use super::select::{project, projected_paths};
-use super::statement::{check_parameters, check_statement};
 use super::values::bind_parameters;
 use super::{merge_capacity, output_json, statement_table, write};
 use crate::capacity::ReturnCapacity;
@@ -57,35 +57,16 @@ enum Entry {
 }
 
 fn check_request(v: &mut Violations, input: &BatchInput) {
-    match &input.statements {
-        None => v.add("null", "statements", "Member must not be null"),
-        Some(s) if s.is_empty() => v.add(
-            "'[]'",
-            "statements",
-            "Member must have length greater than or equal to 1",
-        ),
-        Some(s) if s.len() > MAX_STATEMENTS => v.add(
-            "'[...]'",
-            "statements",
-            &format!("Member must have length less than or equal to {MAX_STATEMENTS}"),
-        ),
-        Some(_) => {}
-    }
-    for (i, s) in input.statements.iter().flatten().enumerate() {
-        let base = format!("statements.{}.member", i + 1);
-        check_statement(v, s.statement.as_deref(), &format!("{base}.statement"));
-        check_parameters(v, s.parameters.as_deref(), &format!("{base}.parameters"));
-        if let Some(r) = s
-            .return_values_on_condition_check_failure
-            .as_deref()
-            .filter(|r| *r != "ALL_OLD" && *r != "NONE")
-        {
-            v.add(
-                &Violations::quoted(r),
-                &format!("{base}.returnValuesOnConditionCheckFailure"),
-                "Member must satisfy enum value set: [ALL_OLD, NONE]",
-            );
-        }
+    let statements = input.statements.as_deref();
+    check_list(v, statements.map(<[_]>::len), "statements", MAX_STATEMENTS);
+    for (i, s) in statements.into_iter().flatten().enumerate() {
+        check_member(
+            v,
+            &format!("statements.{}.member", i + 1),
+            s.statement.as_deref(),
+            s.parameters.as_deref(),
+            s.return_values_on_condition_check_failure.as_deref(),
+        );
     }
 }
 

@@ -18,7 +18,8 @@
 //! - [`plan`]: how a SELECT reads (Queries or a Scan).
 //! - [`select`]: running a SELECT, pages and NextToken.
 //! - [`write`]: INSERT, UPDATE, DELETE and EXISTS as item writes.
-//! - [`statement`], [`batch`], [`transaction`]: the three operations.
+//! - [`statement`], [`batch`], [`transaction`]: the three operations, and
+//!   [`members`]: the framework's checks on their members.
 //! - [`error`]: DynamoDB's PartiQL error texts.
 
 pub mod ast;
@@ -26,6 +27,7 @@ mod batch;
 pub mod error;
 mod keys;
 pub mod lexer;
+mod members;
 pub mod parser;
 mod plan;
 mod select;

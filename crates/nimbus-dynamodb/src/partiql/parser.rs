@@ -542,13 +542,13 @@ impl Parser {
             return self.insert().map(Statement::Insert);
         }
         if self.at_word("update") {
-            return self.update().map(Statement::Update);
+            return self.update(false).map(Statement::Update);
         }
         if self.at_word("delete") {
             return self.delete().map(Statement::Delete);
         }
         if self.at_word("from") {
-            return self.update_from_first().map(Statement::Update);
+            return self.update(true).map(Statement::Update);
         }
         if self.at_word("exists")
             && self.peek_at(1).is_some_and(|t| t.tok == Tok::LParen)
@@ -813,28 +813,19 @@ impl Parser {
         })
     }
 
-    fn update(&mut self) -> Result<Update, PartiqlError> {
-        self.i += 1; // UPDATE
+    /// `UPDATE table SET ... [WHERE ...]`, or PartiQL's FROM-first form
+    /// `FROM table [WHERE ...] SET ...` (`from_first`).
+    fn update(&mut self, from_first: bool) -> Result<Update, PartiqlError> {
+        self.i += 1; // UPDATE or FROM
         let source = self.source_path(true)?;
         self.alias()?;
-        let actions = self.dml_actions()?;
-        let filter = self.where_clause()?;
-        let returning = self.optional_returning()?;
-        Ok(Update {
-            source,
-            actions,
-            filter,
-            returning,
-        })
-    }
-
-    /// `FROM table [WHERE ...] SET ...`: PartiQL's FROM-first update.
-    fn update_from_first(&mut self) -> Result<Update, PartiqlError> {
-        self.i += 1; // FROM
-        let source = self.source_path(true)?;
-        self.alias()?;
-        let filter = self.where_clause()?;
-        let actions = self.dml_actions()?;
+        let (filter, actions) = if from_first {
+            let filter = self.where_clause()?;
+            (filter, self.dml_actions()?)
+        } else {
+            let actions = self.dml_actions()?;
+            (self.where_clause()?, actions)
+        };
         let returning = self.optional_returning()?;
         Ok(Update {
             source,
@@ -1280,7 +1271,7 @@ impl Parser {
                         }
                         "from" => {
                             self.enter()?;
-                            self.update_from_first()?;
+                            self.update(true)?;
                             self.leave();
                             return Ok(Expr::new(ExprKind::Subquery, pos));
                         }

@@ -191,46 +191,15 @@ fn sort_condition(
     })
 }
 
-/// The sort key condition as key condition text (the key on the left).
+/// The sort key condition as key condition text.
 pub fn sort_text(
     f: &Expr,
     params: &[AttributeValue],
     w: &mut super::translate::Writer,
 ) -> Result<String, PartiqlError> {
-    let value = |e: &Expr, w: &mut super::translate::Writer| -> Result<String, PartiqlError> {
-        Ok(w.value(constant(e, params)?.unwrap_or(AttributeValue::Null)))
-    };
-    Ok(match &f.kind {
-        ExprKind::Cmp(op, l, r) => {
-            let (path, v, op) = if l.as_path().is_some() {
-                (l, r, *op)
-            } else {
-                (r, l, flip(*op))
-            };
-            let path = w.path(path.as_path().unwrap_or(&[]));
-            format!("{path} {} {}", op.symbol(), value(v, w)?)
-        }
-        ExprKind::Between(s, lo, hi) => {
-            let path = w.path(s.as_path().unwrap_or(&[]));
-            let (lo, hi) = (value(lo, w)?, value(hi, w)?);
-            format!("{path} BETWEEN {lo} AND {hi}")
-        }
-        ExprKind::Call(_, args) => {
-            let path = w.path(args[0].as_path().unwrap_or(&[]));
-            format!("begins_with({path}, {})", value(&args[1], w)?)
-        }
-        _ => String::new(),
-    })
-}
-
-fn flip(op: CmpOp) -> CmpOp {
-    match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::Le => CmpOp::Ge,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::Ge => CmpOp::Le,
-        other => other,
-    }
+    super::translate::condition(f, params, w)?
+        .render(w)
+        .ok_or_else(|| super::error::invalid("Query key condition not supported"))
 }
 
 /// Whether an expression refers to any of `names` at the top level.

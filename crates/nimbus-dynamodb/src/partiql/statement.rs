@@ -7,6 +7,7 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use super::ast::Statement;
 use super::error::{self, invalid, PartiqlError};
+use super::members::{check_length, check_parameters, check_statement};
 use super::parser::parse;
 use super::values::bind_parameters;
 use super::{select, write};
@@ -15,8 +16,6 @@ use crate::codec::{decode, Violations};
 use crate::request::return_old_on_failure;
 use crate::{Caller, DynamoDb, Output};
 
-/// Longest statement, in characters.
-pub const MAX_STATEMENT: usize = 8192;
 /// Longest NextToken.
 const MAX_NEXT_TOKEN: usize = 32768;
 
@@ -30,41 +29,6 @@ struct ExecuteStatementInput {
     return_consumed_capacity: Option<String>,
     limit: Option<i64>,
     return_values_on_condition_check_failure: Option<String>,
-}
-
-/// The request framework's checks on a statement member.
-pub fn check_statement(v: &mut Violations, statement: Option<&str>, member: &str) {
-    match statement {
-        None => v.add("null", member, "Member must not be null"),
-        Some(s) => {
-            let len = s.chars().count();
-            if len < 1 {
-                v.add(
-                    &Violations::quoted(s),
-                    member,
-                    "Member must have length greater than or equal to 1",
-                );
-            }
-            if len > MAX_STATEMENT {
-                v.add(
-                    &Violations::quoted(s),
-                    member,
-                    &format!("Member must have length less than or equal to {MAX_STATEMENT}"),
-                );
-            }
-        }
-    }
-}
-
-/// The framework's check on a Parameters member (at least one value).
-pub fn check_parameters(v: &mut Violations, parameters: Option<&[Value]>, member: &str) {
-    if parameters.is_some_and(|p| p.is_empty()) {
-        v.add(
-            "'[]'",
-            member,
-            "Member must have length greater than or equal to 1",
-        );
-    }
 }
 
 /// Identifies a statement with its parameters, for NextToken.
@@ -93,23 +57,12 @@ pub async fn execute_statement(
             "Member must have value greater than or equal to 1",
         );
     }
-    if let Some(t) = &input.next_token {
-        let len = t.chars().count();
-        if len < 1 {
-            v.add(
-                &Violations::quoted(t),
-                "nextToken",
-                "Member must have length greater than or equal to 1",
-            );
-        }
-        if len > MAX_NEXT_TOKEN {
-            v.add(
-                &Violations::quoted(t),
-                "nextToken",
-                &format!("Member must have length less than or equal to {MAX_NEXT_TOKEN}"),
-            );
-        }
-    }
+    check_length(
+        &mut v,
+        input.next_token.as_deref(),
+        "nextToken",
+        MAX_NEXT_TOKEN,
+    );
     v.into_result()?;
     ReturnCapacity::parse(input.return_consumed_capacity.as_deref())?;
     return_old_on_failure(input.return_values_on_condition_check_failure.as_deref())?;

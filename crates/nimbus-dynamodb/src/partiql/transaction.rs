@@ -10,9 +10,9 @@ use serde_json::{json, Map, Value};
 use super::ast::Statement;
 use super::error::{self, invalid, without_expression_prefix, PartiqlError};
 use super::keys::exact_key;
+use super::members::{check_length, check_list, check_member};
 use super::parser::parse;
 use super::select::{project, projected_paths};
-use super::statement::{check_parameters, check_statement};
 use super::values::bind_parameters;
 use super::{output_json, write};
 use crate::capacity::ReturnCapacity;
@@ -60,53 +60,28 @@ fn at(i: usize, e: DynamoError) -> DynamoError {
 }
 
 fn check_request(v: &mut Violations, input: &TransactionInput) {
-    match &input.transact_statements {
-        None => v.add("null", "transactStatements", "Member must not be null"),
-        Some(s) if s.is_empty() => v.add(
-            "'[]'",
-            "transactStatements",
-            "Member must have length greater than or equal to 1",
-        ),
-        Some(s) if s.len() > MAX_ACTIONS => v.add(
-            "'[...]'",
-            "transactStatements",
-            &format!("Member must have length less than or equal to {MAX_ACTIONS}"),
-        ),
-        Some(_) => {}
+    let statements = input.transact_statements.as_deref();
+    check_list(
+        v,
+        statements.map(<[_]>::len),
+        "transactStatements",
+        MAX_ACTIONS,
+    );
+    for (i, s) in statements.into_iter().flatten().enumerate() {
+        check_member(
+            v,
+            &format!("transactStatements.{}.member", i + 1),
+            s.statement.as_deref(),
+            s.parameters.as_deref(),
+            s.return_values_on_condition_check_failure.as_deref(),
+        );
     }
-    for (i, s) in input.transact_statements.iter().flatten().enumerate() {
-        let base = format!("transactStatements.{}.member", i + 1);
-        check_statement(v, s.statement.as_deref(), &format!("{base}.statement"));
-        check_parameters(v, s.parameters.as_deref(), &format!("{base}.parameters"));
-        if let Some(r) = s
-            .return_values_on_condition_check_failure
-            .as_deref()
-            .filter(|r| *r != "ALL_OLD" && *r != "NONE")
-        {
-            v.add(
-                &Violations::quoted(r),
-                &format!("{base}.returnValuesOnConditionCheckFailure"),
-                "Member must satisfy enum value set: [ALL_OLD, NONE]",
-            );
-        }
-    }
-    if let Some(t) = &input.client_request_token {
-        let len = t.chars().count();
-        if len < 1 {
-            v.add(
-                &Violations::quoted(t),
-                "clientRequestToken",
-                "Member must have length greater than or equal to 1",
-            );
-        }
-        if len > MAX_TOKEN {
-            v.add(
-                &Violations::quoted(t),
-                "clientRequestToken",
-                &format!("Member must have length less than or equal to {MAX_TOKEN}"),
-            );
-        }
-    }
+    check_length(
+        v,
+        input.client_request_token.as_deref(),
+        "clientRequestToken",
+        MAX_TOKEN,
+    );
 }
 
 pub async fn execute_transaction(

@@ -417,6 +417,9 @@ pub fn operand(
     params: &[AttributeValue],
     w: &mut Writer,
 ) -> Result<String, PartiqlError> {
+    if let Some(op) = operator(e) {
+        return Err(unsupported_condition(op));
+    }
     match &e.kind {
         ExprKind::Path(steps) => Ok(w.path(steps)),
         ExprKind::Lit(Lit::Missing) => Err(invalid(error::MISSING_COMPARED)),
@@ -436,16 +439,6 @@ pub fn operand(
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(format!("{name}({})", args.join(", ")))
         }
-        ExprKind::Arith(op, ..) => Err(unsupported_condition(op.symbol())),
-        ExprKind::Neg(_) => Err(unsupported_condition("-")),
-        ExprKind::Cmp(op, ..) => Err(unsupported_condition(op.symbol())),
-        ExprKind::And(_) => Err(unsupported_condition("AND")),
-        ExprKind::Or(_) => Err(unsupported_condition("OR")),
-        ExprKind::Not(_) => Err(unsupported_condition("NOT")),
-        ExprKind::Between(..) => Err(unsupported_condition("BETWEEN")),
-        ExprKind::In(..) => Err(unsupported_condition("IN")),
-        ExprKind::Is(..) => Err(unsupported_condition("IS")),
-        ExprKind::Like(..) => Err(unsupported_condition("LIKE")),
         ExprKind::Subquery => Err(invalid("Unsupported operation: Select")),
         _ => match constant(e, params)? {
             Some(v) => Ok(w.value(v)),
@@ -558,6 +551,12 @@ fn set_operand(
     params: &[AttributeValue],
     w: &mut Writer,
 ) -> Result<String, PartiqlError> {
+    if let ExprKind::Is(..) = e.kind {
+        return Err(invalid(error::IS_IN_UPDATE));
+    }
+    if let Some(op) = operator(e) {
+        return Err(unsupported_update(op));
+    }
     match &e.kind {
         ExprKind::Path(steps) => Ok(w.path(steps)),
         ExprKind::Lit(Lit::Missing) => Err(invalid(error::MISSING_COMPARED)),
@@ -580,22 +579,30 @@ fn set_operand(
             }
             _ => Err(unrecognized(name, e)),
         },
-        ExprKind::Is(..) => Err(invalid(error::IS_IN_UPDATE)),
-        ExprKind::Arith(op, ..) => Err(unsupported_update(op.symbol())),
-        ExprKind::Neg(_) => Err(unsupported_update("-")),
-        ExprKind::Cmp(op, ..) => Err(unsupported_update(op.symbol())),
-        ExprKind::And(_) => Err(unsupported_update("AND")),
-        ExprKind::Or(_) => Err(unsupported_update("OR")),
-        ExprKind::Not(_) => Err(unsupported_update("NOT")),
-        ExprKind::Between(..) => Err(unsupported_update("BETWEEN")),
-        ExprKind::In(..) => Err(unsupported_update("IN")),
-        ExprKind::Like(..) => Err(unsupported_update("LIKE")),
         ExprKind::Subquery => Err(invalid("Unsupported operation: Select")),
         _ => match constant(e, params)? {
             Some(v) => Ok(w.value(v)),
             None => Err(invalid(format!("Unexpected path component{}", e.pos.at()))),
         },
     }
+}
+
+/// The operator an expression applies, as DynamoDB names it where it is
+/// not allowed.
+fn operator(e: &Expr) -> Option<&'static str> {
+    Some(match &e.kind {
+        ExprKind::Arith(op, ..) => op.symbol(),
+        ExprKind::Cmp(op, ..) => op.symbol(),
+        ExprKind::Neg(_) => "-",
+        ExprKind::And(_) => "AND",
+        ExprKind::Or(_) => "OR",
+        ExprKind::Not(_) => "NOT",
+        ExprKind::Between(..) => "BETWEEN",
+        ExprKind::In(..) => "IN",
+        ExprKind::Is(..) => "IS",
+        ExprKind::Like(..) => "LIKE",
+        _ => return None,
+    })
 }
 
 /// The top-level attribute names an expression refers to.

@@ -168,6 +168,14 @@ fn item_key(def: &TableDef, item: &Item) -> Result<Map<String, Value>, PartiqlEr
     Ok(key)
 }
 
+/// The start of a request on one item: its table and key.
+fn key_body(def: &TableDef, key: &Map<String, Value>) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("TableName".into(), json!(def.name));
+    body.insert("Key".into(), Value::Object(key.clone()));
+    body
+}
+
 fn no_index(source: &super::ast::Source) -> Result<(), PartiqlError> {
     match source.index {
         Some(_) => Err(invalid(error::ON_INDEX)),
@@ -204,9 +212,7 @@ fn update(
         Cond::text(format!("attribute_exists({hash})")),
         rest_condition(&rest, params, &mut w)?,
     ]);
-    let mut body = Map::new();
-    body.insert("TableName".into(), json!(def.name));
-    body.insert("Key".into(), Value::Object(key.clone()));
+    let mut body = key_body(def, &key);
     body.insert("UpdateExpression".into(), json!(update));
     if let Some(c) = cond.render(&mut w) {
         body.insert("ConditionExpression".into(), json!(c));
@@ -238,9 +244,7 @@ fn delete(
     let def = &table.def;
     let (key, rest) = write_key(def, d.filter.as_ref(), params)?;
     let mut w = Writer::new();
-    let mut body = Map::new();
-    body.insert("TableName".into(), json!(def.name));
-    body.insert("Key".into(), Value::Object(key.clone()));
+    let mut body = key_body(def, &key);
     let extra = rest_condition(&rest, params, &mut w)?;
     if extra != Cond::constant(true) {
         let hash = w.name(&def.hash_key.name);
@@ -294,9 +298,7 @@ fn exists(
         Cond::text(format!("attribute_exists({hash})")),
         rest_condition(&rest, params, &mut w)?,
     ]);
-    let mut body = Map::new();
-    body.insert("TableName".into(), json!(def.name));
-    body.insert("Key".into(), Value::Object(key.clone()));
+    let mut body = key_body(def, &key);
     let c = cond.render(&mut w).unwrap_or_default();
     body.insert("ConditionExpression".into(), json!(c));
     w.attach(&mut body);
