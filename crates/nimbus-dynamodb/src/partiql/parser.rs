@@ -477,22 +477,20 @@ impl Parser {
             .unwrap_or_default()
     }
 
-    fn eat(&mut self, tok: &Tok) -> bool {
-        if self.peek_is(tok) {
+    /// Steps over the current token when `matched`; says whether it did.
+    fn step_if(&mut self, matched: bool) -> bool {
+        if matched {
             self.i += 1;
-            true
-        } else {
-            false
         }
+        matched
+    }
+
+    fn eat(&mut self, tok: &Tok) -> bool {
+        self.step_if(self.peek_is(tok))
     }
 
     fn eat_word(&mut self, word: &str) -> bool {
-        if self.at_word(word) {
-            self.i += 1;
-            true
-        } else {
-            false
-        }
+        self.step_if(self.at_word(word))
     }
 
     fn expect(&mut self, tok: Tok, name: &str) -> Result<(), PartiqlError> {

@@ -16,9 +16,12 @@ use super::values::constant;
 use crate::catalog::KeyAttr;
 use crate::model::AttributeValue;
 
-/// Most alternatives a WHERE is split into before reading falls back to a
-/// scan.
+/// Most alternatives a WHERE is split into, and most partitions one
+/// statement reads, before reading falls back to a scan.
 pub const MAX_BRANCHES: usize = 100;
+/// Most partition key values an IN reads by key (DynamoDB documents 50
+/// for a hash key); a longer list filters a scan.
+pub const MAX_KEY_VALUES: usize = 50;
 
 /// One alternative of the WHERE within one partition.
 #[derive(Debug)]
@@ -93,6 +96,9 @@ pub fn plan<'e>(
             }
         }
     }
+    if groups.len() > MAX_BRANCHES {
+        return Ok(Plan::Scan);
+    }
     Ok(Plan::Query(groups))
 }
 
@@ -164,7 +170,7 @@ fn hash_values(
             _ => return Ok(None),
         }
     }
-    Ok((!values.is_empty()).then_some(values))
+    Ok((!values.is_empty() && values.len() <= MAX_KEY_VALUES).then_some(values))
 }
 
 /// Whether a factor is a sort key condition a Query takes: a comparison
