@@ -915,3 +915,40 @@ def test_transaction_idempotency(dynamodb, table):
             ClientRequestToken="tok-1",
         )
     assert _get(dynamodb, name, {"pk": _s("i")})["n"] == _n(1)
+
+
+def test_long_in_lists_and_deep_nesting(dynamodb, table):
+    name = table()
+    for i in range(3):
+        dynamodb.put_item(TableName=name, Item={"pk": _s(f"k{i}")})
+    # More partition keys than DynamoDB reads by key: the same items, by scan.
+    keys = ", ".join(f"'k{i}'" for i in range(60))
+    items = _items(dynamodb, f'SELECT pk FROM "{name}" WHERE pk IN [{keys}]')
+    assert sorted(i["pk"]["S"] for i in items) == ["k0", "k1", "k2"]
+    many = ", ".join(f"'k{i}'" for i in range(101))
+    with aws_error(VALIDATION, "The IN operator is provided with too many operands; number of operands: 101"):
+        _run(dynamodb, f'SELECT pk FROM "{name}" WHERE pk IN [{many}]')
+    # Nesting is bounded (nimbus's own limit and text).
+    deep = f'SELECT * FROM "{name}" WHERE ' + "(" * 2000 + "pk = 'k0'" + ")" * 2000
+    with aws_error(VALIDATION, NOT_WELL_FORMED + "Statement nesting exceeds 100 levels"):
+        _run(dynamodb, deep)
+
+
+def test_parameter_errors_in_batches_and_transactions(dynamodb, unchecked, table):
+    name = table()
+    out = dynamodb.batch_execute_statement(
+        Statements=[{"Statement": f'SELECT * FROM "{name}" WHERE pk = ?', "Parameters": [{"N": "1e99999999999"}]}]
+    )
+    assert out["Responses"] == [
+        {"Error": {"Code": "ValidationError", "Message": "The parameter cannot be converted to a numeric value: 1e99999999999"}}
+    ]
+    # Parameter errors are not prefixed with the statement's position.
+    with aws_error(VALIDATION, "Number of parameters in request and statement don't match."):
+        dynamodb.execute_transaction(TransactStatements=[{"Statement": f'DELETE FROM "{name}" WHERE pk = ?'}])
+    with aws_error(
+        VALIDATION,
+        f"1 validation error detected: Value '{'t' * 37}' at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36",
+    ):
+        unchecked.execute_transaction(
+            TransactStatements=[{"Statement": f"DELETE FROM \"{name}\" WHERE pk = 'a'"}], ClientRequestToken="t" * 37
+        )
