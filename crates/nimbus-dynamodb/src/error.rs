@@ -44,6 +44,8 @@ pub enum DynamoError {
     TrimmedDataAccess(String),
     /// Backups and point-in-time recovery: their own exception names.
     Backup(crate::backup::BackupError),
+    /// A PartiQL INSERT of a key that already has an item.
+    DuplicateItem,
 }
 
 pub type Result<T, E = DynamoError> = std::result::Result<T, E>;
@@ -134,6 +136,13 @@ impl DynamoError {
                 let (code, m) = e.parts();
                 (400, NAMESPACE, code, m, None)
             }
+            DynamoError::DuplicateItem => (
+                400,
+                NAMESPACE,
+                "DuplicateItemException",
+                "Duplicate primary key exists in table".to_string(),
+                None,
+            ),
         };
         let mut err = AwsError::new(status, ns, code, message);
         err.extra = extra;

@@ -17,6 +17,7 @@ pub mod layout;
 pub mod legacy;
 pub mod model;
 pub mod ops;
+pub mod partiql;
 pub mod request;
 pub mod streams;
 pub mod ttl;
@@ -215,6 +216,9 @@ impl DynamoDb {
             "TransactGetItems" => transact::transact_get_items(self, ctx, body).await?,
             "Query" => query::query(self, ctx, body).await?,
             "Scan" => query::scan(self, ctx, body).await?,
+            "ExecuteStatement" => partiql::execute_statement(self, ctx, body).await?,
+            "BatchExecuteStatement" => partiql::batch_execute_statement(self, ctx, body).await?,
+            "ExecuteTransaction" => partiql::execute_transaction(self, ctx, body).await?,
             "CreateTable" => tables::create_table(self, ctx, body).await?.into(),
             "DescribeTable" => tables::describe_table(self, ctx, body).await?.into(),
             "ListTables" => tables::list_tables(self, ctx, body).await?.into(),

@@ -76,6 +76,10 @@ fn serve(args: &ServeArgs, store: Store, started: Instant) -> Result<(), String>
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("nimbus-worker")
+        // The parsers (expressions, PartiQL, patterns) bound their nesting,
+        // but a debug build's frames are large: 8 MiB keeps the bound, not
+        // the stack, the limit. Stack is reserved, not resident.
+        .thread_stack_size(8 * 1024 * 1024)
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
 
