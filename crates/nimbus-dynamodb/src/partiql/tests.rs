@@ -284,6 +284,17 @@ fn refusals_after_parsing() {
 
 #[test]
 fn nesting_is_bounded() {
+    // The server's worker threads have 8 MiB stacks (a debug build's parser
+    // frames need more than a test thread's default 2 MiB at the bound).
+    std::thread::Builder::new()
+        .stack_size(8 * 1024 * 1024)
+        .spawn(nesting_checks)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn nesting_checks() {
     let deep = format!(
         "SELECT * FROM tab WHERE {}a = 1{}",
         "(".repeat(5000),
