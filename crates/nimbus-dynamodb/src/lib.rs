@@ -36,6 +36,24 @@ pub type Caller = RequestContext;
 pub struct DynamoConfig {
     /// Region used when a request names none.
     pub default_region: String,
+    /// How long a stream shard stays open before the next record opens a
+    /// new one (AWS: about four hours); zero never rolls.
+    pub stream_shard_rollover: std::time::Duration,
+    /// Most items one store write of a GSI backfill covers.
+    pub index_backfill_batch: usize,
+}
+
+impl DynamoConfig {
+    /// AWS's behaviour in `default_region`.
+    pub fn new(default_region: &str) -> DynamoConfig {
+        DynamoConfig {
+            default_region: default_region.to_owned(),
+            stream_shard_rollover: std::time::Duration::from_millis(
+                streams::shards::DEFAULT_ROLLOVER_MS,
+            ),
+            index_backfill_batch: 256,
+        }
+    }
 }
 
 /// The DynamoDB service: cheap to clone, shared by all connections.
@@ -76,7 +94,7 @@ impl From<serde_json::Value> for Output {
 
 impl DynamoDb {
     /// Opens the service on `store`, loading every table definition once.
-    pub fn open(store: Store, _config: DynamoConfig, clock: Clock) -> Result<DynamoDb, AwsError> {
+    pub fn open(store: Store, config: DynamoConfig, clock: Clock) -> Result<DynamoDb, AwsError> {
         let catalog = Catalog::default();
         let snapshot = store
             .snapshot()
@@ -118,8 +136,12 @@ impl DynamoDb {
             }
         }
         // Streams: each table with an enabled stream records to it.
-        let stream_registry = streams::Streams::default();
-        for stream in streams::load(&snapshot, &clock).map_err(DynamoError::into_aws)? {
+        let rollover_ms =
+            u64::try_from(config.stream_shard_rollover.as_millis()).unwrap_or(u64::MAX);
+        let stream_registry = streams::Streams::with_rollover(rollover_ms);
+        for stream in
+            streams::load(&snapshot, &clock, rollover_ms).map_err(DynamoError::into_aws)?
+        {
             let meta = stream.meta();
             if meta.closed.is_none() {
                 if let Some(table) = catalog

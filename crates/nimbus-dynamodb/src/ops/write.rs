@@ -219,7 +219,7 @@ pub(crate) fn replace_item_by(
             old_item.as_ref(),
             new_item.as_ref(),
             origin,
-        );
+        )?;
     }
     if let Some(attribute) = &ttl_attribute {
         ttl::update_expiry_index(
