@@ -122,6 +122,10 @@ pub struct IndexDef {
     pub projection: IndexProjection,
     /// A GSI's throughput on a PROVISIONED table.
     pub throughput: Option<Throughput>,
+    /// Added by UpdateTable, so filled by a backfill: DescribeTable reports
+    /// its Backfilling flag (AWS shows none for indexes CreateTable made).
+    #[serde(default)]
+    pub backfilled: bool,
 }
 
 impl IndexDef {
@@ -177,6 +181,10 @@ impl TableDef {
 ///
 /// And the live stream: UpdateTable switches it inside the store write that
 /// creates or closes the stream.
+///
+/// And the online index operations in progress (backfills with their
+/// cursors, deletions): changed inside the store writes that start, advance
+/// or end them (see `backfill`).
 #[derive(Debug)]
 pub struct Table {
     pub def: TableDef,
@@ -184,6 +192,7 @@ pub struct Table {
     live_indexes: Arc<RwLock<Arc<Vec<IndexDef>>>>,
     live_ttl: Arc<RwLock<Option<Arc<str>>>>,
     live_stream: Arc<RwLock<Option<Arc<crate::streams::Stream>>>>,
+    jobs: Arc<RwLock<crate::backfill::Jobs>>,
 }
 
 impl Table {
@@ -195,6 +204,7 @@ impl Table {
             live_indexes: Arc::new(RwLock::new(indexes)),
             live_ttl: Arc::new(RwLock::new(None)),
             live_stream: Arc::new(RwLock::new(None)),
+            jobs: Arc::default(),
         })
     }
 
@@ -207,6 +217,7 @@ impl Table {
             live_indexes: self.live_indexes.clone(),
             live_ttl: self.live_ttl.clone(),
             live_stream: self.live_stream.clone(),
+            jobs: self.jobs.clone(),
         })
     }
 
@@ -252,6 +263,21 @@ impl Table {
     /// enables or disables it (or at start-up).
     pub fn set_live_stream(&self, stream: Option<Arc<crate::streams::Stream>>) {
         *self.live_stream.write().unwrap_or_else(|e| e.into_inner()) = stream;
+    }
+
+    /// Reads the online index operations in progress.
+    pub fn with_jobs<R>(&self, f: impl FnOnce(&crate::backfill::Jobs) -> R) -> R {
+        f(&self.jobs.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn jobs(&self) -> crate::backfill::Jobs {
+        self.with_jobs(Clone::clone)
+    }
+
+    /// Changes them; call from inside the store write that records the
+    /// change (or at start-up).
+    pub fn update_jobs(&self, f: impl FnOnce(&mut crate::backfill::Jobs)) {
+        f(&mut self.jobs.write().unwrap_or_else(|e| e.into_inner()));
     }
 
     pub fn is_dropped(&self) -> bool {

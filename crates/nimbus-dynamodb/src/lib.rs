@@ -4,6 +4,7 @@
 //! This crate knows nothing of HTTP. [`DynamoDb::handle`] takes an operation
 //! name and the awsJson request body and returns the response body or an error.
 
+pub mod backfill;
 pub mod capacity;
 pub mod catalog;
 pub mod codec;
@@ -70,6 +71,10 @@ pub struct Inner {
     pub(crate) catalog: Catalog,
     /// Every DynamoDB stream, enabled or disabled, by ARN.
     pub(crate) streams: streams::Streams,
+    /// Wakes the worker of online index operations (see `backfill`).
+    pub(crate) index_jobs: Arc<tokio::sync::Notify>,
+    /// Most items one backfill write covers.
+    pub(crate) backfill_batch: usize,
 }
 
 impl std::ops::Deref for DynamoDb {
@@ -154,6 +159,8 @@ impl DynamoDb {
             }
             streams::register(&stream_registry, stream);
         }
+        // Index backfills and deletions in progress resume.
+        backfill::load(&snapshot, &catalog).map_err(DynamoError::into_aws)?;
         drop(snapshot);
         let db = DynamoDb {
             inner: Arc::new(Inner {
@@ -161,6 +168,8 @@ impl DynamoDb {
                 catalog,
                 clock,
                 streams: stream_registry,
+                index_jobs: Arc::default(),
+                backfill_batch: config.index_backfill_batch,
             }),
         };
         ttl::sweeper::spawn(&db).map_err(|e| {
@@ -168,6 +177,9 @@ impl DynamoDb {
         })?;
         streams::trim::spawn(&db).map_err(|e| {
             DynamoError::Internal(format!("cannot start the stream trimmer: {e}")).into_aws()
+        })?;
+        backfill::spawn(&db).map_err(|e| {
+            DynamoError::Internal(format!("cannot start the index backfill worker: {e}")).into_aws()
         })?;
         Ok(db)
     }

@@ -234,5 +234,8 @@ pub(crate) fn replace_item_by(
     if indexes.is_empty() {
         return Ok(Vec::new());
     }
+    // An index still backfilling is left alone past the backfill's cursor:
+    // the backfill indexes those items when it gets there.
+    let indexes = crate::backfill::maintained(table, &indexes, key);
     index::update_indexes(txn, def, &indexes, old_item.as_ref(), new_item.as_ref())
 }
