@@ -392,4 +392,73 @@ mod tests {
             ("ValidationException", "Invalid SequenceNumber: abc")
         );
     }
+
+    /// In-process readers see one sequence across shard rollovers, and can
+    /// ask which shard a record is in and where the stream ends.
+    #[tokio::test]
+    async fn in_process_readers_cross_shards() {
+        let clock = Clock::new();
+        let db = DynamoDb::open(
+            nimbus_store::Store::in_memory().unwrap(),
+            crate::DynamoConfig {
+                stream_shard_rollover: Duration::from_secs(60),
+                ..crate::DynamoConfig::new("us-east-1")
+            },
+            clock.clone(),
+        )
+        .unwrap();
+        let ctx = nimbus_wire::RequestContext::local("us-east-1");
+        let created = db
+            .handle(
+                &ctx,
+                "CreateTable",
+                br#"{"TableName":"rolls","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],
+                "AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],
+                "BillingMode":"PAY_PER_REQUEST",
+                "StreamSpecification":{"StreamEnabled":true,"StreamViewType":"KEYS_ONLY"}}"#,
+            )
+            .await
+            .unwrap();
+        let created: Value = serde_json::from_slice(&created).unwrap();
+        let arn = created["TableDescription"]["LatestStreamArn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(db.stream_last_sequence(&arn).unwrap(), None);
+        let put = |pk: &'static str| {
+            let db = db.clone();
+            let ctx = ctx.clone();
+            async move {
+                let body = format!(r#"{{"TableName":"rolls","Item":{{"pk":{{"S":"{pk}"}}}}}}"#);
+                db.handle(&ctx, "PutItem", body.as_bytes()).await.unwrap();
+            }
+        };
+        put("a").await;
+        clock.advance(Duration::from_secs(61));
+        put("b").await;
+        clock.advance(Duration::from_secs(61));
+        put("c").await;
+        let batch = db.stream_records(&arn, None, 10).unwrap();
+        let seqs: Vec<String> = batch
+            .records
+            .iter()
+            .map(|r| r["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(seqs.len(), 3, "one sequence across three shards");
+        let shards: Vec<String> = seqs
+            .iter()
+            .map(|s| db.stream_shard_id(&arn, s).unwrap())
+            .collect();
+        assert!(shards[0] != shards[1] && shards[1] != shards[2] && shards[0] != shards[2]);
+        assert_eq!(
+            db.stream_last_sequence(&arn).unwrap().as_deref(),
+            Some(seqs[2].as_str())
+        );
+        assert_eq!(db.stream_shard_id(&arn, "1"), None);
+        assert_eq!(db.stream_shard_id("arn:nope", &seqs[0]), None);
+        assert_eq!(
+            db.stream_last_sequence("arn:nope").unwrap_err().code,
+            "ResourceNotFoundException"
+        );
+    }
 }
