@@ -9,14 +9,12 @@ item per backfill write), so a backfill lasts long enough to be watched.
 """
 
 import os
-import signal
-import subprocess
 import tempfile
 import threading
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import _CONFIG, _session, _start_nimbus, unique_name, wait_active
+from conftest import own_nimbus, _CONFIG, _session, unique_name, wait_active
 
 VE = "ValidationException"
 COUNT = 1000
@@ -27,19 +25,7 @@ def endpoint():
     if os.environ.get("NIMBUS_ENDPOINT"):
         pytest.skip("needs a nimbus of its own with one-item backfill writes")
     with tempfile.TemporaryDirectory(prefix="nimbus-backfill-") as data:
-        proc, url, log_path = _start_nimbus(
-            ("--data-dir", data, "--dynamodb-backfill-batch", "1")
-        )
-        try:
-            yield url
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            os.unlink(log_path)
+        yield from own_nimbus(("--data-dir", data, "--dynamodb-backfill-batch", "1"))
 
 
 @pytest.fixture(scope="module")

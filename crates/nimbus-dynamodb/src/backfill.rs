@@ -21,7 +21,10 @@
 //! configured number of items, and the worker yields between batches.
 //!
 //! Until the backfill ends the index is CREATING (and Backfilling) and
-//! reads of it are refused; the table is UPDATING.
+//! reads of it are refused; the table is UPDATING. The last batch marks the
+//! backfill done for writers inside its write, but readers see it end only
+//! once that write has committed, so a read allowed by it never misses the
+//! last batch.
 //!
 //! # Deleting an index
 //!
@@ -63,11 +66,22 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 const BACKFILL: u8 = b'B';
 const DROP: u8 = b'D';
 
+/// How far a backfill has come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// No item indexed yet.
+    Started,
+    /// Indexed up to this item key.
+    At(Vec<u8>),
+    /// Every item indexed, in a write not yet known to be committed.
+    Done,
+}
+
 /// The online index operations of one table that are in progress.
 #[derive(Debug, Clone, Default)]
 pub struct Jobs {
-    /// Index number -> the last item key backfilled (`None`: none yet).
-    pub backfills: BTreeMap<u32, Option<Vec<u8>>>,
+    /// Index number -> how far its backfill has come.
+    pub backfills: BTreeMap<u32, Progress>,
     /// Indexes being deleted, as they were defined.
     pub drops: Vec<IndexDef>,
 }
@@ -81,9 +95,9 @@ impl Jobs {
     /// while its backfill has still to reach the key.
     pub fn maintains(&self, number: u32, item_key: &[u8]) -> bool {
         match self.backfills.get(&number) {
-            None => true,
-            Some(None) => false,
-            Some(Some(cursor)) => item_key <= cursor.as_slice(),
+            None | Some(Progress::Done) => true,
+            Some(Progress::Started) => false,
+            Some(Progress::At(cursor)) => item_key <= cursor.as_slice(),
         }
     }
 }
@@ -140,7 +154,7 @@ pub fn table_jobs_prefix(table_number: u64) -> [u8; 9] {
 pub(crate) fn start_backfill(txn: &mut WriteTxn<'_>, table: &Table, number: u32) {
     txn.put(&job_key(table.def.number, number), &[BACKFILL]);
     table.update_jobs(|j| {
-        j.backfills.insert(number, None);
+        j.backfills.insert(number, Progress::Started);
     });
 }
 
@@ -184,8 +198,12 @@ pub(crate) fn load(view: &impl ReadView, catalog: &Catalog) -> Result<()> {
             };
             match v.split_first() {
                 Some((&BACKFILL, cursor)) => table.update_jobs(|j| {
-                    j.backfills
-                        .insert(number, (!cursor.is_empty()).then(|| cursor.to_vec()));
+                    let progress = if cursor.is_empty() {
+                        Progress::Started
+                    } else {
+                        Progress::At(cursor.to_vec())
+                    };
+                    j.backfills.insert(number, progress);
                 }),
                 Some((&DROP, def)) => match serde_json::from_slice::<IndexDef>(def) {
                     Ok(index) => table.update_jobs(|j| j.drops.push(index)),
@@ -232,20 +250,28 @@ pub fn describe_jobs(
             }
         }
     }
-    if jobs.drops.is_empty() {
+    // A delete not yet committed still has its index in the definition.
+    let dropping = jobs
+        .drops
+        .iter()
+        .zip(drop_stats)
+        .filter(|(index, _)| !def.indexes.iter().any(|i| i.number == index.number));
+    let dropping: Vec<Value> = dropping
+        .map(|(index, stats)| {
+            let mut d = crate::ops::tables::index_description(def, index, *stats);
+            d["IndexStatus"] = json!("DELETING");
+            d
+        })
+        .collect();
+    if dropping.is_empty() {
         return;
     }
-    let dropping = jobs.drops.iter().zip(drop_stats).map(|(index, stats)| {
-        let mut d = crate::ops::tables::index_description(def, index, *stats);
-        d["IndexStatus"] = json!("DELETING");
-        d
-    });
     match desc
         .get_mut("GlobalSecondaryIndexes")
         .and_then(Value::as_array_mut)
     {
         Some(gsis) => gsis.extend(dropping),
-        None => desc["GlobalSecondaryIndexes"] = Value::Array(dropping.collect()),
+        None => desc["GlobalSecondaryIndexes"] = Value::Array(dropping),
     }
 }
 
@@ -369,17 +395,15 @@ fn still_stored(
 
 /// One backfill write: indexes the items after the cursor, at most the
 /// configured number and [`MAX_BATCH_BYTES`], and moves the cursor; the
-/// last one ends the job.
+/// last one ends the job, for readers once it has committed.
 async fn backfill_batch(db: &DynamoDb, table: &Arc<Table>, number: u32) -> Result<(), JobError> {
     let t = table.clone();
     let limit = db.backfill_batch.max(1);
-    db.store
-        .write(move |txn: &mut WriteTxn<'_>| -> Result<(), JobError> {
+    let ended = db
+        .store
+        .write(move |txn: &mut WriteTxn<'_>| -> Result<bool, JobError> {
             let Some(job) = still_stored(txn, &t, number, BACKFILL)? else {
-                t.update_jobs(|j| {
-                    j.backfills.remove(&number);
-                });
-                return Ok(());
+                return Ok(true);
             };
             let key = job_key(t.def.number, number);
             let Some(index) = t
@@ -391,10 +415,7 @@ async fn backfill_batch(db: &DynamoDb, table: &Arc<Table>, number: u32) -> Resul
                 // Not an index of the table (cannot happen: the job is
                 // written with it): nothing to fill.
                 txn.delete(&key);
-                t.update_jobs(|j| {
-                    j.backfills.remove(&number);
-                });
-                return Ok(());
+                return Ok(true);
             };
             let cursor = &job[1..];
             let prefix = layout::items_prefix(t.def.number);
@@ -426,20 +447,29 @@ async fn backfill_batch(db: &DynamoDb, table: &Arc<Table>, number: u32) -> Resul
                     value.extend_from_slice(&last);
                     txn.put(&key, &value);
                     t.update_jobs(|j| {
-                        j.backfills.insert(number, Some(last));
+                        j.backfills.insert(number, Progress::At(last));
                     });
+                    Ok(false)
                 }
                 _ => {
                     txn.delete(&key);
+                    // Writers from here on maintain every item's entry.
                     t.update_jobs(|j| {
-                        j.backfills.remove(&number);
+                        j.backfills.insert(number, Progress::Done);
                     });
                     tracing::info!(table = %t.def.name, index = %index.name, "index backfilled");
+                    Ok(true)
                 }
             }
-            Ok(())
         })
-        .await
+        .await?;
+    if ended {
+        // Committed: reads of the index may start.
+        table.update_jobs(|j| {
+            j.backfills.remove(&number);
+        });
+    }
+    Ok(())
 }
 
 /// One drop write: deletes the next entries of the index; the last one
@@ -447,11 +477,11 @@ async fn backfill_batch(db: &DynamoDb, table: &Arc<Table>, number: u32) -> Resul
 async fn drop_batch(db: &DynamoDb, table: &Arc<Table>, number: u32) -> Result<(), JobError> {
     let t = table.clone();
     let limit = db.backfill_batch.max(1);
-    db.store
-        .write(move |txn: &mut WriteTxn<'_>| -> Result<(), JobError> {
+    let ended = db
+        .store
+        .write(move |txn: &mut WriteTxn<'_>| -> Result<bool, JobError> {
             if still_stored(txn, &t, number, DROP)?.is_none() {
-                t.update_jobs(|j| j.drops.retain(|d| d.number != number));
-                return Ok(());
+                return Ok(true);
             }
             let prefix = layout::index_prefix(t.def.number, number);
             let end = layout::prefix_end(&prefix);
@@ -476,11 +506,14 @@ async fn drop_batch(db: &DynamoDb, table: &Arc<Table>, number: u32) -> Result<()
             if !more {
                 txn.delete(&layout::index_stats_key(t.def.number, number));
                 txn.delete(&job_key(t.def.number, number));
-                t.update_jobs(|j| j.drops.retain(|d| d.number != number));
             }
-            Ok(())
+            Ok(!more)
         })
-        .await
+        .await?;
+    if ended {
+        table.update_jobs(|j| j.drops.retain(|d| d.number != number));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -491,12 +524,15 @@ mod tests {
     fn writes_maintain_a_backfilling_index_only_behind_the_cursor() {
         let mut jobs = Jobs::default();
         assert!(jobs.maintains(1, b"anything"));
-        jobs.backfills.insert(1, None);
+        jobs.backfills.insert(1, Progress::Started);
         assert!(!jobs.maintains(1, b"a"));
         assert!(jobs.maintains(2, b"a"));
-        jobs.backfills.insert(1, Some(b"m".to_vec()));
+        jobs.backfills.insert(1, Progress::At(b"m".to_vec()));
         assert!(jobs.maintains(1, b"a") && jobs.maintains(1, b"m"));
         assert!(!jobs.maintains(1, b"ma") && !jobs.maintains(1, b"z"));
+        // Done for writers before readers are told.
+        jobs.backfills.insert(1, Progress::Done);
+        assert!(jobs.maintains(1, b"z"));
     }
 
     #[test]

@@ -34,7 +34,7 @@ fn slow_backfill_server(data_dir: &str) -> Server {
 /// Item `i`: every fifth has no `gk`, so the index is sparse.
 fn numbered(i: usize) -> Item {
     let mut it = item(&[("pk", s(format!("p{i:05}"))), ("n", n(i))]);
-    if i % 5 != 0 {
+    if !i.is_multiple_of(5) {
         it.insert("gk".into(), s(format!("g{}", i % 7)));
     }
     it
@@ -100,6 +100,16 @@ async fn add_index(c: &Client, table: &str) -> TableDescription {
         .attribute_definitions(attr_def("gk", ScalarAttributeType::S))
         .attribute_definitions(attr_def("n", ScalarAttributeType::N))
         .global_secondary_index_updates(create_by_gk())
+        .send()
+        .await)
+    .table_description
+    .unwrap()
+}
+
+async fn drop_index(c: &Client, table: &str) -> TableDescription {
+    ok(c.update_table()
+        .table_name(table)
+        .global_secondary_index_updates(delete_by_gk())
         .send()
         .await)
     .table_description
@@ -367,14 +377,7 @@ async fn deleting_an_index_runs_in_the_background() {
     add_index(&c, "drop").await;
     wait_active(&c, "drop").await;
 
-    let out = ok(c
-        .update_table()
-        .table_name("drop")
-        .global_secondary_index_updates(delete_by_gk())
-        .send()
-        .await)
-    .table_description
-    .unwrap();
+    let out = drop_index(&c, "drop").await;
     assert_eq!(out.table_status(), Some(&TableStatus::Updating));
     assert_eq!(
         by_gk(&out).unwrap().index_status(),
@@ -408,14 +411,7 @@ async fn deleting_an_index_runs_in_the_background() {
         by_gk(&desc).unwrap().index_status(),
         Some(&IndexStatus::Creating)
     );
-    let out = ok(c
-        .update_table()
-        .table_name("drop")
-        .global_secondary_index_updates(delete_by_gk())
-        .send()
-        .await)
-    .table_description
-    .unwrap();
+    let out = drop_index(&c, "drop").await;
     assert_eq!(
         by_gk(&out).unwrap().index_status(),
         Some(&IndexStatus::Deleting)

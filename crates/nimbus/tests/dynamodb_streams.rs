@@ -86,15 +86,7 @@ async fn iterator(
     sequence: Option<&str>,
 ) -> String {
     let shard = shard_id(s, arn).await;
-    ok(s.get_shard_iterator()
-        .stream_arn(arn)
-        .shard_id(shard)
-        .shard_iterator_type(kind)
-        .set_sequence_number(sequence.map(str::to_owned))
-        .send()
-        .await)
-    .shard_iterator
-    .unwrap()
+    shard_iterator(s, arn, &shard, kind, sequence).await
 }
 
 /// Every record from TRIM_HORIZON on, following NextShardIterator until a

@@ -968,7 +968,12 @@ impl Stats {
 
 /// The stats of each of a table's indexes, in `def.indexes` order.
 pub fn read_index_stats(view: &impl ReadView, def: &TableDef) -> Result<Vec<Stats>> {
-    def.indexes
+    stats_of(view, def, &def.indexes)
+}
+
+/// The stats of each of `indexes` (the table's, or ones being deleted).
+fn stats_of(view: &impl ReadView, def: &TableDef, indexes: &[IndexDef]) -> Result<Vec<Stats>> {
+    indexes
         .iter()
         .map(|i| {
             Ok(view
@@ -1120,28 +1125,9 @@ pub async fn describe_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Resu
         "UPDATING"
     };
     let mut desc = describe(&table.def, status, stats, &index_stats);
-    let drop_stats = read_drop_stats(&snapshot, &table.def, &jobs)?;
+    let drop_stats = stats_of(&snapshot, &table.def, &jobs.drops)?;
     crate::backfill::describe_jobs(&mut desc, &table, &jobs, &drop_stats);
     Ok(json!({ "Table": desc }))
-}
-
-/// The stats of each index being deleted, in `jobs.drops` order.
-fn read_drop_stats(
-    view: &impl ReadView,
-    def: &TableDef,
-    jobs: &crate::backfill::Jobs,
-) -> Result<Vec<Stats>> {
-    jobs.drops
-        .iter()
-        .map(|i| {
-            Ok(view
-                .get_with(
-                    &layout::index_stats_key(def.number, i.number),
-                    Stats::decode,
-                )?
-                .unwrap_or_default())
-        })
-        .collect()
 }
 
 pub async fn list_tables(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
@@ -1339,7 +1325,9 @@ pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
     // As of this call's write, even when a small job has finished since.
     match change {
         Some(IndexChange::Create(number)) => {
-            jobs.backfills.entry(number).or_insert(None);
+            jobs.backfills
+                .entry(number)
+                .or_insert(crate::backfill::Progress::Started);
         }
         Some(IndexChange::Delete(number)) => {
             if let Some(index) = deleted.filter(|_| !jobs.drops.iter().any(|d| d.number == number))
@@ -1352,7 +1340,7 @@ pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
     let snapshot = db.store.snapshot()?;
     let index_stats = read_index_stats(&snapshot, &def)?;
     let mut desc = describe(&def, "UPDATING", stats, &index_stats);
-    let drop_stats = read_drop_stats(&snapshot, &def, &jobs)?;
+    let drop_stats = stats_of(&snapshot, &def, &jobs.drops)?;
     crate::backfill::describe_jobs(&mut desc, &table, &jobs, &drop_stats);
     Ok(json!({ "TableDescription": desc }))
 }

@@ -311,6 +311,31 @@ mod tests {
 
     use super::*;
 
+    /// Creates table `name` (key `pk`) with a `view` stream; returns the
+    /// stream's ARN.
+    async fn stream_table(
+        db: &DynamoDb,
+        ctx: &nimbus_wire::RequestContext,
+        name: &str,
+        view: &str,
+    ) -> String {
+        let body = format!(
+            r#"{{"TableName":"{name}","KeySchema":[{{"AttributeName":"pk","KeyType":"HASH"}}],
+            "AttributeDefinitions":[{{"AttributeName":"pk","AttributeType":"S"}}],
+            "BillingMode":"PAY_PER_REQUEST",
+            "StreamSpecification":{{"StreamEnabled":true,"StreamViewType":"{view}"}}}}"#
+        );
+        let created = db
+            .handle(ctx, "CreateTable", body.as_bytes())
+            .await
+            .unwrap();
+        let created: Value = serde_json::from_slice(&created).unwrap();
+        created["TableDescription"]["LatestStreamArn"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// The in-process interface Lambda uses: a waiter wakes on a write and
     /// reads the record; a no-op write wakes no one with nothing.
     #[tokio::test]
@@ -325,22 +350,7 @@ mod tests {
             request_id: "r".into(),
             host: None,
         };
-        let created = db
-            .handle(
-                &ctx,
-                "CreateTable",
-                br#"{"TableName":"jobs","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],
-                "AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],
-                "BillingMode":"PAY_PER_REQUEST",
-                "StreamSpecification":{"StreamEnabled":true,"StreamViewType":"NEW_IMAGE"}}"#,
-            )
-            .await
-            .unwrap();
-        let created: Value = serde_json::from_slice(&created).unwrap();
-        let arn = created["TableDescription"]["LatestStreamArn"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let arn = stream_table(&db, &ctx, "jobs", "NEW_IMAGE").await;
         assert_eq!(db.stream_arns("000000000000", "us-east-1").len(), 1);
         assert!(db
             .stream_records(&arn, None, 10)
@@ -408,22 +418,7 @@ mod tests {
         )
         .unwrap();
         let ctx = nimbus_wire::RequestContext::local("us-east-1");
-        let created = db
-            .handle(
-                &ctx,
-                "CreateTable",
-                br#"{"TableName":"rolls","KeySchema":[{"AttributeName":"pk","KeyType":"HASH"}],
-                "AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"}],
-                "BillingMode":"PAY_PER_REQUEST",
-                "StreamSpecification":{"StreamEnabled":true,"StreamViewType":"KEYS_ONLY"}}"#,
-            )
-            .await
-            .unwrap();
-        let created: Value = serde_json::from_slice(&created).unwrap();
-        let arn = created["TableDescription"]["LatestStreamArn"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let arn = stream_table(&db, &ctx, "rolls", "KEYS_ONLY").await;
         assert_eq!(db.stream_last_sequence(&arn).unwrap(), None);
         let put = |pk: &'static str| {
             let db = db.clone();
