@@ -44,22 +44,31 @@ pub(crate) struct Read {
 pub(crate) struct View {
     pub snapshot: Snapshot,
     pub meta: StreamMeta,
+    /// Empty for a view of the whole sequence ([`View::sequence`]).
     pub spans: Vec<Span>,
 }
 
 impl View {
+    /// The stream with its shards (the Streams API).
     pub fn of(db: &DynamoDb, stream: &Stream) -> Result<View> {
+        let mut view = View::sequence(db, stream)?;
+        view.spans = shards::spans(&view.snapshot, &view.meta)?;
+        Ok(view)
+    }
+
+    /// The stream as one sequence, without reading its shards (in-process
+    /// readers, which poll often).
+    pub fn sequence(db: &DynamoDb, stream: &Stream) -> Result<View> {
         let snapshot = db.store.snapshot()?;
         let id = stream.meta().id;
         let meta = snapshot
             .get_with(&stream_key(id), |v| serde_json::from_slice::<StreamMeta>(v))?
             .ok_or_else(|| api::stream_not_found(&stream.meta().arn))?
             .map_err(|e| DynamoError::Internal(format!("a stored stream is unreadable: {e}")))?;
-        let spans = shards::spans(&snapshot, &meta)?;
         Ok(View {
             snapshot,
             meta,
-            spans,
+            spans: Vec::new(),
         })
     }
 
@@ -184,7 +193,7 @@ impl DynamoDb {
             .streams
             .get(stream_arn)
             .ok_or_else(|| api::stream_not_found(stream_arn).into_aws())?;
-        let view = View::of(self, &stream).map_err(DynamoError::into_aws)?;
+        let view = View::sequence(self, &stream).map_err(DynamoError::into_aws)?;
         let from = match after_sequence {
             None => view.meta.trimmed_before,
             Some(s) => parse_sequence_number(s)
