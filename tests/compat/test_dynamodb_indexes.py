@@ -240,7 +240,10 @@ def test_update_table_adds_and_removes_a_gsi(dynamodb, table):
         AttributeDefinitions=defs(("g", S), ("n", N)),
         GlobalSecondaryIndexUpdates=[{"Create": gsi("byG", "g", "n")}],
     )
-    assert out["TableDescription"]["GlobalSecondaryIndexes"][0]["IndexName"] == "byG"
+    created = out["TableDescription"]["GlobalSecondaryIndexes"][0]
+    assert created["IndexName"] == "byG"
+    assert (created["IndexStatus"], created["Backfilling"]) == ("CREATING", True)
+    assert out["TableDescription"]["TableStatus"] == "UPDATING"
     waiter = dynamodb.get_waiter("table_exists")
     waiter.wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     desc = dynamodb.describe_table(TableName=name)["Table"]
@@ -255,9 +258,11 @@ def test_update_table_adds_and_removes_a_gsi(dynamodb, table):
     )
     assert [i["pk"]["S"] for i in out["Items"]] == ["p3", "p1", "p0"]
 
-    dynamodb.update_table(
+    out = dynamodb.update_table(
         TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "byG"}}]
     )
+    assert out["TableDescription"]["GlobalSecondaryIndexes"][0]["IndexStatus"] == "DELETING"
+    waiter.wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     desc = dynamodb.describe_table(TableName=name)["Table"]
     assert "GlobalSecondaryIndexes" not in desc
     assert desc["AttributeDefinitions"] == defs(("pk", S))

@@ -45,6 +45,11 @@ def sqs_client(endpoint):
     return _session().client("sqs", endpoint_url=endpoint, config=_CONFIG)
 
 
+@pytest.fixture(scope="module")
+def streams(endpoint):
+    return _session().client("dynamodbstreams", endpoint_url=endpoint, config=_CONFIG)
+
+
 @pytest.fixture
 def setup(lam, ddb, tmp_path):
     made = {"functions": [], "tables": []}
@@ -126,7 +131,7 @@ def test_latest_skips_what_came_before(lam, ddb, setup):
     assert [r["pk"] for r in lines(out, 1)] == ["new"]
 
 
-def test_failures_retry_then_go_to_on_failure(lam, ddb, sqs_client, setup):
+def test_failures_retry_then_go_to_on_failure(lam, ddb, sqs_client, streams, setup):
     table, stream, name, out = setup()
     queue = sqs_client.create_queue(QueueName=unique_name("ddb-failures"))["QueueUrl"]
     queue_arn = sqs_client.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -147,6 +152,9 @@ def test_failures_retry_then_go_to_on_failure(lam, ddb, sqs_client, setup):
     assert info["streamArn"] == stream
     assert info["batchSize"] == 1
     assert info["startSequenceNumber"] == info["endSequenceNumber"]
+    # It names the shard the record is in.
+    [shard] = streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"]
+    assert info["shardId"] == shard["ShardId"]
 
 
 def test_filter_criteria_on_stream_records(lam, ddb, setup):

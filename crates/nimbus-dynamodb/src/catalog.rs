@@ -122,6 +122,10 @@ pub struct IndexDef {
     pub projection: IndexProjection,
     /// A GSI's throughput on a PROVISIONED table.
     pub throughput: Option<Throughput>,
+    /// Added by UpdateTable, so filled by a backfill: DescribeTable reports
+    /// its Backfilling flag (AWS shows none for indexes CreateTable made).
+    #[serde(default)]
+    pub backfilled: bool,
 }
 
 impl IndexDef {
@@ -180,6 +184,9 @@ impl TableDef {
 ///
 /// And the live point-in-time recovery log: UpdateContinuousBackups
 /// switches it inside the store write that enables or disables it.
+/// And the online index operations in progress (backfills with their
+/// cursors, deletions): changed inside the store writes that start, advance
+/// or end them (see `backfill`).
 #[derive(Debug)]
 pub struct Table {
     pub def: TableDef,
@@ -188,6 +195,7 @@ pub struct Table {
     live_ttl: Arc<RwLock<Option<Arc<str>>>>,
     live_stream: Arc<RwLock<Option<Arc<crate::streams::Stream>>>>,
     live_pitr: Arc<RwLock<Option<Arc<crate::backup::pitr::PitrLog>>>>,
+    jobs: Arc<RwLock<crate::backfill::Jobs>>,
 }
 
 impl Table {
@@ -200,6 +208,7 @@ impl Table {
             live_ttl: Arc::new(RwLock::new(None)),
             live_stream: Arc::new(RwLock::new(None)),
             live_pitr: Arc::new(RwLock::new(None)),
+            jobs: Arc::default(),
         })
     }
 
@@ -213,6 +222,7 @@ impl Table {
             live_ttl: self.live_ttl.clone(),
             live_stream: self.live_stream.clone(),
             live_pitr: self.live_pitr.clone(),
+            jobs: self.jobs.clone(),
         })
     }
 
@@ -302,6 +312,21 @@ impl Table {
         log: Option<Arc<crate::backup::pitr::PitrLog>>,
     ) {
         switch(&self.live_pitr, txn, log);
+    }
+
+    /// Reads the online index operations in progress.
+    pub fn with_jobs<R>(&self, f: impl FnOnce(&crate::backfill::Jobs) -> R) -> R {
+        f(&self.jobs.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn jobs(&self) -> crate::backfill::Jobs {
+        self.with_jobs(Clone::clone)
+    }
+
+    /// Changes them; call from inside the store write that records the
+    /// change (or at start-up).
+    pub fn update_jobs(&self, f: impl FnOnce(&mut crate::backfill::Jobs)) {
+        f(&mut self.jobs.write().unwrap_or_else(|e| e.into_inner()));
     }
 
     pub fn is_dropped(&self) -> bool {

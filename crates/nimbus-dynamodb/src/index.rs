@@ -242,6 +242,7 @@ mod tests {
             range_key: Some(attr("created", KeyType::N)),
             projection: IndexProjection::Include(vec!["title".into()]),
             throughput: None,
+            backfilled: false,
         };
         TableDef {
             name: "t".into(),

@@ -4,6 +4,7 @@
 //! This crate knows nothing of HTTP. [`DynamoDb::handle`] takes an operation
 //! name and the awsJson request body and returns the response body or an error.
 
+pub mod backfill;
 mod background;
 pub mod backup;
 pub mod capacity;
@@ -40,6 +41,24 @@ pub type Caller = RequestContext;
 pub struct DynamoConfig {
     /// Region used when a request names none.
     pub default_region: String,
+    /// How long a stream shard stays open before the next record opens a
+    /// new one (AWS: about four hours); zero never rolls.
+    pub stream_shard_rollover: std::time::Duration,
+    /// Most items one store write of a GSI backfill covers.
+    pub index_backfill_batch: usize,
+}
+
+impl DynamoConfig {
+    /// AWS's behaviour in `default_region`.
+    pub fn new(default_region: &str) -> DynamoConfig {
+        DynamoConfig {
+            default_region: default_region.to_owned(),
+            stream_shard_rollover: std::time::Duration::from_millis(
+                streams::shards::DEFAULT_ROLLOVER_MS,
+            ),
+            index_backfill_batch: 256,
+        }
+    }
 }
 
 /// The DynamoDB service: cheap to clone, shared by all connections.
@@ -58,6 +77,10 @@ pub struct Inner {
     pub(crate) streams: streams::Streams,
     /// Backups and the restores in progress.
     pub(crate) backups: backup::Backups,
+    /// Wakes the worker of online index operations (see `backfill`).
+    pub(crate) index_jobs: Arc<tokio::sync::Notify>,
+    /// Most items one backfill write covers.
+    pub(crate) backfill_batch: usize,
 }
 
 impl std::ops::Deref for DynamoDb {
@@ -82,7 +105,7 @@ impl From<serde_json::Value> for Output {
 
 impl DynamoDb {
     /// Opens the service on `store`, loading every table definition once.
-    pub fn open(store: Store, _config: DynamoConfig, clock: Clock) -> Result<DynamoDb, AwsError> {
+    pub fn open(store: Store, config: DynamoConfig, clock: Clock) -> Result<DynamoDb, AwsError> {
         let catalog = Catalog::default();
         let snapshot = store
             .snapshot()
@@ -133,8 +156,12 @@ impl DynamoDb {
             }
         }
         // Streams: each table with an enabled stream records to it.
-        let stream_registry = streams::Streams::default();
-        for stream in streams::load(&snapshot, &clock).map_err(DynamoError::into_aws)? {
+        let rollover_ms =
+            u64::try_from(config.stream_shard_rollover.as_millis()).unwrap_or(u64::MAX);
+        let stream_registry = streams::Streams::with_rollover(rollover_ms);
+        for stream in
+            streams::load(&snapshot, &clock, rollover_ms).map_err(DynamoError::into_aws)?
+        {
             let meta = stream.meta();
             if meta.closed.is_none() {
                 if let Some(table) = catalog
@@ -147,6 +174,8 @@ impl DynamoDb {
             }
             streams::register(&stream_registry, stream);
         }
+        // Index backfills and deletions in progress resume.
+        backfill::load(&snapshot, &catalog).map_err(DynamoError::into_aws)?;
         drop(snapshot);
         let db = DynamoDb {
             inner: Arc::new(Inner {
@@ -155,6 +184,8 @@ impl DynamoDb {
                 clock,
                 streams: stream_registry,
                 backups: backup::Backups::default(),
+                index_jobs: Arc::default(),
+                backfill_batch: config.index_backfill_batch,
             }),
         };
         backup::start(&db, restoring).map_err(DynamoError::into_aws)?;
@@ -163,6 +194,9 @@ impl DynamoDb {
         })?;
         streams::trim::spawn(&db).map_err(|e| {
             DynamoError::Internal(format!("cannot start the stream trimmer: {e}")).into_aws()
+        })?;
+        backfill::spawn(&db).map_err(|e| {
+            DynamoError::Internal(format!("cannot start the index backfill worker: {e}")).into_aws()
         })?;
         Ok(db)
     }

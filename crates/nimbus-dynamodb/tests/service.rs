@@ -10,9 +10,7 @@ fn service() -> DynamoDb {
     let store = Store::in_memory().expect("in-memory store");
     DynamoDb::open(
         store,
-        DynamoConfig {
-            default_region: "us-east-1".into(),
-        },
+        DynamoConfig::new("us-east-1"),
         nimbus_clock::Clock::new(),
     )
     .expect("service opens")

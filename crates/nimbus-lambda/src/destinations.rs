@@ -151,7 +151,12 @@ mod tests {
             kind_of("arn:aws:lambda:us-east-1:000000000000:function:f").unwrap(),
             DestinationKind::Lambda
         );
-        assert!(kind_of("arn:aws:sns:us-east-1:000000000000:t").is_err());
+        assert_eq!(
+            kind_of("arn:aws:sns:us-east-1:000000000000:t").unwrap(),
+            DestinationKind::Sns
+        );
+        assert!(kind_of("arn:aws:events:us-east-1:000000000000:event-bus/default").is_err());
+        assert!(kind_of("arn:aws:sns:us-east-1:t").is_err());
         assert!(kind_of("nope").is_err());
     }
 

@@ -91,9 +91,20 @@ pub type StreamWait = Arc<
         + Sync,
 >;
 
+/// The id of the shard holding a record: (stream ARN, the record's
+/// sequence number) -> shard id, `None` when unknown.
+pub type StreamShardOf = Arc<dyn Fn(&str, &str) -> Option<String> + Send + Sync>;
+
+/// The sequence number of a stream's newest readable record (`None`: it
+/// has none), for mappings that start at LATEST.
+pub type StreamLast =
+    Arc<dyn Fn(&str) -> std::result::Result<Option<String>, QueueError> + Send + Sync>;
+
 /// What Lambda needs from DynamoDB Streams (event source mappings).
 #[derive(Clone)]
 pub struct Streams {
     pub read: StreamRead,
     pub wait: StreamWait,
+    pub shard_of: StreamShardOf,
+    pub last_sequence: StreamLast,
 }

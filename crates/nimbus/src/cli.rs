@@ -69,6 +69,17 @@ pub struct ServeArgs {
     /// The account's Lambda concurrency limit (invocations running at once).
     #[arg(long, env = "NIMBUS_LAMBDA_CONCURRENCY", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(100..=100_000))]
     pub lambda_concurrency: u32,
+
+    /// Seconds a DynamoDB stream shard stays open before the next record
+    /// opens a new one (AWS rolls shards over about every four hours).
+    #[arg(long, env = "NIMBUS_DYNAMODB_SHARD_ROLLOVER", default_value_t = 14_400, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub dynamodb_shard_rollover: u64,
+
+    /// Items one store write of a global secondary index backfill covers
+    /// (UpdateTable creating an index): smaller batches hold the writer
+    /// for less time at a time.
+    #[arg(long, env = "NIMBUS_DYNAMODB_BACKFILL_BATCH", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub dynamodb_backfill_batch: u32,
 }
 
 /// Accepts region-shaped names (`us-east-1`, `local`): lower-case letters,
@@ -110,6 +121,8 @@ mod tests {
         assert_eq!(args.log_level, "info");
         assert_eq!(args.lambda_idle_timeout, 300);
         assert_eq!(args.lambda_concurrency, 1000);
+        assert_eq!(args.dynamodb_shard_rollover, 14_400);
+        assert_eq!(args.dynamodb_backfill_batch, 256);
         assert_eq!(args.auth, "relaxed");
         assert!(args.credentials.is_none());
     }

@@ -37,6 +37,10 @@ pub struct ServiceOptions {
     pub lambda_concurrency: u32,
     /// With `--auth strict`: the access key and secret functions get.
     pub function_credentials: Option<(String, String)>,
+    /// How long a DynamoDB stream shard stays open.
+    pub dynamodb_shard_rollover: Duration,
+    /// Items per store write of a GSI backfill.
+    pub dynamodb_backfill_batch: usize,
 }
 
 impl Default for ServiceOptions {
@@ -47,6 +51,8 @@ impl Default for ServiceOptions {
             lambda_idle_timeout: Duration::from_secs(300),
             lambda_concurrency: 1000,
             function_credentials: None,
+            dynamodb_shard_rollover: Duration::from_secs(4 * 3600),
+            dynamodb_backfill_batch: 256,
         }
     }
 }
@@ -107,7 +113,9 @@ impl Services {
         let dynamodb = DynamoDb::open(
             store,
             DynamoConfig {
-                default_region: default_region.to_owned(),
+                stream_shard_rollover: options.dynamodb_shard_rollover,
+                index_backfill_batch: options.dynamodb_backfill_batch,
+                ..DynamoConfig::new(default_region)
             },
             clock.clone(),
         )?;
@@ -251,6 +259,15 @@ fn queues(sqs: Sqs) -> nimbus_lambda::queues::Queues {
 fn streams(dynamodb: DynamoDb) -> nimbus_lambda::queues::Streams {
     use nimbus_lambda::queues::{QueueError, StreamPage, Streams};
     let reader = dynamodb.clone();
+    let shards = dynamodb.clone();
+    let latest = dynamodb.clone();
+    let not_found = |e: AwsError| {
+        if e.code == "ResourceNotFoundException" {
+            QueueError::NotFound
+        } else {
+            QueueError::Other(format!("{}: {}", e.code, e.message))
+        }
+    };
     Streams {
         read: std::sync::Arc::new(move |arn: &str, after: Option<&str>, limit: usize| {
             reader
@@ -260,13 +277,13 @@ fn streams(dynamodb: DynamoDb) -> nimbus_lambda::queues::Streams {
                     last_sequence: b.last_sequence,
                     exhausted: b.exhausted,
                 })
-                .map_err(|e| {
-                    if e.code == "ResourceNotFoundException" {
-                        QueueError::NotFound
-                    } else {
-                        QueueError::Other(format!("{}: {}", e.code, e.message))
-                    }
-                })
+                .map_err(not_found)
+        }),
+        shard_of: std::sync::Arc::new(move |arn: &str, sequence: &str| {
+            shards.stream_shard_id(arn, sequence)
+        }),
+        last_sequence: std::sync::Arc::new(move |arn: &str| {
+            latest.stream_last_sequence(arn).map_err(not_found)
         }),
         wait: std::sync::Arc::new(move |arn: String, after: Option<String>, timeout| {
             let dynamodb = dynamodb.clone();

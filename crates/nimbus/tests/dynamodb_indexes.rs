@@ -1092,13 +1092,18 @@ async fn update_table_creates_backfilled_and_deletes_gsis() {
         .await);
     let desc = out.table_description.unwrap();
     assert_eq!(
+        desc.table_status(),
+        Some(&aws_sdk_dynamodb::types::TableStatus::Updating)
+    );
+    assert_eq!(
         desc.global_secondary_indexes()[0].index_status(),
         Some(&IndexStatus::Creating)
     );
-    let desc = ok(c.describe_table().table_name("late").send().await)
-        .table
-        .unwrap();
+    assert_eq!(desc.global_secondary_indexes()[0].backfilling(), Some(true));
+    // The backfill runs in the background; a waiter sees it end.
+    let desc = wait_active(c, "late").await;
     let g = &desc.global_secondary_indexes()[0];
+    assert_eq!(g.backfilling(), Some(false));
     assert_eq!(g.index_status(), Some(&IndexStatus::Active));
     assert_eq!(g.item_count(), Some(3));
     assert_eq!(desc.attribute_definitions().len(), 3);
@@ -1145,7 +1150,8 @@ async fn update_table_creates_backfilled_and_deletes_gsis() {
         "Attempting to create an index which already exists",
     );
 
-    ok(c.update_table()
+    let out = ok(c
+        .update_table()
         .table_name("late")
         .global_secondary_index_updates(
             GlobalSecondaryIndexUpdate::builder()
@@ -1159,9 +1165,11 @@ async fn update_table_creates_backfilled_and_deletes_gsis() {
         )
         .send()
         .await);
-    let desc = ok(c.describe_table().table_name("late").send().await)
-        .table
-        .unwrap();
+    let desc = out.table_description.unwrap();
+    let g = &desc.global_secondary_indexes()[0];
+    assert_eq!(g.index_name(), Some("byGk"));
+    assert_eq!(g.index_status(), Some(&IndexStatus::Deleting));
+    let desc = wait_active(c, "late").await;
     assert!(desc.global_secondary_indexes().is_empty());
     assert_eq!(desc.attribute_definitions().len(), 1);
     expect_error(
@@ -1247,6 +1255,7 @@ async fn index_created_under_concurrent_writes_is_complete() {
     while let Some(done) = writers.join_next().await {
         done.unwrap();
     }
+    wait_active(&c, "race").await;
     let mut expected: Vec<Item> = ok(c.scan().table_name("race").send().await)
         .items()
         .iter()

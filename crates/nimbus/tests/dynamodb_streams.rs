@@ -86,15 +86,7 @@ async fn iterator(
     sequence: Option<&str>,
 ) -> String {
     let shard = shard_id(s, arn).await;
-    ok(s.get_shard_iterator()
-        .stream_arn(arn)
-        .shard_id(shard)
-        .shard_iterator_type(kind)
-        .set_sequence_number(sequence.map(str::to_owned))
-        .send()
-        .await)
-    .shard_iterator
-    .unwrap()
+    shard_iterator(s, arn, &shard, kind, sequence).await
 }
 
 /// Every record from TRIM_HORIZON on, following NextShardIterator until a
@@ -727,7 +719,7 @@ async fn shard_iterator_types_and_get_records_paging() {
             .send()
             .await,
         "ResourceNotFoundException",
-        &format!("Requested resource not found: Shard does not exist: {other_shard}"),
+        "Requested resource not found: Shard does not exist",
     );
 }
 
@@ -794,6 +786,267 @@ async fn iterators_expire_and_old_records_are_trimmed() {
     let left = all_records(&s, &arn).await;
     assert_eq!(left.len(), 1);
     assert_eq!(key_of(&left[0]), "new");
+}
+
+fn seq_of(r: &Record) -> String {
+    r.dynamodb().unwrap().sequence_number().unwrap().to_owned()
+}
+
+async fn put_keys(c: &Client, table: &str, keys: &[&str]) {
+    for k in keys {
+        ok(c.put_item()
+            .table_name(table)
+            .item("pk", s_(k))
+            .send()
+            .await);
+    }
+}
+
+async fn shards_of(s: &Streams, arn: &str) -> Vec<aws_sdk_dynamodbstreams::types::Shard> {
+    ok(s.describe_stream().stream_arn(arn).send().await)
+        .stream_description
+        .unwrap()
+        .shards()
+        .to_vec()
+}
+
+async fn shard_iterator(
+    s: &Streams,
+    arn: &str,
+    shard: &str,
+    kind: ShardIteratorType,
+    sequence: Option<&str>,
+) -> String {
+    ok(s.get_shard_iterator()
+        .stream_arn(arn)
+        .shard_id(shard)
+        .shard_iterator_type(kind)
+        .set_sequence_number(sequence.map(str::to_owned))
+        .send()
+        .await)
+    .shard_iterator
+    .unwrap()
+}
+
+/// Shards roll over by the injectable clock: the first record after the
+/// rollover period opens a child shard, the parent closes at the record
+/// before, DescribeStream lists them oldest first with lineage and pages
+/// through them, iterators work per shard and a closed shard's iterator
+/// ends; once its records are trimmed the parent is no longer listed.
+#[tokio::test]
+async fn shards_roll_over_with_lineage() {
+    let nimbus = start().await;
+    let c = &nimbus.client;
+    let s = streams_client(&nimbus.server.endpoint);
+    let endpoint = nimbus.server.endpoint.clone();
+    let arn = stream_table(c, "rolling", Some(StreamViewType::KeysOnly))
+        .await
+        .unwrap();
+    put_keys(c, "rolling", &["a", "b"]).await;
+    let first = shards_of(&s, &arn).await;
+    assert_eq!(first.len(), 1);
+    let parent = first[0].shard_id().unwrap().to_owned();
+    assert!(first[0].parent_shard_id().is_none());
+
+    // Just short of four hours nothing rolls; past it the next write does.
+    common::advance_clock(&endpoint, 4 * 3600 - 60).await;
+    put_keys(c, "rolling", &["c"]).await;
+    assert_eq!(shards_of(&s, &arn).await.len(), 1);
+    // A reader in the open shard, from before the rollover.
+    let th = shard_iterator(&s, &arn, &parent, ShardIteratorType::TrimHorizon, None).await;
+    let page = ok(s.get_records().shard_iterator(&th).limit(2).send().await);
+    assert_eq!(
+        page.records().iter().map(key_of).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    let waiting = page
+        .next_shard_iterator
+        .clone()
+        .expect("an open shard goes on");
+    common::advance_clock(&endpoint, 120).await;
+    put_keys(c, "rolling", &["d", "e"]).await;
+    let shards = shards_of(&s, &arn).await;
+    assert_eq!(shards.len(), 2, "{shards:?}");
+    assert_eq!(shards[0].shard_id(), Some(parent.as_str()));
+    let child = shards[1].shard_id().unwrap().to_owned();
+    assert_eq!(shards[1].parent_shard_id(), Some(parent.as_str()));
+    let shape = |id: &str| {
+        let rest = id.strip_prefix("shardId-").unwrap();
+        let (digits, hex) = rest.split_once('-').unwrap();
+        digits.len() == 20
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && hex.len() == 8
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    };
+    assert!(shape(&parent) && shape(&child), "{parent} {child}");
+    let all: Vec<Record> = {
+        let th = shard_iterator(&s, &arn, &parent, ShardIteratorType::TrimHorizon, None).await;
+        let mut out = ok(s.get_records().shard_iterator(&th).send().await)
+            .records()
+            .to_vec();
+        let th = shard_iterator(&s, &arn, &child, ShardIteratorType::TrimHorizon, None).await;
+        out.extend(
+            ok(s.get_records().shard_iterator(&th).send().await)
+                .records()
+                .iter()
+                .cloned(),
+        );
+        out
+    };
+    assert_eq!(
+        all.iter().map(key_of).collect::<Vec<_>>(),
+        ["a", "b", "c", "d", "e"]
+    );
+    let seqs: Vec<String> = all.iter().map(seq_of).collect();
+    let range = shards[0].sequence_number_range().unwrap();
+    assert_eq!(range.starting_sequence_number(), Some(seqs[0].as_str()));
+    assert_eq!(range.ending_sequence_number(), Some(seqs[2].as_str()));
+    let range = shards[1].sequence_number_range().unwrap();
+    assert_eq!(range.starting_sequence_number(), Some(seqs[3].as_str()));
+    assert!(range.ending_sequence_number().is_none());
+
+    // The reader from before the rollover gets the parent's last record,
+    // then no next iterator: it moves on to the child.
+    let page = ok(s.get_records().shard_iterator(&waiting).send().await);
+    assert_eq!(page.records().iter().map(key_of).collect::<Vec<_>>(), ["c"]);
+    assert!(page.next_shard_iterator.is_none());
+    // LATEST of a closed shard is its end; of the open one, its tip.
+    let latest = shard_iterator(&s, &arn, &parent, ShardIteratorType::Latest, None).await;
+    let page = ok(s.get_records().shard_iterator(&latest).send().await);
+    assert!(page.records().is_empty() && page.next_shard_iterator.is_none());
+    let latest = shard_iterator(&s, &arn, &child, ShardIteratorType::Latest, None).await;
+    put_keys(c, "rolling", &["f"]).await;
+    let page = ok(s.get_records().shard_iterator(&latest).send().await);
+    assert_eq!(page.records().iter().map(key_of).collect::<Vec<_>>(), ["f"]);
+    assert!(page.next_shard_iterator.is_some());
+    // Sequence numbers are per shard: AFTER the parent's last is empty and
+    // ended; a child's number is not in the parent.
+    let after = shard_iterator(
+        &s,
+        &arn,
+        &parent,
+        ShardIteratorType::AfterSequenceNumber,
+        Some(&seqs[2]),
+    )
+    .await;
+    let page = ok(s.get_records().shard_iterator(&after).send().await);
+    assert!(page.records().is_empty() && page.next_shard_iterator.is_none());
+    expect_error(
+        s.get_shard_iterator()
+            .stream_arn(&arn)
+            .shard_id(&parent)
+            .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+            .sequence_number(&seqs[3])
+            .send()
+            .await,
+        VE,
+        &format!(
+            "Invalid SequenceNumber: {} is not in shard {parent}",
+            seqs[3]
+        ),
+    );
+
+    // Paging: Limit, LastEvaluatedShardId, ExclusiveStartShardId.
+    let page = ok(s.describe_stream().stream_arn(&arn).limit(1).send().await)
+        .stream_description
+        .unwrap();
+    assert_eq!(page.shards().len(), 1);
+    assert_eq!(page.shards()[0].shard_id(), Some(parent.as_str()));
+    assert_eq!(page.last_evaluated_shard_id(), Some(parent.as_str()));
+    let page = ok(s
+        .describe_stream()
+        .stream_arn(&arn)
+        .limit(1)
+        .exclusive_start_shard_id(&parent)
+        .send()
+        .await)
+    .stream_description
+    .unwrap();
+    assert_eq!(page.shards().len(), 1);
+    assert_eq!(page.shards()[0].shard_id(), Some(child.as_str()));
+    assert!(page.last_evaluated_shard_id().is_none());
+
+    // A day after the parent's last record was written (the child's first
+    // came two minutes later) the parent is trimmed and disappears; the
+    // child keeps its lineage.
+    common::advance_clock(&endpoint, 24 * 3600 - 60).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let shards = shards_of(&s, &arn).await;
+        if shards.len() == 1 {
+            assert_eq!(shards[0].shard_id(), Some(child.as_str()));
+            assert_eq!(shards[0].parent_shard_id(), Some(parent.as_str()));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the parent shard stayed: {shards:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    expect_error(
+        s.get_shard_iterator()
+            .stream_arn(&arn)
+            .shard_id(&parent)
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await,
+        "ResourceNotFoundException",
+        "Requested resource not found: Shard does not exist",
+    );
+    let rest = all_records(&s, &arn).await;
+    assert_eq!(rest.iter().map(key_of).collect::<Vec<_>>(), ["d", "e", "f"]);
+    // Disabling the stream closes the child at its last record.
+    ok(c.update_table()
+        .table_name("rolling")
+        .stream_specification(spec(None, false))
+        .send()
+        .await);
+    let shards = shards_of(&s, &arn).await;
+    let range = shards[0].sequence_number_range().unwrap();
+    assert_eq!(
+        range.ending_sequence_number(),
+        Some(seq_of(&rest[2]).as_str())
+    );
+}
+
+/// Shard boundaries are stored with the record that opens the shard: after
+/// `kill -9` the lineage is the same and records stay in their shards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shard_boundaries_survive_sigkill() {
+    let (_dir, data_dir) = common::temp_data_dir();
+    let data_arg = common::arg(&data_dir);
+    let mut server = Server::start(&["--data-dir", data_arg, "--dynamodb-shard-rollover", "60"]);
+    let c = client(&server.endpoint);
+    let s = streams_client(&server.endpoint);
+    let arn = stream_table(&c, "durable", Some(StreamViewType::KeysOnly))
+        .await
+        .unwrap();
+    put_keys(&c, "durable", &["a"]).await;
+    common::advance_clock(&server.endpoint, 61).await;
+    put_keys(&c, "durable", &["b"]).await;
+    common::advance_clock(&server.endpoint, 61).await;
+    put_keys(&c, "durable", &["c"]).await;
+    let before = shards_of(&s, &arn).await;
+    assert_eq!(before.len(), 3);
+    server.kill();
+
+    let server = Server::start(&["--data-dir", data_arg]);
+    let s = streams_client(&server.endpoint);
+    let after = shards_of(&s, &arn).await;
+    assert_eq!(after, before);
+    for (shard, key) in after.iter().zip(["a", "b", "c"]) {
+        let th = shard_iterator(
+            &s,
+            &arn,
+            shard.shard_id().unwrap(),
+            ShardIteratorType::TrimHorizon,
+            None,
+        )
+        .await;
+        let page = ok(s.get_records().shard_iterator(&th).send().await);
+        assert_eq!(page.records().iter().map(key_of).collect::<Vec<_>>(), [key]);
+    }
 }
 
 #[tokio::test]

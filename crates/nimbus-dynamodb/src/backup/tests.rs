@@ -24,9 +24,7 @@ const REGION: &str = "us-east-1";
 fn open(store: Store, clock: Clock) -> DynamoDb {
     DynamoDb::open(
         store,
-        DynamoConfig {
-            default_region: REGION.into(),
-        },
+        DynamoConfig::new(REGION),
         clock,
     )
     .expect("service opens")

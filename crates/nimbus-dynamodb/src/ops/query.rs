@@ -512,6 +512,9 @@ pub async fn query(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output
         input.consistent_read,
         input.select.as_deref(),
     )?;
+    if let Some(i) = index {
+        crate::backfill::check_readable(&table, i)?;
+    }
     // The keys the key condition is on: the index's when reading one.
     let (hash_key, range_key): (&KeyAttr, Option<&KeyAttr>) = match index {
         Some(i) => (&i.hash_key, i.range_key.as_ref()),
@@ -791,6 +794,9 @@ pub async fn scan(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Output>
         input.consistent_read,
         input.select.as_deref(),
     )?;
+    if let Some(i) = index {
+        crate::backfill::check_readable(&table, i)?;
+    }
     let select = parse_select(
         input.select.as_deref(),
         projection_member(&input.projection_expression, &input.attributes_to_get),

@@ -634,6 +634,7 @@ pub(crate) fn parse_indexes(
             range_key,
             projection,
             throughput,
+            backfilled: false,
         });
     }
     if projected > MAX_PROJECTED {
@@ -992,7 +993,12 @@ impl Stats {
 
 /// The stats of each of a table's indexes, in `def.indexes` order.
 pub fn read_index_stats(view: &impl ReadView, def: &TableDef) -> Result<Vec<Stats>> {
-    def.indexes
+    stats_of(view, def, &def.indexes)
+}
+
+/// The stats of each of `indexes` (the table's, or ones being deleted).
+fn stats_of(view: &impl ReadView, def: &TableDef, indexes: &[IndexDef]) -> Result<Vec<Stats>> {
+    indexes
         .iter()
         .map(|i| {
             Ok(view
@@ -1021,35 +1027,45 @@ pub(crate) fn projection_json(projection: &IndexProjection) -> Value {
     out
 }
 
+/// One index's entry in a TableDescription (a GSI's ACTIVE).
+pub fn index_description(def: &TableDef, index: &IndexDef, stats: Stats) -> Value {
+    let mut d = json!({
+        "IndexName": index.name,
+        "KeySchema": key_schema_json(&index.hash_key, index.range_key.as_ref()),
+        "Projection": projection_json(&index.projection),
+        "IndexSizeBytes": stats.bytes,
+        "ItemCount": stats.items,
+        "IndexArn": def.index_arn(&index.name),
+    });
+    if !index.local {
+        let t = index.throughput.clone().unwrap_or_default();
+        d["IndexStatus"] = json!("ACTIVE");
+        if index.backfilled {
+            // Its backfill is over (a running one reports true).
+            d["Backfilling"] = json!(false);
+        }
+        d["ProvisionedThroughput"] = json!({
+            "NumberOfDecreasesToday": t.decreases_today,
+            "ReadCapacityUnits": t.read,
+            "WriteCapacityUnits": t.write,
+        });
+    }
+    d
+}
+
 /// The GlobalSecondaryIndexes and LocalSecondaryIndexes members of a
 /// TableDescription.
 fn describe_indexes(def: &TableDef, table_status: &str, stats: &[Stats], desc: &mut Value) {
     let mut gsis = Vec::new();
     let mut lsis = Vec::new();
     for (i, index) in def.indexes.iter().enumerate() {
-        let s = stats.get(i).copied().unwrap_or_default();
-        let mut d = json!({
-            "IndexName": index.name,
-            "KeySchema": key_schema_json(&index.hash_key, index.range_key.as_ref()),
-            "Projection": projection_json(&index.projection),
-            "IndexSizeBytes": s.bytes,
-            "ItemCount": s.items,
-            "IndexArn": def.index_arn(&index.name),
-        });
+        let mut d = index_description(def, index, stats.get(i).copied().unwrap_or_default());
         if index.local {
             lsis.push(d);
         } else {
-            let t = index.throughput.clone().unwrap_or_default();
-            d["IndexStatus"] = json!(if table_status == "CREATING" {
-                "CREATING"
-            } else {
-                "ACTIVE"
-            });
-            d["ProvisionedThroughput"] = json!({
-                "NumberOfDecreasesToday": t.decreases_today,
-                "ReadCapacityUnits": t.read,
-                "WriteCapacityUnits": t.write,
-            });
+            if table_status == "CREATING" {
+                d["IndexStatus"] = json!("CREATING");
+            }
             gsis.push(d);
         }
     }
@@ -1125,7 +1141,6 @@ fn lookup(db: &DynamoDb, caller: &Caller, name: &str) -> Result<Arc<Table>> {
 pub async fn describe_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
     let input: TableNameInput = decode(body)?;
     let name = check_table_name(input.table_name.as_deref())?;
-    let snapshot = db.store.snapshot()?;
     let table = match lookup(db, caller, name) {
         Ok(table) => table,
         // A table being restored is described CREATING (see `backup`).
@@ -1134,13 +1149,29 @@ pub async fn describe_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Resu
             .restores
             .get(&caller.account_id, &caller.region, name)
         {
-            Some(restoring) => return Ok(json!({ "Table": restoring.describe(&snapshot)? })),
+            Some(restoring) => {
+                let snapshot = db.store.snapshot()?;
+                return Ok(json!({ "Table": restoring.describe(&snapshot)? }));
+            }
             None => return Err(e),
         },
     };
+    // Jobs first: one that ends after the snapshot reads as still running,
+    // never as done with stats from before it.
+    let jobs = table.jobs();
+    let snapshot = db.store.snapshot()?;
     let stats = Stats::read(&snapshot, table.def.number)?;
     let index_stats = read_index_stats(&snapshot, &table.def)?;
-    Ok(json!({ "Table": describe(&table.def, "ACTIVE", stats, &index_stats) }))
+    // An index being created or deleted keeps the table UPDATING, as on AWS.
+    let status = if jobs.is_empty() {
+        "ACTIVE"
+    } else {
+        "UPDATING"
+    };
+    let mut desc = describe(&table.def, status, stats, &index_stats);
+    let drop_stats = stats_of(&snapshot, &table.def, &jobs.drops)?;
+    crate::backfill::describe_jobs(&mut desc, &table, &jobs, &drop_stats);
+    Ok(json!({ "Table": desc }))
 }
 
 pub async fn list_tables(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
@@ -1227,11 +1258,12 @@ pub async fn delete_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
                     &t.def.name,
                 ));
                 txn.delete(&layout::stats_key(t.def.number));
-                // Items, index entries and index stats.
+                // Items, index entries, index stats and index jobs.
                 for prefix in [
                     layout::items_prefix(t.def.number),
                     layout::table_indexes_prefix(t.def.number),
                     layout::table_index_stats_prefix(t.def.number),
+                    crate::backfill::table_jobs_prefix(t.def.number),
                 ] {
                     let end = layout::prefix_end(&prefix);
                     txn.delete_range(
@@ -1334,25 +1366,45 @@ pub async fn update_table(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result
             "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required",
         ));
     }
+    // The index a Delete removes, for the response's DELETING entry.
+    let deleted = match change {
+        Some(IndexChange::Delete(number)) => table
+            .def
+            .indexes
+            .iter()
+            .find(|i| i.number == number)
+            .cloned(),
+        _ => None,
+    };
     let (stats, def) = match change {
         None => save_definition_with(db, &table, def, stream_change).await?,
         Some(change) => change_index(db, &table, def, change, stream_change).await?,
     };
-    let index_stats = read_index_stats(&db.store.snapshot()?, &def)?;
-    let mut desc = describe(&def, "UPDATING", stats, &index_stats);
-    if let (Some(IndexChange::Create(number)), Some(gsis)) = (
-        change.as_ref(),
-        desc.get_mut("GlobalSecondaryIndexes")
-            .and_then(Value::as_array_mut),
-    ) {
-        let created = def.indexes.iter().find(|i| i.number == *number);
-        for g in gsis {
-            if created.is_some_and(|c| g["IndexName"] == c.name.as_str()) {
-                g["IndexStatus"] = json!("CREATING");
-                g["Backfilling"] = json!(false);
+    let table = db
+        .catalog
+        .get(&caller.account_id, &caller.region, &name)
+        .unwrap_or(table);
+    let mut jobs = table.jobs();
+    // As of this call's write, even when a small job has finished since.
+    match change {
+        Some(IndexChange::Create(number)) => {
+            jobs.backfills
+                .entry(number)
+                .or_insert(crate::backfill::Progress::Started);
+        }
+        Some(IndexChange::Delete(number)) => {
+            if let Some(index) = deleted.filter(|_| !jobs.drops.iter().any(|d| d.number == number))
+            {
+                jobs.drops.push(index);
             }
         }
+        None => {}
     }
+    let snapshot = db.store.snapshot()?;
+    let index_stats = read_index_stats(&snapshot, &def)?;
+    let mut desc = describe(&def, "UPDATING", stats, &index_stats);
+    let drop_stats = stats_of(&snapshot, &def, &jobs.drops)?;
+    crate::backfill::describe_jobs(&mut desc, &table, &jobs, &drop_stats);
     Ok(json!({ "TableDescription": desc }))
 }
 
@@ -1480,6 +1532,7 @@ fn gsi_updates(
                     &def.billing_mode,
                 )?;
                 let mut index = parsed.remove(0);
+                index.backfilled = true;
                 index.number = def.next_index;
                 def.next_index += 1;
                 change = Some(IndexChange::Create(index.number));
@@ -1557,8 +1610,9 @@ fn check_not_raced(t: &Table) -> Result<()> {
     Ok(())
 }
 
-/// Writes the new definition together with an index backfill or drop, and
-/// switches the table's live index set inside that write.
+/// Writes the new definition together with the job that backfills or
+/// empties the index, and switches the table's live index set inside that
+/// write; the worker is woken after the commit.
 async fn change_index(
     db: &DynamoDb,
     table: &Arc<Table>,
@@ -1583,48 +1637,24 @@ async fn change_index(
                     None
                 }
             };
-            match change {
-                IndexChange::Create(number) => {
-                    let index = stored
-                        .indexes
-                        .iter()
-                        .find(|i| i.number == number)
-                        .expect("the created index is in the definition");
-                    let prefix = layout::items_prefix(stored.number);
-                    let end = layout::prefix_end(&prefix);
-                    let mut values = Vec::new();
-                    txn.scan(
-                        std::ops::Bound::Included(&prefix[..]),
-                        std::ops::Bound::Excluded(&end[..]),
-                        false,
-                        &mut |_, v| {
-                            values.push(layout::decode_stored(v).1.to_vec());
-                            true
-                        },
-                    )?;
-                    for json in values {
-                        let item = crate::ops::items::parse_stored(&json)?;
-                        crate::index::add_entry(txn, &stored, index, &item)?;
-                    }
-                }
-                IndexChange::Delete(number) => {
-                    let prefix = layout::index_prefix(stored.number, number);
-                    let end = layout::prefix_end(&prefix);
-                    txn.delete_range(
-                        std::ops::Bound::Included(&prefix[..]),
-                        std::ops::Bound::Excluded(&end[..]),
-                    )?;
-                    txn.delete(&layout::index_stats_key(stored.number, number));
-                }
-            }
             let key = layout::table_key(&stored.account, &stored.region, &stored.name);
             txn.put(
                 &key,
                 &serde_json::to_vec(&stored).expect("table definitions serialize"),
             );
             let stats = Stats::read(txn, stored.number)?;
-            // From here on, every item write maintains the new index set.
+            // From here on, every item write maintains the new index set
+            // (a new index only behind its backfill's cursor), and the
+            // background worker fills or empties the index (`backfill`).
             t.switch_live_indexes(txn, stored.indexes.clone());
+            match change {
+                IndexChange::Create(number) => crate::backfill::start_backfill(txn, &t, number),
+                IndexChange::Delete(number) => {
+                    if let Some(index) = t.def.indexes.iter().find(|i| i.number == number) {
+                        crate::backfill::start_drop(txn, &t, index.clone());
+                    }
+                }
+            }
             Ok((stats, stored, stream))
         })
         .await?;
@@ -1632,6 +1662,7 @@ async fn change_index(
         streams::register(&db.streams, stream);
     }
     db.catalog.insert(table.replaced(def.clone()));
+    db.index_jobs.notify_one();
     Ok((stats, def))
 }
 

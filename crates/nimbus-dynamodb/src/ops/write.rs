@@ -229,7 +229,7 @@ pub(crate) fn replace_item_by(
             old_item.as_ref(),
             new_item.as_ref(),
             origin,
-        );
+        )?;
     }
     if let Some(attribute) = &ttl_attribute {
         ttl::update_expiry_index(
@@ -244,5 +244,8 @@ pub(crate) fn replace_item_by(
     if indexes.is_empty() {
         return Ok(Vec::new());
     }
+    // An index still backfilling is left alone past the backfill's cursor:
+    // the backfill indexes those items when it gets there.
+    let indexes = crate::backfill::maintained(table, &indexes, key);
     index::update_indexes(txn, def, &indexes, old_item.as_ref(), new_item.as_ref())
 }

@@ -5,7 +5,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::iterator::{ShardIterator, LIFETIME_MS};
-use super::{parse_sequence_number, read_records, sequence_number, Stream, StreamMeta};
+use super::reader::{read_shard, View};
+use super::shards::Span;
+use super::{parse_sequence_number, sequence_number, Stream, StreamMeta};
 use crate::codec::{decode, Violations};
 use crate::error::{DynamoError, Result};
 use crate::{Caller, DynamoDb};
@@ -175,27 +177,28 @@ fn describe_stream(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value>
     }
     v.into_result()?;
     let arn = input.stream_arn.unwrap_or_default();
-    let meta = stream_for(db, caller, &arn)?.meta();
-    let shard_id = meta.shard_id();
-    let mut range = json!({ "StartingSequenceNumber": sequence_number(1) });
-    if let Some(c) = meta.closed {
-        range["EndingSequenceNumber"] = json!(sequence_number(c.last.max(1)));
-    }
-    // One shard: a page starting after it is empty.
-    let shards = if input
-        .exclusive_start_shard_id
-        .as_deref()
-        .is_some_and(|s| s >= shard_id.as_str())
-    {
-        vec![]
-    } else {
-        vec![json!({ "ShardId": shard_id, "SequenceNumberRange": range })]
+    let stream = stream_for(db, caller, &arn)?;
+    let view = View::of(db, &stream)?;
+    let meta = &view.meta;
+    // Oldest first; a page starts after the shard named, or, when that one
+    // is gone, after where its id sorts (ids start with their creation
+    // time).
+    let listed: Vec<&Span> = view.listed().collect();
+    let start = match input.exclusive_start_shard_id.as_deref() {
+        Some(after) => match listed.iter().position(|s| s.shard.id == after) {
+            Some(p) => p + 1,
+            None => listed.partition_point(|s| s.shard.id.as_str() <= after),
+        },
+        None => 0,
     };
+    let limit = input.limit.unwrap_or(100) as usize;
+    let page = &listed[start..(start + limit).min(listed.len())];
+    let shards: Vec<Value> = page.iter().map(|s| describe_shard(s)).collect();
     let mut key_schema = vec![json!({"AttributeName": meta.hash_key.name, "KeyType": "HASH"})];
     if let Some(r) = &meta.range_key {
         key_schema.push(json!({"AttributeName": r.name, "KeyType": "RANGE"}));
     }
-    Ok(json!({ "StreamDescription": {
+    let mut out = json!({ "StreamDescription": {
         "StreamArn": meta.arn,
         "StreamLabel": meta.label,
         "StreamStatus": meta.status(),
@@ -204,7 +207,28 @@ fn describe_stream(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value>
         "TableName": meta.table_name,
         "KeySchema": key_schema,
         "Shards": shards,
-    }}))
+    }});
+    if start + page.len() < listed.len() {
+        if let Some(last) = page.last() {
+            out["StreamDescription"]["LastEvaluatedShardId"] = json!(last.shard.id);
+        }
+    }
+    Ok(out)
+}
+
+/// A Shard structure: its id, sequence number range and parent.
+fn describe_shard(span: &Span) -> Value {
+    let first = span.shard.first;
+    let mut range = json!({ "StartingSequenceNumber": sequence_number(first) });
+    if let Some(last) = span.last {
+        // A shard closed before its first record ends where it starts.
+        range["EndingSequenceNumber"] = json!(sequence_number(last.max(first)));
+    }
+    let mut shard = json!({ "ShardId": span.shard.id, "SequenceNumberRange": range });
+    if let Some(parent) = &span.shard.parent {
+        shard["ParentShardId"] = json!(parent);
+    }
+    shard
 }
 
 fn get_shard_iterator(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
@@ -226,13 +250,13 @@ fn get_shard_iterator(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Val
     let kind = kind.unwrap_or_default();
     let arn = input.stream_arn.unwrap_or_default();
     let stream = stream_for(db, caller, &arn)?;
-    let meta = stream.meta();
+    let view = View::of(db, &stream)?;
     let shard_id = input.shard_id.unwrap_or_default();
-    if shard_id != meta.shard_id() {
-        return Err(DynamoError::ResourceNotFound(format!(
-            "Requested resource not found: Shard does not exist: {shard_id}"
-        )));
-    }
+    let Some(span) = view.listed().find(|s| s.shard.id == shard_id) else {
+        return Err(DynamoError::ResourceNotFound(
+            "Requested resource not found: Shard does not exist".into(),
+        ));
+    };
     let sequence = match (kind, input.sequence_number.as_deref()) {
         ("AT_SEQUENCE_NUMBER" | "AFTER_SEQUENCE_NUMBER", None) => {
             return Err(DynamoError::validation(format!(
@@ -244,35 +268,43 @@ fn get_shard_iterator(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Val
                 "Cannot provide SequenceNumber for ShardIteratorType {kind}"
             )))
         }
-        (_, Some(s)) => Some(
-            parse_sequence_number(s)
-                .ok_or_else(|| DynamoError::validation(format!("Invalid SequenceNumber: {s}")))?,
-        ),
+        (_, Some(s)) => {
+            let n = parse_sequence_number(s)
+                .ok_or_else(|| DynamoError::validation(format!("Invalid SequenceNumber: {s}")))?;
+            if n < view.meta.trimmed_before {
+                return Err(trimmed());
+            }
+            if !span.contains(n) {
+                return Err(DynamoError::validation(format!(
+                    "Invalid SequenceNumber: {s} is not in shard {shard_id}"
+                )));
+            }
+            Some(n)
+        }
         (_, None) => None,
     };
+    let trimmed_before = view.meta.trimmed_before;
     let position = match (kind, sequence) {
-        ("TRIM_HORIZON", _) => meta.trimmed_before,
-        ("LATEST", _) => match meta.closed {
-            Some(c) => c.last + 1,
-            None => stream.next_number(),
+        ("TRIM_HORIZON", _) => span.shard.first.max(trimmed_before),
+        ("LATEST", _) => match span.last {
+            Some(last) => last + 1,
+            None => stream.next_number().max(span.shard.first),
         },
         ("AT_SEQUENCE_NUMBER", Some(n)) => n,
         (_, Some(n)) => n.saturating_add(1),
         _ => unreachable!("checked above"),
     };
-    if position < meta.trimmed_before {
-        return Err(trimmed());
-    }
     let it = ShardIterator {
-        stream_id: meta.id,
+        stream_id: view.meta.id,
+        shard_first: span.shard.first,
         position,
         issued_ms: db.clock.now_ms(),
-        stream_arn: meta.arn,
+        stream_arn: view.meta.arn.clone(),
     };
     Ok(json!({ "ShardIterator": it.encode() }))
 }
 
-fn trimmed() -> DynamoError {
+pub(crate) fn trimmed() -> DynamoError {
     DynamoError::TrimmedDataAccess(
         "The operation attempted to read past the oldest stream record in a shard.".into(),
     )
@@ -304,8 +336,10 @@ fn get_records(db: &DynamoDb, caller: &Caller, body: &[u8]) -> Result<Value> {
         return Err(stream_not_found(&it.stream_arn));
     }
     let limit = input.limit.unwrap_or(1000) as usize;
-    let read = read_records(db, &stream, it.position, limit, MAX_BYTES)?;
+    let read = read_shard(db, &stream, it.shard_first, it.position, limit, MAX_BYTES)?;
     let mut out = json!({ "Records": read.records });
+    // A closed shard read to its end has no next iterator: the reader
+    // moves on to its child.
     if !read.exhausted {
         let next = ShardIterator {
             position: read.next,

@@ -1,6 +1,7 @@
-//! Shard iterators: opaque strings naming a stream, a position in its
-//! shard and when they were issued, checksummed so a mangled one is
-//! rejected rather than read from a wrong place.
+//! Shard iterators: opaque strings naming a stream, one of its shards (by
+//! its first record number), a position in it and when they were issued,
+//! checksummed so a mangled one is rejected rather than read from a wrong
+//! place.
 
 use base64::Engine;
 
@@ -10,6 +11,8 @@ pub const LIFETIME_MS: u64 = 15 * 60 * 1000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardIterator {
     pub stream_id: u64,
+    /// The first record number of the shard read.
+    pub shard_first: u64,
     /// The number of the next record to read.
     pub position: u64,
     pub issued_ms: u64,
@@ -23,8 +26,8 @@ fn checksum(body: &str) -> u64 {
 impl ShardIterator {
     pub fn encode(&self) -> String {
         let body = format!(
-            "{}|{}|{}|{}",
-            self.stream_id, self.position, self.issued_ms, self.stream_arn
+            "{}|{}|{}|{}|{}",
+            self.stream_id, self.shard_first, self.position, self.issued_ms, self.stream_arn
         );
         let signed = format!("{:016x}|{body}", checksum(&body));
         format!(
@@ -44,13 +47,15 @@ impl ShardIterator {
         if u64::from_str_radix(sum, 16).ok()? != checksum(body) {
             return None;
         }
-        let mut parts = body.splitn(4, '|');
+        let mut parts = body.splitn(5, '|');
         let stream_id = parts.next()?.parse().ok()?;
+        let shard_first = parts.next()?.parse().ok()?;
         let position = parts.next()?.parse().ok()?;
         let issued_ms = parts.next()?.parse().ok()?;
         let stream_arn = parts.next()?.to_owned();
         Some(ShardIterator {
             stream_id,
+            shard_first,
             position,
             issued_ms,
             stream_arn,
@@ -66,6 +71,7 @@ mod tests {
     fn iterators_round_trip_and_reject_tampering() {
         let it = ShardIterator {
             stream_id: 3,
+            shard_first: 40,
             position: 42,
             issued_ms: 1_700_000_000_000,
             stream_arn: "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/x".into(),

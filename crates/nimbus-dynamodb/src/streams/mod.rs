@@ -24,11 +24,13 @@
 //!
 //! # Model
 //!
-//! One shard per stream (nimbus does not split shards: every record of a
-//! stream is in shard order in one shard). The shard follows AWS's model:
-//! it has a starting sequence number and, once the stream is disabled or
-//! its table deleted, an ending one; a closed shard's reader gets no
-//! NextShardIterator after its last record.
+//! A stream's records are numbered in one sequence; its shards are
+//! consecutive ranges of it that roll over with time, each naming the one
+//! before as its parent (see [`shards`]). nimbus never splits a shard, so
+//! lineage is a chain. A shard has a starting sequence number and, once
+//! rolled over or once the stream is disabled or its table deleted, an
+//! ending one; a closed shard's reader gets no NextShardIterator after its
+//! last record. In-process readers (Lambda) read the whole sequence.
 //!
 //! # Keyspaces (see `layout` for the rest)
 //!
@@ -36,6 +38,8 @@
 //! - `R` stream id (u64 BE) | record number (u64 BE) -> creation time (ms,
 //!   u64 BE) then the record's JSON.
 //! - `Q` -> the next stream id (u64 BE).
+//! - `H` stream id (u64 BE) | first record number (u64 BE) -> a shard (see
+//!   [`shards`]).
 //!
 //! # Invariants
 //!
@@ -56,6 +60,7 @@
 pub mod api;
 pub mod iterator;
 pub mod reader;
+pub mod shards;
 pub mod trim;
 
 use std::collections::HashMap;
@@ -165,7 +170,7 @@ pub struct StreamMeta {
 }
 
 impl StreamMeta {
-    /// The one shard's id, in AWS's shape (`shardId-<20 digits>-<8 hex>`).
+    /// The first shard's id, in AWS's shape (`shardId-<20 digits>-<8 hex>`).
     pub fn shard_id(&self) -> String {
         format!("shardId-{:020}-{:08x}", self.created_ms, self.id as u32)
     }
@@ -186,6 +191,9 @@ pub struct Stream {
     next: AtomicU64,
     pub notify: Notify,
     clock: Clock,
+    /// How old the open shard gets before a record opens the next (0:
+    /// never).
+    rollover_ms: u64,
 }
 
 impl std::fmt::Debug for Stream {
@@ -214,12 +222,26 @@ impl Stream {
 }
 
 /// Every stream of the server, by ARN.
-#[derive(Default)]
 pub struct Streams {
     by_arn: RwLock<HashMap<String, Arc<Stream>>>,
+    /// The shard rollover period of every stream.
+    rollover_ms: u64,
+}
+
+impl Default for Streams {
+    fn default() -> Self {
+        Streams::with_rollover(shards::DEFAULT_ROLLOVER_MS)
+    }
 }
 
 impl Streams {
+    pub fn with_rollover(rollover_ms: u64) -> Streams {
+        Streams {
+            by_arn: RwLock::default(),
+            rollover_ms,
+        }
+    }
+
     pub fn get(&self, arn: &str) -> Option<Arc<Stream>> {
         self.by_arn
             .read()
@@ -330,8 +352,9 @@ pub enum Origin {
 }
 
 /// Inside an item's store write: appends the stream record for the change
-/// from `old` to `new` (stored JSON and parsed items). Writes nothing when
-/// the write changed nothing, as on AWS.
+/// from `old` to `new` (stored JSON and parsed items), opening a new shard
+/// with it when the open one is due to roll over. Writes nothing when the
+/// write changed nothing, as on AWS.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn record_change(
     txn: &mut WriteTxn<'_>,
@@ -342,18 +365,18 @@ pub(crate) fn record_change(
     old: Option<&Item>,
     new: Option<&Item>,
     origin: Origin,
-) {
+) -> Result<()> {
     let event = match (old, new) {
-        (None, None) => return,
+        (None, None) => return Ok(()),
         (None, Some(_)) => "INSERT",
         (Some(_), None) => "REMOVE",
-        (Some(_), Some(_)) if old_json == new_json => return,
+        (Some(_), Some(_)) if old_json == new_json => return Ok(()),
         (Some(_), Some(_)) => "MODIFY",
     };
     let (view, id, region) = {
         let m = stream.meta.read().unwrap_or_else(|e| e.into_inner());
         if m.closed.is_some() {
-            return;
+            return Ok(());
         }
         (m.view_type, m.id, m.region.clone())
     };
@@ -365,6 +388,7 @@ pub(crate) fn record_change(
     let mut size = item_size(&keys);
     let number = stream.next.fetch_add(1, Ordering::AcqRel);
     let now = stream.clock.now_ms();
+    shards::roll_if_due(txn, stream, id, number, now)?;
     let mut ddb = Map::new();
     ddb.insert("ApproximateCreationDateTime".into(), json!(now / 1000));
     ddb.insert("Keys".into(), json!(keys));
@@ -401,6 +425,7 @@ pub(crate) fn record_change(
     txn.put(&record_key(id, number), &value);
     // Waiters re-check after the commit (see `wait_for_stream_records`).
     stream.notify.notify_waiters();
+    Ok(())
 }
 
 fn write_meta(txn: &mut WriteTxn<'_>, meta: &StreamMeta) {
@@ -447,11 +472,13 @@ pub(crate) fn create_stream(
         closed: None,
     };
     write_meta(txn, &meta);
+    shards::write_shard(txn, id, &shards::initial_shard(&meta));
     Ok(Arc::new(Stream {
         meta: RwLock::new(meta),
         next: AtomicU64::new(1),
         notify: Notify::new(),
         clock: clock.clone(),
+        rollover_ms: db_streams.rollover_ms,
     }))
 }
 
@@ -490,7 +517,11 @@ pub fn table_stream(stream: &Stream, enabled: bool) -> TableStream {
 
 /// Loads every stored stream at start-up, restoring each one's next record
 /// number from its last record.
-pub(crate) fn load(view: &impl ReadView, clock: &Clock) -> Result<Vec<Arc<Stream>>> {
+pub(crate) fn load(
+    view: &impl ReadView,
+    clock: &Clock,
+    rollover_ms: u64,
+) -> Result<Vec<Arc<Stream>>> {
     let prefix = [STREAM_TAG];
     let end = layout::prefix_end(&prefix);
     let mut metas = Vec::new();
@@ -537,13 +568,14 @@ pub(crate) fn load(view: &impl ReadView, clock: &Clock) -> Result<Vec<Arc<Stream
             next: AtomicU64::new(last + 1),
             notify: Notify::new(),
             clock: clock.clone(),
+            rollover_ms,
         }));
     }
     Ok(out)
 }
 
 pub(crate) use api::handle;
-pub(crate) use reader::read_records;
+
 pub use reader::StreamBatch;
 
 /// Forgets a stream (the trimmer removes disabled streams past retention).

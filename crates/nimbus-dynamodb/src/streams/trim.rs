@@ -5,8 +5,10 @@
 //! It wakes every [`TRIM_INTERVAL`] and after every clock advance. Each
 //! stream's old records go in writes of at most [`BATCH`] records that also
 //! move the stream's `trimmed_before`, so readers see either the records or
-//! the trim, never neither. It holds the service weakly and stops when the
-//! service is dropped or the store closes.
+//! the trim, never neither; the same write forgets the closed shards whose
+//! records are all gone, so DescribeStream stops listing them. It holds the
+//! service weakly and stops when the service is dropped or the store
+//! closes.
 
 use std::ops::Bound;
 use std::sync::{Arc, Weak};
@@ -102,10 +104,15 @@ async fn trim_stream(db: &DynamoDb, stream: &Arc<Stream>) -> std::result::Result
                 // Past retention and empty now: the stream itself goes.
                 let end = layout::prefix_end(&records_prefix(id));
                 txn.delete_range(Bound::Included(&from[..]), Bound::Excluded(&end[..]))?;
+                super::shards::delete_all(txn, id)?;
                 txn.delete(&stream_key(id));
                 return Ok(true);
             }
             if let Some(last) = last_old {
+                let mut meta = s.meta();
+                meta.trimmed_before = meta.trimmed_before.max(last + 1);
+                super::shards::forget_trimmed(txn, &meta, meta.trimmed_before)?;
+                // In memory only once nothing can fail any more.
                 let meta = s.update_meta(|m| m.trimmed_before = m.trimmed_before.max(last + 1));
                 super::write_meta(txn, &meta);
             }

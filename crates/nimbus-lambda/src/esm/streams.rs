@@ -45,8 +45,9 @@ const PROBLEM_BACKOFF: Duration = Duration::from_secs(5);
 const RETRY_DELAY: Duration = Duration::from_millis(500);
 /// How long DynamoDB keeps stream records (the default record age limit).
 const STREAM_RETENTION_SECS: i64 = 24 * 3600;
-/// The one shard of a nimbus stream, as events and failure records name it.
-const SHARD_ID: &str = "shardId-00000000000000000001";
+/// The shard events and failure records name when the batch's own cannot
+/// be found (an empty final window invocation, a stream gone meanwhile).
+const UNKNOWN_SHARD_ID: &str = "shardId-00000000000000000001";
 /// How long after a tumbling window's end its final invocation waits for
 /// records stamped just before the end but committed just after it.
 const WINDOW_GRACE_MS: u64 = 250;
@@ -448,7 +449,8 @@ async fn invoke(
     };
     let mut event = json!({ "Records": batch });
     if let Some((open, last)) = window {
-        open.decorate(&mut event, &m.event_source_arn, SHARD_ID, last);
+        let shard = shard_id(lambda, m, batch);
+        open.decorate(&mut event, &m.event_source_arn, &shard, last);
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let body = match lambda
@@ -575,6 +577,22 @@ fn expired(lambda: &Lambda, m: &Mapping, batch: &[Value]) -> bool {
         .is_some_and(|created| now - created > max_age as f64)
 }
 
+/// The id of the shard holding the batch's first record (a batch read as
+/// one sequence may span a shard rollover; AWS batches never do, and name
+/// their shard).
+fn shard_id(lambda: &Lambda, m: &Mapping, batch: &[Value]) -> String {
+    let first = batch
+        .first()
+        .and_then(|r| r["dynamodb"]["SequenceNumber"].as_str());
+    lambda
+        .inner()
+        .streams
+        .get()
+        .zip(first)
+        .and_then(|(streams, seq)| (streams.shard_of)(&m.event_source_arn, seq))
+        .unwrap_or_else(|| UNKNOWN_SHARD_ID.to_owned())
+}
+
 /// Sends AWS's failure record for a skipped batch to the OnFailure queue.
 async fn report_failure(
     lambda: &Lambda,
@@ -614,7 +632,7 @@ async fn report_failure(
         "version": "1.0",
         "timestamp": crate::model::log_timestamp(crate::model::now_ms()),
         "DDBStreamBatchInfo": {
-            "shardId": SHARD_ID,
+            "shardId": shard_id(lambda, m, batch),
             "startSequenceNumber": seq(batch.first()),
             "endSequenceNumber": seq(batch.last()),
             "approximateArrivalOfFirstRecord": arrival(batch.first()),

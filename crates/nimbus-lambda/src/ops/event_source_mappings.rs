@@ -362,24 +362,16 @@ fn stream_start(lambda: &Lambda, m: &Mapping) -> Result<Option<String>> {
             "nimbus has no DynamoDB Streams service attached".into(),
         ));
     };
-    let read = |after: Option<&str>| {
-        (streams.read)(&m.event_source_arn, after, 1000).map_err(|e| match e {
-            QueueError::NotFound => {
-                LambdaError::invalid(format!("Stream not found: {}", m.event_source_arn))
-            }
-            QueueError::Other(e) => LambdaError::Service(e),
-        })
-    };
-    let mut page = read(None)?;
+    // The newest record's sequence number: a LATEST mapping starts after
+    // it; asking also checks that the stream exists.
+    let last = (streams.last_sequence)(&m.event_source_arn).map_err(|e| match e {
+        QueueError::NotFound => {
+            LambdaError::invalid(format!("Stream not found: {}", m.event_source_arn))
+        }
+        QueueError::Other(e) => LambdaError::Service(e),
+    })?;
     if m.starting_position.as_deref() != Some("LATEST") {
         return Ok(None);
-    }
-    let mut last = page.last_sequence.clone();
-    while page.records.len() == 1000 {
-        page = read(last.as_deref())?;
-        if page.last_sequence.is_some() {
-            last = page.last_sequence.clone();
-        }
     }
     Ok(last)
 }

@@ -292,3 +292,29 @@ pub async fn start() -> Nimbus {
     let client = client(&server.endpoint);
     Nimbus { server, client }
 }
+
+/// Polls DescribeTable until the table is ACTIVE again with every global
+/// secondary index ACTIVE (UpdateTable's index backfills and deletions run
+/// in the background), as a waiter would; panics after 60 s.
+pub async fn wait_active(client: &Client, table: &str) -> TableDescription {
+    use aws_sdk_dynamodb::types::{IndexStatus, TableStatus};
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let desc = ok(client.describe_table().table_name(table).send().await)
+            .table
+            .expect("a table description");
+        let settled = desc.table_status() == Some(&TableStatus::Active)
+            && desc
+                .global_secondary_indexes()
+                .iter()
+                .all(|g| g.index_status() == Some(&IndexStatus::Active));
+        if settled {
+            return desc;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "table {table} never settled: {desc:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
