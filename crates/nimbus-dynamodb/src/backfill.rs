@@ -55,7 +55,7 @@ use crate::layout;
 use crate::ops::items::parse_stored;
 use crate::{DynamoDb, Inner};
 
-pub const JOB_TAG: u8 = b'J';
+pub const JOB_TAG: u8 = b'K';
 
 /// Most bytes of items one backfill write reads.
 pub const MAX_BATCH_BYTES: usize = 1024 * 1024;

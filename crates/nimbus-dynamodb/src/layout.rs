@@ -274,6 +274,38 @@ pub fn decode_stored(value: &[u8]) -> (usize, &[u8]) {
 mod tests {
     use super::*;
 
+    /// Every key space of the crate starts with its own tag byte: two
+    /// features sharing one would read each other's keys.
+    #[test]
+    fn key_tags_are_distinct() {
+        let tags = [
+            ("table", TABLE_TAG),
+            ("stats", STATS_TAG),
+            ("item", ITEM_TAG),
+            ("next table number", NEXT_TABLE_NUMBER_KEY[0]),
+            ("index", INDEX_TAG),
+            ("index stats", INDEX_STATS_TAG),
+            ("token", TOKEN_TAG),
+            ("token expiry", TOKEN_EXPIRY_TAG),
+            ("ttl state", crate::ttl::TTL_STATE_TAG),
+            ("expiry", crate::ttl::EXPIRY_TAG),
+            ("stream", crate::streams::STREAM_TAG),
+            ("stream record", crate::streams::RECORD_TAG),
+            ("stream shard", crate::streams::shards::SHARD_TAG),
+            ("index job", crate::backfill::JOB_TAG),
+            ("pitr state", crate::backup::pitr::PITR_STATE_TAG),
+            ("pitr history", crate::backup::pitr::HISTORY_TAG),
+            ("restore job", crate::backup::restore::RESTORE_JOB_TAG),
+            ("backup", crate::backup::meta::BACKUP_TAG),
+            ("backup item", crate::backup::meta::BACKUP_ITEM_TAG),
+        ];
+        for (i, (a, ta)) in tags.iter().enumerate() {
+            for (b, tb) in &tags[i + 1..] {
+                assert_ne!(ta, tb, "{a} and {b} share the key tag {}", *ta as char);
+            }
+        }
+    }
+
     #[test]
     fn segments_tile_the_hash_space() {
         let total = 7;

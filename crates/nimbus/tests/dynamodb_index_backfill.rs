@@ -332,7 +332,9 @@ async fn backfill_resumes_after_sigkill() {
     let mut server = slow_backfill_server(data_arg);
     let c = client_with_timeout(&server.endpoint, Duration::from_secs(5));
     hash_table(&c, "crash").await;
-    load(&c, "crash", 1500).await;
+    // Enough items that, one per backfill write, the fill is still running
+    // well after the 300th entry on a fast, idle machine.
+    load(&c, "crash", 8000).await;
     add_index(&c, "crash").await;
     let writer = tokio::spawn(churn(c.clone(), "crash", 1, 1_000_000));
     // Half way through, with writes racing it, stop the writes, note what
@@ -348,7 +350,6 @@ async fn backfill_resumes_after_sigkill() {
     }
     writer.abort();
     let _ = writer.await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let g = by_gk(&describe(&c, "crash").await).unwrap().clone();
     assert_eq!(
         g.index_status(),

@@ -22,12 +22,7 @@ const ACCOUNT: &str = "000000000000";
 const REGION: &str = "us-east-1";
 
 fn open(store: Store, clock: Clock) -> DynamoDb {
-    DynamoDb::open(
-        store,
-        DynamoConfig::new(REGION),
-        clock,
-    )
-    .expect("service opens")
+    DynamoDb::open(store, DynamoConfig::new(REGION), clock).expect("service opens")
 }
 
 async fn call(db: &DynamoDb, op: &str, body: Value) -> Result<Value, AwsError> {

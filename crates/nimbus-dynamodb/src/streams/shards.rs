@@ -33,7 +33,7 @@ use super::{Stream, StreamMeta};
 use crate::error::{DynamoError, Result};
 use crate::layout;
 
-pub const SHARD_TAG: u8 = b'H';
+pub const SHARD_TAG: u8 = b'S';
 
 /// AWS's default shard lifetime.
 pub const DEFAULT_ROLLOVER_MS: u64 = 4 * 3600 * 1000;
