@@ -69,6 +69,13 @@ pub struct ServeArgs {
     /// The account's Lambda concurrency limit (invocations running at once).
     #[arg(long, env = "NIMBUS_LAMBDA_CONCURRENCY", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(100..=100_000))]
     pub lambda_concurrency: u32,
+
+    /// For tests only: the most messages a queue may have in flight
+    /// (received, not yet deleted), for standard and FIFO queues alike, in
+    /// place of AWS's 120,000, so a test reaches the limit cheaply. Leave
+    /// it unset to get AWS's limits.
+    #[arg(long, env = "NIMBUS_SQS_MAX_INFLIGHT", value_parser = clap::value_parser!(u64).range(1..=120_000))]
+    pub sqs_max_inflight: Option<u64>,
 }
 
 /// Accepts region-shaped names (`us-east-1`, `local`): lower-case letters,
@@ -112,6 +119,7 @@ mod tests {
         assert_eq!(args.lambda_concurrency, 1000);
         assert_eq!(args.auth, "relaxed");
         assert!(args.credentials.is_none());
+        assert_eq!(args.sqs_max_inflight, None);
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct ServiceOptions {
     pub lambda_concurrency: u32,
     /// With `--auth strict`: the access key and secret functions get.
     pub function_credentials: Option<(String, String)>,
+    /// `--sqs-max-inflight` (tests only): replaces AWS's in-flight limits.
+    pub sqs_max_inflight: Option<u64>,
 }
 
 impl Default for ServiceOptions {
@@ -45,6 +47,7 @@ impl Default for ServiceOptions {
             lambda_idle_timeout: Duration::from_secs(300),
             lambda_concurrency: 1000,
             function_credentials: None,
+            sqs_max_inflight: None,
         }
     }
 }
@@ -89,7 +92,10 @@ impl Services {
                 function_credentials: options.function_credentials.clone(),
             },
         )?;
-        let sqs = Sqs::open(store.clone(), clock.clone());
+        let limits = options
+            .sqs_max_inflight
+            .map_or_else(Default::default, nimbus_sqs::inflight::Limits::both);
+        let sqs = Sqs::open_with_limits(store.clone(), clock.clone(), limits);
         lambda.attach_queues(queues(sqs.clone()));
         let logs_clock = clock.clone();
         let logs = Logs::with_clock(
