@@ -86,15 +86,16 @@ def _start_nimbus(args=("--in-memory",)):
     pytest.exit(f"nimbus at {endpoint} never became healthy; output:\n{output}", returncode=3)
 
 
-def own_nimbus():
+def own_nimbus(args=("--in-memory",)):
     """Generator for a module-scoped `endpoint` fixture: a nimbus of the
-    module's own (modules that move the clock must not share the session's
-    server), or the server NIMBUS_ENDPOINT names."""
+    module's own, started with `args` (modules that move the clock or need
+    test-only options must not share the session's server), or the server
+    NIMBUS_ENDPOINT names."""
     external = os.environ.get("NIMBUS_ENDPOINT")
     if external:
         yield external.rstrip("/")
         return
-    proc, url, log_path = _start_nimbus()
+    proc, url, log_path = _start_nimbus(args)
     try:
         yield url
     finally:

@@ -72,6 +72,10 @@ struct Upper {
     counted: u64,
     /// Delivered since that scan.
     delivered: u64,
+    /// A receive found the queue at the limit (and may be long polling):
+    /// the next delete must wake the queue's waiting receivers, which a
+    /// delete on a standard queue otherwise does not.
+    waiting: bool,
 }
 
 /// Per queue id, the upper bound on its messages in flight.
@@ -100,14 +104,28 @@ impl Bounds {
             }
         }
         let counted = count_in_flight(view, queue_id, now_ms, limit)?;
+        let room = limit.saturating_sub(counted).min(wanted as u64) as usize;
+        // Set inside the receive's write: a delete whose write comes later
+        // sees it, and one that came earlier was already counted.
+        let waiting = room == 0 || queues.get(&queue_id).is_some_and(|u| u.waiting);
         queues.insert(
             queue_id,
             Upper {
                 counted,
                 delivered: 0,
+                waiting,
             },
         );
-        Ok(limit.saturating_sub(counted).min(wanted as u64) as usize)
+        Ok(room)
+    }
+
+    /// Whether a receive was held back by the limit since the last call;
+    /// clears the mark (a receive still at the limit sets it again).
+    pub fn take_waiting(&self, queue_id: u64) -> bool {
+        let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        queues
+            .get_mut(&queue_id)
+            .is_some_and(|u| std::mem::replace(&mut u.waiting, false))
     }
 
     /// Notes `n` messages delivered by a receive.
