@@ -150,7 +150,10 @@ def test_permission_errors(client, queue):
         "Value gone for parameter Label is invalid. Reason: can't find label on existing policy.",
     ):
         client.remove_permission(QueueUrl=url, Label="gone")
-    with aws_error("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist."):
+    missing = "The specified queue does not exist" + (
+        " for this wsdl version." if client.meta.service_model.protocol == "query" else "."
+    )
+    with aws_error("AWS.SimpleQueueService.NonExistentQueue", missing):
         client.remove_permission(QueueUrl=url + "-missing", Label="test")
     # Nothing refused changed the policy.
     assert [s["Sid"] for s in json.loads(policy_of(client, url))["Statement"]] == ["test"]

@@ -206,7 +206,7 @@ impl Sqs {
         let out = self
             .dispatch(ctx, &action, &request)
             .await
-            .map_err(SqsError::into_aws)?;
+            .map_err(|e| query::query_error(e).into_aws())?;
         Ok(query::render_response(&action, &out, &ctx.request_id))
     }
 
