@@ -230,6 +230,31 @@ fn main() {
     std::process::exit(code);
 }
 
+/// The servers to run, in order: each one with a launch, or a row saying
+/// why it is unavailable (`--unavailable NAME=REASON` wins, and reasons for
+/// names not listed are kept too).
+fn server_entries(
+    servers: Vec<(&str, Option<Launch>)>,
+    mut unavailable: Vec<(String, String)>,
+) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for (name, launch) in servers {
+        if let Some(i) = unavailable.iter().position(|(n, _)| n == name) {
+            let (name, reason) = unavailable.remove(i);
+            entries.push(Entry::Unavailable { name, reason });
+        } else if let Some(launch) = launch {
+            entries.push(Entry::Launch {
+                name: name.to_owned(),
+                launch,
+            });
+        }
+    }
+    for (name, reason) in unavailable {
+        entries.push(Entry::Unavailable { name, reason });
+    }
+    entries
+}
+
 async fn sqs_scale_main(a: SqsScaleArgs) -> i32 {
     let mut plan = sqs_scale::Plan::new(a.quick);
     if let Some(q) = a.queues {
@@ -251,23 +276,16 @@ async fn sqs_scale_main(a: SqsScaleArgs) -> i32 {
             }
         }
     }
-    let mut unavailable = a.unavailable;
-    let mut add = |name: &str, launch: Option<Launch>| {
-        if let Some(i) = unavailable.iter().position(|(n, _)| n == name) {
-            let (name, reason) = unavailable.remove(i);
-            entries.push(Entry::Unavailable { name, reason });
-        } else if let Some(launch) = launch {
-            entries.push(Entry::Launch {
-                name: name.to_owned(),
-                launch,
-            });
-        }
-    };
-    add(
-        report::NIMBUS,
-        a.nimbus_bin.map(|bin| Launch::Nimbus { bin }),
-    );
-    add("moto", a.moto_bin.map(|bin| Launch::Moto { bin }));
+    entries.extend(server_entries(
+        vec![
+            (
+                report::NIMBUS,
+                a.nimbus_bin.map(|bin| Launch::Nimbus { bin }),
+            ),
+            ("moto", a.moto_bin.map(|bin| Launch::Moto { bin })),
+        ],
+        a.unavailable,
+    ));
     if entries.is_empty() {
         eprintln!("error: give --nimbus-bin (and --moto-bin) or --endpoint");
         return 2;
@@ -293,32 +311,21 @@ async fn async_main(cli: Cli) -> i32 {
     let (load, entries, fail_on_error) = match cli.command {
         Command::SqsScale(a) => return sqs_scale_main(a).await,
         Command::Compare(c) => {
-            let mut entries = Vec::new();
-            let mut unavailable = c.unavailable;
-            let mut add = |name: &str, launch: Option<Launch>| {
-                if let Some(i) = unavailable.iter().position(|(n, _)| n == name) {
-                    let (name, reason) = unavailable.remove(i);
-                    entries.push(Entry::Unavailable { name, reason });
-                } else if let Some(launch) = launch {
-                    entries.push(Entry::Launch {
-                        name: name.to_owned(),
-                        launch,
-                    });
-                }
-            };
-            add(
-                report::NIMBUS,
-                c.nimbus_bin.map(|bin| Launch::Nimbus { bin }),
-            );
-            add("moto", c.moto_bin.map(|bin| Launch::Moto { bin }));
             let node = c.node;
-            add(
-                "dynalite",
-                c.dynalite_cli.map(|cli| Launch::Dynalite { node, cli }),
+            let entries = server_entries(
+                vec![
+                    (
+                        report::NIMBUS,
+                        c.nimbus_bin.map(|bin| Launch::Nimbus { bin }),
+                    ),
+                    ("moto", c.moto_bin.map(|bin| Launch::Moto { bin })),
+                    (
+                        "dynalite",
+                        c.dynalite_cli.map(|cli| Launch::Dynalite { node, cli }),
+                    ),
+                ],
+                c.unavailable,
             );
-            for (name, reason) in unavailable {
-                entries.push(Entry::Unavailable { name, reason });
-            }
             (c.load, entries, c.fail_on_error)
         }
         Command::Run(r) => {

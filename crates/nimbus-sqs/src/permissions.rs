@@ -119,7 +119,7 @@ pub async fn add_permission(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Re
     check_label(&label)?;
     let arn = queue.arn();
     let statement = policy::permission_statement(&label, &accounts, &actions, &arn);
-    update_queue(sqs, &queue, move |current, now| {
+    update_queue(sqs, &queue, move |_, current, now| {
         let mut document = current_document(current.policy.as_deref())?
             .unwrap_or_else(|| Document::new_for_queue(&arn));
         document.add(&label, statement)?;
@@ -140,7 +140,7 @@ pub async fn add_permission(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Re
 pub async fn remove_permission(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Result<Value> {
     let queue = sqs.resolve(ctx, request::req_str(req, "QueueUrl")?)?;
     let label = label(req)?;
-    update_queue(sqs, &queue, move |current, now| {
+    update_queue(sqs, &queue, move |_, current, now| {
         let not_found = || {
             SqsError::invalid_parameter_value(format!(
                 "Value {label} for parameter Label is invalid. Reason: can't find label on existing policy."

@@ -57,7 +57,7 @@ async fn update_tags(
     change: impl FnOnce(&mut BTreeMap<String, String>, &str) -> Result<()> + Send + 'static,
 ) -> Result<()> {
     let queue = sqs.resolve(ctx, url)?;
-    update_queue(sqs, &queue, move |current, _| {
+    update_queue(sqs, &queue, move |_, current, _| {
         change(&mut current.tags, &current.name)
     })
     .await
