@@ -12,6 +12,7 @@ mod loadgen;
 mod report;
 mod servers;
 mod sign;
+mod sqs_scale;
 mod stats;
 mod workloads;
 
@@ -49,6 +50,38 @@ enum Command {
     Compare(CompareArgs),
     /// Drive one already-running server (any endpoint on this machine).
     Run(RunArgs),
+    /// SQS long-poll latency and 10,000 queues (creation, ListQueues
+    /// paging, rounds spread over them, memory, CPU with idle long-pollers),
+    /// against nimbus and moto one at a time, or one running endpoint.
+    SqsScale(SqsScaleArgs),
+}
+
+#[derive(Args)]
+struct SqsScaleArgs {
+    /// A small version of everything (300 queues, 20 samples, 50 pollers).
+    #[arg(long)]
+    quick: bool,
+    /// The nimbus binary (started durable: `serve --data-dir TMP`).
+    #[arg(long)]
+    nimbus_bin: Option<PathBuf>,
+    /// moto's `moto_server` script.
+    #[arg(long)]
+    moto_bin: Option<PathBuf>,
+    /// A running server instead (loopback only), e.g. http://127.0.0.1:4566.
+    #[arg(long, conflicts_with_all = ["nimbus_bin", "moto_bin"])]
+    endpoint: Option<String>,
+    /// NAME=REASON: a server that could not be installed; reported as such.
+    #[arg(long = "unavailable", value_parser = parse_pair)]
+    unavailable: Vec<(String, String)>,
+    /// Queues to create [default: 10000, quick: 300].
+    #[arg(long)]
+    queues: Option<usize>,
+    /// Idle long-pollers [default: 1000, quick: 50].
+    #[arg(long)]
+    pollers: Option<usize>,
+    /// Directory for results (JSON, Markdown).
+    #[arg(long, default_value = "bench/results")]
+    out_dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -179,17 +212,18 @@ fn load_config(a: &LoadArgs) -> Result<(LoadConfig, Sizes), String> {
 
 fn main() {
     let cli = Cli::parse();
-    let load = match &cli.command {
-        Command::Compare(c) => &c.load,
-        Command::Run(r) => &r.load,
+    let threads = match &cli.command {
+        Command::Compare(c) => c.load.threads,
+        Command::Run(r) => r.load.threads,
+        Command::SqsScale(_) => 1,
     };
-    let runtime = if load.threads <= 1 {
+    let runtime = if threads <= 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
     } else {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(load.threads)
+            .worker_threads(threads)
             .enable_all()
             .build()
     }
@@ -198,35 +232,102 @@ fn main() {
     std::process::exit(code);
 }
 
+/// The servers to run, in order: each one with a launch, or a row saying
+/// why it is unavailable (`--unavailable NAME=REASON` wins, and reasons for
+/// names not listed are kept too).
+fn server_entries(
+    servers: Vec<(&str, Option<Launch>)>,
+    mut unavailable: Vec<(String, String)>,
+) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for (name, launch) in servers {
+        if let Some(i) = unavailable.iter().position(|(n, _)| n == name) {
+            let (name, reason) = unavailable.remove(i);
+            entries.push(Entry::Unavailable { name, reason });
+        } else if let Some(launch) = launch {
+            entries.push(Entry::Launch {
+                name: name.to_owned(),
+                launch,
+            });
+        }
+    }
+    for (name, reason) in unavailable {
+        entries.push(Entry::Unavailable { name, reason });
+    }
+    entries
+}
+
+async fn sqs_scale_main(a: SqsScaleArgs) -> i32 {
+    let mut plan = sqs_scale::Plan::new(a.quick);
+    if let Some(q) = a.queues {
+        plan.queues = q.max(1);
+    }
+    if let Some(p) = a.pollers {
+        plan.pollers = p;
+    }
+    let mut entries = Vec::new();
+    if let Some(url) = &a.endpoint {
+        match client::Endpoint::parse(url) {
+            Ok(endpoint) => entries.push(Entry::Launch {
+                name: "target".into(),
+                launch: Launch::External { endpoint },
+            }),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    entries.extend(server_entries(
+        vec![
+            (
+                report::NIMBUS,
+                a.nimbus_bin.map(|bin| Launch::Nimbus { bin }),
+            ),
+            ("moto", a.moto_bin.map(|bin| Launch::Moto { bin })),
+        ],
+        a.unavailable,
+    ));
+    if entries.is_empty() {
+        eprintln!("error: give --nimbus-bin (and --moto-bin) or --endpoint");
+        return 2;
+    }
+    let work_dir = match tempfile::Builder::new().prefix("nimbus-bench-").tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: temp dir: {e}");
+            return 1;
+        }
+    };
+    let report = sqs_scale::run(plan, entries, work_dir.path().to_owned()).await;
+    let md = report.markdown();
+    println!("{md}");
+    if let Err(e) = sqs_scale::write_results(&report, &md, &a.out_dir) {
+        eprintln!("error: writing results to {}: {e}", a.out_dir.display());
+        return 1;
+    }
+    0
+}
+
 async fn async_main(cli: Cli) -> i32 {
     let (load, entries, fail_on_error) = match cli.command {
+        Command::SqsScale(a) => return sqs_scale_main(a).await,
         Command::Compare(c) => {
-            let mut entries = Vec::new();
-            let mut unavailable = c.unavailable;
-            let mut add = |name: &str, launch: Option<Launch>| {
-                if let Some(i) = unavailable.iter().position(|(n, _)| n == name) {
-                    let (name, reason) = unavailable.remove(i);
-                    entries.push(Entry::Unavailable { name, reason });
-                } else if let Some(launch) = launch {
-                    entries.push(Entry::Launch {
-                        name: name.to_owned(),
-                        launch,
-                    });
-                }
-            };
-            add(
-                report::NIMBUS,
-                c.nimbus_bin.map(|bin| Launch::Nimbus { bin }),
-            );
-            add("moto", c.moto_bin.map(|bin| Launch::Moto { bin }));
             let node = c.node;
-            add(
-                "dynalite",
-                c.dynalite_cli.map(|cli| Launch::Dynalite { node, cli }),
+            let entries = server_entries(
+                vec![
+                    (
+                        report::NIMBUS,
+                        c.nimbus_bin.map(|bin| Launch::Nimbus { bin }),
+                    ),
+                    ("moto", c.moto_bin.map(|bin| Launch::Moto { bin })),
+                    (
+                        "dynalite",
+                        c.dynalite_cli.map(|cli| Launch::Dynalite { node, cli }),
+                    ),
+                ],
+                c.unavailable,
             );
-            for (name, reason) in unavailable {
-                entries.push(Entry::Unavailable { name, reason });
-            }
             (c.load, entries, c.fail_on_error)
         }
         Command::Run(r) => {

@@ -88,8 +88,9 @@ def _start_nimbus(args=("--in-memory",)):
 
 def own_nimbus(args=("--in-memory",)):
     """Generator for a module-scoped `endpoint` fixture: a nimbus of the
-    module's own started with `args` (modules that move the clock must not
-    share the session's server), or the server NIMBUS_ENDPOINT names."""
+    module's own, started with `args` (modules that move the clock or need
+    test-only options must not share the session's server), or the server
+    NIMBUS_ENDPOINT names."""
     external = os.environ.get("NIMBUS_ENDPOINT")
     if external:
         yield external.rstrip("/")

@@ -4,8 +4,11 @@ ListDeadLetterSourceQueues with its paginator.
 
 Error texts: "Dead letter target does not exist." and "Dead-letter queue must be
 same type of queue as the source.." (two full stops) are AWS's as reported in
-public issues; the maxReceiveCount, missing-field and RedriveAllowPolicy texts
-are `# text not documented; assumed`.
+public issues; the maxReceiveCount and missing-field texts are AWS's as
+localstack and local-aws (both checked against AWS) have them, the
+RedriveAllowPolicy texts as local-aws has them; the "does not allow ... to use
+it as a dead-letter queue" text and the move-task state text are
+`# text not documented; assumed`.
 """
 
 import json
@@ -53,7 +56,6 @@ def test_redrive_policy_errors(sqs, queue, account_id):
     cases = [
         (policy(missing, 3), "Dead letter target does not exist."),
         (policy(fifo_arn, 3), "Dead-letter queue must be same type of queue as the source.."),
-        # text not documented; assumed
         (policy(dlq_arn, 0),
          "Invalid value for maxReceiveCount: 0, valid values are from 1 to 1000 both inclusive."),
         (policy(dlq_arn, 1001),
@@ -105,9 +107,25 @@ def test_redrive_allow_policy(sqs, queue):
     with aws_error(
         "InvalidParameterValue",
         f"Value {bad} for parameter RedriveAllowPolicy is invalid. Reason: Amazon SQS can't "
-        "create the redrive allow policy, as it's in an unsupported format.",
+        "create the redrive allow policy. When you specify the byQueue permission type, you "
+        "must also specify one or more sourceQueueArns values.",
     ):
         sqs.set_queue_attributes(QueueUrl=dlq, Attributes={"RedriveAllowPolicy": bad})
+    bad = json.dumps({"redrivePermission": "allowAll", "sourceQueueArns": [src_arn]})
+    with aws_error(
+        "InvalidParameterValue",
+        f"Value {bad} for parameter RedriveAllowPolicy is invalid. Reason: Amazon SQS can't "
+        "create the redrive allow policy. To specify one or more source queue ARNs, you must "
+        "set redrivePermission to byQueue.",
+    ):
+        sqs.set_queue_attributes(QueueUrl=dlq, Attributes={"RedriveAllowPolicy": bad})
+    # Malformed: not quoted back, and with a typographic apostrophe.
+    with aws_error(
+        "InvalidParameterValue",
+        "Invalid value for the parameter RedriveAllowPolicy. Reason: Amazon SQS can't create the "
+        "redrive allow policy, as it\u2019s in an unsupported format.",
+    ):
+        sqs.set_queue_attributes(QueueUrl=dlq, Attributes={"RedriveAllowPolicy": "{not json"})
 
 
 def test_message_moves_after_max_receive_count(sqs, queue):

@@ -5,169 +5,36 @@ speak): form-encoded `Action=...` requests, XML responses and
 Two kinds of client:
 
 - `qsqs`: an unmodified boto3 client whose SQS model is switched to the query
-  protocol, so botocore's own QuerySerializer builds the flattened form
-  (`MessageAttribute.1.Value.BinaryValue`, `SendMessageBatchRequestEntry.2.Id`)
-  and its QueryParser reads our XML. The model is today's SQS model with the
-  query protocol's serialization names added (`locationName`/`flattened`, as
-  the SQS model had them while SQS spoke query: `Attribute.N.Name/Value`,
-  `Tag.N.Key/Value`, member lists named after their entry shapes).
+  protocol (see sqs_query.py), so botocore's own QuerySerializer builds the
+  flattened form (`MessageAttribute.1.Value.BinaryValue`,
+  `SendMessageBatchRequestEntry.2.Id`) and its QueryParser reads our XML.
 - `raw`: hand-built signed form requests, for what a client library would
   never send (no Action, unknown Action, GET with a query string, a request
   addressed by the queue's path) and for checking the XML itself.
 """
 
-import copy
 import hashlib
 import json
 import os
 import subprocess
-import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import boto3
-import botocore.session
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from conftest import _CONFIG, REGION
+from conftest import REGION
+from sqs_query import NS, X, Raw, query_client, xml_error
 
-NS = "http://queue.amazonaws.com/doc/2012-11-05/"
-X = {"q": NS}
-NO_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.")
-
-# Query names of flattened string lists, by their awsJson member name.
-LIST_MEMBERS = {
-    "QueueUrls": "QueueUrl",
-    "queueUrls": "QueueUrl",
-    "AttributeNames": "AttributeName",
-    "MessageAttributeNames": "MessageAttributeName",
-    "MessageSystemAttributeNames": "MessageSystemAttributeName",
-    "TagKeys": "TagKey",
-    "AWSAccountIds": "AWSAccountId",
-    "Actions": "ActionName",
-    "StringListValues": "StringListValue",
-    "BinaryListValues": "BinaryListValue",
-}
-# Query names of flattened maps: element, key, value.
-MAP_MEMBERS = {
-    "Attributes": ("Attribute", "Name", "Value"),
-    "MessageAttributes": ("MessageAttribute", "Name", "Value"),
-    "MessageSystemAttributes": ("MessageSystemAttribute", "Name", "Value"),
-    "Tags": ("Tag", "Key", "Value"),
-    "tags": ("Tag", "Key", "Value"),
-}
-
-
-def query_model(json_model):
-    """The SQS model as it was for the query protocol."""
-    model = copy.deepcopy(json_model)
-    meta = model["metadata"]
-    meta["protocol"] = "query"
-    meta["protocols"] = ["query"]
-    meta["xmlNamespace"] = NS
-    for key in ("jsonVersion", "targetPrefix", "awsQueryCompatible"):
-        meta.pop(key, None)
-    shapes = model["shapes"]
-    for op in model["operations"].values():
-        if "output" in op:
-            op["output"]["resultWrapper"] = op["name"] + "Result"
-    for shape in shapes.values():
-        if shape["type"] != "structure":
-            continue
-        for member_name, member in shape["members"].items():
-            target = shapes[member["shape"]]
-            if target["type"] == "list":
-                target["flattened"] = True
-                element = shapes[target["member"]["shape"]]
-                if element["type"] == "structure":
-                    # Lists of structures are named after the entry shape.
-                    target["member"]["locationName"] = target["member"]["shape"]
-                else:
-                    target["member"]["locationName"] = LIST_MEMBERS[member_name]
-            elif target["type"] == "map":
-                name, key, value = MAP_MEMBERS[member_name]
-                target["flattened"] = True
-                target["key"]["locationName"] = key
-                target["value"]["locationName"] = value
-                member["locationName"] = name
-    return model
+# The query API's own text for a missing queue (awsJson's ends after "exist").
+NO_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist for this wsdl version.")
 
 
 @pytest.fixture(scope="session")
 def qsqs(endpoint):
     return query_client(endpoint)
-
-
-def query_client(endpoint):
-    """A boto3 SQS client on the query protocol."""
-    base = botocore.session.get_session()
-    json_model = base.get_component("data_loader").load_service_model("sqs", "service-2")
-    data_dir = Path(tempfile.mkdtemp(prefix="sqs-query-model-"))
-    model_dir = data_dir / "sqs" / json_model["metadata"]["apiVersion"]
-    model_dir.mkdir(parents=True)
-    (model_dir / "service-2.json").write_text(json.dumps(query_model(json_model)))
-    session = botocore.session.get_session()
-    session.get_component("data_loader").search_paths.insert(0, str(data_dir))
-    b3 = boto3.session.Session(
-        botocore_session=session,
-        aws_access_key_id="AKIDCOMPATTEST",
-        aws_secret_access_key="compat-secret",
-        region_name=REGION,
-    )
-    client = b3.client("sqs", endpoint_url=endpoint, config=_CONFIG)
-    assert client.meta.service_model.protocol == "query"
-    return client
-
-
-class Raw:
-    """Signed awsQuery requests built by hand."""
-
-    def __init__(self, endpoint):
-        self.endpoint = endpoint
-        self.creds = Credentials("AKIDCOMPATTEST", "compat-secret")
-
-    def send(self, params, method="POST", path="/"):
-        url = self.endpoint + path
-        data = urllib.parse.urlencode(params)
-        if method == "GET":
-            request = AWSRequest(method="GET", url=url + "?" + data)
-        else:
-            request = AWSRequest(
-                method="POST",
-                url=url,
-                data=data,
-                headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-            )
-        SigV4Auth(self.creds, "sqs", REGION).add_auth(request)
-        prepared = request.prepare()
-        body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
-        return _send(prepared.method, prepared.url, dict(prepared.headers), body)
-
-
-class _Response:
-    """What the tests read of an HTTP response (headers are case-insensitive)."""
-
-    def __init__(self, status, headers, body):
-        self.status_code = status
-        self.headers = headers
-        self.text = body.decode()
-
-
-def _send(method, url, headers, body):
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as r:
-            return _Response(r.status, r.headers, r.read())
-    except urllib.error.HTTPError as e:
-        return _Response(e.code, e.headers, e.read())
 
 
 @pytest.fixture(scope="session")
@@ -201,19 +68,6 @@ def queue(qsqs):
 def error_of(excinfo):
     err = excinfo.value.response["Error"]
     return err["Code"], err["Message"]
-
-
-def xml_error(response):
-    root = ET.fromstring(response.text)
-    assert root.tag == f"{{{NS}}}ErrorResponse"
-    error = root.find("q:Error", X)
-    assert root.find("q:RequestId", X).text == response.headers["x-amzn-RequestId"]
-    return (
-        response.status_code,
-        error.find("q:Type", X).text,
-        error.find("q:Code", X).text,
-        error.find("q:Message", X).text,
-    )
 
 
 def test_queue_lifecycle(qsqs, queue, account_id):
@@ -495,12 +349,29 @@ def test_raw_xml_and_protocol_errors(raw, qsqs, queue, account_id):
         "InvalidAction",
         "The action Frobnicate is not valid for this endpoint.",
     )
-    # A real SQS action nimbus lacks is not InvalidAction.
+    # AddPermission addressed by the queue's path, with the query API's own
+    # list names (AWSAccountId.N, ActionName.N); its response has no result.
+    r = raw.send(
+        {
+            "Action": "AddPermission",
+            "Label": "raw",
+            "AWSAccountId.1": "111111111111",
+            "ActionName.1": "SendMessage",
+            "ActionName.2": "GetQueueUrl",
+        },
+        path=path,
+    )
+    assert r.status_code == 200
+    root = ET.fromstring(r.text)
+    assert root.tag == f"{{{NS}}}AddPermissionResponse"
+    assert [child.tag for child in root] == [f"{{{NS}}}ResponseMetadata"]
+    policy = json.loads(qsqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    assert policy["Statement"][0]["Action"] == ["SQS:SendMessage", "SQS:GetQueueUrl"]
     assert xml_error(raw.send({"Action": "RemovePermission", "QueueUrl": url, "Label": "l"})) == (
         400,
         "Sender",
-        "AWS.SimpleQueueService.UnsupportedOperation",
-        "nimbus does not implement the SQS operation RemovePermission yet.",
+        "InvalidParameterValue",
+        "Value l for parameter Label is invalid. Reason: can't find label on existing policy.",
     )
     assert xml_error(raw.send({"Action": "SendMessage", "QueueUrl": url})) == (
         400,
@@ -593,5 +464,5 @@ def test_aws_cli_v1(endpoint):
     assert rc == 255
     assert (
         "An error occurred (AWS.SimpleQueueService.NonExistentQueue) when calling the GetQueueUrl "
-        "operation: The specified queue does not exist." in err
+        "operation: The specified queue does not exist for this wsdl version." in err
     )

@@ -8,8 +8,10 @@ use crate::error::{Result, SqsError};
 use crate::fifo::{self, FifoAttributes, FIFO_ONLY};
 use crate::model::QueueRecord;
 use crate::redrive::{self, RedrivePolicy};
+use crate::{policy, sse};
 
-/// Attributes about redrive, which every queue type has.
+/// Attributes about redrive, which every queue type has (as do the
+/// `Policy` and the encryption attributes).
 const REDRIVE: [&str; 2] = ["RedrivePolicy", "RedriveAllowPolicy"];
 
 /// The queue type CreateQueue's `FifoQueue` attribute asks for: FIFO for
@@ -30,8 +32,11 @@ pub fn requested_fifo(changes: &[(String, String)]) -> Result<bool> {
 /// meaningful at creation (see [`requested_fifo`]); on an existing FIFO
 /// queue `true` changes nothing and anything else is refused.
 pub fn apply(queue: &mut QueueRecord, changes: &[(String, String)]) -> Result<()> {
+    sse::check_request(changes)?;
     for (name, value) in changes {
         match name.as_str() {
+            "Policy" => queue.policy = policy::parse_attribute(value)?,
+            n if sse::NAMES.contains(&n) => queue.encryption.apply(n, value)?,
             "RedrivePolicy" => queue.redrive_policy = redrive::parse_redrive_policy(value)?,
             "RedriveAllowPolicy" => {
                 queue.redrive_allow_policy = redrive::parse_redrive_allow_policy(value)?
@@ -71,6 +76,8 @@ pub fn text(queue: &QueueRecord, name: &str) -> Option<String> {
     match name {
         "RedrivePolicy" => queue.redrive_policy.as_ref().map(RedrivePolicy::render),
         "RedriveAllowPolicy" => queue.redrive_allow_policy.as_ref().map(|p| p.render()),
+        "Policy" => queue.policy.clone(),
+        n if sse::NAMES.contains(&n) => queue.encryption.get(n),
         n if FIFO_ONLY.contains(&n) => queue.fifo.as_ref().and_then(|f| f.get(n)),
         n => queue.attributes.get(n).map(|v| v.to_string()),
     }
@@ -81,6 +88,8 @@ pub fn text(queue: &QueueRecord, name: &str) -> Option<String> {
 pub fn names(queue: &QueueRecord) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = attributes::all_names().collect();
     out.extend(REDRIVE);
+    out.push("Policy");
+    out.extend(sse::NAMES);
     if queue.is_fifo() {
         out.extend(FIFO_ONLY);
     }

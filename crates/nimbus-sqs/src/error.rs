@@ -58,6 +58,12 @@ impl SqsError {
         )
     }
 
+    /// InvalidAttributeName with a message of its own (AWS uses the code
+    /// for attribute combinations it refuses, too).
+    pub fn invalid_attribute_name_message(message: impl Into<String>) -> Self {
+        Self::sender("InvalidAttributeName", "InvalidAttributeName", message)
+    }
+
     pub fn invalid_attribute_value(name: &str) -> Self {
         Self::sender(
             "InvalidAttributeValue",
@@ -168,6 +174,36 @@ impl SqsError {
             "PurgeQueueInProgress",
             "AWS.SimpleQueueService.PurgeQueueInProgress",
             format!("Only one PurgeQueue operation on {name} is allowed every 60 seconds."),
+        )
+    }
+
+    /// CreateQueue with the name of a queue deleted less than 60 seconds
+    /// ago (text as localstack and local-aws, both checked against AWS,
+    /// give it).
+    pub fn queue_deleted_recently() -> Self {
+        Self::sender(
+            "QueueDeletedRecently",
+            "AWS.SimpleQueueService.QueueDeletedRecently",
+            "You must wait 60 seconds after deleting a queue before you can create another with the same name.",
+        )
+    }
+
+    /// A limit that AWS answers with `OverLimit` and HTTP 403: too many
+    /// messages in flight on a short poll, too many actions or statements
+    /// in a queue policy.
+    pub fn over_limit(message: impl Into<String>) -> Self {
+        SqsError {
+            status: 403,
+            ..Self::sender("OverLimit", "OverLimit", message)
+        }
+    }
+
+    /// ReceiveMessage (short polling) on a standard queue whose in-flight
+    /// messages reached the limit. The text is AWS's, newline included, as
+    /// an AWS response captured it.
+    pub fn too_many_in_flight() -> Self {
+        Self::over_limit(
+            "Too many messages have been received without being deleted.\nPlease delete your received messages or let them timeout before receiving more.",
         )
     }
 

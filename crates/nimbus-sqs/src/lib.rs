@@ -1,5 +1,5 @@
-//! SQS for nimbus: standard and FIFO queues, dead-letter queues and queue
-//! tags over the awsJson 1.0 and awsQuery protocols ([`query`]), with
+//! SQS for nimbus: standard and FIFO queues, dead-letter queues, queue
+//! tags and policies over the awsJson 1.0 and awsQuery protocols ([`query`]), with
 //! operations named as AWS names them (`create_queue`, `send_message`, ...).
 //!
 //! This crate knows nothing of HTTP. [`Sqs::handle`] takes an operation name
@@ -13,10 +13,13 @@ pub mod config;
 pub mod error;
 pub mod fifo;
 pub mod groups;
+pub mod inflight;
 pub mod md5;
 pub mod messages;
 pub mod model;
 pub mod movetasks;
+pub mod permissions;
+pub mod policy;
 pub mod query;
 pub mod queues;
 pub mod receipt;
@@ -24,7 +27,9 @@ pub mod receive;
 pub mod redrive;
 pub mod request;
 pub mod send;
+pub mod sse;
 pub mod tags;
+pub mod tombstones;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,12 +66,21 @@ struct Inner {
     /// Set once the move tasks left running by the previous process have
     /// been restarted (on the first request, which has a runtime to spawn on).
     tasks_resumed: AtomicBool,
+    inflight_limits: inflight::Limits,
+    /// Upper bounds on each queue's messages in flight (see `inflight`).
+    inflight: inflight::Bounds,
 }
 
 impl Sqs {
     /// Opens the service on `store`. Queues and messages are read from the
     /// store on demand, so there is nothing to load.
     pub fn open(store: Store, clock: Clock) -> Sqs {
+        Sqs::open_with_limits(store, clock, inflight::Limits::default())
+    }
+
+    /// Opens the service with in-flight limits other than AWS's (tests only:
+    /// they reach a limit of a few messages cheaply).
+    pub fn open_with_limits(store: Store, clock: Clock, limits: inflight::Limits) -> Sqs {
         Sqs {
             inner: Arc::new(Inner {
                 store,
@@ -76,6 +90,8 @@ impl Sqs {
                 stopping: AtomicBool::new(false),
                 stop: Notify::new(),
                 tasks_resumed: AtomicBool::new(false),
+                inflight_limits: limits,
+                inflight: inflight::Bounds::default(),
             }),
         }
     }
@@ -104,6 +120,14 @@ impl Sqs {
         self.inner.clock.now_ms()
     }
 
+    pub(crate) fn inflight_limit(&self, fifo: bool) -> u64 {
+        self.inner.inflight_limits.for_queue(fifo)
+    }
+
+    pub(crate) fn inflight(&self) -> &inflight::Bounds {
+        &self.inner.inflight
+    }
+
     pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
@@ -124,6 +148,7 @@ impl Sqs {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&queue_id);
+        self.inner.inflight.forget(queue_id);
         // Receivers still waiting re-check, find no queue, and give up.
         if let Some(notify) = notify {
             notify.notify_waiters();
@@ -181,7 +206,7 @@ impl Sqs {
         let out = self
             .dispatch(ctx, &action, &request)
             .await
-            .map_err(SqsError::into_aws)?;
+            .map_err(|e| query::query_error(e).into_aws())?;
         Ok(query::render_response(&action, &out, &ctx.request_id))
     }
 
@@ -225,6 +250,8 @@ impl Sqs {
             "TagQueue" => tags::tag_queue(self, ctx, req).await,
             "UntagQueue" => tags::untag_queue(self, ctx, req).await,
             "ListQueueTags" => tags::list_queue_tags(self, ctx, req),
+            "AddPermission" => permissions::add_permission(self, ctx, req).await,
+            "RemovePermission" => permissions::remove_permission(self, ctx, req).await,
             other => Err(SqsError {
                 shape: "UnsupportedOperation",
                 query_code: "AWS.SimpleQueueService.UnsupportedOperation",

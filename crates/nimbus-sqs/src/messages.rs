@@ -108,8 +108,9 @@ pub async fn delete_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Re
     sqs.store()
         .write(move |txn| delete_in(txn, receipt))
         .await?;
-    // A FIFO group held back by this message may be deliverable now.
-    if queue.is_fifo() {
+    // A FIFO group held back by this message may be deliverable now, and
+    // so may messages held back by the in-flight limit.
+    if queue.is_fifo() || sqs.inflight().take_waiting(queue.id) {
         sqs.notifier(queue.id).notify_waiters();
     }
     Ok(json!({}))
@@ -138,7 +139,7 @@ pub async fn delete_message_batch(sqs: &Sqs, ctx: &RequestContext, req: &Object)
             Ok::<_, SqsError>(())
         })
         .await?;
-    if queue.is_fifo() {
+    if queue.is_fifo() || sqs.inflight().take_waiting(queue.id) {
         sqs.notifier(queue.id).notify_waiters();
     }
     let successful: Vec<Value> = ok.iter().map(|(id, _)| json!({ "Id": id })).collect();

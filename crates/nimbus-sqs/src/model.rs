@@ -18,6 +18,10 @@
 //!   byte 0x01 hold ReceiveRequestAttemptIds instead (see `attempts`).
 //! - `se` queue id | expires-at (ms, u64 BE) | deduplication key -> empty:
 //!   the same entries ordered by expiry, so sends sweep expired ones.
+//! - `sx` account `/` region `/` queue name -> deleted-at (ms, u64 BE): a
+//!   queue deleted in the last 60 seconds, whose name cannot be used yet
+//!   (see `tombstones`); `sy` deleted-at | account `/` region `/` name ->
+//!   empty: the same, ordered by time, so deletes sweep old ones.
 //!
 //! Invariants:
 //! - Every message has exactly one `sv` entry, whose time equals its
@@ -40,6 +44,7 @@ use serde::{Deserialize, Serialize};
 use crate::attributes::QueueAttributes;
 use crate::fifo::FifoAttributes;
 use crate::redrive::{RedriveAllowPolicy, RedrivePolicy};
+use crate::sse::Encryption;
 
 pub const NEXT_QUEUE_ID_KEY: &[u8] = b"sn";
 pub const NEXT_SEQUENCE_KEY: &[u8] = b"ss";
@@ -64,6 +69,13 @@ pub struct QueueRecord {
     pub redrive_allow_policy: Option<RedriveAllowPolicy>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// The `Policy` attribute's text (see [`crate::policy`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Queues stored before encryption attributes existed read as SSE-SQS,
+    /// AWS's default.
+    #[serde(default)]
+    pub encryption: Encryption,
 }
 
 impl QueueRecord {

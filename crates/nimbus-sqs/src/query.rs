@@ -131,6 +131,17 @@ pub fn missing_action() -> SqsError {
     }
 }
 
+/// An error as the query API words it. One text differs between the
+/// protocols: a missing queue is "The specified queue does not exist for
+/// this wsdl version." over query (as localstack and local-aws, both checked
+/// against AWS, answer it, and as older SDKs' error logs show it).
+pub fn query_error(mut err: SqsError) -> SqsError {
+    if err == SqsError::queue_does_not_exist() {
+        err.message = "The specified queue does not exist for this wsdl version.".into();
+    }
+    err
+}
+
 /// A decoded query request: the action and its awsJson request object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryRequest {

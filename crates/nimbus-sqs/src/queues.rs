@@ -5,7 +5,7 @@ use std::ops::Bound;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use nimbus_store::ReadView;
+use nimbus_store::{ReadView, WriteTxn};
 use nimbus_wire::RequestContext;
 use serde_json::{json, Map, Value};
 
@@ -13,7 +13,7 @@ use crate::attributes::QueueAttributes;
 use crate::error::{Result, SqsError};
 use crate::model::{self, QueueRecord};
 use crate::request::{self, Object};
-use crate::{config, groups, redrive, tags};
+use crate::{config, groups, redrive, tags, tombstones};
 use crate::{load_queue, queue_url, Sqs};
 
 /// AWS's rule for queue names: 1 to 80 of [A-Za-z0-9_-], where a FIFO
@@ -66,8 +66,11 @@ pub async fn create_queue(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Resu
         redrive_policy: None,
         redrive_allow_policy: None,
         tags,
+        policy: None,
+        encryption: Default::default(),
     };
     config::apply(&mut record, &changes)?;
+    let now_ms = sqs.now_ms();
     sqs.store()
         .write(move |txn| {
             if let Some(existing) = load_queue(txn, &key)? {
@@ -79,6 +82,7 @@ pub async fn create_queue(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Resu
                 }
                 return Ok::<_, SqsError>(());
             }
+            tombstones::check(txn, &record.account, &record.region, &record.name, now_ms)?;
             if let Some((policy, raw)) = config::new_redrive_policy(&record, &changes) {
                 redrive::check_target(txn, &record, &policy, &raw)?;
             }
@@ -169,10 +173,12 @@ pub async fn delete_queue(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Resu
     let queue = sqs.resolve(ctx, request::req_str(req, "QueueUrl")?)?;
     let key = model::queue_key(&queue.account, &queue.region, &queue.name);
     let id = queue.id;
+    let now_ms = sqs.now_ms();
     sqs.store()
         .write(move |txn| {
             if load_queue(txn, &key)?.is_some_and(|q| q.id == id) {
                 txn.delete(&key);
+                tombstones::record(txn, &queue.account, &queue.region, &queue.name, now_ms)?;
             }
             delete_messages(txn, id, true)
         })
@@ -185,11 +191,7 @@ pub async fn delete_queue(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Resu
 /// with `dedup_history`, the FIFO deduplication ids it saw. A purge keeps
 /// those: a producer retrying a send after a purge still must not enqueue a
 /// duplicate inside the five-minute window.
-fn delete_messages(
-    txn: &mut nimbus_store::WriteTxn<'_>,
-    queue_id: u64,
-    dedup_history: bool,
-) -> Result<()> {
+fn delete_messages(txn: &mut WriteTxn<'_>, queue_id: u64, dedup_history: bool) -> Result<()> {
     let mut prefixes = vec![
         model::message_prefix(queue_id),
         model::visibility_prefix(queue_id),
@@ -288,25 +290,17 @@ pub async fn set_queue_attributes(sqs: &Sqs, ctx: &RequestContext, req: &Object)
     let changes = request::str_map(req, "Attributes")?;
     // Validate before writing, then apply to the queue as it is at write time.
     config::apply(&mut queue.clone(), &changes)?;
-    let key = model::queue_key(&queue.account, &queue.region, &queue.name);
-    let id = queue.id;
-    let now = sqs.now_ms() / 1000;
-    sqs.store()
-        .write(move |txn| {
-            let mut current = load_queue(txn, &key)?
-                .filter(|q| q.id == id)
-                .ok_or_else(SqsError::queue_does_not_exist)?;
-            config::apply(&mut current, &changes)?;
-            if let Some((policy, raw)) = config::new_redrive_policy(&current, &changes) {
-                redrive::check_target(txn, &current, &policy, &raw)?;
-            }
-            current.last_modified = now;
-            txn.put(&key, &to_json(&current));
-            Ok::<_, SqsError>(())
-        })
-        .await?;
+    update_queue(sqs, &queue, move |txn, current, now| {
+        config::apply(current, &changes)?;
+        if let Some((policy, raw)) = config::new_redrive_policy(current, &changes) {
+            redrive::check_target(txn, current, &policy, &raw)?;
+        }
+        current.last_modified = now;
+        Ok(())
+    })
+    .await?;
     // A shorter wait or delay may let sleeping receivers find messages sooner.
-    sqs.notifier(id).notify_waiters();
+    sqs.notifier(queue.id).notify_waiters();
     Ok(json!({}))
 }
 
@@ -320,6 +314,30 @@ pub async fn purge_queue(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Resul
         .write(move |txn| delete_messages(txn, id, false))
         .await?;
     Ok(json!({}))
+}
+
+/// Rewrites `queue` with `change` in one store write, applied to the queue
+/// as it is at write time (QueueDoesNotExist if it was deleted meanwhile).
+/// `change` gets the write (to check other queues in it), the queue and the
+/// current time in seconds.
+pub(crate) async fn update_queue(
+    sqs: &Sqs,
+    queue: &QueueRecord,
+    change: impl FnOnce(&mut WriteTxn<'_>, &mut QueueRecord, u64) -> Result<()> + Send + 'static,
+) -> Result<()> {
+    let key = model::queue_key(&queue.account, &queue.region, &queue.name);
+    let id = queue.id;
+    let now = sqs.now_ms() / 1000;
+    sqs.store()
+        .write(move |txn| {
+            let mut current = load_queue(txn, &key)?
+                .filter(|q| q.id == id)
+                .ok_or_else(SqsError::queue_does_not_exist)?;
+            change(txn, &mut current, now)?;
+            txn.put(&key, &to_json(&current));
+            Ok::<_, SqsError>(())
+        })
+        .await
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {

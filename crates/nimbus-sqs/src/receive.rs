@@ -103,6 +103,11 @@ pub async fn receive_message(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> R
         let next = match peek(sqs, queue.id, now)? {
             Peek::Ready => {
                 let taken = take(sqs, &queue, max, visibility, attempt.clone()).await?;
+                if taken.at_limit && !queue.is_fifo() && wait == 0 {
+                    // AWS: OverLimit on a short poll of a standard queue; a
+                    // long poll (or any FIFO receive) gets no messages.
+                    return Err(SqsError::too_many_in_flight());
+                }
                 if let Some(dlq) = taken.dead_letter_queue {
                     sqs.notifier(dlq).notify_waiters();
                 }
@@ -208,6 +213,19 @@ struct Taken {
     progressed: bool,
     /// The dead-letter queue that received messages, to wake its readers.
     dead_letter_queue: Option<u64>,
+    /// Nothing was taken: the queue's in-flight messages are at the limit.
+    at_limit: bool,
+}
+
+impl Taken {
+    fn nothing(at_limit: bool) -> Taken {
+        Taken {
+            messages: Vec::new(),
+            progressed: false,
+            dead_letter_queue: None,
+            at_limit,
+        }
+    }
 }
 
 /// What a receive pass does with one message it looked at.
@@ -236,7 +254,10 @@ async fn take(
     let queue_id = queue.id;
     let queue_key = model::queue_key(&queue.account, &queue.region, &queue.name);
     let clock = sqs.clock().clone();
-    sqs.store()
+    let limit = sqs.inflight_limit(queue.is_fifo());
+    let sqs = sqs.clone();
+    sqs.clone()
+        .store()
         .write(move |txn| {
             let now = clock.now_ms();
             // The queue as it is now: its redrive policy may have changed.
@@ -245,12 +266,16 @@ async fn take(
             };
             if let Some(id) = &attempt {
                 if let Some(messages) = attempts::replay(txn, queue_id, id, visibility, now)? {
+                    sqs.inflight().delivered(queue_id, messages.len());
                     return Ok(Taken {
                         messages,
-                        progressed: false,
-                        dead_letter_queue: None,
+                        ..Taken::nothing(false)
                     });
                 }
+            }
+            let max = sqs.inflight().capacity(txn, queue_id, limit, max, now)?;
+            if max == 0 {
+                return Ok(Taken::nothing(true));
             }
             let dlq = redrive::dead_letter_queue(txn, &queue)?;
             let dead_letter_after = queue
@@ -273,11 +298,7 @@ async fn take(
             } else {
                 due_standard(txn, queue_id, max, &fate, now)?
             };
-            let mut taken = Taken {
-                messages: Vec::new(),
-                progressed: false,
-                dead_letter_queue: None,
-            };
+            let mut taken = Taken::nothing(false);
             let mut attempted = Vec::new();
             for (seq, mut record, fate) in due {
                 let key = model::message_key(queue_id, seq);
@@ -322,6 +343,7 @@ async fn take(
             if let Some(id) = attempt.filter(|_| !attempted.is_empty()) {
                 attempts::remember(txn, queue_id, &id, attempted, now)?;
             }
+            sqs.inflight().delivered(queue_id, taken.messages.len());
             Ok(taken)
         })
         .await

@@ -131,16 +131,30 @@ pub fn parse_redrive_allow_policy(raw: &str) -> Result<Option<RedriveAllowPolicy
     if raw.is_empty() {
         return Ok(None);
     }
+    // AWS's texts, as local-aws (which matches AWS's texts, including the
+    // typographic apostrophe of this one) has them: a malformed policy is
+    // not quoted back, a well-formed but inconsistent one is.
     let unsupported = || {
+        SqsError::invalid_parameter_value(
+            "Invalid value for the parameter RedriveAllowPolicy. Reason: Amazon SQS can't create the redrive allow policy, as it\u{2019}s in an unsupported format.",
+        )
+    };
+    let refused = |reason: &str| {
         invalid(
             "RedriveAllowPolicy",
             raw,
-            "Amazon SQS can't create the redrive allow policy, as it's in an unsupported format.",
+            &format!("Amazon SQS can't create the redrive allow policy. {reason}"),
         )
     };
     let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(raw) else {
         return Err(unsupported());
     };
+    if fields
+        .keys()
+        .any(|k| k != "redrivePermission" && k != "sourceQueueArns")
+    {
+        return Err(unsupported());
+    }
     let permission = fields
         .get("redrivePermission")
         .and_then(Value::as_str)
@@ -155,13 +169,15 @@ pub fn parse_redrive_allow_policy(raw: &str) -> Result<Option<RedriveAllowPolicy
         Some(_) => return Err(unsupported()),
     };
     match permission {
-        "byQueue" if arns.is_empty() => Err(unsupported()),
-        "byQueue" if arns.len() > MAX_SOURCE_QUEUE_ARNS => Err(invalid(
-            "RedriveAllowPolicy",
-            raw,
-            "Amazon SQS can't create the redrive allow policy. The maximum number of source queue ARNs you can specify is 10.",
+        "byQueue" if arns.is_empty() => Err(refused(
+            "When you specify the byQueue permission type, you must also specify one or more sourceQueueArns values.",
         )),
-        "allowAll" | "denyAll" if fields.contains_key("sourceQueueArns") => Err(unsupported()),
+        "byQueue" if arns.len() > MAX_SOURCE_QUEUE_ARNS => Err(refused(
+            "The maximum number of source queue ARNs you can specify is 10.",
+        )),
+        "allowAll" | "denyAll" if fields.contains_key("sourceQueueArns") => Err(refused(
+            "To specify one or more source queue ARNs, you must set redrivePermission to byQueue.",
+        )),
         _ => Ok(Some(RedriveAllowPolicy {
             redrive_permission: permission.to_owned(),
             source_queue_arns: arns,

@@ -9,10 +9,9 @@ use nimbus_wire::RequestContext;
 use serde_json::{json, Value};
 
 use crate::error::{Result, SqsError};
-use crate::model;
-use crate::queues::to_json;
+use crate::queues::update_queue;
 use crate::request::{self, Object};
-use crate::{load_queue, Sqs};
+use crate::Sqs;
 
 pub const MAX_TAGS: usize = 50;
 const MAX_KEY_CHARS: usize = 128;
@@ -58,18 +57,10 @@ async fn update_tags(
     change: impl FnOnce(&mut BTreeMap<String, String>, &str) -> Result<()> + Send + 'static,
 ) -> Result<()> {
     let queue = sqs.resolve(ctx, url)?;
-    let key = model::queue_key(&queue.account, &queue.region, &queue.name);
-    let id = queue.id;
-    sqs.store()
-        .write(move |txn| {
-            let mut current = load_queue(txn, &key)?
-                .filter(|q| q.id == id)
-                .ok_or_else(SqsError::queue_does_not_exist)?;
-            change(&mut current.tags, &current.name)?;
-            txn.put(&key, &to_json(&current));
-            Ok::<_, SqsError>(())
-        })
-        .await
+    update_queue(sqs, &queue, move |_, current, _| {
+        change(&mut current.tags, &current.name)
+    })
+    .await
 }
 
 pub async fn tag_queue(sqs: &Sqs, ctx: &RequestContext, req: &Object) -> Result<Value> {

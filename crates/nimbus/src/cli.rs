@@ -80,6 +80,13 @@ pub struct ServeArgs {
     /// for less time at a time.
     #[arg(long, env = "NIMBUS_DYNAMODB_BACKFILL_BATCH", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub dynamodb_backfill_batch: u32,
+
+    /// For tests only: the most messages a queue may have in flight
+    /// (received, not yet deleted), for standard and FIFO queues alike, in
+    /// place of AWS's 120,000, so a test reaches the limit cheaply. Leave
+    /// it unset to get AWS's limits.
+    #[arg(long, env = "NIMBUS_SQS_MAX_INFLIGHT", value_parser = clap::value_parser!(u64).range(1..=120_000))]
+    pub sqs_max_inflight: Option<u64>,
 }
 
 /// Accepts region-shaped names (`us-east-1`, `local`): lower-case letters,
@@ -125,6 +132,7 @@ mod tests {
         assert_eq!(args.dynamodb_backfill_batch, 256);
         assert_eq!(args.auth, "relaxed");
         assert!(args.credentials.is_none());
+        assert_eq!(args.sqs_max_inflight, None);
     }
 
     #[test]

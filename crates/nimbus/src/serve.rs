@@ -66,6 +66,7 @@ fn serve(args: &ServeArgs, store: Store, started: Instant) -> Result<(), String>
         function_credentials: credentials.as_ref().and_then(|c| c.first()),
         dynamodb_shard_rollover: Duration::from_secs(args.dynamodb_shard_rollover),
         dynamodb_backfill_batch: args.dynamodb_backfill_batch as usize,
+        sqs_max_inflight: args.sqs_max_inflight,
     };
     let services = Services::open(store, &args.region, &options)
         .map_err(|e| format!("cannot start the services: {e}"))?;

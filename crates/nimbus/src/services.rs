@@ -41,6 +41,8 @@ pub struct ServiceOptions {
     pub dynamodb_shard_rollover: Duration,
     /// Items per store write of a GSI backfill.
     pub dynamodb_backfill_batch: usize,
+    /// `--sqs-max-inflight` (tests only): replaces AWS's in-flight limits.
+    pub sqs_max_inflight: Option<u64>,
 }
 
 impl Default for ServiceOptions {
@@ -53,6 +55,7 @@ impl Default for ServiceOptions {
             function_credentials: None,
             dynamodb_shard_rollover: Duration::from_secs(4 * 3600),
             dynamodb_backfill_batch: 256,
+            sqs_max_inflight: None,
         }
     }
 }
@@ -97,7 +100,10 @@ impl Services {
                 function_credentials: options.function_credentials.clone(),
             },
         )?;
-        let sqs = Sqs::open(store.clone(), clock.clone());
+        let limits = options
+            .sqs_max_inflight
+            .map_or_else(Default::default, nimbus_sqs::inflight::Limits::both);
+        let sqs = Sqs::open_with_limits(store.clone(), clock.clone(), limits);
         lambda.attach_queues(queues(sqs.clone()));
         let logs_clock = clock.clone();
         let logs = Logs::with_clock(

@@ -1267,10 +1267,10 @@ async fn requests_the_sdk_would_not_send() {
 
     let (status, header, body) = raw_sqs(e, "AddPermission", "{}").await;
     assert_eq!(status, 400);
-    assert_eq!(header, "AWS.SimpleQueueService.UnsupportedOperation;Sender");
+    assert_eq!(header, "MissingParameter;Sender");
     assert_eq!(
         body["message"],
-        "nimbus does not implement the SQS operation AddPermission yet."
+        "The request must contain the parameter QueueUrl."
     );
 
     let (status, _, body) = raw_sqs(

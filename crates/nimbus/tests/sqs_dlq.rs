@@ -159,23 +159,40 @@ async fn redrive_allow_policy_is_enforced() {
     let src = create(c, "src", &[]).await;
     let other = create(c, "other", &[]).await;
 
-    let unsupported = |raw: &str| {
-        Err(format!("InvalidParameterValue | Value {raw} for parameter RedriveAllowPolicy is invalid. Reason: Amazon SQS can't create the redrive allow policy, as it's in an unsupported format."))
-    };
+    let unsupported = Err("InvalidParameterValue | Invalid value for the parameter RedriveAllowPolicy. Reason: Amazon SQS can't create the redrive allow policy, as it\u{2019}s in an unsupported format.".to_owned());
     for raw in [
         "nope",
         r#"{"redrivePermission":"sometimes"}"#,
-        r#"{"redrivePermission":"byQueue"}"#,
-        r#"{"redrivePermission":"byQueue","sourceQueueArns":[]}"#,
-        r#"{"redrivePermission":"denyAll","sourceQueueArns":["x"]}"#,
+        r#"{"redrivePermission":"byQueue","sourceQueueArns":"x"}"#,
+        r#"{"redrivePermission":"allowAll","extra":1}"#,
         r#"{"sourceQueueArns":["x"]}"#,
     ] {
         assert_eq!(
             set_attr(c, &dlq, "RedriveAllowPolicy", raw).await,
-            unsupported(raw),
+            unsupported,
             "{raw}"
         );
     }
+    let refused = |raw: &str, reason: &str| {
+        Err(format!("InvalidParameterValue | Value {raw} for parameter RedriveAllowPolicy is invalid. Reason: Amazon SQS can't create the redrive allow policy. {reason}"))
+    };
+    for raw in [
+        r#"{"redrivePermission":"byQueue"}"#,
+        r#"{"redrivePermission":"byQueue","sourceQueueArns":[]}"#,
+    ] {
+        assert_eq!(
+            set_attr(c, &dlq, "RedriveAllowPolicy", raw).await,
+            refused(raw, "When you specify the byQueue permission type, you must also specify one or more sourceQueueArns values.")
+        );
+    }
+    let raw = r#"{"redrivePermission":"denyAll","sourceQueueArns":["x"]}"#;
+    assert_eq!(
+        set_attr(c, &dlq, "RedriveAllowPolicy", raw).await,
+        refused(
+            raw,
+            "To specify one or more source queue ARNs, you must set redrivePermission to byQueue."
+        )
+    );
     let arns: Vec<String> = (0..11)
         .map(|i| format!("\"{}\"", arn(&format!("q{i}"))))
         .collect();
