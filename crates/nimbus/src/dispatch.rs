@@ -112,6 +112,14 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
         Ok(Some(sig)) => Some(sig.scope.service.as_str()),
         _ => None,
     };
+    // The links SNS puts in its messages (SubscribeURL, UnsubscribeURL)
+    // are plain GETs without a signature, and AWS honours them so.
+    if scope_service.is_none()
+        && header(&parts.headers, headers::TARGET).is_none()
+        && is_sns_link(parts)
+    {
+        return sns_link(app, parts, request_id).await;
+    }
     let route = route::classify(&RouteInput {
         target: header(&parts.headers, headers::TARGET),
         scope_service,
@@ -167,6 +175,26 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
                 },
                 Err(err) => Handled {
                     response: xml::error_response(&err, nimbus_sqs::query::XMLNS, request_id),
+                    label,
+                    error: Some(err),
+                },
+            }
+        }
+        Ok(Route::Aws {
+            service: Service::Sns,
+            ..
+        }) => {
+            // SNS speaks awsQuery only: form parameters in, XML out.
+            let label = format!("sns {} {}", parts.method, shorten(parts.uri.path()));
+            let host = request_host(parts);
+            match call_sns(app, parts, auth, body, request_id, host).await {
+                Ok(document) => Handled {
+                    response: xml::response(StatusCode::OK, document),
+                    label,
+                    error: None,
+                },
+                Err(err) => Handled {
+                    response: xml::error_response(&err, nimbus_sns::query::XMLNS, request_id),
                     label,
                     error: Some(err),
                 },
@@ -283,17 +311,17 @@ fn verify_signature(app: &App, parts: &Parts, sig: &SigV4, body: &[u8]) -> Resul
     nimbus_wire::signature::verify(sig, credentials, &signed, std::time::SystemTime::now())
 }
 
-/// Authenticates an SQS awsQuery request and runs it: the form parameters
-/// are the query string's followed by the body's (GET requests have only the
-/// former), and the answer is the XML response document.
-async fn call_sqs_query(
+/// Authenticates an awsQuery request and reads its form parameters: the
+/// query string's followed by the body's (GET requests have only the
+/// former).
+async fn query_request(
     app: &App,
     parts: &Parts,
     auth: Result<Option<SigV4>, AwsError>,
     body: &mut Incoming,
     request_id: &str,
     host: Option<String>,
-) -> Result<String, AwsError> {
+) -> Result<(RequestContext, Vec<(String, String)>), AwsError> {
     let sig = auth?.ok_or_else(AwsError::missing_authentication_token)?;
     let mut ctx =
         RequestContext::from_scope(&sig.scope, &app.default_region, request_id.to_owned());
@@ -302,9 +330,66 @@ async fn call_sqs_query(
     verify_signature(app, parts, &sig, &body)?;
     let mut params: Vec<(String, String)> = form::pairs(parts.uri.query().unwrap_or("")).collect();
     params.extend(form::pairs(&String::from_utf8_lossy(&body)));
+    Ok((ctx, params))
+}
+
+/// Runs an SQS awsQuery request; the answer is the XML response document.
+async fn call_sqs_query(
+    app: &App,
+    parts: &Parts,
+    auth: Result<Option<SigV4>, AwsError>,
+    body: &mut Incoming,
+    request_id: &str,
+    host: Option<String>,
+) -> Result<String, AwsError> {
+    let (ctx, params) = query_request(app, parts, auth, body, request_id, host).await?;
     let path = parts.uri.path().to_owned();
     let sqs = app.services.sqs.clone();
     run_to_completion(async move { sqs.handle_query(&ctx, &path, &params).await }).await
+}
+
+/// Runs an SNS request; the answer is the XML response document.
+async fn call_sns(
+    app: &App,
+    parts: &Parts,
+    auth: Result<Option<SigV4>, AwsError>,
+    body: &mut Incoming,
+    request_id: &str,
+    host: Option<String>,
+) -> Result<String, AwsError> {
+    let (ctx, params) = query_request(app, parts, auth, body, request_id, host).await?;
+    let sns = app.services.sns.clone();
+    run_to_completion(async move { sns.handle_query(&ctx, &params).await }).await
+}
+
+/// An unsigned `GET /?Action=ConfirmSubscription...` or
+/// `GET /?Action=Unsubscribe...`: a link from an SNS message.
+fn is_sns_link(parts: &Parts) -> bool {
+    parts.method == http::Method::GET
+        && parts.uri.path() == "/"
+        && matches!(
+            form::get(parts.uri.query().unwrap_or(""), "Action").as_deref(),
+            Some("ConfirmSubscription" | "Unsubscribe")
+        )
+}
+
+async fn sns_link(app: &App, parts: &Parts, request_id: &str) -> Handled {
+    let label = format!("sns link {}", shorten(parts.uri.path()));
+    let params: Vec<(String, String)> = form::pairs(parts.uri.query().unwrap_or("")).collect();
+    let sns = app.services.sns.clone();
+    let id = request_id.to_owned();
+    match run_to_completion(async move { sns.handle_link(&id, &params).await }).await {
+        Ok(document) => Handled {
+            response: xml::response(StatusCode::OK, document),
+            label,
+            error: None,
+        },
+        Err(err) => Handled {
+            response: xml::error_response(&err, nimbus_sns::query::XMLNS, request_id),
+            label,
+            error: Some(err),
+        },
+    }
 }
 
 /// A Lambda function URL request: by host name

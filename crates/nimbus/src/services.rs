@@ -7,6 +7,7 @@ use nimbus_clock::Clock;
 use nimbus_dynamodb::{DynamoConfig, DynamoDb};
 use nimbus_lambda::{Lambda, LambdaConfig};
 use nimbus_logs::Logs;
+use nimbus_sns::Sns;
 use nimbus_sqs::Sqs;
 use nimbus_store::Store;
 use nimbus_wire::route::Service;
@@ -19,6 +20,7 @@ pub struct Services {
     pub clock: Clock,
     pub dynamodb: DynamoDb,
     pub sqs: Sqs,
+    pub sns: Sns,
     pub lambda: Lambda,
     pub logs: Logs,
     /// With --in-memory, Lambda's packages and environments live in a
@@ -54,6 +56,7 @@ pub const IMPLEMENTED: &[Service] = &[
     Service::DynamoDb,
     Service::DynamoDbStreams,
     Service::Sqs,
+    Service::Sns,
     Service::Lambda,
     Service::CloudWatchLogs,
 ];
@@ -91,6 +94,9 @@ impl Services {
         )?;
         let sqs = Sqs::open(store.clone(), clock.clone());
         lambda.attach_queues(queues(sqs.clone()));
+        let sns =
+            Sns::open(store.clone(), clock.clone()).map_err(nimbus_sns::SnsError::into_aws)?;
+        sns.attach_endpoints(crate::sns_endpoints::endpoints(sqs.clone(), lambda.clone()));
         let logs_clock = clock.clone();
         let logs = Logs::with_clock(
             store.clone(),
@@ -114,6 +120,7 @@ impl Services {
             clock,
             dynamodb,
             sqs,
+            sns,
             lambda,
             logs,
             _scratch: scratch,
