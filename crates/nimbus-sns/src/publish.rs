@@ -302,8 +302,11 @@ fn deliveries_for(topic: &CachedTopic, message: &MessageRecord) -> Vec<DeliveryR
 struct Written {
     output: PublishOutput,
     /// `None` for a duplicate or a message nobody was subscribed to.
-    queued: Option<(u64, MessageRecord, Vec<(Vec<u8>, DeliveryRecord)>)>,
+    queued: Option<Queued>,
 }
+
+/// A written message's sequence, the message, and its outbox entries.
+type Queued = (u64, MessageRecord, Vec<(Vec<u8>, DeliveryRecord)>);
 
 /// Writes the drafts in one store write (so a batch is all or nothing),
 /// then hands their deliveries to the worker.
