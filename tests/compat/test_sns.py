@@ -21,6 +21,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from compat_util import aws_error
+from sns_util import create_queue
 from conftest import _CONFIG, REGION, _session, unique_name
 
 NS = {"s": "http://sns.amazonaws.com/doc/2010-03-31/"}
@@ -51,14 +52,8 @@ def topic(sns):
 
 @pytest.fixture
 def queue_arn(sqs):
-    def make(name=None):
-        url = sqs.create_queue(
-            QueueName=name or unique_name("q"),
-            Attributes={"FifoQueue": "true"} if name and name.endswith(".fifo") else {},
-        )["QueueUrl"]
-        return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-
-    return make
+    """Factory: queue_arn(fifo=False) -> the ARN of a new queue."""
+    return lambda fifo=False: create_queue(sqs, fifo)[1]
 
 
 def raw_query(endpoint, params, sign=True, method="POST"):
@@ -534,7 +529,7 @@ def test_subscribe_errors(sns, topic, queue_arn):
         "InvalidParameter",
         "Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics",
     ):
-        sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn(unique_name("q") + ".fifo"))
+        sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn(fifo=True))
     with aws_error(
         "InvalidParameter", "Invalid parameter: TopicArn Reason: An ARN must have at least 6 elements, not 1"
     ):

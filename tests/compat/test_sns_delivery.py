@@ -9,7 +9,6 @@ LocalStack's AWS-validated SNS test suite; "not documented; assumed" marks
 nimbus's best knowledge.
 """
 
-import base64
 import hashlib
 import http.server
 import io
@@ -23,6 +22,7 @@ import zipfile
 
 import pytest
 from compat_util import aws_error
+from sns_util import create_queue, drain
 from conftest import _CONFIG, _session, unique_name
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
@@ -49,33 +49,12 @@ def topic(sns):
 
 @pytest.fixture
 def queue(sqs):
-    """Factory: queue() -> (url, arn)."""
-
-    def make(fifo=False):
-        name = unique_name("q") + (".fifo" if fifo else "")
-        url = sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true"} if fifo else {})["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        return url, arn
-
-    return make
+    """Factory: queue(fifo=False) -> (url, arn)."""
+    return lambda fifo=False: create_queue(sqs, fifo)
 
 
 def receive(sqs, url, want=1, wait=10):
-    """Receives until `want` messages arrived or `wait` seconds passed."""
-    got = []
-    deadline = time.time() + wait
-    while len(got) < want and time.time() < deadline:
-        batch = sqs.receive_message(
-            QueueUrl=url,
-            WaitTimeSeconds=1,
-            MaxNumberOfMessages=10,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-        ).get("Messages", [])
-        for m in batch:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        got.extend(batch)
-    return got
+    return drain(sqs, url, want, wait)
 
 
 def outbox_empty(endpoint, wait=10):

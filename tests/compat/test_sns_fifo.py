@@ -11,10 +11,10 @@ nimbus's best knowledge.
 
 import hashlib
 import json
-import time
 
 import pytest
 from compat_util import advance_clock, aws_error
+from sns_util import create_queue, drain
 from conftest import _CONFIG, _session, own_nimbus, unique_name
 
 
@@ -41,27 +41,7 @@ def fifo_topic(sns, content_based=False):
 
 
 def make_queue(sqs, fifo=True):
-    name = unique_name("q") + (".fifo" if fifo else "")
-    url = sqs.create_queue(QueueName=name, Attributes={"FifoQueue": "true"} if fifo else {})["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return url, arn
-
-
-def drain(sqs, url, want, wait=15):
-    got = []
-    deadline = time.time() + wait
-    while len(got) < want and time.time() < deadline:
-        batch = sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=1,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-        ).get("Messages", [])
-        for m in batch:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        got.extend(batch)
-    return got
+    return create_queue(sqs, fifo)
 
 
 def test_fifo_topic_to_fifo_queue_keeps_group_order(sns, sqs):

@@ -14,6 +14,7 @@ import time
 
 import pytest
 from compat_util import advance_clock
+from sns_util import create_queue
 from conftest import _CONFIG, _session, own_nimbus, unique_name
 
 
@@ -65,8 +66,7 @@ def failing_endpoint():
 
 def confirmed_http_subscription(sns, sqs, url, received, **attributes):
     topic = sns.create_topic(Name=unique_name("t"))["TopicArn"]
-    dlq_url = sqs.create_queue(QueueName=unique_name("dlq"))["QueueUrl"]
-    dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_url, dlq = create_queue(sqs)
     attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": dlq})
     sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=url, Attributes=attributes)
     kind, body = received.get(timeout=10)

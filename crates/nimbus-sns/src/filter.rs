@@ -238,7 +238,6 @@ fn number(text: &str) -> Option<Number> {
 mod tests {
     use super::*;
     use crate::message_attrs::MessageAttribute;
-    use std::collections::BTreeMap;
 
     fn sub_err(text: &str) -> String {
         compile(text, Scope::MessageAttributes, Origin::Subscribe)
@@ -253,23 +252,12 @@ mod tests {
     }
 
     fn message(attrs: &[(&str, &str, &str)], body: &str) -> MessageRecord {
-        MessageRecord {
-            message_id: "m".into(),
-            topic_arn: "t".into(),
-            message: body.into(),
-            per_protocol: BTreeMap::new(),
-            subject: None,
-            attributes: attrs
-                .iter()
-                .map(|(n, t, v)| (n.to_string(), MessageAttribute::string(t, v)))
-                .collect(),
-            timestamp_ms: 0,
-            group_id: None,
-            dedup_id: None,
-            sequence_number: None,
-            fifo: false,
-            signature_version: "1".into(),
-        }
+        let mut m = MessageRecord::sample(body);
+        m.attributes = attrs
+            .iter()
+            .map(|(n, t, v)| (n.to_string(), MessageAttribute::string(t, v)))
+            .collect();
+        m
     }
 
     fn policy(text: &str, scope: Scope) -> FilterPolicy {

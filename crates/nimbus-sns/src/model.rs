@@ -185,6 +185,27 @@ impl MessageRecord {
     }
 }
 
+#[cfg(test)]
+impl MessageRecord {
+    /// A message of a standard topic, for unit tests.
+    pub(crate) fn sample(message: &str) -> MessageRecord {
+        MessageRecord {
+            message_id: "mid".into(),
+            topic_arn: "arn:aws:sns:us-east-1:000000000000:t".into(),
+            message: message.into(),
+            per_protocol: BTreeMap::new(),
+            subject: None,
+            attributes: BTreeMap::new(),
+            timestamp_ms: 0,
+            group_id: None,
+            dedup_id: None,
+            sequence_number: None,
+            fifo: false,
+            signature_version: "1".into(),
+        }
+    }
+}
+
 /// One pending delivery: everything needed to reach the endpoint without
 /// looking the subscription up (it may be gone by then; SNS still delivers
 /// what was published before an unsubscribe took effect).
@@ -320,24 +341,7 @@ pub fn parse_dedup_expiry_key(key: &[u8]) -> Option<(u64, &[u8])> {
     Some((at, &key[18..]))
 }
 
-/// The first key after every key starting with `prefix`.
-pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return end;
-        }
-    }
-    vec![u8::MAX; prefix.len() + 1]
-}
-
-pub fn read_u64(bytes: Option<Vec<u8>>) -> u64 {
-    bytes
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
-        .unwrap_or(0)
-}
+pub use nimbus_store::{prefix_end, read_u64};
 
 pub fn read_u32(bytes: Option<Vec<u8>>) -> u32 {
     bytes
@@ -389,25 +393,11 @@ mod tests {
         let key = dedup_expiry_key(4, 1234, "d1");
         assert_eq!(parse_dedup_expiry_key(&key), Some((1234, &b"d1"[..])));
         assert!(key.starts_with(&dedup_expiry_prefix(4)));
-        assert_eq!(prefix_end(b"nq"), b"nr".to_vec());
     }
 
     #[test]
     fn per_protocol_messages() {
-        let mut m = MessageRecord {
-            message_id: "m".into(),
-            topic_arn: "t".into(),
-            message: "default".into(),
-            per_protocol: BTreeMap::new(),
-            subject: None,
-            attributes: BTreeMap::new(),
-            timestamp_ms: 0,
-            group_id: None,
-            dedup_id: None,
-            sequence_number: None,
-            fifo: false,
-            signature_version: "1".into(),
-        };
+        let mut m = MessageRecord::sample("default");
         m.per_protocol.insert("sqs".into(), "for sqs".into());
         assert_eq!(m.message_for("sqs"), "for sqs");
         assert_eq!(m.message_for("lambda"), "default");

@@ -6,6 +6,7 @@
 use nimbus_wire::RequestContext;
 use serde_json::{json, Value};
 
+use crate::arn::TopicRef;
 use crate::error::{Result, SnsError};
 use crate::query::Object;
 use crate::request;
@@ -76,28 +77,22 @@ pub async fn add_permission(sns: &Sns, ctx: &RequestContext, req: &Object) -> Re
         .iter()
         .map(|a| Value::String(format!("SNS:{a}")))
         .collect();
-    update_topic(sns, &t, move |topic| {
-        let arn = topic.arn();
-        let mut doc = current_policy(topic);
-        edit_statements(&mut doc, |statements| {
-            if statements
-                .iter()
-                .any(|s| s.get("Sid").and_then(Value::as_str) == Some(label.as_str()))
-            {
-                return Err(SnsError::invalid_parameter(
-                    "Invalid parameter: Statement already exists",
-                ));
-            }
-            statements.push(json!({
-                "Sid": label,
-                "Effect": "Allow",
-                "Principal": {"AWS": one_or_many(principals)},
-                "Action": one_or_many(action_values),
-                "Resource": arn,
-            }));
-            Ok(())
-        })?;
-        topic.attributes.insert("Policy".into(), doc.to_string());
+    edit_policy(sns, &t, move |arn, statements| {
+        if statements
+            .iter()
+            .any(|s| s.get("Sid").and_then(Value::as_str) == Some(label.as_str()))
+        {
+            return Err(SnsError::invalid_parameter(
+                "Invalid parameter: Statement already exists",
+            ));
+        }
+        statements.push(json!({
+            "Sid": label,
+            "Effect": "Allow",
+            "Principal": {"AWS": one_or_many(principals)},
+            "Action": one_or_many(action_values),
+            "Resource": arn,
+        }));
         Ok(())
     })
     .await?;
@@ -107,17 +102,30 @@ pub async fn add_permission(sns: &Sns, ctx: &RequestContext, req: &Object) -> Re
 pub async fn remove_permission(sns: &Sns, ctx: &RequestContext, req: &Object) -> Result<Value> {
     let t = resolve_topic_arn(ctx, request::req_str(req, "TopicArn")?)?;
     let label = request::req_str(req, "Label")?.to_owned();
-    update_topic(sns, &t, move |topic| {
-        let mut doc = current_policy(topic);
-        edit_statements(&mut doc, |statements| {
-            statements.retain(|s| s.get("Sid").and_then(Value::as_str) != Some(label.as_str()));
-            Ok(())
-        })?;
-        topic.attributes.insert("Policy".into(), doc.to_string());
+    edit_policy(sns, &t, move |_, statements| {
+        statements.retain(|s| s.get("Sid").and_then(Value::as_str) != Some(label.as_str()));
         Ok(())
     })
     .await?;
     Ok(json!({}))
+}
+
+/// Rewrites the statements of a topic's policy (the default one until a
+/// policy is set) in one store write; `edit` gets the topic ARN too.
+async fn edit_policy(
+    sns: &Sns,
+    t: &TopicRef,
+    edit: impl FnOnce(&str, &mut Vec<Value>) -> Result<()> + Send + 'static,
+) -> Result<()> {
+    update_topic(sns, t, move |topic| {
+        let arn = topic.arn();
+        let mut doc = current_policy(topic);
+        edit_statements(&mut doc, |statements| edit(&arn, statements))?;
+        topic.attributes.insert("Policy".into(), doc.to_string());
+        Ok(())
+    })
+    .await?;
+    Ok(())
 }
 
 fn current_policy(topic: &crate::model::TopicRecord) -> Value {

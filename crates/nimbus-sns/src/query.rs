@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 
+use nimbus_wire::query::{self, indexed, Node};
 use nimbus_wire::xml::XmlWriter;
 use serde_json::{Map, Value};
 
@@ -105,48 +106,10 @@ pub fn parse_request(params: &[(String, String)]) -> Result<QueryRequest> {
     if !ACTIONS.contains(&action.as_str()) {
         return Err(SnsError::invalid_action(&action));
     }
-    let mut tree = BTreeMap::new();
-    for (name, value) in params {
-        // Protocol parameters, not operation members.
-        if matches!(name.as_str(), "Action" | "Version") || name.starts_with("X-Amz-") {
-            continue;
-        }
-        insert(&mut tree, &name.split('.').collect::<Vec<_>>(), value);
-    }
     Ok(QueryRequest {
         action,
-        members: object(tree),
+        members: object(query::group(params)),
     })
-}
-
-/// Form parameters grouped by their dotted names: `A.1.B=x` is
-/// `A -> 1 -> B -> "x"`.
-#[derive(Debug)]
-enum Node {
-    Leaf(String),
-    Branch(BTreeMap<String, Node>),
-}
-
-fn insert(children: &mut BTreeMap<String, Node>, path: &[&str], value: &str) {
-    match path {
-        [] => {}
-        [last] => {
-            // The first of two parameters with one name wins.
-            children
-                .entry((*last).to_owned())
-                .or_insert_with(|| Node::Leaf(value.to_owned()));
-        }
-        [head, rest @ ..] => {
-            let child = children
-                .entry((*head).to_owned())
-                .or_insert_with(|| Node::Branch(BTreeMap::new()));
-            // `A=x` and `A.1=y` together: the parameter that cannot be
-            // placed is dropped.
-            if let Node::Branch(grand) = child {
-                insert(grand, rest, value);
-            }
-        }
-    }
 }
 
 fn object(members: BTreeMap<String, Node>) -> Object {
@@ -171,17 +134,6 @@ fn value(node: Node) -> Value {
             Value::Object(object(children))
         }
     }
-}
-
-/// The children of an indexed member (`X.1`, `X.2`, ...) in index order;
-/// indexes that are not numbers are not members and are skipped.
-fn indexed(children: BTreeMap<String, Node>) -> Vec<Node> {
-    let mut items: Vec<(u64, Node)> = children
-        .into_iter()
-        .filter_map(|(index, node)| index.parse::<u64>().ok().map(|i| (i, node)))
-        .collect();
-    items.sort_by_key(|(i, _)| *i);
-    items.into_iter().map(|(_, node)| node).collect()
 }
 
 /// A map's entries: the key is `key` (or `Name`, for message attributes),

@@ -57,30 +57,32 @@ pub fn str_map(obj: &Object, name: &str) -> Result<Vec<(String, String)>> {
     }
 }
 
-/// An optional list of strings (`TagKeys`).
-pub fn str_list(obj: &Object, name: &str) -> Result<Vec<String>> {
+/// An optional list whose items `item` reads (`None`: not the model's
+/// type). An empty list is sent as `Name=`.
+fn list<'a, T>(
+    obj: &'a Object,
+    name: &str,
+    item: impl Fn(&'a Value) -> Option<T>,
+) -> Result<Vec<T>> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) if s.is_empty() => Ok(Vec::new()),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| mistyped(name)))
+            .map(|v| item(v).ok_or_else(|| mistyped(name)))
             .collect(),
         Some(_) => Err(mistyped(name)),
     }
 }
 
+/// An optional list of strings (`TagKeys`).
+pub fn str_list(obj: &Object, name: &str) -> Result<Vec<String>> {
+    list(obj, name, |v| v.as_str().map(str::to_owned))
+}
+
 /// An optional list of structures (`Tags`, batch entries).
 pub fn obj_list<'a>(obj: &'a Object, name: &str) -> Result<Vec<&'a Object>> {
-    match obj.get(name) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(s)) if s.is_empty() => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| v.as_object().ok_or_else(|| mistyped(name)))
-            .collect(),
-        Some(_) => Err(mistyped(name)),
-    }
+    list(obj, name, Value::as_object)
 }
 
 /// An optional map of structures (`MessageAttributes`), in key order.

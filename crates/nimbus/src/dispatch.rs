@@ -68,6 +68,28 @@ struct Handled {
 }
 
 impl Handled {
+    /// An awsQuery outcome: the XML document, or the `<ErrorResponse>` in
+    /// the service's namespace.
+    fn xml(
+        outcome: Result<String, AwsError>,
+        xmlns: &str,
+        request_id: &str,
+        label: String,
+    ) -> Handled {
+        match outcome {
+            Ok(document) => Handled {
+                response: xml::response(StatusCode::OK, document),
+                label,
+                error: None,
+            },
+            Err(err) => Handled {
+                response: xml::error_response(&err, xmlns, request_id),
+                label,
+                error: Some(err),
+            },
+        }
+    }
+
     fn error(err: AwsError, version: JsonVersion, crc: Crc32, label: String) -> Handled {
         Handled {
             response: json::error_response(&err, version, crc),
@@ -167,18 +189,8 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
             // SQS without X-Amz-Target: the awsQuery protocol, XML out.
             let label = format!("sqs query {} {}", parts.method, shorten(parts.uri.path()));
             let host = request_host(parts);
-            match call_sqs_query(app, parts, auth, body, request_id, host).await {
-                Ok(document) => Handled {
-                    response: xml::response(StatusCode::OK, document),
-                    label,
-                    error: None,
-                },
-                Err(err) => Handled {
-                    response: xml::error_response(&err, nimbus_sqs::query::XMLNS, request_id),
-                    label,
-                    error: Some(err),
-                },
-            }
+            let outcome = call_sqs_query(app, parts, auth, body, request_id, host).await;
+            Handled::xml(outcome, nimbus_sqs::query::XMLNS, request_id, label)
         }
         Ok(Route::Aws {
             service: Service::Sns,
@@ -187,18 +199,8 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
             // SNS speaks awsQuery only: form parameters in, XML out.
             let label = format!("sns {} {}", parts.method, shorten(parts.uri.path()));
             let host = request_host(parts);
-            match call_sns(app, parts, auth, body, request_id, host).await {
-                Ok(document) => Handled {
-                    response: xml::response(StatusCode::OK, document),
-                    label,
-                    error: None,
-                },
-                Err(err) => Handled {
-                    response: xml::error_response(&err, nimbus_sns::query::XMLNS, request_id),
-                    label,
-                    error: Some(err),
-                },
-            }
+            let outcome = call_sns(app, parts, auth, body, request_id, host).await;
+            Handled::xml(outcome, nimbus_sns::query::XMLNS, request_id, label)
         }
         Ok(Route::Aws { service, operation }) => {
             let label = match &operation {
@@ -378,18 +380,8 @@ async fn sns_link(app: &App, parts: &Parts, request_id: &str) -> Handled {
     let params: Vec<(String, String)> = form::pairs(parts.uri.query().unwrap_or("")).collect();
     let sns = app.services.sns.clone();
     let id = request_id.to_owned();
-    match run_to_completion(async move { sns.handle_link(&id, &params).await }).await {
-        Ok(document) => Handled {
-            response: xml::response(StatusCode::OK, document),
-            label,
-            error: None,
-        },
-        Err(err) => Handled {
-            response: xml::error_response(&err, nimbus_sns::query::XMLNS, request_id),
-            label,
-            error: Some(err),
-        },
-    }
+    let outcome = run_to_completion(async move { sns.handle_link(&id, &params).await }).await;
+    Handled::xml(outcome, nimbus_sns::query::XMLNS, request_id, label)
 }
 
 /// A Lambda function URL request: by host name

@@ -5,6 +5,7 @@
 //! acknowledged reaches every subscribed queue after a SIGKILL and restart.
 
 mod common;
+mod sqs_util;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
@@ -15,11 +16,11 @@ use std::time::{Duration, Instant};
 use aws_sdk_sns::config::retry::RetryConfig;
 use aws_sdk_sns::config::timeout::TimeoutConfig;
 use aws_sdk_sns::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sns::primitives::Blob;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry, Tag};
 use aws_sdk_sns::Client;
 use common::Server;
+use sqs_util::{expect_error, expect_error_status, ok};
 
 const REGION: &str = "us-east-1";
 const ACCOUNT: &str = "000000000000";
@@ -51,44 +52,6 @@ fn sns_client(endpoint: &str) -> Client {
         )
         .build();
     Client::from_conf(config)
-}
-
-fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-        .region(aws_sdk_sqs::config::Region::new(REGION))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "AKIDNIMBUSTESTS",
-            "nimbus-test-secret",
-            None,
-            None,
-            "nimbus-tests",
-        ))
-        .endpoint_url(endpoint)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .retry_config(aws_sdk_sqs::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
-}
-
-fn ok<T, E: Debug>(r: Result<T, E>) -> T {
-    r.unwrap_or_else(|e| panic!("request failed: {e:?}"))
-}
-
-/// Asserts the SDK surfaced exactly this error code and message.
-fn err<T: Debug, E: ProvideErrorMetadata + Debug>(
-    r: Result<T, SdkError<E>>,
-    code: &str,
-    message: &str,
-) {
-    match r {
-        Ok(v) => panic!("expected {code}, got {v:?}"),
-        Err(SdkError::ServiceError(e)) => {
-            assert_eq!(e.err().code(), Some(code), "{e:?}");
-            assert_eq!(e.err().message(), Some(message), "{e:?}");
-        }
-        Err(other) => panic!("expected service error {code}, got {other:?}"),
-    }
 }
 
 async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
@@ -153,7 +116,7 @@ fn string_attr(value: &str) -> MessageAttributeValue {
 async fn topics_subscriptions_and_delivery_through_the_sdk() {
     let server = Server::start(&["--in-memory"]);
     let sns = sns_client(&server.endpoint);
-    let sqs = sqs_client(&server.endpoint);
+    let sqs = sqs_util::client(&server.endpoint);
 
     let topic = ok(sns
         .create_topic()
@@ -301,20 +264,21 @@ async fn topics_subscriptions_and_delivery_through_the_sdk() {
     assert_eq!(envelope["MessageAttributes"]["size"]["Type"], "Number");
 
     // Exact errors through the SDK.
-    err(
+    expect_error_status(
         sns.get_topic_attributes()
             .topic_arn(format!("{topic}-gone"))
             .send()
             .await,
         "NotFound",
         "Topic does not exist",
+        404,
     );
-    err(
+    expect_error(
         sns.publish().topic_arn(&topic).message("").send().await,
         "InvalidParameter",
         "Invalid parameter: Empty message",
     );
-    err(
+    expect_error(
         sns.subscribe()
             .topic_arn(&topic)
             .protocol("carrier-pigeon")
@@ -324,7 +288,7 @@ async fn topics_subscriptions_and_delivery_through_the_sdk() {
         "InvalidParameter",
         "Invalid parameter: Amazon SNS does not support this protocol string: carrier-pigeon",
     );
-    err(
+    expect_error(
         sns.get_topic_attributes().topic_arn("orders").send().await,
         "InvalidParameter",
         "Invalid parameter: TopicArn Reason: An ARN must have at least 6 elements, not 1",
@@ -332,13 +296,14 @@ async fn topics_subscriptions_and_delivery_through_the_sdk() {
 
     ok(sns.unsubscribe().subscription_arn(&red_sub).send().await);
     ok(sns.delete_topic().topic_arn(&topic).send().await);
-    err(
+    expect_error_status(
         sns.list_subscriptions_by_topic()
             .topic_arn(&topic)
             .send()
             .await,
         "NotFound",
         "Topic does not exist",
+        404,
     );
 }
 
@@ -354,7 +319,7 @@ async fn acknowledged_publishes_reach_every_queue_after_sigkill() {
     // ---- first life: publish to a topic with several queues until killed.
     let mut server = Server::start(&["--data-dir", data_arg]);
     let sns = sns_client(&server.endpoint);
-    let sqs = sqs_client(&server.endpoint);
+    let sqs = sqs_util::client(&server.endpoint);
     let topic = ok(sns.create_topic().name("fanout").send().await)
         .topic_arn
         .expect("topic arn");
@@ -420,7 +385,7 @@ async fn acknowledged_publishes_reach_every_queue_after_sigkill() {
         acked.len(),
         String::from_utf8_lossy(&pending)
     );
-    let sqs = sqs_client(&server.endpoint);
+    let sqs = sqs_util::client(&server.endpoint);
     let mut missing: HashMap<usize, usize> = HashMap::new();
     for (i, url) in queue_urls.iter().enumerate() {
         let mut seen = HashSet::new();

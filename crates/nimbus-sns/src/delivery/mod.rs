@@ -248,6 +248,30 @@ async fn run_lane(sns: Sns, lane: String) {
     }
 }
 
+/// What follows an attempt.
+enum Step {
+    Delivered,
+    /// Failed for good: to the dead-letter queue, with the reason.
+    DeadLetter(String),
+    /// Try again after this many milliseconds.
+    RetryAfter(u64),
+}
+
+/// Counts a failed attempt against the retry policy.
+fn next_step(record: &mut DeliveryRecord, outcome: Delivered) -> Step {
+    match outcome {
+        Ok(()) => Step::Delivered,
+        Err(DeliveryError::Client(reason)) => Step::DeadLetter(reason),
+        Err(DeliveryError::Server(reason)) => {
+            record.attempts += 1;
+            match record.retry.delay_before(record.attempts) {
+                Some(delay) => Step::RetryAfter(delay),
+                None => Step::DeadLetter(reason),
+            }
+        }
+    }
+}
+
 /// A FIFO delivery: retried in place (keeping its key, so its place in the
 /// lane) until it succeeds or fails for good.
 async fn deliver_in_order(sns: &Sns, key: Vec<u8>, mut record: DeliveryRecord) {
@@ -258,18 +282,14 @@ async fn deliver_in_order(sns: &Sns, key: Vec<u8>, mut record: DeliveryRecord) {
         if record.not_before_ms > sns.now_ms() {
             sns.clock().sleep_until_ms(record.not_before_ms).await;
         }
-        match attempt(sns, &record, &message).await {
-            Ok(()) => break,
-            Err(DeliveryError::Client(reason)) => {
+        let outcome = attempt(sns, &record, &message).await;
+        match next_step(&mut record, outcome) {
+            Step::Delivered => break,
+            Step::DeadLetter(reason) => {
                 dead_letter(sns, &record, &message, &reason).await;
                 break;
             }
-            Err(DeliveryError::Server(reason)) => {
-                record.attempts += 1;
-                let Some(delay) = record.retry.delay_before(record.attempts) else {
-                    dead_letter(sns, &record, &message, &reason).await;
-                    break;
-                };
+            Step::RetryAfter(delay) => {
                 record.not_before_ms = sns.now_ms() + delay;
                 let value = model::to_json(&record);
                 let k = key.clone();
@@ -299,25 +319,17 @@ async fn deliver_once(sns: &Sns, key: Vec<u8>, mut record: DeliveryRecord) {
         return;
     };
     loop {
-        match attempt(sns, &record, &message).await {
-            Ok(()) => break,
-            Err(DeliveryError::Client(reason)) => {
+        let outcome = attempt(sns, &record, &message).await;
+        match next_step(&mut record, outcome) {
+            Step::Delivered => break,
+            Step::DeadLetter(reason) => {
                 dead_letter(sns, &record, &message, &reason).await;
                 break;
             }
-            Err(DeliveryError::Server(reason)) => {
-                record.attempts += 1;
-                match record.retry.delay_before(record.attempts) {
-                    Some(0) => continue,
-                    Some(delay) => {
-                        reschedule(sns, key, record, sns.now_ms() + delay).await;
-                        return;
-                    }
-                    None => {
-                        dead_letter(sns, &record, &message, &reason).await;
-                        break;
-                    }
-                }
+            Step::RetryAfter(0) => continue,
+            Step::RetryAfter(delay) => {
+                reschedule(sns, key, record, sns.now_ms() + delay).await;
+                return;
             }
         }
     }
@@ -558,22 +570,13 @@ mod tests {
     }
 
     fn message(fifo: bool) -> MessageRecord {
-        let mut attributes = BTreeMap::new();
-        attributes.insert("a".to_owned(), MessageAttribute::string("String", "v"));
-        MessageRecord {
-            message_id: "m".into(),
-            topic_arn: "arn:aws:sns:us-east-1:1:t".into(),
-            message: "body".into(),
-            per_protocol: BTreeMap::new(),
-            subject: None,
-            attributes,
-            timestamp_ms: 0,
-            group_id: Some("g".into()),
-            dedup_id: Some("d".into()),
-            sequence_number: fifo.then(|| "1".into()),
-            fifo,
-            signature_version: "1".into(),
-        }
+        let mut m = MessageRecord::sample("body");
+        m.attributes
+            .insert("a".to_owned(), MessageAttribute::string("String", "v"));
+        m.group_id = Some("g".into());
+        m.dedup_id = Some("d".into());
+        m.fifo = fifo;
+        m
     }
 
     fn links() -> payload::Links {

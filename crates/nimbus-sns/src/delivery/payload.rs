@@ -226,7 +226,6 @@ mod tests {
     use super::*;
     use crate::message_attrs::MessageAttribute;
     use serde_json::Value;
-    use std::collections::BTreeMap;
 
     fn links() -> Links {
         Links {
@@ -235,9 +234,10 @@ mod tests {
     }
 
     fn message(fifo: bool) -> MessageRecord {
-        let mut attributes = BTreeMap::new();
-        attributes.insert("n".to_owned(), MessageAttribute::string("Number", "1.5"));
-        attributes.insert(
+        let mut m = MessageRecord::sample("hello \"world\"");
+        m.attributes
+            .insert("n".to_owned(), MessageAttribute::string("Number", "1.5"));
+        m.attributes.insert(
             "b".to_owned(),
             MessageAttribute {
                 data_type: "Binary".into(),
@@ -245,20 +245,11 @@ mod tests {
                 binary_value: Some(vec![2, 3, 4]),
             },
         );
-        MessageRecord {
-            message_id: "mid".into(),
-            topic_arn: "arn:aws:sns:us-east-1:000000000000:t".into(),
-            message: "hello \"world\"".into(),
-            per_protocol: BTreeMap::new(),
-            subject: Some("subj".into()),
-            attributes,
-            timestamp_ms: 1_700_000_000_123,
-            group_id: None,
-            dedup_id: None,
-            sequence_number: fifo.then(|| "00000000000000000001".to_owned()),
-            fifo,
-            signature_version: "1".into(),
-        }
+        m.subject = Some("subj".into());
+        m.timestamp_ms = 1_700_000_000_123;
+        m.fifo = fifo;
+        m.sequence_number = fifo.then(|| "00000000000000000001".to_owned());
+        m
     }
 
     #[test]
