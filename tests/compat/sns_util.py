@@ -2,7 +2,24 @@
 
 import time
 
+import pytest
 from conftest import unique_name
+
+
+@pytest.fixture
+def topic(sns):
+    """Factory: topic(name=None, **create_topic_kwargs) -> ARN; the topics
+    are deleted when the test ends. Import it into a test module to use it."""
+    made = []
+
+    def make(name=None, **kwargs):
+        arn = sns.create_topic(Name=name or unique_name("t"), **kwargs)["TopicArn"]
+        made.append(arn)
+        return arn
+
+    yield make
+    for arn in made:
+        sns.delete_topic(TopicArn=arn)
 
 
 def create_queue(sqs, fifo=False):

@@ -21,7 +21,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from compat_util import aws_error
-from sns_util import create_queue
+from sns_util import create_queue, topic  # noqa: F401 (a fixture)
 from conftest import _CONFIG, REGION, _session, unique_name
 
 NS = {"s": "http://sns.amazonaws.com/doc/2010-03-31/"}
@@ -34,20 +34,6 @@ def sns_unchecked(endpoint):
     return _session().client(
         "sns", endpoint_url=endpoint, config=_CONFIG.merge(Config(parameter_validation=False))
     )
-
-
-@pytest.fixture
-def topic(sns):
-    made = []
-
-    def make(name=None, **kwargs):
-        arn = sns.create_topic(Name=name or unique_name("t"), **kwargs)["TopicArn"]
-        made.append(arn)
-        return arn
-
-    yield make
-    for arn in made:
-        sns.delete_topic(TopicArn=arn)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import zipfile
 
 import pytest
 from compat_util import aws_error
-from sns_util import create_queue, drain
+from sns_util import create_queue, drain, topic  # noqa: F401 (a fixture)
 from conftest import _CONFIG, _session, unique_name
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
@@ -31,20 +31,6 @@ ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 @pytest.fixture(scope="module")
 def lam(endpoint):
     return _session().client("lambda", endpoint_url=endpoint, config=_CONFIG)
-
-
-@pytest.fixture
-def topic(sns):
-    made = []
-
-    def make(**kwargs):
-        arn = sns.create_topic(Name=unique_name("t"), **kwargs)["TopicArn"]
-        made.append(arn)
-        return arn
-
-    yield make
-    for arn in made:
-        sns.delete_topic(TopicArn=arn)
 
 
 @pytest.fixture

@@ -276,16 +276,21 @@ pub fn token_key(token: &str) -> Vec<u8> {
     path_key(b"nk", &[token])
 }
 
-pub fn message_key(seq: u64) -> Vec<u8> {
-    let mut k = MESSAGE_PREFIX.to_vec();
-    k.extend_from_slice(&seq.to_be_bytes());
+/// `tag` followed by a big-endian id: the keys of a message, its pending
+/// count, and a topic's deduplication ranges.
+fn id_key(tag: &[u8], id: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(tag.len() + 8);
+    k.extend_from_slice(tag);
+    k.extend_from_slice(&id.to_be_bytes());
     k
 }
 
+pub fn message_key(seq: u64) -> Vec<u8> {
+    id_key(MESSAGE_PREFIX, seq)
+}
+
 pub fn pending_key(seq: u64) -> Vec<u8> {
-    let mut k = b"nr".to_vec();
-    k.extend_from_slice(&seq.to_be_bytes());
-    k
+    id_key(b"nr", seq)
 }
 
 /// The outbox key of delivery `index` of message `seq`, due at `due_ms`.
@@ -311,28 +316,24 @@ pub fn parse_outbox_key(key: &[u8]) -> Option<(u64, u64, u32)> {
 }
 
 pub fn dedup_key(topic_id: u64, dedup: &str) -> Vec<u8> {
-    let mut k = dedup_prefix(topic_id);
-    k.extend_from_slice(dedup.as_bytes());
-    k
+    [dedup_prefix(topic_id).as_slice(), dedup.as_bytes()].concat()
 }
 
 pub fn dedup_prefix(topic_id: u64) -> Vec<u8> {
-    let mut k = b"nd".to_vec();
-    k.extend_from_slice(&topic_id.to_be_bytes());
-    k
+    id_key(b"nd", topic_id)
 }
 
 pub fn dedup_expiry_key(topic_id: u64, expires_ms: u64, dedup: &str) -> Vec<u8> {
-    let mut k = dedup_expiry_prefix(topic_id);
-    k.extend_from_slice(&expires_ms.to_be_bytes());
-    k.extend_from_slice(dedup.as_bytes());
-    k
+    [
+        dedup_expiry_prefix(topic_id).as_slice(),
+        &expires_ms.to_be_bytes(),
+        dedup.as_bytes(),
+    ]
+    .concat()
 }
 
 pub fn dedup_expiry_prefix(topic_id: u64) -> Vec<u8> {
-    let mut k = b"ne".to_vec();
-    k.extend_from_slice(&topic_id.to_be_bytes());
-    k
+    id_key(b"ne", topic_id)
 }
 
 /// `(expires-at, deduplication id)` of a dedup expiry key.

@@ -229,14 +229,8 @@ fn write_value(w: &mut XmlWriter, element: &str, value: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nimbus_wire::query::params;
     use serde_json::json;
-
-    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn lists_and_maps_become_json() {

@@ -38,23 +38,40 @@ pub fn opt_bool(obj: &Object, name: &str) -> Result<Option<bool>> {
     }
 }
 
-/// An optional string-to-string map (`Attributes`), in key order. An entry
-/// sent without a value maps to the empty string.
-pub fn str_map(obj: &Object, name: &str) -> Result<Vec<(String, String)>> {
+/// An optional map whose values `value` reads (`None`: not the model's
+/// type), in key order. An empty map is sent as `Name=`.
+fn map<'a, T>(
+    obj: &'a Object,
+    name: &str,
+    value: impl Fn(&'a Value) -> Option<T>,
+) -> Result<Vec<(&'a str, T)>> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(Vec::new()),
-        // An empty map is sent as `Attributes=`.
         Some(Value::String(s)) if s.is_empty() => Ok(Vec::new()),
-        Some(Value::Object(map)) => map
+        Some(Value::Object(entries)) => entries
             .iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k.clone(), s.clone())),
-                Value::Null => Ok((k.clone(), String::new())),
-                _ => Err(mistyped(name)),
+            .map(|(k, v)| {
+                value(v)
+                    .map(|v| (k.as_str(), v))
+                    .ok_or_else(|| mistyped(name))
             })
             .collect(),
         Some(_) => Err(mistyped(name)),
     }
+}
+
+/// An optional string-to-string map (`Attributes`), in key order. An entry
+/// sent without a value maps to the empty string.
+pub fn str_map(obj: &Object, name: &str) -> Result<Vec<(String, String)>> {
+    let entries = map(obj, name, |v| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => Some(String::new()),
+        _ => None,
+    })?;
+    Ok(entries
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect())
 }
 
 /// An optional list whose items `item` reads (`None`: not the model's
@@ -87,18 +104,7 @@ pub fn obj_list<'a>(obj: &'a Object, name: &str) -> Result<Vec<&'a Object>> {
 
 /// An optional map of structures (`MessageAttributes`), in key order.
 pub fn obj_map<'a>(obj: &'a Object, name: &str) -> Result<Vec<(&'a str, &'a Object)>> {
-    match obj.get(name) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(s)) if s.is_empty() => Ok(Vec::new()),
-        Some(Value::Object(map)) => map
-            .iter()
-            .map(|(k, v)| match v {
-                Value::Object(o) => Ok((k.as_str(), o)),
-                _ => Err(mistyped(name)),
-            })
-            .collect(),
-        Some(_) => Err(mistyped(name)),
-    }
+    map(obj, name, Value::as_object)
 }
 
 #[cfg(test)]

@@ -297,6 +297,13 @@ fn subscription_ref(arn_text: &str) -> Result<Option<SubscriptionRef>> {
     }
 }
 
+/// The subscription a request's `SubscriptionArn` names; NotFound when it
+/// cannot be one.
+fn existing_ref(req: &Object) -> Result<SubscriptionRef> {
+    subscription_ref(request::req_str(req, "SubscriptionArn")?)?
+        .ok_or_else(SnsError::subscription_not_found)
+}
+
 pub async fn unsubscribe(sns: &Sns, _ctx: &RequestContext, req: &Object) -> Result<Value> {
     let arn_text = request::opt_str(req, "SubscriptionArn")?.unwrap_or_default();
     if arn_text.is_empty() {
@@ -413,8 +420,7 @@ pub fn get_subscription_attributes(
     _ctx: &RequestContext,
     req: &Object,
 ) -> Result<Value> {
-    let r = subscription_ref(request::req_str(req, "SubscriptionArn")?)?
-        .ok_or_else(SnsError::subscription_not_found)?;
+    let r = existing_ref(req)?;
     let snapshot = sns.store().snapshot()?;
     let sub: SubscriptionRecord = decode(snapshot.get(&model::subscription_key(&r.topic, &r.id))?)?
         .ok_or_else(SnsError::subscription_not_found)?;
@@ -468,8 +474,7 @@ pub async fn set_subscription_attributes(
     _ctx: &RequestContext,
     req: &Object,
 ) -> Result<Value> {
-    let r = subscription_ref(request::req_str(req, "SubscriptionArn")?)?
-        .ok_or_else(SnsError::subscription_not_found)?;
+    let r = existing_ref(req)?;
     let name = request::req_str(req, "AttributeName")?.to_owned();
     let value = request::opt_str(req, "AttributeValue")?
         .unwrap_or_default()

@@ -73,10 +73,7 @@ fn ctx() -> RequestContext {
 }
 
 async fn call(sns: &Sns, params: &[(&str, &str)]) -> String {
-    let params: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let params = nimbus_wire::query::params(params);
     sns.handle_query(&ctx(), &params)
         .await
         .unwrap_or_else(|e| panic!("{params:?}: {e}"))

@@ -46,6 +46,14 @@ fn insert(children: &mut BTreeMap<String, Node>, path: &[&str], value: &str) {
     }
 }
 
+/// Owned parameters from string pairs, for in-process callers and tests.
+pub fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 /// The children of an indexed member (`X.1`, `X.2`, ...) in index order;
 /// indexes that are not numbers are not members and are skipped.
 pub fn indexed(children: BTreeMap<String, Node>) -> Vec<Node> {
@@ -60,13 +68,6 @@ pub fn indexed(children: BTreeMap<String, Node>) -> Vec<Node> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn groups_dotted_names() {

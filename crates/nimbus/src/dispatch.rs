@@ -182,25 +182,30 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
                 },
             }
         }
-        Ok(Route::Aws {
-            service: Service::Sqs,
-            operation: None,
-        }) => {
-            // SQS without X-Amz-Target: the awsQuery protocol, XML out.
-            let label = format!("sqs query {} {}", parts.method, shorten(parts.uri.path()));
+        Ok(
+            Route::Aws {
+                service: service @ Service::Sqs,
+                operation: None,
+            }
+            | Route::Aws {
+                service: service @ Service::Sns,
+                ..
+            },
+        ) => {
+            // awsQuery: SNS always, SQS without X-Amz-Target. XML out.
+            let label = format!(
+                "{} query {} {}",
+                service.name(),
+                parts.method,
+                shorten(parts.uri.path())
+            );
             let host = request_host(parts);
-            let outcome = call_sqs_query(app, parts, auth, body, request_id, host).await;
-            Handled::xml(outcome, nimbus_sqs::query::XMLNS, request_id, label)
-        }
-        Ok(Route::Aws {
-            service: Service::Sns,
-            ..
-        }) => {
-            // SNS speaks awsQuery only: form parameters in, XML out.
-            let label = format!("sns {} {}", parts.method, shorten(parts.uri.path()));
-            let host = request_host(parts);
-            let outcome = call_sns(app, parts, auth, body, request_id, host).await;
-            Handled::xml(outcome, nimbus_sns::query::XMLNS, request_id, label)
+            let outcome = call_query(app, parts, service, auth, body, request_id, host).await;
+            let xmlns = match service {
+                Service::Sqs => nimbus_sqs::query::XMLNS,
+                _ => nimbus_sns::query::XMLNS,
+            };
+            Handled::xml(outcome, xmlns, request_id, label)
         }
         Ok(Route::Aws { service, operation }) => {
             let label = match &operation {
@@ -313,17 +318,19 @@ fn verify_signature(app: &App, parts: &Parts, sig: &SigV4, body: &[u8]) -> Resul
     nimbus_wire::signature::verify(sig, credentials, &signed, std::time::SystemTime::now())
 }
 
-/// Authenticates an awsQuery request and reads its form parameters: the
-/// query string's followed by the body's (GET requests have only the
-/// former).
-async fn query_request(
+/// Authenticates an awsQuery request (SQS or SNS) and runs it: the form
+/// parameters are the query string's followed by the body's (GET requests
+/// have only the former), and the answer is the XML response document.
+#[allow(clippy::too_many_arguments)]
+async fn call_query(
     app: &App,
     parts: &Parts,
+    service: Service,
     auth: Result<Option<SigV4>, AwsError>,
     body: &mut Incoming,
     request_id: &str,
     host: Option<String>,
-) -> Result<(RequestContext, Vec<(String, String)>), AwsError> {
+) -> Result<String, AwsError> {
     let sig = auth?.ok_or_else(AwsError::missing_authentication_token)?;
     let mut ctx =
         RequestContext::from_scope(&sig.scope, &app.default_region, request_id.to_owned());
@@ -332,36 +339,14 @@ async fn query_request(
     verify_signature(app, parts, &sig, &body)?;
     let mut params: Vec<(String, String)> = form::pairs(parts.uri.query().unwrap_or("")).collect();
     params.extend(form::pairs(&String::from_utf8_lossy(&body)));
-    Ok((ctx, params))
-}
-
-/// Runs an SQS awsQuery request; the answer is the XML response document.
-async fn call_sqs_query(
-    app: &App,
-    parts: &Parts,
-    auth: Result<Option<SigV4>, AwsError>,
-    body: &mut Incoming,
-    request_id: &str,
-    host: Option<String>,
-) -> Result<String, AwsError> {
-    let (ctx, params) = query_request(app, parts, auth, body, request_id, host).await?;
-    let path = parts.uri.path().to_owned();
-    let sqs = app.services.sqs.clone();
-    run_to_completion(async move { sqs.handle_query(&ctx, &path, &params).await }).await
-}
-
-/// Runs an SNS request; the answer is the XML response document.
-async fn call_sns(
-    app: &App,
-    parts: &Parts,
-    auth: Result<Option<SigV4>, AwsError>,
-    body: &mut Incoming,
-    request_id: &str,
-    host: Option<String>,
-) -> Result<String, AwsError> {
-    let (ctx, params) = query_request(app, parts, auth, body, request_id, host).await?;
-    let sns = app.services.sns.clone();
-    run_to_completion(async move { sns.handle_query(&ctx, &params).await }).await
+    if service == Service::Sqs {
+        let path = parts.uri.path().to_owned();
+        let sqs = app.services.sqs.clone();
+        run_to_completion(async move { sqs.handle_query(&ctx, &path, &params).await }).await
+    } else {
+        let sns = app.services.sns.clone();
+        run_to_completion(async move { sns.handle_query(&ctx, &params).await }).await
+    }
 }
 
 /// An unsigned `GET /?Action=ConfirmSubscription...` or

@@ -291,21 +291,7 @@ async fn deliver_in_order(sns: &Sns, key: Vec<u8>, mut record: DeliveryRecord) {
             }
             Step::RetryAfter(delay) => {
                 record.not_before_ms = sns.now_ms() + delay;
-                let value = model::to_json(&record);
-                let k = key.clone();
-                // Kept so a restart resumes the schedule, not restarts it.
-                let kept = sns
-                    .store()
-                    .write(move |txn| {
-                        if txn.get(&k)?.is_some() {
-                            txn.put(&k, &value);
-                        }
-                        Ok::<_, SnsError>(())
-                    })
-                    .await;
-                if let Err(e) = kept {
-                    tracing::warn!("sns: could not record a retry: {}", e.message);
-                }
+                record_retry(sns, &key, key.clone(), &record).await;
             }
         }
     }
@@ -494,27 +480,35 @@ async fn dead_letter(sns: &Sns, record: &DeliveryRecord, message: &MessageRecord
 
 /// Puts a delivery back in the outbox, due at `due`.
 async fn reschedule(sns: &Sns, key: Vec<u8>, record: DeliveryRecord, due: u64) {
-    let Some((_, seq, index)) = model::parse_outbox_key(&key) else {
-        return;
-    };
-    let new_key = model::outbox_key(due, seq, index);
-    let value = model::to_json(&record);
-    let old = key.clone();
-    let moved = sns
+    if let Some((_, seq, index)) = model::parse_outbox_key(&key) {
+        record_retry(sns, &key, model::outbox_key(due, seq, index), &record).await;
+    }
+    lock(&sns.outbox().in_flight).remove(&key);
+    sns.outbox().wake.notify_one();
+}
+
+/// Writes a delivery's attempts so far under `new_key` (the same key for
+/// FIFO deliveries, which keep their place in line), so a restart resumes
+/// its retry schedule rather than restarting it. Nothing is written if the
+/// entry is gone.
+async fn record_retry(sns: &Sns, old_key: &[u8], new_key: Vec<u8>, record: &DeliveryRecord) {
+    let old = old_key.to_vec();
+    let value = model::to_json(record);
+    let written = sns
         .store()
         .write(move |txn| {
             if txn.get(&old)?.is_some() {
-                txn.delete(&old);
+                if old != new_key {
+                    txn.delete(&old);
+                }
                 txn.put(&new_key, &value);
             }
             Ok::<_, SnsError>(())
         })
         .await;
-    if let Err(e) = moved {
-        tracing::warn!("sns: could not reschedule a delivery: {}", e.message);
+    if let Err(e) = written {
+        tracing::warn!("sns: could not record a retry: {}", e.message);
     }
-    lock(&sns.outbox().in_flight).remove(&key);
-    sns.outbox().wake.notify_one();
 }
 
 /// Removes a finished delivery, and its message with its last delivery.
