@@ -533,6 +533,10 @@ def test_http_subscription_confirmation_flow(sns, topic, http_endpoint):
     )
     subs = sns.list_subscriptions_by_topic(TopicArn=t)["Subscriptions"]
     assert [s["SubscriptionArn"] for s in subs] == ["PendingConfirmation"]
+    # Subscribing again while pending sends the confirmation again, with the
+    # same token.
+    assert sns.subscribe(TopicArn=t, Protocol="http", Endpoint=hook)["SubscriptionArn"] == "pending confirmation"
+    assert json.loads(received.get(timeout=10)["body"])["Token"] == body["Token"]
     assert sns.get_topic_attributes(TopicArn=t)["Attributes"]["SubscriptionsPending"] == "1"
     # Nothing is delivered while pending.
     sns.publish(TopicArn=t, Message="too early")

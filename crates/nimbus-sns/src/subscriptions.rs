@@ -191,8 +191,9 @@ pub async fn subscribe(sns: &Sns, ctx: &RequestContext, req: &Object) -> Result<
         })
         .await?;
     sns.catalog().invalidate(&t);
-    let created = outcome.id == record.id;
-    if created && outcome.pending {
+    // A pending subscription gets its confirmation again when subscribed
+    // again (the endpoint may not have been listening the first time).
+    if outcome.pending {
         if let Some(token) = &outcome.token {
             send_confirmation(sns, &outcome, token);
         }
