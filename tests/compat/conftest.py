@@ -157,6 +157,11 @@ def sqs(endpoint):
     return _session().client("sqs", endpoint_url=endpoint, config=_CONFIG)
 
 
+@pytest.fixture(scope="session")
+def sns(endpoint):
+    return _session().client("sns", endpoint_url=endpoint, config=_CONFIG)
+
+
 # Lambda: botocore checks some members' minimums itself (Timeout >= 1,
 # MemorySize >= 128); with that off every bad value reaches the server, so
 # the tests see the server's own error as AWS would send it.

@@ -306,17 +306,7 @@ pub fn new_revision_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// The first key after every key starting with `prefix`.
-pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return end;
-        }
-    }
-    vec![u8::MAX; prefix.len() + 1]
-}
+pub use nimbus_store::prefix_end;
 
 /// The timestamp at the start of runtime log lines: `2024-05-01T12:00:00.123Z`.
 pub fn log_timestamp(ms: u64) -> String {

@@ -292,24 +292,7 @@ pub fn parse_visibility_key(key: &[u8]) -> Option<(u64, u64)> {
     Some((at, seq))
 }
 
-/// The first key after every key starting with `prefix`.
-pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return end;
-        }
-    }
-    vec![u8::MAX; prefix.len() + 1]
-}
-
-pub fn read_u64(bytes: Option<Vec<u8>>) -> u64 {
-    bytes
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
-        .unwrap_or(0)
-}
+pub use nimbus_store::{prefix_end, read_u64};
 
 #[cfg(test)]
 mod tests {
@@ -388,11 +371,5 @@ mod tests {
         let key = dedup_expiry_key(4, 1234, b"g\0d");
         assert_eq!(parse_dedup_expiry_key(&key), Some((1234, &b"g\0d"[..])));
         assert!(key.starts_with(&dedup_expiry_prefix(4)));
-    }
-
-    #[test]
-    fn prefix_end_is_the_next_prefix() {
-        assert_eq!(prefix_end(b"sq"), b"sr".to_vec());
-        assert_eq!(prefix_end(&[1, 0xff]), vec![2]);
     }
 }

@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 
+use nimbus_wire::query::{self, indexed, Node};
 use nimbus_wire::xml::XmlWriter;
 use nimbus_wire::RequestContext;
 use serde_json::{Map, Value};
@@ -165,18 +166,7 @@ pub fn parse_request(
     if !ACTIONS.contains(&action.as_str()) {
         return Err(invalid_action(&action));
     }
-    let mut tree = Node::Branch(BTreeMap::new());
-    for (name, value) in params {
-        // Protocol parameters, not operation members.
-        if matches!(name.as_str(), "Action" | "Version") || name.starts_with("X-Amz-") {
-            continue;
-        }
-        tree.insert(&name.split('.').collect::<Vec<_>>(), value);
-    }
-    let mut request = match tree {
-        Node::Branch(members) => object(members),
-        Node::Leaf(_) => Object::new(),
-    };
+    let mut request = object(query::group(params));
     // CreateQueue alone calls its tag map `tags` in the awsJson model.
     if action == "CreateQueue" {
         if let Some(tags) = request.remove("Tags") {
@@ -200,47 +190,6 @@ fn queue_path(path: &str) -> Option<(&str, &str)> {
     let account = segments.next().filter(|s| !s.is_empty())?;
     let name = segments.next().filter(|s| !s.is_empty())?;
     segments.next().is_none().then_some((account, name))
-}
-
-/// Form parameters grouped by their dotted names: `A.1.B=x` is
-/// `A -> 1 -> B -> "x"`.
-#[derive(Debug)]
-enum Node {
-    Leaf(String),
-    Branch(BTreeMap<String, Node>),
-}
-
-impl Node {
-    fn insert(&mut self, path: &[&str], value: &str) {
-        let Node::Branch(children) = self else {
-            // `A=x` and `A.1=y` together: the first shape wins, as the
-            // later parameter cannot be placed.
-            return;
-        };
-        match path {
-            [] => {}
-            [last] => {
-                children
-                    .entry((*last).to_owned())
-                    .or_insert_with(|| Node::Leaf(value.to_owned()));
-            }
-            [head, rest @ ..] => children
-                .entry((*head).to_owned())
-                .or_insert_with(|| Node::Branch(BTreeMap::new()))
-                .insert(rest, value),
-        }
-    }
-}
-
-/// The children of an indexed member (`X.1`, `X.2`, ...) in index order.
-/// Indexes that are not numbers are not members and are skipped.
-fn indexed(children: BTreeMap<String, Node>) -> Vec<Node> {
-    let mut items: Vec<(u64, Node)> = children
-        .into_iter()
-        .filter_map(|(index, node)| index.parse::<u64>().ok().map(|i| (i, node)))
-        .collect();
-    items.sort_by_key(|(i, _)| *i);
-    items.into_iter().map(|(_, node)| node).collect()
 }
 
 fn object(members: BTreeMap<String, Node>) -> Object {

@@ -60,6 +60,7 @@
 //! - `write_txn` / `overlay`: a write call's view and its buffered writes.
 //! - `read`: [`ReadView`], [`Snapshot`], table access shared by both.
 //! - `stats`: checkpoint counters ([`Store::checkpoint_stats`]).
+//! - `keys`: prefix scans' end keys and stored counters, for services.
 //! - `dir_lock`, `bounds`, `error`, `options`: small supporting pieces.
 
 mod bounds;
@@ -67,6 +68,7 @@ mod checkpoint;
 mod db_file;
 mod dir_lock;
 mod error;
+mod keys;
 mod options;
 mod overlay;
 mod read;
@@ -80,6 +82,7 @@ mod write_txn;
 mod writer;
 
 pub use error::StoreError;
+pub use keys::{prefix_end, read_u64};
 pub use options::StoreOptions;
 pub use overlay::MAX_ENTRY_BYTES;
 pub use read::{ReadView, Snapshot};

@@ -43,7 +43,9 @@ impl JsonVersion {
     /// renderer exists.
     pub fn for_protocol(protocol: Protocol) -> JsonVersion {
         match protocol {
-            Protocol::AwsJson1_0 => JsonVersion::V1_0,
+            // Query services answer in XML; their JSON-framed errors (from
+            // before the service is known) use 1.0 like everything else.
+            Protocol::AwsJson1_0 | Protocol::AwsQuery => JsonVersion::V1_0,
             Protocol::AwsJson1_1 | Protocol::RestJson1 => JsonVersion::V1_1,
         }
     }

@@ -3,7 +3,7 @@
 //! A request arrives as HTTP; this crate tells which service and operation it
 //! names ([`route`]), who signed it ([`sigv4`], [`identity`]), frames awsJson
 //! responses and errors ([`json`], [`error`]), frames awsQuery XML ([`xml`],
-//! [`form`]) and names each response
+//! [`form`], [`query`]) and names each response
 //! ([`request_id`]). Services receive plain bytes plus a [`RequestContext`] and
 //! answer with bytes or an [`AwsError`].
 
@@ -11,6 +11,7 @@ pub mod error;
 pub mod form;
 pub mod identity;
 pub mod json;
+pub mod query;
 pub mod request_id;
 pub mod rest;
 pub mod route;

@@ -16,6 +16,9 @@ pub enum Protocol {
     AwsJson1_0,
     AwsJson1_1,
     RestJson1,
+    /// Form-encoded `Action=...` requests, XML responses (SNS, and SQS
+    /// for older clients).
+    AwsQuery,
 }
 
 /// The AWS services nimbus can recognise (whether or not it implements them yet).
@@ -31,6 +34,7 @@ pub enum Service {
     Ssm,
     Kinesis,
     Lambda,
+    Sns,
 }
 
 /// One row of the routing table.
@@ -105,6 +109,12 @@ const TABLE: &[Spec] = &[
         target_prefix: None,
         signing_name: "lambda",
         protocol: Protocol::RestJson1,
+    },
+    Spec {
+        service: Service::Sns,
+        target_prefix: None,
+        signing_name: "sns",
+        protocol: Protocol::AwsQuery,
     },
 ];
 
@@ -413,5 +423,8 @@ mod tests {
         assert_eq!(Service::DynamoDbStreams.name(), "dynamodbstreams");
         assert_eq!(Service::StepFunctions.name(), "states");
         assert_eq!(Service::EventBridge.protocol(), Protocol::AwsJson1_1);
+        assert_eq!(Service::Sns.name(), "sns");
+        assert_eq!(Service::Sns.protocol(), Protocol::AwsQuery);
+        assert_eq!(Service::from_signing_name("sns"), Some(Service::Sns));
     }
 }

@@ -77,6 +77,30 @@ struct Handled {
 }
 
 impl Handled {
+    /// An awsQuery outcome: the XML document, or the `<ErrorResponse>` in
+    /// the service's namespace.
+    fn xml(
+        outcome: Result<String, AwsError>,
+        xmlns: &str,
+        request_id: &str,
+        label: String,
+    ) -> Handled {
+        match outcome {
+            Ok(document) => Handled {
+                response: xml::response(StatusCode::OK, document),
+                label,
+                error: None,
+                metric: None,
+            },
+            Err(err) => Handled {
+                response: xml::error_response(&err, xmlns, request_id),
+                label,
+                error: Some(err),
+                metric: None,
+            },
+        }
+    }
+
     fn error(err: AwsError, version: JsonVersion, crc: Crc32, label: String) -> Handled {
         Handled {
             response: json::error_response(&err, version, crc),
@@ -127,6 +151,14 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
         Ok(Some(sig)) => Some(sig.scope.service.as_str()),
         _ => None,
     };
+    // The links SNS puts in its messages (SubscribeURL, UnsubscribeURL)
+    // are plain GETs without a signature, and AWS honours them so.
+    if scope_service.is_none()
+        && header(&parts.headers, headers::TARGET).is_none()
+        && is_sns_link(parts)
+    {
+        return sns_link(app, parts, request_id).await;
+    }
     let route = route::classify(&RouteInput {
         target: header(&parts.headers, headers::TARGET),
         scope_service,
@@ -179,32 +211,41 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
             };
             handled.counted("lambda", operation.unwrap_or("unknown"))
         }
-        Ok(Route::Aws {
-            service: Service::Sqs,
-            operation: None,
-        }) => {
-            // SQS without X-Amz-Target: the awsQuery protocol, XML out.
+        Ok(
+            Route::Aws {
+                service: service @ Service::Sqs,
+                operation: None,
+            }
+            | Route::Aws {
+                service: service @ Service::Sns,
+                ..
+            },
+        ) => {
+            // awsQuery: SNS always, SQS without X-Amz-Target. XML out.
             let host = request_host(parts);
             let mut action = None;
-            let result =
-                call_sqs_query(app, parts, auth, body, request_id, host, &mut action).await;
+            let outcome = call_query(
+                app,
+                parts,
+                service,
+                auth,
+                body,
+                request_id,
+                host,
+                &mut action,
+            )
+            .await;
             let operation = action.unwrap_or_else(|| "unknown".to_owned());
-            let label = format!("sqs.{operation} (query) {}", shorten(parts.uri.path()));
-            let handled = match result {
-                Ok(document) => Handled {
-                    response: xml::response(StatusCode::OK, document),
-                    label,
-                    error: None,
-                    metric: None,
-                },
-                Err(err) => Handled {
-                    response: xml::error_response(&err, nimbus_sqs::query::XMLNS, request_id),
-                    label,
-                    error: Some(err),
-                    metric: None,
-                },
+            let label = format!(
+                "{}.{operation} (query) {}",
+                service.name(),
+                shorten(parts.uri.path())
+            );
+            let xmlns = match service {
+                Service::Sqs => nimbus_sqs::query::XMLNS,
+                _ => nimbus_sns::query::XMLNS,
             };
-            handled.counted("sqs", operation)
+            Handled::xml(outcome, xmlns, request_id, label).counted(service.name(), operation)
         }
         Ok(Route::Aws { service, operation }) => {
             let label = match &operation {
@@ -321,12 +362,14 @@ fn verify_signature(app: &App, parts: &Parts, sig: &SigV4, body: &[u8]) -> Resul
     nimbus_wire::signature::verify(sig, credentials, &signed, std::time::SystemTime::now())
 }
 
-/// Authenticates an SQS awsQuery request and runs it: the form parameters
-/// are the query string's followed by the body's (GET requests have only the
-/// former), and the answer is the XML response document.
-async fn call_sqs_query(
+/// Authenticates an awsQuery request (SQS or SNS) and runs it: the form
+/// parameters are the query string's followed by the body's (GET requests
+/// have only the former), and the answer is the XML response document.
+#[allow(clippy::too_many_arguments)]
+async fn call_query(
     app: &App,
     parts: &Parts,
+    service: Service,
     auth: Result<Option<SigV4>, AwsError>,
     body: &mut Incoming,
     request_id: &str,
@@ -345,9 +388,34 @@ async fn call_sqs_query(
         .iter()
         .find(|(k, _)| k == "Action")
         .map(|(_, v)| v.chars().take(64).collect());
-    let path = parts.uri.path().to_owned();
-    let sqs = app.services.sqs.clone();
-    run_to_completion(async move { sqs.handle_query(&ctx, &path, &params).await }).await
+    if service == Service::Sqs {
+        let path = parts.uri.path().to_owned();
+        let sqs = app.services.sqs.clone();
+        run_to_completion(async move { sqs.handle_query(&ctx, &path, &params).await }).await
+    } else {
+        let sns = app.services.sns.clone();
+        run_to_completion(async move { sns.handle_query(&ctx, &params).await }).await
+    }
+}
+
+/// An unsigned `GET /?Action=ConfirmSubscription...` or
+/// `GET /?Action=Unsubscribe...`: a link from an SNS message.
+fn is_sns_link(parts: &Parts) -> bool {
+    parts.method == http::Method::GET
+        && parts.uri.path() == "/"
+        && matches!(
+            form::get(parts.uri.query().unwrap_or(""), "Action").as_deref(),
+            Some("ConfirmSubscription" | "Unsubscribe")
+        )
+}
+
+async fn sns_link(app: &App, parts: &Parts, request_id: &str) -> Handled {
+    let label = format!("sns link {}", shorten(parts.uri.path()));
+    let params: Vec<(String, String)> = form::pairs(parts.uri.query().unwrap_or("")).collect();
+    let sns = app.services.sns.clone();
+    let id = request_id.to_owned();
+    let outcome = run_to_completion(async move { sns.handle_link(&id, &params).await }).await;
+    Handled::xml(outcome, nimbus_sns::query::XMLNS, request_id, label)
 }
 
 /// A Lambda function URL request: by host name

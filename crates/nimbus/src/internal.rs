@@ -31,6 +31,8 @@ pub fn handle(services: &Services, method: &Method, path: &str, body: &[u8]) -> 
         "/_nimbus/lambda/environments" if is_get => lambda::environments(&services.lambda),
         "/_nimbus/lambda/environments" => not_allowed(method, path, "GET, HEAD"),
         p if p.starts_with(lambda::CODE_PREFIX) && is_get => lambda::code(&services.lambda, p),
+        "/_nimbus/sns/outbox" if is_get => sns_outbox(services),
+        "/_nimbus/sns/outbox" => not_allowed(method, path, "GET, HEAD"),
         _ => error(
             StatusCode::NOT_FOUND,
             "NotFound",
@@ -45,6 +47,15 @@ fn health() -> Response<Bytes> {
         StatusCode::OK,
         &json!({"status": "ok", "version": VERSION, "services": services}),
     )
+}
+
+/// How many SNS deliveries are waiting in the outbox (published, not yet
+/// delivered nor dead-lettered): tests wait for it to drain.
+fn sns_outbox(services: &Services) -> Response<Bytes> {
+    match services.sns.pending_deliveries() {
+        Ok(pending) => json_response(StatusCode::OK, &json!({ "pending": pending })),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.code, e.message),
+    }
 }
 
 /// Prometheus text exposition (version 0.0.4) of what nimbus measures.
@@ -136,7 +147,14 @@ mod tests {
         assert_eq!(body["version"], VERSION);
         assert_eq!(
             body["services"],
-            json!(["dynamodb", "dynamodbstreams", "sqs", "lambda", "logs"])
+            json!([
+                "dynamodb",
+                "dynamodbstreams",
+                "sqs",
+                "sns",
+                "lambda",
+                "logs"
+            ])
         );
     }
 
@@ -155,6 +173,10 @@ mod tests {
         assert_eq!(response.headers()[ALLOW], "POST");
         let response = handle(&services, &Method::POST, "/_nimbus/clock", b"{}");
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        let response = handle(&services, &Method::GET, "/_nimbus/sns/outbox", b"");
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(body, json!({"pending": 0}));
         let long = format!("/_nimbus/{}", "é".repeat(500));
         assert!(handle(&services, &Method::GET, &long, b"").body().len() < 400);
     }

@@ -10,6 +10,7 @@ mod serve;
 mod server;
 mod services;
 mod shutdown;
+mod sns_endpoints;
 
 use std::process::ExitCode;
 

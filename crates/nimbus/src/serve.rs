@@ -105,6 +105,7 @@ fn serve(args: &ServeArgs, store: Store, started: Instant) -> Result<(), String>
             data_label(args)
         );
         app.services.lambda.start(format!("http://{address}"));
+        app.services.sns.start(format!("http://{address}"));
         app.services.logs.spawn_retention_sweeper();
         let names: Vec<&str> = IMPLEMENTED.iter().map(|s| s.name()).collect();
         tracing::info!(

@@ -7,6 +7,7 @@ use nimbus_clock::Clock;
 use nimbus_dynamodb::{DynamoConfig, DynamoDb};
 use nimbus_lambda::{Lambda, LambdaConfig};
 use nimbus_logs::Logs;
+use nimbus_sns::Sns;
 use nimbus_sqs::Sqs;
 use nimbus_store::Store;
 use nimbus_wire::route::Service;
@@ -19,6 +20,7 @@ pub struct Services {
     pub clock: Clock,
     pub dynamodb: DynamoDb,
     pub sqs: Sqs,
+    pub sns: Sns,
     pub lambda: Lambda,
     pub logs: Logs,
     /// Every AWS API request's outcome and latency (`/_nimbus/metrics`).
@@ -65,6 +67,7 @@ pub const IMPLEMENTED: &[Service] = &[
     Service::DynamoDb,
     Service::DynamoDbStreams,
     Service::Sqs,
+    Service::Sns,
     Service::Lambda,
     Service::CloudWatchLogs,
 ];
@@ -105,6 +108,10 @@ impl Services {
             .map_or_else(Default::default, nimbus_sqs::inflight::Limits::both);
         let sqs = Sqs::open_with_limits(store.clone(), clock.clone(), limits);
         lambda.attach_queues(queues(sqs.clone()));
+        let sns =
+            Sns::open(store.clone(), clock.clone()).map_err(nimbus_sns::SnsError::into_aws)?;
+        sns.attach_endpoints(crate::sns_endpoints::endpoints(sqs.clone(), lambda.clone()));
+        lambda.attach_topics(topics(sns.clone()));
         let logs_clock = clock.clone();
         let logs = Logs::with_clock(
             store.clone(),
@@ -130,6 +137,7 @@ impl Services {
             clock,
             dynamodb,
             sqs,
+            sns,
             lambda,
             logs,
             requests: crate::metrics::RequestMetrics::default(),
@@ -140,6 +148,44 @@ impl Services {
 
 /// Lambda's way into SQS: each operation is one call into the SQS service
 /// in process (no HTTP), with the queue named by its ARN.
+/// Lambda's way into SNS: a destination, dead-letter target or stream
+/// mapping's OnFailure publishes through `Sns::publish`, which checks and
+/// stores the message as the Publish API does.
+fn topics(sns: Sns) -> nimbus_lambda::queues::Topics {
+    use nimbus_lambda::queues::{TopicMessage, Topics};
+    use nimbus_sns::publish::PublishInput;
+    use nimbus_sns::MessageAttribute;
+
+    Topics {
+        publish: std::sync::Arc::new(move |m: TopicMessage| {
+            let sns = sns.clone();
+            Box::pin(async move {
+                let input = PublishInput {
+                    topic_arn: Some(m.topic_arn),
+                    message: Some(m.message),
+                    message_attributes: m
+                        .attributes
+                        .into_iter()
+                        .map(|(name, value)| {
+                            let attribute = MessageAttribute {
+                                data_type: "String".to_owned(),
+                                string_value: Some(value),
+                                binary_value: None,
+                            };
+                            (name, attribute)
+                        })
+                        .collect(),
+                    ..PublishInput::default()
+                };
+                sns.publish(input)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+        }),
+    }
+}
+
 fn queues(sqs: Sqs) -> nimbus_lambda::queues::Queues {
     use nimbus_lambda::queues::{QueueError, QueueInfo, QueueMessage, Queues};
     use serde_json::{json, Value};

@@ -47,7 +47,14 @@ async fn starts_on_port_zero_and_reports_health() {
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(
         body["services"],
-        serde_json::json!(["dynamodb", "dynamodbstreams", "sqs", "lambda", "logs"])
+        serde_json::json!([
+            "dynamodb",
+            "dynamodbstreams",
+            "sqs",
+            "sns",
+            "lambda",
+            "logs"
+        ])
     );
 }
 
