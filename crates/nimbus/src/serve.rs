@@ -64,6 +64,7 @@ fn serve(args: &ServeArgs, store: Store, started: Instant) -> Result<(), String>
         lambda_idle_timeout: Duration::from_secs(args.lambda_idle_timeout),
         lambda_concurrency: args.lambda_concurrency,
         function_credentials: credentials.as_ref().and_then(|c| c.first()),
+        lambda_isolation: args.lambda_isolation.parse()?,
     };
     let services = Services::open(store, &args.region, &options)
         .map_err(|e| format!("cannot start the services: {e}"))?;

@@ -35,6 +35,8 @@ pub struct ServiceOptions {
     pub lambda_concurrency: u32,
     /// With `--auth strict`: the access key and secret functions get.
     pub function_credentials: Option<(String, String)>,
+    /// `--lambda-isolation`.
+    pub lambda_isolation: nimbus_lambda::exec::sandbox::Mode,
 }
 
 impl Default for ServiceOptions {
@@ -45,6 +47,7 @@ impl Default for ServiceOptions {
             lambda_idle_timeout: Duration::from_secs(300),
             lambda_concurrency: 1000,
             function_credentials: None,
+            lambda_isolation: Default::default(),
         }
     }
 }
@@ -87,6 +90,10 @@ impl Services {
                 account_concurrency: options.lambda_concurrency,
                 clock: clock.clone(),
                 function_credentials: options.function_credentials.clone(),
+                isolation: options.lambda_isolation,
+                // Functions must not see nimbus's data (the store, other
+                // functions' code); Lambda hides its own work dir itself.
+                hide: options.data_dir.iter().cloned().collect(),
             },
         )?;
         let sqs = Sqs::open(store.clone(), clock.clone());

@@ -7,6 +7,7 @@ pub mod concurrency;
 pub mod environment;
 pub mod pool;
 pub mod runtime_api;
+pub mod sandbox;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,9 +19,10 @@ use bytes::Bytes;
 use serde_json::json;
 
 use self::concurrency::Concurrency;
-use self::environment::{Environment, Exit, InitOutcome, Outcome, Spec};
+use self::environment::{Environment, Exit, InitOutcome, Outcome, Spec, StartError};
 use self::pool::Pool;
 use self::runtime_api::{Invocation, RuntimeReply};
+use self::sandbox::{Sandbox, View};
 use crate::code::CodeStore;
 use crate::error::{LambdaError, Result};
 use crate::model::{FunctionRecord, VersionConfig};
@@ -65,12 +67,19 @@ pub struct ExecConfig {
     pub idle_timeout: Duration,
     pub account_concurrency: u32,
     pub function_credentials: Option<(String, String)>,
+    /// `--lambda-isolation`.
+    pub isolation: sandbox::Mode,
+    /// Directories functions must not see (nimbus's data directory).
+    pub hide: Vec<PathBuf>,
+    /// Where the runtime bootstraps are (`/var/runtime` when isolated).
+    pub runtime_dir: PathBuf,
 }
 
 pub struct Executor {
     config: ExecConfig,
     launchers: Launchers,
     code: CodeStore,
+    sandbox: Arc<Sandbox>,
     pool: Arc<Pool>,
     pub concurrency: Arc<Concurrency>,
     /// nimbus's own URL, given to functions as AWS_ENDPOINT_URL.
@@ -88,11 +97,21 @@ pub struct Executor {
 impl Executor {
     pub fn new(config: ExecConfig, launchers: Launchers, code: CodeStore) -> Executor {
         let _ = std::fs::remove_dir_all(&config.envs_dir);
+        if let Err(e) = std::fs::create_dir_all(&config.envs_dir) {
+            tracing::error!("lambda: cannot create {}: {e}", config.envs_dir.display());
+        }
+        let sandbox = Sandbox::new(
+            config.isolation,
+            &config.hide,
+            &config.runtime_dir,
+            &config.envs_dir,
+        );
         let concurrency = Concurrency::new(config.account_concurrency);
         Executor {
             config,
             launchers,
             code,
+            sandbox: Arc::new(sandbox),
             pool: Arc::new(Pool::default()),
             concurrency,
             endpoint: OnceLock::new(),
@@ -119,6 +138,11 @@ impl Executor {
 
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// How environments are isolated on this server.
+    pub fn isolation(&self) -> sandbox::Status {
+        self.sandbox.status()
     }
 
     /// Stops every idle environment of a function (after it is deleted).
@@ -324,13 +348,22 @@ impl Executor {
                     .map_err(|e| LambdaError::Service(format!("layer extraction failed: {e}")))??,
             )
         };
-        let launch = self.launchers.launch(kind, &task_root).await?;
-        let program = launch.program.clone();
         let n = self.next_env.fetch_add(1, Ordering::Relaxed);
+        let dir = self.config.envs_dir.join(format!("{}-{n}", f.name));
+        let view = self
+            .sandbox
+            .view(&task_root, opt.as_deref(), &dir.join("tmp"));
+        let launch = self.launchers.launch(kind, &task_root).await?;
+        // The function sees its files where the view puts them.
+        let launch = runtimes::Launch {
+            program: view.path(&launch.program),
+            args: launch.args.iter().map(|a| view.path(a)).collect(),
+        };
+        let program = launch.program.clone();
         let spec = Spec {
             launch,
             env: {
-                let mut env = self.variables(f, v, &task_root, opt.as_deref(), n);
+                let mut env = self.variables(f, v, &view, n);
                 if provisioned {
                     env.insert(
                         "AWS_LAMBDA_INITIALIZATION_TYPE".into(),
@@ -340,13 +373,19 @@ impl Executor {
                 env
             },
             task_root,
-            dir: self.config.envs_dir.join(format!("{}-{n}", f.name)),
+            opt,
+            dir,
             memory_mb: v.memory_size,
+            sandbox: self.sandbox.clone(),
         };
         let _permit = self.starting.acquire().await;
         let mut env = match Environment::start(spec).await {
             Ok(env) => env,
-            Err(e) => {
+            Err(StartError::Isolation(why)) => {
+                tracing::error!("lambda: {}: {why}", f.name);
+                return Err(LambdaError::Service(why));
+            }
+            Err(StartError::Exec(e)) => {
                 let detail = format!("fork/exec {}: {}", program.display(), describe_io(&e));
                 log.extend_from_slice(
                     format!("RequestId: {request_id} Error: {detail}\nRuntime.InvalidEntrypoint\n")
@@ -384,10 +423,11 @@ impl Executor {
         &self,
         f: &FunctionRecord,
         v: &VersionConfig,
-        task_root: &std::path::Path,
-        opt: Option<&std::path::Path>,
+        view: &View,
         n: u64,
     ) -> BTreeMap<String, String> {
+        let task_root = view.task_root.as_path();
+        let opt = view.opt.as_deref();
         let mut env = BTreeMap::new();
         let mut set = |k: &str, val: String| {
             env.insert(k.to_owned(), val);
@@ -401,10 +441,9 @@ impl Executor {
         set("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", v.runtime));
         set("_HANDLER", v.handler.clone());
         set("LAMBDA_TASK_ROOT", task_root.display().to_string());
-        set(
-            "LAMBDA_RUNTIME_DIR",
-            self.config.envs_dir.display().to_string(),
-        );
+        set("LAMBDA_RUNTIME_DIR", view.runtime_dir.display().to_string());
+        set("TMPDIR", view.tmp.display().to_string());
+        set("HOME", view.tmp.display().to_string());
         set(
             "AWS_LAMBDA_LOG_GROUP_NAME",
             format!("/aws/lambda/{}", f.name),
