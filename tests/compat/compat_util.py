@@ -94,3 +94,17 @@ def advance_clock(endpoint, seconds):
     )
     with urllib.request.urlopen(request, timeout=5) as resp:
         return json.loads(resp.read())
+
+
+# Function code that sends a file to the test (see conftest's file_drop).
+DROP_PY = """
+import os as _drop_os
+import urllib.request as _drop_request
+
+
+def drop(name, text, append=False):
+    request = _drop_request.Request(
+        _drop_os.environ["OUT_URL"] + name, data=text.encode(), method="POST" if append else "PUT"
+    )
+    _drop_request.urlopen(request, timeout=10).close()
+"""

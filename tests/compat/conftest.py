@@ -18,10 +18,12 @@ import re
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -223,3 +225,55 @@ def table(dynamodb):
             dynamodb.delete_table(TableName=name)
         except dynamodb.exceptions.ResourceNotFoundException:
             pass
+
+
+class _FileDrop(BaseHTTPRequestHandler):
+    """PUT /NAME writes the body to NAME in the server's directory; POST
+    /NAME appends it."""
+
+    def _write(self, mode):
+        name = self.path.lstrip("/")
+        if not name or "/" in name or name.startswith("."):
+            self.send_response(400)
+            self.end_headers()
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.server.lock, open(self.server.directory / name, mode) as f:
+            f.write(body)
+        self.send_response(204)
+        self.end_headers()
+
+    def do_PUT(self):
+        self._write("wb")
+
+    def do_POST(self):
+        self._write("ab")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def file_drop():
+    """Factory: file_drop(directory) -> URL. Functions run isolated (their
+    /tmp is their own, the host's files are read-only to them), so a test
+    that wants to see what a function did has it send the file here over
+    loopback HTTP (functions share the host's network, as on AWS they reach
+    the internet), and reads it from `directory`. Function code includes
+    compat_util.DROP_PY and calls drop(name, text[, append=True]) with the
+    URL in its OUT_URL variable."""
+    servers = []
+
+    def start(directory):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _FileDrop)
+        server.daemon_threads = True
+        server.directory = Path(directory)
+        server.lock = threading.Lock()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
