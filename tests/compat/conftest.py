@@ -45,9 +45,9 @@ def _health_ok(endpoint):
         return False
 
 
-def _start_nimbus(args=("--in-memory",)):
-    """Starts nimbus with `args` (default: in memory); returns (process,
-    endpoint, log path)."""
+def _start_nimbus(args=("--in-memory",), wrapper=()):
+    """Starts nimbus with `args` (default: in memory), under the `wrapper`
+    command if any (e.g. setpriv); returns (process, endpoint, log path)."""
     binary = Path(os.environ.get("NIMBUS_BIN", REPO_ROOT / "target" / "debug" / "nimbus"))
     if not binary.is_file():
         pytest.exit(
@@ -57,7 +57,7 @@ def _start_nimbus(args=("--in-memory",)):
         )
     log = tempfile.NamedTemporaryFile(prefix="nimbus-compat-", suffix=".log", delete=False)
     proc = subprocess.Popen(
-        [str(binary), "serve", "--bind", "127.0.0.1:0", *args],
+        [*wrapper, str(binary), "serve", "--bind", "127.0.0.1:0", *args],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

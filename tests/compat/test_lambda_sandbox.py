@@ -36,9 +36,9 @@ def health(endpoint):
         return json.loads(r.read())
 
 
-def start(args):
+def start(args, wrapper=()):
     """(process, endpoint, log) of a new nimbus; stopped by stop()."""
-    return _start_nimbus(args)
+    return _start_nimbus(args, wrapper)
 
 
 def stop(proc, log):
@@ -376,6 +376,7 @@ export const handler = async () => {
     taskRoot: attempt(() => fs.writeFileSync('/var/task/new.txt', 'x')),
     tmp: attempt(() => fs.writeFileSync('/tmp/new.txt', 'x')),
     pid: process.pid,
+    uid: process.getuid(),
   };
 };
 """
@@ -385,7 +386,36 @@ def test_node_runs_isolated_too(isolation, lam, function):
     name = function(NODE_MJS, runtime="nodejs20.x")
     r, got = call(lam, name)
     assert "FunctionError" not in r, got
-    assert got == {"root": "/var/task", "taskRoot": "EROFS", "tmp": "ok", "pid": 2}
+    # nimbus's uid (the test's), no other.
+    assert got == {"root": "/var/task", "taskRoot": "EROFS", "tmp": "ok", "pid": 2, "uid": os.geteuid()}
+
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def test_without_root_a_user_namespace_isolates():
+    """nimbus run by an unprivileged user (here: root dropping to nobody)
+    isolates functions inside a user namespace; the function keeps that
+    user's uid. Node, because this machine's Python may sit in root's home."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to start nimbus as an unprivileged user")
+    if subprocess.run([*NOBODY, "node", "--version"], capture_output=True).returncode != 0:
+        pytest.skip("node cannot be run by an unprivileged user here")
+    proc, endpoint, log = start(("--in-memory",), wrapper=NOBODY)
+    try:
+        got = health(endpoint)["lambdaIsolation"]
+        if got["namespaces"] is None:
+            pytest.skip(got["summary"])
+        assert got["namespaces"] == "user+mount+pid", got
+        lam = _session().client("lambda", endpoint_url=endpoint, config=_CONFIG)
+        name = f"nobody-{uuid.uuid4().hex[:8]}"
+        lam.create_function(FunctionName=name, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
+                            Code={"ZipFile": zip_of({"index.mjs": NODE_MJS})})
+        r, got = call(lam, name)
+        assert "FunctionError" not in r, got
+        assert got == {"root": "/var/task", "taskRoot": "EROFS", "tmp": "ok", "pid": 2, "uid": 65534}
+    finally:
+        stop(proc, log)
 
 
 PLAIN_PY = """
