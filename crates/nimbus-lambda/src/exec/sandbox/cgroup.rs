@@ -9,8 +9,9 @@
 //!
 //! The environment's process joins its cgroup itself, before it starts the
 //! runtime (see `namespaces.rs` and the plain spawn in `mod.rs`), by writing
-//! `0` to the cgroup's `cgroup.procs`: everything the runtime ever
-//! allocates is charged to that cgroup, and its children inherit it.
+//! `0` to the cgroup's `tasks` (v1) or `cgroup.procs` (v2): everything the
+//! runtime ever allocates is charged to that cgroup, and its children
+//! inherit it.
 
 use std::ffi::CString;
 use std::fs;
@@ -56,25 +57,16 @@ impl Cgroups {
             .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
         let mounts = parse_mounts(&mountinfo);
         let mut reasons = Vec::new();
-        if let Some(base) = own_cgroup(&mounts, &membership, Version::V2) {
-            match prepare_v2(&base) {
-                Ok(parent) => {
-                    return Ok(Cgroups {
-                        version: Version::V2,
-                        parent,
-                    })
-                }
-                Err(e) => reasons.push(e),
-            }
-        }
-        if let Some(base) = own_cgroup(&mounts, &membership, Version::V1) {
-            match prepare_parent(&base) {
-                Ok(parent) => {
-                    return Ok(Cgroups {
-                        version: Version::V1,
-                        parent,
-                    })
-                }
+        for version in [Version::V2, Version::V1] {
+            let Some(base) = own_cgroup(&mounts, &membership, version) else {
+                continue;
+            };
+            let parent = match version {
+                Version::V2 => prepare_v2(&base),
+                Version::V1 => prepare_parent(&base),
+            };
+            match parent {
+                Ok(parent) => return Ok(Cgroups { version, parent }),
                 Err(e) => reasons.push(e),
             }
         }
@@ -97,9 +89,19 @@ impl Cgroups {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
+        // How a process joins: writing 0 moves the writer. v1's `tasks`
+        // moves one thread, which for a process that has just forked (one
+        // thread) is the whole process, and for the writer itself needs no
+        // global lock; `cgroup.procs` moves a thread group under a lock
+        // whose every write waits for an RCU grace period (about 10 ms,
+        // measured on every cold start). v2 moves processes only.
+        let join = match self.version {
+            Version::V1 => "tasks",
+            Version::V2 => "cgroup.procs",
+        };
         let cgroup = EnvCgroup {
             version: self.version,
-            procs: CString::new(dir.join("cgroup.procs").as_os_str().as_bytes())
+            procs: CString::new(dir.join(join).as_os_str().as_bytes())
                 .map_err(|_| io::Error::other("cgroup path contains a NUL byte"))?,
             dir,
         };
@@ -144,7 +146,8 @@ pub struct EnvCgroup {
 }
 
 impl EnvCgroup {
-    /// The file a process writes `0` to in order to join.
+    /// The file a process (with one thread) writes `0` to in order to
+    /// join.
     pub fn procs_file(&self) -> &std::ffi::CStr {
         &self.procs
     }

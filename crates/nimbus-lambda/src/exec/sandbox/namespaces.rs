@@ -520,12 +520,14 @@ unsafe fn exit_like(status: c_int) -> ! {
     }
     if libc::WIFSIGNALED(status) {
         let signal = libc::WTERMSIG(status);
-        // A copy of nimbus must not dump core for the runtime's crash.
+        // A copy of nimbus must not dump core for the runtime's crash (not
+        // dumpable covers core_pattern pipes, which ignore RLIMIT_CORE).
         let none = libc::rlimit {
             rlim_cur: 0,
             rlim_max: 0,
         };
         libc::setrlimit(libc::RLIMIT_CORE, &none);
+        libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong);
         libc::signal(signal, libc::SIG_DFL);
         libc::kill(libc::getpid(), signal);
         libc::_exit(128 + signal);
@@ -533,8 +535,9 @@ unsafe fn exit_like(status: c_int) -> ! {
     libc::_exit(1)
 }
 
-/// Joins the cgroup whose `cgroup.procs` is `procs` (writing 0 moves the
-/// writer). Also used without namespaces.
+/// Joins the cgroup whose `tasks` or `cgroup.procs` file is `procs`
+/// (writing 0 moves the writer, which has one thread). Also used without
+/// namespaces.
 ///
 /// # Safety
 /// Only between fork and exec, in the child.
