@@ -1,7 +1,9 @@
 """Helpers shared by the compatibility tests (imported as a plain module)."""
 
 import contextlib
+import io
 import json
+import zipfile
 import urllib.error
 import urllib.request
 
@@ -108,3 +110,12 @@ def drop(name, text, append=False):
     )
     _drop_request.urlopen(request, timeout=10).close()
 """
+
+
+def zip_of(files):
+    """A zip of {name: text}."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, body in files.items():
+            z.writestr(name, body)
+    return buf.getvalue()

@@ -100,13 +100,18 @@ def own_nimbus():
     try:
         yield url
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        os.unlink(log_path)
+        _stop_nimbus(proc, log_path)
+
+
+def _stop_nimbus(proc, log_path):
+    """SIGTERM, SIGKILL after 10 s; removes the log."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    os.unlink(log_path)
 
 
 @pytest.fixture(scope="session")

@@ -11,22 +11,19 @@ no user namespaces, no cgroup memory controller), the tests that need it are
 skipped with the reason nimbus gives in /_nimbus/health."""
 
 import base64
-import io
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
-import time
 import urllib.request
 import uuid
-import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import _CONFIG, _start_nimbus, _session
+from compat_util import zip_of
+from conftest import _CONFIG, _session, _start_nimbus, _stop_nimbus
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
@@ -42,13 +39,7 @@ def start(args, wrapper=()):
 
 
 def stop(proc, log):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    os.unlink(log)
+    _stop_nimbus(proc, log)
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +67,6 @@ def isolation(server):
 @pytest.fixture(scope="module")
 def lam(server):
     return _session().client("lambda", endpoint_url=server["endpoint"], config=_CONFIG)
-
-
-def zip_of(files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, body in files.items():
-            z.writestr(name, body)
-    return buf.getvalue()
 
 
 @pytest.fixture
@@ -288,6 +271,20 @@ def test_a_setsid_grandchild_dies_with_its_environment(isolation, lam, function)
     conn.close()
     listener.close()
 
+
+def test_the_runtimes_own_death_is_reported(isolation, lam, function):
+    # nimbus's child is the environment's supervisor, which must end as the
+    # runtime did: by the same signal, or with the same exit status.
+    for source, detail in [
+        ("import ctypes\n\ndef handler(event, context):\n    ctypes.string_at(0)\n", "signal: segmentation fault"),
+        ("import os\n\ndef handler(event, context):\n    os._exit(7)\n", "exit status 7"),
+    ]:
+        r, got = call(lam, function(source))
+        request_id = r["ResponseMetadata"]["RequestId"]
+        assert got == {
+            "errorType": "Runtime.ExitError",
+            "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {detail}",
+        }
 
 LIMIT_PY = """
 def handler(event, context):
