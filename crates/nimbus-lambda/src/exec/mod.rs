@@ -22,7 +22,7 @@ use self::concurrency::Concurrency;
 use self::environment::{Environment, Exit, InitOutcome, Outcome, Spec, StartError};
 use self::pool::Pool;
 use self::runtime_api::{Invocation, RuntimeReply};
-use self::sandbox::{Sandbox, View};
+use self::sandbox::View;
 use crate::code::CodeStore;
 use crate::error::{LambdaError, Result};
 use crate::model::{FunctionRecord, VersionConfig};
@@ -79,7 +79,7 @@ pub struct Executor {
     config: ExecConfig,
     launchers: Launchers,
     code: CodeStore,
-    sandbox: Arc<Sandbox>,
+    sandbox: sandbox::Probe,
     pool: Arc<Pool>,
     pub concurrency: Arc<Concurrency>,
     /// nimbus's own URL, given to functions as AWS_ENDPOINT_URL.
@@ -100,18 +100,18 @@ impl Executor {
         if let Err(e) = std::fs::create_dir_all(&config.envs_dir) {
             tracing::error!("lambda: cannot create {}: {e}", config.envs_dir.display());
         }
-        let sandbox = Sandbox::new(
+        let sandbox = sandbox::Probe::start(
             config.isolation,
-            &config.hide,
-            &config.runtime_dir,
-            &config.envs_dir,
+            config.hide.clone(),
+            config.runtime_dir.clone(),
+            config.envs_dir.clone(),
         );
         let concurrency = Concurrency::new(config.account_concurrency);
         Executor {
             config,
             launchers,
             code,
-            sandbox: Arc::new(sandbox),
+            sandbox,
             pool: Arc::new(Pool::default()),
             concurrency,
             endpoint: OnceLock::new(),
@@ -140,9 +140,10 @@ impl Executor {
         &self.pool
     }
 
-    /// How environments are isolated on this server.
+    /// How environments are isolated on this server (waits for the
+    /// start-up probe).
     pub fn isolation(&self) -> sandbox::Status {
-        self.sandbox.status()
+        self.sandbox.wait().status()
     }
 
     /// Stops every idle environment of a function (after it is deleted).
@@ -348,11 +349,18 @@ impl Executor {
                     .map_err(|e| LambdaError::Service(format!("layer extraction failed: {e}")))??,
             )
         };
+        let sandbox = match self.sandbox.ready() {
+            Some(sandbox) => sandbox,
+            None => {
+                let probe = self.sandbox.clone();
+                tokio::task::spawn_blocking(move || probe.wait())
+                    .await
+                    .map_err(|e| LambdaError::Service(format!("isolation probe failed: {e}")))?
+            }
+        };
         let n = self.next_env.fetch_add(1, Ordering::Relaxed);
         let dir = self.config.envs_dir.join(format!("{}-{n}", f.name));
-        let view = self
-            .sandbox
-            .view(&task_root, opt.as_deref(), &dir.join("tmp"));
+        let view = sandbox.view(&task_root, opt.as_deref(), &dir.join("tmp"));
         let launch = self.launchers.launch(kind, &task_root).await?;
         // The function sees its files where the view puts them.
         let launch = runtimes::Launch {
@@ -376,7 +384,7 @@ impl Executor {
             opt,
             dir,
             memory_mb: v.memory_size,
-            sandbox: self.sandbox.clone(),
+            sandbox,
         };
         let _permit = self.starting.acquire().await;
         let mut env = match Environment::start(spec).await {

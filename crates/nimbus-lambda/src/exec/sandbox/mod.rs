@@ -23,7 +23,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use self::cgroup::{Cgroups, EnvCgroup};
 use self::namespaces::{Phase, Plan, UserMaps};
@@ -102,6 +102,17 @@ impl Sandbox {
             tracing::warn!("lambda: {summary}");
         }
         sandbox
+    }
+
+    /// No isolation, for `reason`.
+    fn unavailable(reason: &str, runtime_dir: PathBuf) -> Sandbox {
+        tracing::warn!("lambda: functions not isolated: {reason}");
+        Sandbox {
+            namespaces: Err(reason.to_owned()),
+            cgroups: Err(reason.to_owned()),
+            hide: Vec::new(),
+            runtime_dir,
+        }
     }
 
     pub fn status(&self) -> Status {
@@ -291,6 +302,46 @@ impl Sandbox {
         })();
         let _ = std::fs::remove_dir_all(&dir);
         result
+    }
+}
+
+/// A [`Sandbox`] being decided on a thread of its own: the probe forks and
+/// mounts, tens of milliseconds nimbus need not wait for before it serves.
+/// The first cold start (or health check) waits for it instead.
+#[derive(Clone)]
+pub struct Probe(Arc<OnceLock<Arc<Sandbox>>>);
+
+impl Probe {
+    pub fn start(mode: Mode, hide: Vec<PathBuf>, runtime_dir: PathBuf, envs_dir: PathBuf) -> Probe {
+        let cell = Arc::new(OnceLock::new());
+        let set = cell.clone();
+        let fallback = runtime_dir.clone();
+        let spawned = std::thread::Builder::new()
+            .name("nimbus-isolation-probe".into())
+            .spawn(move || {
+                let probe = std::panic::AssertUnwindSafe(|| {
+                    Sandbox::new(mode, &hide, &runtime_dir, &envs_dir)
+                });
+                let sandbox = std::panic::catch_unwind(probe).unwrap_or_else(|_| {
+                    Sandbox::unavailable("the isolation probe failed", runtime_dir.clone())
+                });
+                let _ = set.set(Arc::new(sandbox));
+            });
+        if let Err(e) = spawned {
+            let why = format!("cannot start the isolation probe: {e}");
+            let _ = cell.set(Arc::new(Sandbox::unavailable(&why, fallback)));
+        }
+        Probe(cell)
+    }
+
+    /// The sandbox if the probe has finished.
+    pub fn ready(&self) -> Option<Arc<Sandbox>> {
+        self.0.get().cloned()
+    }
+
+    /// The sandbox, waiting (blocking) for the probe if it still runs.
+    pub fn wait(&self) -> Arc<Sandbox> {
+        self.0.wait().clone()
     }
 }
 
