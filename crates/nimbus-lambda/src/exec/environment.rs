@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::runtime_api::{self, Dispatch, InitReply, Invocation, RuntimeReply};
 use super::sandbox::cgroup::EnvCgroup;
-use super::sandbox::{EnvPaths, Sandbox};
+use super::sandbox::{EnvPaths, Sandbox, Started};
 use crate::runtimes::Launch;
 
 /// Longest a runtime may take to initialise (AWS: 10 s).
@@ -124,24 +124,7 @@ impl Environment {
             .get("AWS_LAMBDA_LOG_STREAM_NAME")
             .cloned()
             .unwrap_or_default();
-        let tmp = spec.dir.join("tmp");
         let io = StartError::Exec;
-        std::fs::create_dir_all(&tmp).map_err(io)?;
-        let paths = EnvPaths {
-            dir: &spec.dir,
-            task_root: &spec.task_root,
-            opt: spec.opt.as_deref(),
-            tmp: &tmp,
-        };
-        let name = spec
-            .dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let prepared = spec
-            .sandbox
-            .prepare(&paths, &name, spec.memory_mb)
-            .map_err(|e| StartError::Isolation(format!("cannot prepare the environment: {e}")))?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(io)?;
@@ -185,20 +168,22 @@ impl Environment {
                 Ok(())
             });
         }
-        // After the closure above: the sandbox's own runs last, and forks.
-        prepared.install(cmd.as_std_mut());
-        let spawned = cmd.spawn();
-        drop(cmd);
-        let isolation = prepared.finish(spawned.as_ref().ok().and_then(|c| c.id()));
-        let (mut child, isolation) = match (spawned, isolation) {
-            (Ok(child), Ok(isolation)) => (child, isolation),
-            (_, Err(why)) => {
+        // Creating the cgroup and building the isolated process (forks,
+        // mounts) takes milliseconds, and spawn() waits for the runtime's
+        // exec: not on an async worker's time.
+        let spawning = tokio::task::spawn_blocking(move || (spawn(cmd, &spec), spec));
+        let (spawned, spec) = match spawning.await {
+            Ok(done) => done,
+            Err(e) => {
                 server.abort();
-                return Err(StartError::Isolation(why));
+                return Err(StartError::Isolation(format!("spawn task failed: {e}")));
             }
-            (Err(e), Ok(_)) => {
+        };
+        let (mut child, isolation) = match spawned {
+            Ok(spawned) => spawned,
+            Err(e) => {
                 server.abort();
-                return Err(StartError::Exec(e));
+                return Err(e);
             }
         };
         let pid = child.id().map(|p| p as i32).unwrap_or(0);
@@ -377,6 +362,41 @@ impl Drop for Environment {
                 }
             });
         }
+    }
+}
+
+/// Prepares the environment's isolation (its directory, cgroup and view),
+/// has `cmd`'s child apply it, and spawns. Blocking.
+fn spawn(
+    mut cmd: tokio::process::Command,
+    spec: &Spec,
+) -> Result<(tokio::process::Child, Started), StartError> {
+    let tmp = spec.dir.join("tmp");
+    std::fs::create_dir_all(&tmp).map_err(StartError::Exec)?;
+    let paths = EnvPaths {
+        dir: &spec.dir,
+        task_root: &spec.task_root,
+        opt: spec.opt.as_deref(),
+        tmp: &tmp,
+    };
+    let name = spec
+        .dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let prepared = spec
+        .sandbox
+        .prepare(&paths, &name, spec.memory_mb)
+        .map_err(|e| StartError::Isolation(format!("cannot prepare the environment: {e}")))?;
+    // After nimbus's own closure: the sandbox's runs last, and forks.
+    prepared.install(cmd.as_std_mut());
+    let spawned = cmd.spawn();
+    drop(cmd);
+    let isolation = prepared.finish(spawned.as_ref().ok().and_then(|c| c.id()));
+    match (spawned, isolation) {
+        (Ok(child), Ok(isolation)) => Ok((child, isolation)),
+        (_, Err(why)) => Err(StartError::Isolation(why)),
+        (Err(e), Ok(_)) => Err(StartError::Exec(e)),
     }
 }
 
