@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::runtime_api::{self, Dispatch, InitReply, Invocation, RuntimeReply};
 use super::sandbox::cgroup::EnvCgroup;
 use super::sandbox::{EnvPaths, Sandbox, Started};
+use super::spawner::Spawner;
 use crate::runtimes::Launch;
 
 /// Longest a runtime may take to initialise (AWS: 10 s).
@@ -117,7 +118,7 @@ pub struct Environment {
 
 impl Environment {
     /// Starts the process. The runtime is not ready until [`Environment::init`].
-    pub async fn start(spec: Spec) -> Result<Environment, StartError> {
+    pub async fn start(spec: Spec, spawner: &Spawner) -> Result<Environment, StartError> {
         let started = Instant::now();
         let log_stream = spec
             .env
@@ -170,13 +171,13 @@ impl Environment {
         }
         // Creating the cgroup and building the isolated process (forks,
         // mounts) takes milliseconds, and spawn() waits for the runtime's
-        // exec: not on an async worker's time.
-        let spawning = tokio::task::spawn_blocking(move || (spawn(cmd, &spec), spec));
+        // exec: not on an async worker's time (see spawner.rs).
+        let spawning = spawner.run(move || (spawn(cmd, &spec), spec));
         let (spawned, spec) = match spawning.await {
             Ok(done) => done,
             Err(e) => {
                 server.abort();
-                return Err(StartError::Isolation(format!("spawn task failed: {e}")));
+                return Err(StartError::Isolation(e));
             }
         };
         let (mut child, isolation) = match spawned {

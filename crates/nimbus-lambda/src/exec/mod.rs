@@ -8,6 +8,7 @@ pub mod environment;
 pub mod pool;
 pub mod runtime_api;
 pub mod sandbox;
+mod spawner;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -80,6 +81,8 @@ pub struct Executor {
     launchers: Launchers,
     code: CodeStore,
     sandbox: sandbox::Probe,
+    /// Started with the first environment (it needs the async runtime).
+    spawner: OnceLock<spawner::Spawner>,
     pool: Arc<Pool>,
     pub concurrency: Arc<Concurrency>,
     /// nimbus's own URL, given to functions as AWS_ENDPOINT_URL.
@@ -112,6 +115,7 @@ impl Executor {
             launchers,
             code,
             sandbox,
+            spawner: OnceLock::new(),
             pool: Arc::new(Pool::default()),
             concurrency,
             endpoint: OnceLock::new(),
@@ -386,8 +390,21 @@ impl Executor {
             memory_mb: v.memory_size,
             sandbox,
         };
+        let spawner = match self.spawner.get() {
+            Some(spawner) => spawner,
+            None => {
+                let started = spawner::Spawner::start().map_err(|e| {
+                    LambdaError::Service(format!("cannot start the spawner thread: {e}"))
+                })?;
+                // Another cold start may have won: its spawner is used.
+                let _ = self.spawner.set(started);
+                self.spawner
+                    .get()
+                    .ok_or_else(|| LambdaError::Service("the spawner thread is missing".into()))?
+            }
+        };
         let _permit = self.starting.acquire().await;
-        let mut env = match Environment::start(spec).await {
+        let mut env = match Environment::start(spec, spawner).await {
             Ok(env) => env,
             Err(StartError::Isolation(why)) => {
                 tracing::error!("lambda: {}: {why}", f.name);
