@@ -15,6 +15,7 @@
 //! child processes, sharing nimbus's view of the file system.
 
 pub mod cgroup;
+pub mod helper;
 pub mod namespaces;
 pub mod view;
 
@@ -60,6 +61,8 @@ pub struct Sandbox {
     hide: Vec<PathBuf>,
     /// nimbus's bootstraps, seen as `/var/runtime`.
     runtime_dir: PathBuf,
+    /// The nimbus binary (O_PATH), when it runs the helper roles.
+    helper: Option<OwnedFd>,
 }
 
 /// What `/_nimbus/health` and the metrics say about isolation.
@@ -87,8 +90,10 @@ impl Sandbox {
             cgroups: Err("--lambda-isolation none".into()),
             hide,
             runtime_dir: runtime_dir.to_path_buf(),
+            helper: None,
         };
         if mode == Mode::Auto {
+            sandbox.helper = helper::available().then(own_binary).flatten();
             sandbox.cgroups = Cgroups::open().and_then(|c| probe_cgroup(&c).map(|()| c));
             // SAFETY: geteuid and getegid cannot fail.
             let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
@@ -112,6 +117,7 @@ impl Sandbox {
             cgroups: Err(reason.to_owned()),
             hide: Vec::new(),
             runtime_dir,
+            helper: None,
         }
     }
 
@@ -251,6 +257,7 @@ impl Sandbox {
             }),
             report: report.as_raw_fd(),
             probe_only,
+            helper: self.helper.as_ref().map(AsRawFd::as_raw_fd),
         };
         Ok((plan, descriptions))
     }
@@ -482,6 +489,16 @@ impl Drop for Prepared {
     }
 }
 
+/// The running binary, opened once (O_PATH, close-on-exec) so that its
+/// forks can exec it whatever happens to its path or their mounts.
+fn own_binary() -> Option<OwnedFd> {
+    // SAFETY: open returns a new descriptor we then own, or -1.
+    unsafe {
+        let fd = libc::open(c"/proc/self/exe".as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
+        (fd >= 0).then(|| OwnedFd::from_raw_fd(fd))
+    }
+}
+
 /// A non-blocking, close-on-exec pipe for the child's reports.
 fn report_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
@@ -551,4 +568,85 @@ fn probe_cgroup(cgroups: &Cgroups) -> Result<(), String> {
     };
     cgroup.remove();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One test, not several: sandboxes of one process share its parent
+    /// cgroup. The test binary does not offer the helper roles, so this
+    /// runs the supervisor and init as plain forks (the server's re-executed
+    /// helpers are tested through the compat suite).
+    #[test]
+    fn probes_and_runs_a_command_isolated() {
+        let dir = tempfile::tempdir().unwrap();
+        let (runtime, envs, task) = (
+            dir.path().join("runtimes"),
+            dir.path().join("envs"),
+            dir.path().join("task"),
+        );
+        for d in [&runtime, &envs, &task] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::fs::write(task.join("code.txt"), "code\n").unwrap();
+
+        let off = Sandbox::new(Mode::None, &[], &runtime, &envs);
+        assert!(!off.isolated());
+        assert_eq!(
+            off.status().summary,
+            "functions not isolated: --lambda-isolation none; memory limited by sampling"
+        );
+
+        let sandbox = Sandbox::new(Mode::Auto, &[dir.path().to_path_buf()], &runtime, &envs);
+        let status = sandbox.status();
+        assert_eq!(status.namespaces.is_some(), sandbox.isolated());
+        assert!(
+            !envs.join(".probe").exists(),
+            "the probe left its directory"
+        );
+        if !sandbox.isolated() {
+            // This machine cannot isolate: the summary says why.
+            assert!(status.summary.starts_with("functions not isolated: "));
+            return;
+        }
+        assert!(status.summary.starts_with("functions isolated: "));
+
+        let env_dir = envs.join("t-1");
+        let tmp = env_dir.join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        let paths = EnvPaths {
+            dir: &env_dir,
+            task_root: &task,
+            opt: None,
+            tmp: &tmp,
+        };
+        let prepared = sandbox.prepare(&paths, "t-1", 64).unwrap();
+        let mut cmd = std::process::Command::new("/bin/sh");
+        cmd.args([
+            "-c",
+            "echo $$; cat code.txt; touch /var/task/new 2>/dev/null && echo writable || echo read-only; \
+             ls -A /tmp; ls -A /proc | grep -c '^[0-9]'; exit 3",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+        prepared.install(&mut cmd);
+        let child = cmd.spawn().unwrap();
+        let child_pid = child.id();
+        let started = prepared.finish(Some(child_pid)).unwrap();
+        let out = child.wait_with_output().unwrap();
+        // The spawned supervisor ends as the runtime did.
+        assert_eq!(out.status.code(), Some(3));
+        // PID 2 under an init nobody sees; the code read-only in the cwd;
+        // an empty /tmp; its own processes only (sh, and ls, grep).
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "2\ncode\nread-only\n3\n"
+        );
+        assert!(started.runtime_pid.is_some_and(|p| p != child_pid as i32));
+        if let Some(cgroup) = started.cgroup {
+            cgroup.remove();
+        }
+    }
 }

@@ -21,6 +21,10 @@
 //! - **C, the runtime**, builds the function's view of the file system,
 //!   drops every capability and returns to std, which execs the runtime.
 //!
+//! Once they have forked, A and B exec the nimbus binary afresh in their
+//! role (helper.rs) so as not to keep a copy of nimbus's memory; where the
+//! binary does not offer the roles they run the same loops as forks.
+//!
 //! The file system the function sees is a fresh tmpfs root holding bind
 //! mounts of the host's top-level directories, except: `/tmp` is the
 //! environment's own directory (the only writable place), `/var/task` is
@@ -160,6 +164,10 @@ pub struct Plan {
     pub report: RawFd,
     /// Stop once everything is set up (C exits 0 instead of exec'ing).
     pub probe_only: bool,
+    /// An O_PATH descriptor of the nimbus binary, when it runs the helper
+    /// roles (helper.rs): A and B exec it instead of staying copies of
+    /// nimbus.
+    pub helper: Option<RawFd>,
 }
 
 /// A record on the report pipe: what happened, two numbers.
@@ -248,7 +256,7 @@ impl Plan {
         let b = libc::fork();
         check(b as c_long, Phase::Fork)?;
         if b > 0 {
-            supervise(b, status_r, alive_w);
+            supervise(b, status_r, alive_w, self.helper);
         }
 
         // --- B: PID 1 of the new namespace ---
@@ -272,7 +280,7 @@ impl Plan {
         let c = libc::fork();
         check(c as c_long, Phase::Fork)?;
         if c > 0 {
-            init(c, status_w);
+            init(c, status_w, self.helper);
         }
 
         // --- C: the runtime ---
@@ -471,12 +479,27 @@ impl Step {
 
 /// A, once B runs: holds nothing of nimbus's, waits for B, and exits as
 /// the runtime did.
-unsafe fn supervise(b: libc::pid_t, status_r: RawFd, alive_w: RawFd) -> ! {
-    // A never execs, so it still holds every descriptor nimbus had open
-    // when it forked (listening sockets, other environments' pipes, std's
-    // exec-error pipe, which would keep nimbus's spawn() waiting).
-    close_fds_except(&mut [status_r, alive_w]);
+unsafe fn supervise(b: libc::pid_t, status_r: RawFd, alive_w: RawFd, helper: Option<RawFd>) -> ! {
+    // A never execs the runtime, so it still holds every descriptor nimbus
+    // had open when it forked (listening sockets, other environments'
+    // pipes, std's exec-error pipe, which would keep nimbus's spawn()
+    // waiting).
+    close_fds_except(&mut [status_r, alive_w, helper.unwrap_or(-1)]);
     reset_signals();
+    // And a copy of nimbus's memory, which it would keep for as long as the
+    // environment lives as nimbus's own pages change: exec nimbus afresh
+    // in its supervisor role (see helper.rs). `alive_w` stays open in it.
+    if let Some(helper) = helper {
+        exec_helper(helper, SUPERVISOR, b, status_r, alive_w);
+    }
+    supervise_loop(b, status_r)
+}
+
+/// Waits for B and exits as the runtime did.
+///
+/// # Safety
+/// Async-signal-safe: usable between fork and exec.
+pub unsafe fn supervise_loop(b: libc::pid_t, status_r: RawFd) -> ! {
     let mut own = 0;
     while libc::waitpid(b, &mut own, 0) < 0 {
         if errno() != libc::EINTR {
@@ -494,11 +517,25 @@ unsafe fn supervise(b: libc::pid_t, status_r: RawFd, alive_w: RawFd) -> ! {
 
 /// B, once C runs: reaps every process of the namespace that ends up its
 /// child, and when C exits reports how.
-unsafe fn init(c: libc::pid_t, status_w: RawFd) -> ! {
-    close_fds_except(&mut [status_w]);
+unsafe fn init(c: libc::pid_t, status_w: RawFd, helper: Option<RawFd>) -> ! {
+    close_fds_except(&mut [status_w, helper.unwrap_or(-1)]);
     reset_signals();
-    // B runs no code of the function's, but hold nothing it does not need.
+    // B runs no code of the function's, but holds nothing it does not
+    // need: no capabilities (before the exec, so the new image gets none),
+    // and (exec) no copy of nimbus's memory.
     let _ = drop_capabilities();
+    if let Some(helper) = helper {
+        exec_helper(helper, INIT, c, status_w, -1);
+    }
+    init_loop(c, status_w)
+}
+
+/// Reaps every process of the namespace that ends up B's child; when C
+/// exits, reports its wait status and exits (which kills the rest).
+///
+/// # Safety
+/// Async-signal-safe: usable between fork and exec.
+pub unsafe fn init_loop(c: libc::pid_t, status_w: RawFd) -> ! {
     loop {
         let mut status = 0;
         let pid = libc::waitpid(-1, &mut status, 0);
@@ -511,6 +548,71 @@ unsafe fn init(c: libc::pid_t, status_w: RawFd) -> ! {
             libc::_exit(1);
         }
     }
+}
+
+/// `argv[0]` of nimbus re-executed as an environment's supervisor or init.
+pub const SUPERVISOR: &CStr = c"nimbus-lambda-supervisor";
+pub const INIT: &CStr = c"nimbus-lambda-init";
+
+/// Execs the nimbus binary (`helper`, an O_PATH descriptor of it) as
+/// `role`, with `pid` and `fd` as its arguments, none of nimbus's
+/// environment, and `fd` and `keep` left open. Returns only if the exec
+/// failed.
+unsafe fn exec_helper(helper: RawFd, role: &CStr, pid: libc::pid_t, fd: RawFd, keep: RawFd) {
+    for open in [fd, keep] {
+        if open >= 0 && libc::fcntl(open, libc::F_SETFD, 0) != 0 {
+            return;
+        }
+    }
+    let mut pid_text = [0u8; 16];
+    let mut fd_text = [0u8; 16];
+    decimal(pid as i64, &mut pid_text);
+    decimal(fd as i64, &mut fd_text);
+    let argv = [
+        role.as_ptr(),
+        pid_text.as_ptr().cast(),
+        fd_text.as_ptr().cast(),
+        std::ptr::null(),
+    ];
+    // No environment of nimbus's, but one allocator setting: the nimbus
+    // binary allocates with mimalloc, which otherwise commits its first
+    // arena at once (4 MiB per helper, two helpers per environment; 0.6
+    // MiB without).
+    let envp = [c"MIMALLOC_ARENA_EAGER_COMMIT=0".as_ptr(), std::ptr::null()];
+    libc::syscall(
+        libc::SYS_execveat,
+        helper as c_long,
+        c"".as_ptr(),
+        argv.as_ptr(),
+        envp.as_ptr(),
+        libc::AT_EMPTY_PATH as c_long,
+    );
+}
+
+/// `n` in decimal, NUL-terminated, into `out` (16 bytes hold any i64 we
+/// pass: pids and descriptors).
+fn decimal(mut n: i64, out: &mut [u8; 16]) {
+    let mut digits = [0u8; 16];
+    let mut len = 0;
+    let negative = n < 0;
+    loop {
+        digits[len] = b'0' + (n % 10).unsigned_abs() as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 || len == digits.len() - 2 {
+            break;
+        }
+    }
+    let mut at = 0;
+    if negative {
+        out[0] = b'-';
+        at = 1;
+    }
+    for i in (0..len).rev() {
+        out[at] = digits[i];
+        at += 1;
+    }
+    out[at] = 0;
 }
 
 /// Exits with the same status as a process whose wait status is `status`.
@@ -708,6 +810,23 @@ unsafe fn drop_capabilities() -> Result<(), c_int> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_without_allocating() {
+        let text = |n| {
+            let mut out = [0xffu8; 16];
+            decimal(n, &mut out);
+            CStr::from_bytes_until_nul(&out)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(text(0), "0");
+        assert_eq!(text(7), "7");
+        assert_eq!(text(4_194_304), "4194304");
+        assert_eq!(text(-1), "-1");
+    }
 
     #[test]
     fn phases_survive_the_pipe() {
