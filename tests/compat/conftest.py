@@ -103,15 +103,19 @@ def own_nimbus():
         _stop_nimbus(proc, log_path)
 
 
-def _stop_nimbus(proc, log_path):
-    """SIGTERM, SIGKILL after 10 s; removes the log."""
+def _stop_nimbus(proc, log_path, keep_failed_log=False):
+    """SIGTERM, SIGKILL after 10 s; removes the log (with keep_failed_log,
+    not when nimbus did not exit cleanly: it says where the log is)."""
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    os.unlink(log_path)
+    if keep_failed_log and proc.returncode not in (0, -signal.SIGTERM):
+        print(f"nimbus exited with {proc.returncode}; log kept at {log_path}")
+    else:
+        os.unlink(log_path)
 
 
 @pytest.fixture(scope="session")
@@ -124,16 +128,7 @@ def endpoint():
     try:
         yield url
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.returncode not in (0, -signal.SIGTERM):
-            print(f"nimbus exited with {proc.returncode}; log kept at {log_path}")
-        else:
-            os.unlink(log_path)
+        _stop_nimbus(proc, log_path, keep_failed_log=True)
 
 
 @pytest.fixture(scope="session")
