@@ -376,8 +376,8 @@ pub fn pss_kib(pid: u32) -> Option<u64> {
         .and_then(|n| n.parse().ok())
 }
 
-/// All descendants of `root`, from the parent pids in /proc/*/stat.
-pub fn descendants(root: u32) -> Vec<u32> {
+/// Every process's (pid, parent pid), from /proc/*/stat.
+fn parents() -> Vec<(u32, u32)> {
     let mut parent_of = Vec::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for entry in dir.flatten() {
@@ -405,6 +405,21 @@ pub fn descendants(root: u32) -> Vec<u32> {
             }
         }
     }
+    parent_of
+}
+
+/// The direct children of `root`.
+pub fn children(root: u32) -> Vec<u32> {
+    parents()
+        .into_iter()
+        .filter(|&(_, parent)| parent == root)
+        .map(|(child, _)| child)
+        .collect()
+}
+
+/// All descendants of `root`, from the parent pids in /proc/*/stat.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let parent_of = parents();
     let mut out = Vec::new();
     let mut frontier = vec![root];
     while let Some(p) = frontier.pop() {

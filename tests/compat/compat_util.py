@@ -1,7 +1,9 @@
 """Helpers shared by the compatibility tests (imported as a plain module)."""
 
 import contextlib
+import io
 import json
+import zipfile
 import urllib.error
 import urllib.request
 
@@ -94,3 +96,26 @@ def advance_clock(endpoint, seconds):
     )
     with urllib.request.urlopen(request, timeout=5) as resp:
         return json.loads(resp.read())
+
+
+# Function code that sends a file to the test (see conftest's file_drop).
+DROP_PY = """
+import os as _drop_os
+import urllib.request as _drop_request
+
+
+def drop(name, text, append=False):
+    request = _drop_request.Request(
+        _drop_os.environ["OUT_URL"] + name, data=text.encode(), method="POST" if append else "PUT"
+    )
+    _drop_request.urlopen(request, timeout=10).close()
+"""
+
+
+def zip_of(files):
+    """A zip of {name: text}."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, body in files.items():
+            z.writestr(name, body)
+    return buf.getvalue()

@@ -18,10 +18,12 @@ import re
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -43,9 +45,9 @@ def _health_ok(endpoint):
         return False
 
 
-def _start_nimbus(args=("--in-memory",)):
-    """Starts nimbus with `args` (default: in memory); returns (process,
-    endpoint, log path)."""
+def _start_nimbus(args=("--in-memory",), wrapper=()):
+    """Starts nimbus with `args` (default: in memory), under the `wrapper`
+    command if any (e.g. setpriv); returns (process, endpoint, log path)."""
     binary = Path(os.environ.get("NIMBUS_BIN", REPO_ROOT / "target" / "debug" / "nimbus"))
     if not binary.is_file():
         pytest.exit(
@@ -55,7 +57,7 @@ def _start_nimbus(args=("--in-memory",)):
         )
     log = tempfile.NamedTemporaryFile(prefix="nimbus-compat-", suffix=".log", delete=False)
     proc = subprocess.Popen(
-        [str(binary), "serve", "--bind", "127.0.0.1:0", *args],
+        [*wrapper, str(binary), "serve", "--bind", "127.0.0.1:0", *args],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -99,12 +101,21 @@ def own_nimbus(args=("--in-memory",)):
     try:
         yield url
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop_nimbus(proc, log_path)
+
+
+def _stop_nimbus(proc, log_path, keep_failed_log=False):
+    """SIGTERM, SIGKILL after 10 s; removes the log (with keep_failed_log,
+    not when nimbus did not exit cleanly: it says where the log is)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if keep_failed_log and proc.returncode not in (0, -signal.SIGTERM):
+        print(f"nimbus exited with {proc.returncode}; log kept at {log_path}")
+    else:
         os.unlink(log_path)
 
 
@@ -118,16 +129,7 @@ def endpoint():
     try:
         yield url
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.returncode not in (0, -signal.SIGTERM):
-            print(f"nimbus exited with {proc.returncode}; log kept at {log_path}")
-        else:
-            os.unlink(log_path)
+        _stop_nimbus(proc, log_path, keep_failed_log=True)
 
 
 @pytest.fixture(scope="session")
@@ -229,3 +231,55 @@ def table(dynamodb):
             dynamodb.delete_table(TableName=name)
         except dynamodb.exceptions.ResourceNotFoundException:
             pass
+
+
+class _FileDrop(BaseHTTPRequestHandler):
+    """PUT /NAME writes the body to NAME in the server's directory; POST
+    /NAME appends it."""
+
+    def _write(self, mode):
+        name = self.path.lstrip("/")
+        if not name or "/" in name or name.startswith("."):
+            self.send_response(400)
+            self.end_headers()
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.server.lock, open(self.server.directory / name, mode) as f:
+            f.write(body)
+        self.send_response(204)
+        self.end_headers()
+
+    def do_PUT(self):
+        self._write("wb")
+
+    def do_POST(self):
+        self._write("ab")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def file_drop():
+    """Factory: file_drop(directory) -> URL. Functions run isolated (their
+    /tmp is their own, the host's files are read-only to them), so a test
+    that wants to see what a function did has it send the file here over
+    loopback HTTP (functions share the host's network, as on AWS they reach
+    the internet), and reads it from `directory`. Function code includes
+    compat_util.DROP_PY and calls drop(name, text[, append=True]) with the
+    URL in its OUT_URL variable."""
+    servers = []
+
+    def start(directory):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _FileDrop)
+        server.daemon_threads = True
+        server.directory = Path(directory)
+        server.lock = threading.Lock()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -16,7 +16,6 @@ import os
 import struct
 import sys
 import sysconfig
-import tempfile
 import textwrap
 import time
 import urllib.request
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from compat_util import aws_error
+from compat_util import DROP_PY, aws_error
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 PY_RUNTIME = "python3.12"
@@ -980,30 +979,25 @@ def test_weighted_alias_routing(lambda_client, functions):
     assert seen == {"1": {"one"}, "2": {"two"}}
 
 
-def test_event_invocation_runs(lambda_client, functions):
+def test_event_invocation_runs(lambda_client, functions, file_drop, tmp_path):
     code = py_zip(
-        """
-        def handler(event, context):
-            with open(event["marker"], "w") as f:
-                f.write(context.aws_request_id)
-        """
+        DROP_PY
+        + """
+def handler(event, context):
+    drop("marker", context.aws_request_id)
+"""
     )
-    name = functions(code)["FunctionName"]
-    marker = Path(tempfile.gettempdir()) / f"nimbus-event-{uuid.uuid4().hex}"
-    try:
-        resp = lambda_client.invoke(
-            FunctionName=name, InvocationType="Event", Payload=json.dumps({"marker": str(marker)}).encode()
-        )
-        assert resp["StatusCode"] == 202
-        assert resp["Payload"].read() == b""
-        deadline = time.monotonic() + 20
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert marker.exists(), "the Event invocation never ran"
+    name = functions(code, Environment={"Variables": {"OUT_URL": file_drop(tmp_path)}})["FunctionName"]
+    marker = tmp_path / "marker"
+    resp = lambda_client.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+    assert resp["StatusCode"] == 202
+    assert resp["Payload"].read() == b""
+    deadline = time.monotonic() + 20
+    while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-        assert marker.read_text() == resp["ResponseMetadata"]["RequestId"]
-    finally:
-        marker.unlink(missing_ok=True)
+    assert marker.exists(), "the Event invocation never ran"
+    time.sleep(0.1)
+    assert marker.read_text() == resp["ResponseMetadata"]["RequestId"]
 
 
 def test_dry_run(lambda_client, functions, account_id):
@@ -1178,32 +1172,29 @@ exec {sys.executable} -m awslambdaric handler.fn
     assert body["errorType"] == "RuntimeError" and body["errorMessage"] == "ric failure"
 
 
-def test_user_pythonpath_keeps_layers(lambda_client, functions, tmp_path):
+def test_user_pythonpath_keeps_layers(lambda_client, functions):
     # PYTHONPATH is not reserved: a user's value must reach the function, and
     # on AWS it does not hide the layers' /opt/python directories (the runtime
     # puts those on sys.path itself; AWS's default PYTHONPATH is only the
     # runtime directory).
-    extra = tmp_path / "extra"
-    extra.mkdir()
-    (extra / "extramod.py").write_text("VALUE = 'from user PYTHONPATH'\n")
+    # The directory is in the package (functions cannot see the test's
+    # files), named relative to the working directory, the task root.
     layer_name = fname("pplayer")
     layer = lambda_client.publish_layer_version(
         LayerName=layer_name, Content={"ZipFile": make_zip({"python/layermod.py": "VALUE = 'from layer'\n"})}
     )
     try:
-        code = py_zip(
-            """
-            import extramod
-            import layermod
-
-            def handler(event, context):
-                return [extramod.VALUE, layermod.VALUE]
-            """
+        code = make_zip(
+            {
+                "index.py": "import extramod\nimport layermod\n\n"
+                "def handler(event, context):\n    return [extramod.VALUE, layermod.VALUE]\n",
+                "extra/extramod.py": "VALUE = 'from user PYTHONPATH'\n",
+            }
         )
         name = functions(
             code,
             Layers=[layer["LayerVersionArn"]],
-            Environment={"Variables": {"PYTHONPATH": str(extra)}},
+            Environment={"Variables": {"PYTHONPATH": "extra"}},
         )["FunctionName"]
         resp, body = invoke(lambda_client, name, {})
         assert "FunctionError" not in resp, body

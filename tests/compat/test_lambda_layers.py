@@ -3,12 +3,11 @@ GetLayerVersion(ByArn), ListLayerVersions, ListLayers, DeleteLayerVersion,
 and functions that import code from their layers (merged in order, as /opt
 is on AWS)."""
 
-import io
 import json
-import zipfile
 
 import pytest
 from botocore.exceptions import ClientError
+from compat_util import zip_of
 from conftest import _CONFIG, _session, unique_name
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
@@ -17,14 +16,6 @@ ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 @pytest.fixture(scope="module")
 def lam(endpoint):
     return _session().client("lambda", endpoint_url=endpoint, config=_CONFIG)
-
-
-def zip_of(files):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for name, body in files.items():
-            z.writestr(name, body)
-    return buf.getvalue()
 
 
 def error_of(exc):

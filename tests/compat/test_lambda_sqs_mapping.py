@@ -15,15 +15,16 @@ import zipfile
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from compat_util import DROP_PY
 from compat_util import advance_clock as advance
 from conftest import own_nimbus, _CONFIG, _session, _start_nimbus, unique_name
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
-# Records each message it handled in OUT_DIR; reports bodies containing
-# "bad" as failed items.
-HANDLER = """
-import json, os
+# Sends each message it handled to the test's file drop (a file per
+# message id); reports bodies containing "bad" as failed items.
+HANDLER = DROP_PY + """
+import json
 def handler(event, context):
     failures = []
     for record in event["Records"]:
@@ -31,9 +32,7 @@ def handler(event, context):
         if "bad" in record["body"]:
             failures.append({"itemIdentifier": record["messageId"]})
             continue
-        path = os.path.join(os.environ["OUT_DIR"], record["messageId"])
-        with open(path, "w") as f:
-            json.dump(record, f)
+        drop(record["messageId"], json.dumps(record))
     return {"batchItemFailures": failures}
 """
 
@@ -60,7 +59,7 @@ def queue(sqs, **attributes):
 
 
 @pytest.fixture
-def function(lam):
+def function(lam, file_drop):
     made = []
 
     def make(out_dir, timeout=3):
@@ -71,7 +70,7 @@ def function(lam):
         lam.create_function(
             FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
             Code={"ZipFile": buf.getvalue()}, Timeout=timeout,
-            Environment={"Variables": {"OUT_DIR": str(out_dir)}},
+            Environment={"Variables": {"OUT_URL": file_drop(out_dir)}},
         )
         made.append(name)
         return name
@@ -304,14 +303,14 @@ def test_timing_out_function_retries_then_dead_letters(endpoint, lam, sqs, tmp_p
         lam.delete_function(FunctionName=name)
 
 
-def test_deleted_function_is_reported_not_spun_on(lam, sqs, tmp_path):
+def test_deleted_function_is_reported_not_spun_on(lam, sqs, tmp_path, file_drop):
     url, arn = queue(sqs)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("app.py", HANDLER)
     name = unique_name("doomed")
     lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
-                        Code={"ZipFile": buf.getvalue()}, Environment={"Variables": {"OUT_DIR": str(tmp_path)}})
+                        Code={"ZipFile": buf.getvalue()}, Environment={"Variables": {"OUT_URL": file_drop(tmp_path)}})
     uuid = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)["UUID"]
     try:
         lam.delete_function(FunctionName=name)

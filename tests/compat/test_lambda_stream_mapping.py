@@ -11,21 +11,24 @@ import zipfile
 
 import pytest
 from botocore.exceptions import ClientError
+from compat_util import DROP_PY
 from conftest import _CONFIG, _session, unique_name
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
-# Appends one line per record to OUT_FILE; fails on items whose pk is "bad".
-HANDLER = """
+# Appends one line per record to the test's file OUT_NAME (through its file
+# drop); fails on items whose pk is "bad".
+HANDLER = DROP_PY + """
 import json, os
 def handler(event, context):
-    with open(os.environ["OUT_FILE"], "a") as f:
-        for r in event["Records"]:
-            pk = r["dynamodb"]["Keys"]["pk"]["S"]
-            if pk == "bad":
-                raise RuntimeError("bad record")
-            f.write(json.dumps({"name": r["eventName"], "pk": pk, "arn": r["eventSourceARN"],
-                                "new": r["dynamodb"].get("NewImage"), "old": r["dynamodb"].get("OldImage")}) + "\\n")
+    lines = []
+    for r in event["Records"]:
+        pk = r["dynamodb"]["Keys"]["pk"]["S"]
+        if pk == "bad":
+            raise RuntimeError("bad record")
+        lines.append(json.dumps({"name": r["eventName"], "pk": pk, "arn": r["eventSourceARN"],
+                                 "new": r["dynamodb"].get("NewImage"), "old": r["dynamodb"].get("OldImage")}) + "\\n")
+    drop(os.environ["OUT_NAME"], "".join(lines), append=True)
     return {}
 """
 
@@ -51,7 +54,7 @@ def streams(endpoint):
 
 
 @pytest.fixture
-def setup(lam, ddb, tmp_path):
+def setup(lam, ddb, tmp_path, file_drop):
     made = {"functions": [], "tables": []}
 
     def make():
@@ -71,7 +74,8 @@ def setup(lam, ddb, tmp_path):
         name = unique_name("reactor")
         lam.create_function(
             FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
-            Code={"ZipFile": buf.getvalue()}, Environment={"Variables": {"OUT_FILE": str(out)}},
+            Code={"ZipFile": buf.getvalue()},
+            Environment={"Variables": {"OUT_URL": file_drop(tmp_path), "OUT_NAME": out.name}},
         )
         made["functions"].append(name)
         return table, stream, name, out
@@ -190,7 +194,7 @@ def test_stream_mapping_errors(lam, setup):
     assert error_of(e)[0] in ("ValidationException",)
 
 
-def test_checkpoint_survives_sigkill(tmp_path):
+def test_checkpoint_survives_sigkill(tmp_path, file_drop):
     """Every record is processed after a kill -9 mid-stream: the mapping
     resumes after its durable checkpoint, never skipping one (a batch in
     flight at the kill may run twice, as on AWS)."""
@@ -222,7 +226,8 @@ def test_checkpoint_survives_sigkill(tmp_path):
             z.writestr("app.py", HANDLER)
         lam.create_function(
             FunctionName="reactor", Runtime="python3.12", Role=ROLE, Handler="app.handler",
-            Code={"ZipFile": buf.getvalue()}, Environment={"Variables": {"OUT_FILE": str(out)}},
+            Code={"ZipFile": buf.getvalue()},
+            Environment={"Variables": {"OUT_URL": file_drop(tmp_path), "OUT_NAME": out.name}},
         )
         lam.create_event_source_mapping(
             EventSourceArn=stream, FunctionName="reactor", StartingPosition="TRIM_HORIZON", BatchSize=5

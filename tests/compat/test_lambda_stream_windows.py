@@ -17,26 +17,26 @@ import zipfile
 
 import pytest
 from botocore.exceptions import ClientError
-from compat_util import advance_clock
+from compat_util import DROP_PY, advance_clock
 from conftest import _CONFIG, _session, _start_nimbus, own_nimbus, unique_name
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 WINDOW = 60
 
-# Logs every invocation to OUT_FILE; counts records and their keys in the
-# state. A record with pk "big" makes the state larger than 1 MB; with
-# NO_STATE set the function answers without a state.
-HANDLER = """
+# Logs every invocation to the test's file OUT_NAME (through its file drop:
+# functions run isolated); counts records and their keys in the state. A
+# record with pk "big" makes the state larger than 1 MB; with NO_STATE set
+# the function answers without a state.
+HANDLER = DROP_PY + """
 import json, os
 def handler(event, context):
     state = event.get("state") or {}
     keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]]
-    with open(os.environ["OUT_FILE"], "a") as f:
-        f.write(json.dumps({
-            "final": event["isFinalInvokeForWindow"], "early": event["isWindowTerminatedEarly"],
-            "window": event["window"], "shard": event["shardId"], "arn": event["eventSourceARN"],
-            "count": state.get("count", 0), "seen": state.get("keys", []), "keys": keys,
-        }) + "\\n")
+    drop(os.environ["OUT_NAME"], json.dumps({
+        "final": event["isFinalInvokeForWindow"], "early": event["isWindowTerminatedEarly"],
+        "window": event["window"], "shard": event["shardId"], "arn": event["eventSourceARN"],
+        "count": state.get("count", 0), "seen": state.get("keys", []), "keys": keys,
+    }) + "\\n", append=True)
     if os.environ.get("NO_STATE"):
         return {"batchItemFailures": []}
     if event["isFinalInvokeForWindow"]:
@@ -70,7 +70,7 @@ def _zip():
     return buf.getvalue()
 
 
-def _make(lam, ddb, tmp_path, env=None, table=None, name=None):
+def _make(lam, ddb, tmp_path, drop_url, env=None, table=None, name=None):
     table = table or unique_name("windowed")
     ddb.create_table(
         TableName=table, BillingMode="PAY_PER_REQUEST",
@@ -83,7 +83,7 @@ def _make(lam, ddb, tmp_path, env=None, table=None, name=None):
     name = name or unique_name("aggregator")
     lam.create_function(
         FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Code={"ZipFile": _zip()},
-        Environment={"Variables": {"OUT_FILE": str(out), **(env or {})}},
+        Environment={"Variables": {"OUT_URL": drop_url, "OUT_NAME": out.name, **(env or {})}},
     )
     return table, stream, name, out
 
@@ -114,8 +114,8 @@ def _put(ddb, table, *keys):
         ddb.put_item(TableName=table, Item={"pk": {"S": k}})
 
 
-def test_state_passes_between_invocations_and_final_invocation_has_the_total(endpoint, lam, ddb, tmp_path):
-    table, stream, name, out = _make(lam, ddb, tmp_path)
+def test_state_passes_between_invocations_and_final_invocation_has_the_total(endpoint, lam, ddb, tmp_path, file_drop):
+    table, stream, name, out = _make(lam, ddb, tmp_path, file_drop(tmp_path))
     m = lam.create_event_source_mapping(
         EventSourceArn=stream, FunctionName=name, StartingPosition="TRIM_HORIZON", BatchSize=1,
         TumblingWindowInSeconds=WINDOW,
@@ -155,8 +155,8 @@ def test_state_passes_between_invocations_and_final_invocation_has_the_total(end
     assert len(_calls(out, lambda c: False, timeout=0.1)) == 5
 
 
-def test_a_record_of_the_next_window_closes_the_open_one(endpoint, lam, ddb, tmp_path):
-    table, stream, name, out = _make(lam, ddb, tmp_path)
+def test_a_record_of_the_next_window_closes_the_open_one(endpoint, lam, ddb, tmp_path, file_drop):
+    table, stream, name, out = _make(lam, ddb, tmp_path, file_drop(tmp_path))
     lam.create_event_source_mapping(
         EventSourceArn=stream, FunctionName=name, StartingPosition="TRIM_HORIZON", BatchSize=100,
         TumblingWindowInSeconds=WINDOW, Enabled=False,
@@ -179,8 +179,8 @@ def test_a_record_of_the_next_window_closes_the_open_one(endpoint, lam, ddb, tmp
     assert got[2]["window"]["start"] == got[0]["window"]["end"]
 
 
-def test_a_state_over_1_mb_ends_the_window_early(endpoint, lam, ddb, tmp_path):
-    table, stream, name, out = _make(lam, ddb, tmp_path)
+def test_a_state_over_1_mb_ends_the_window_early(endpoint, lam, ddb, tmp_path, file_drop):
+    table, stream, name, out = _make(lam, ddb, tmp_path, file_drop(tmp_path))
     lam.create_event_source_mapping(
         EventSourceArn=stream, FunctionName=name, StartingPosition="TRIM_HORIZON", BatchSize=1,
         TumblingWindowInSeconds=WINDOW,
@@ -199,8 +199,8 @@ def test_a_state_over_1_mb_ends_the_window_early(endpoint, lam, ddb, tmp_path):
     assert len({json.dumps(c["window"]) for c in got[:4]}) == 1
 
 
-def test_a_response_without_state_is_a_failed_invocation(endpoint, lam, ddb, tmp_path):
-    table, stream, name, out = _make(lam, ddb, tmp_path, env={"NO_STATE": "1"})
+def test_a_response_without_state_is_a_failed_invocation(endpoint, lam, ddb, tmp_path, file_drop):
+    table, stream, name, out = _make(lam, ddb, tmp_path, file_drop(tmp_path), env={"NO_STATE": "1"})
     m = lam.create_event_source_mapping(
         EventSourceArn=stream, FunctionName=name, StartingPosition="TRIM_HORIZON", BatchSize=1,
         TumblingWindowInSeconds=WINDOW, MaximumRetryAttempts=2,
@@ -219,8 +219,8 @@ def test_a_response_without_state_is_a_failed_invocation(endpoint, lam, ddb, tmp
     assert result == "PROBLEM: Function response has no state for its tumbling window"
 
 
-def test_tumbling_window_bad_input(lam, ddb, tmp_path, endpoint):
-    table, stream, name, out = _make(lam, ddb, tmp_path)
+def test_tumbling_window_bad_input(lam, ddb, tmp_path, endpoint, file_drop):
+    table, stream, name, out = _make(lam, ddb, tmp_path, file_drop(tmp_path))
     # (boto3 refuses negative values itself, before sending.)
     with pytest.raises(ClientError) as e:
         lam.create_event_source_mapping(
@@ -247,7 +247,7 @@ def test_tumbling_window_bad_input(lam, ddb, tmp_path, endpoint):
     assert updated["TumblingWindowInSeconds"] == 120
 
 
-def test_open_window_survives_sigkill(tmp_path):
+def test_open_window_survives_sigkill(tmp_path, file_drop):
     """The open window's state is stored with the checkpoint: after kill -9
     the final invocation still has every record counted exactly once."""
     data = tmp_path / "data"
@@ -261,7 +261,7 @@ def test_open_window_survives_sigkill(tmp_path):
 
     proc, url, log, lam, ddb = start()
     try:
-        table, stream, name, out = _make(lam, ddb, tmp_path, table="events", name="aggregator")
+        table, stream, name, out = _make(lam, ddb, tmp_path, file_drop(tmp_path), table="events", name="aggregator")
         lam.create_event_source_mapping(
             EventSourceArn=stream, FunctionName=name, StartingPosition="TRIM_HORIZON", BatchSize=1,
             TumblingWindowInSeconds=900,

@@ -14,11 +14,12 @@ import sysconfig
 import time
 import zipfile
 
+from compat_util import DROP_PY
 from conftest import _CONFIG, _session, unique_name
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
-PROCESS_TASKS = """
+PROCESS_TASKS = DROP_PY + """
 import os, time
 import boto3
 from botocore.exceptions import ClientError
@@ -49,8 +50,7 @@ def handler(event, context):
                 if e.response["Error"]["Code"] == "ConditionalCheckFailedException":
                     continue  # someone else took it
                 raise
-            with open(os.environ["OUT_FILE"], "a") as f:
-                f.write(task["taskId"] + "\\n")
+            drop("processed.txt", task["taskId"] + "\\n", append=True)
             table.update_item(
                 Key={"taskId": task["taskId"]},
                 UpdateExpression="SET taskStatus = :s",
@@ -60,7 +60,7 @@ def handler(event, context):
 """
 
 
-def test_lifo_queue_processes_newest_first(endpoint, tmp_path):
+def test_lifo_queue_processes_newest_first(endpoint, tmp_path, file_drop):
     s = _session()
     ddb = s.client("dynamodb", endpoint_url=endpoint, config=_CONFIG)
     lam = s.client("lambda", endpoint_url=endpoint, config=_CONFIG)
@@ -111,7 +111,7 @@ def test_lifo_queue_processes_newest_first(endpoint, tmp_path):
         Code={"ZipFile": buf.getvalue()}, Timeout=60,
         Environment={"Variables": {
             "QUEUE_TABLE": table,
-            "OUT_FILE": str(out),
+            "OUT_URL": file_drop(tmp_path),
             "PYTHONPATH": sysconfig.get_paths()["purelib"],
         }},
     )

@@ -277,20 +277,23 @@ trait Probe {
     }
 }
 
-/// "200 environments idle: RSS 12.3 MiB each ..." from the server's child
-/// processes (each environment is one child process of nimbus).
+/// "200 environments idle: RSS 12.3 MiB each ..." from the server's
+/// processes: each environment is one child process of nimbus, with (when
+/// nimbus isolates it) its namespace's init and the runtime below it, so
+/// memory is summed over every descendant and divided by the children.
 fn environment_memory(pid: u32) -> String {
-    let children = servers::descendants(pid);
-    if children.is_empty() {
+    let environments = servers::children(pid).len();
+    let processes = servers::descendants(pid);
+    if environments == 0 {
         return "no environment processes found under the server after the run".into();
     }
-    let rss: u64 = children.iter().filter_map(|&p| servers::rss_kib(p)).sum();
-    let pss: Option<u64> = children.iter().map(|&p| servers::pss_kib(p)).sum();
-    let n = children.len() as f64;
+    let rss: u64 = processes.iter().filter_map(|&p| servers::rss_kib(p)).sum();
+    let pss: Option<u64> = processes.iter().map(|&p| servers::pss_kib(p)).sum();
+    let n = environments as f64;
     let mib = |kib: u64| kib as f64 / 1024.0;
     let mut note = format!(
-        "{} environment processes idle after the run: RSS {:.1} MiB per environment ({:.0} MiB in all)",
-        children.len(),
+        "{environments} environments ({} processes) idle after the run: RSS {:.1} MiB per environment ({:.0} MiB in all)",
+        processes.len(),
         mib(rss) / n,
         mib(rss)
     );

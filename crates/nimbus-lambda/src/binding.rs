@@ -668,6 +668,8 @@ mod tests {
                 account_concurrency: 10,
                 clock: nimbus_clock::Clock::new(),
                 function_credentials: None,
+                isolation: Default::default(),
+                hide: Vec::new(),
             },
         )
         .unwrap();

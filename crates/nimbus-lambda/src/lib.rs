@@ -53,6 +53,11 @@ pub struct LambdaConfig {
     /// The access key and secret functions get (with `--auth strict`, a
     /// pair nimbus accepts); `None` gives them placeholder credentials.
     pub function_credentials: Option<(String, String)>,
+    /// How far execution environments are isolated (`--lambda-isolation`).
+    pub isolation: exec::sandbox::Mode,
+    /// Directories no function may see (nimbus's data directory); the work
+    /// directory is always hidden.
+    pub hide: Vec<PathBuf>,
 }
 
 /// The Lambda service: cheap to clone, shared by all connections.
@@ -91,8 +96,9 @@ impl Lambda {
         };
         let code =
             CodeStore::open(&config.work_dir.join("code")).map_err(|e| io("the code store", e))?;
-        let launchers = Launchers::install(&config.work_dir.join("runtimes"))
-            .map_err(|e| io("the runtime bootstraps", e))?;
+        let runtime_dir = config.work_dir.join("runtimes");
+        let launchers =
+            Launchers::install(&runtime_dir).map_err(|e| io("the runtime bootstraps", e))?;
         let catalog = Catalog::load(store.clone())?;
         let queue = async_queue::Queue::new(&store)?;
         let exec = Executor::new(
@@ -101,6 +107,14 @@ impl Lambda {
                 envs_dir: config.work_dir.join("envs"),
                 idle_timeout: config.idle_timeout,
                 account_concurrency: config.account_concurrency,
+                isolation: config.isolation,
+                hide: config
+                    .hide
+                    .iter()
+                    .cloned()
+                    .chain([config.work_dir.clone()])
+                    .collect(),
+                runtime_dir,
             },
             launchers,
             code,
@@ -168,6 +182,11 @@ impl Lambda {
         self.inner.exec.pool().clear();
     }
 
+    /// How execution environments are isolated on this server.
+    pub fn isolation(&self) -> exec::sandbox::Status {
+        self.inner.exec.isolation()
+    }
+
     /// Warm environments per function version, for introspection.
     pub fn warm_environments(&self) -> Vec<(String, usize)> {
         self.inner.exec.pool().counts()
@@ -185,6 +204,18 @@ impl Lambda {
         let _ = writeln!(out, "# TYPE nimbus_lambda_warm_environments gauge");
         let warm: usize = self.warm_environments().iter().map(|(_, n)| n).sum();
         let _ = writeln!(out, "nimbus_lambda_warm_environments {warm}");
+        let isolation = self.isolation();
+        let _ = writeln!(
+            out,
+            "# HELP nimbus_lambda_isolation How execution environments are isolated (always 1; see the labels)."
+        );
+        let _ = writeln!(out, "# TYPE nimbus_lambda_isolation gauge");
+        let _ = writeln!(
+            out,
+            "nimbus_lambda_isolation{{namespaces=\"{}\",memory=\"{}\"}} 1",
+            isolation.namespaces.unwrap_or("none"),
+            isolation.memory
+        );
         esm::metrics(self, &mut out);
         out
     }

@@ -87,6 +87,13 @@ pub struct ServeArgs {
     /// it unset to get AWS's limits.
     #[arg(long, env = "NIMBUS_SQS_MAX_INFLIGHT", value_parser = clap::value_parser!(u64).range(1..=120_000))]
     pub sqs_max_inflight: Option<u64>,
+
+    /// How Lambda execution environments are isolated: `auto` gives each
+    /// its own mount and PID namespaces and memory cgroup where the
+    /// machine allows (the start-up log says what it got); `none` runs
+    /// functions as plain child processes.
+    #[arg(long, env = "NIMBUS_LAMBDA_ISOLATION", default_value = "auto", value_parser = ["auto", "none"])]
+    pub lambda_isolation: String,
 }
 
 /// Accepts region-shaped names (`us-east-1`, `local`): lower-case letters,
@@ -133,6 +140,7 @@ mod tests {
         assert_eq!(args.auth, "relaxed");
         assert!(args.credentials.is_none());
         assert_eq!(args.sqs_max_inflight, None);
+        assert_eq!(args.lambda_isolation, "auto");
     }
 
     #[test]
@@ -161,5 +169,9 @@ mod tests {
         assert!(Cli::try_parse_from(["nimbus", "serve", "--bind", "nope"]).is_err());
         assert!(Cli::try_parse_from(["nimbus", "serve", "--region", "US East"]).is_err());
         assert!(Cli::try_parse_from(["nimbus", "serve", "--auth", "loose"]).is_err());
+        assert!(Cli::try_parse_from(["nimbus", "serve", "--lambda-isolation", "strict"]).is_err());
+        let cli = Cli::try_parse_from(["nimbus", "serve", "--lambda-isolation", "none"]).unwrap();
+        let Command::Serve(args) = cli.command;
+        assert_eq!(args.lambda_isolation, "none");
     }
 }

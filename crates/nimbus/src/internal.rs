@@ -20,7 +20,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub fn handle(services: &Services, method: &Method, path: &str, body: &[u8]) -> Response<Bytes> {
     let is_get = method == Method::GET || method == Method::HEAD;
     match path {
-        "/_nimbus/health" if is_get => health(),
+        "/_nimbus/health" if is_get => health(services),
         "/_nimbus/health" => not_allowed(method, path, "GET, HEAD"),
         "/_nimbus/clock" if is_get => clock::get(&services.clock),
         "/_nimbus/clock" => not_allowed(method, path, "GET, HEAD"),
@@ -41,11 +41,21 @@ pub fn handle(services: &Services, method: &Method, path: &str, body: &[u8]) -> 
     }
 }
 
-fn health() -> Response<Bytes> {
-    let services: Vec<&str> = IMPLEMENTED.iter().map(|s| s.name()).collect();
+fn health(services: &Services) -> Response<Bytes> {
+    let names: Vec<&str> = IMPLEMENTED.iter().map(|s| s.name()).collect();
+    let isolation = services.lambda.isolation();
     json_response(
         StatusCode::OK,
-        &json!({"status": "ok", "version": VERSION, "services": services}),
+        &json!({
+            "status": "ok",
+            "version": VERSION,
+            "services": names,
+            "lambdaIsolation": {
+                "namespaces": isolation.namespaces,
+                "memory": isolation.memory,
+                "summary": isolation.summary,
+            },
+        }),
     )
 }
 
@@ -156,6 +166,16 @@ mod tests {
                 "logs"
             ])
         );
+        // Whatever this machine allows, the summary says it in the words
+        // of the start-up log.
+        let summary = body["lambdaIsolation"]["summary"].as_str().unwrap();
+        if body["lambdaIsolation"]["namespaces"].is_null() {
+            assert!(summary.starts_with("functions not isolated: "), "{summary}");
+        } else {
+            assert!(summary.starts_with("functions isolated: "), "{summary}");
+        }
+        assert!(["cgroup v1", "cgroup v2", "sampling"]
+            .contains(&body["lambdaIsolation"]["memory"].as_str().unwrap()));
     }
 
     #[test]

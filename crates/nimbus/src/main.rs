@@ -23,6 +23,10 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Lambda re-executes this binary as a supervisor and an init for each
+    // isolated environment (see nimbus-lambda's exec/sandbox/helper.rs);
+    // those runs end here.
+    nimbus_lambda::exec::sandbox::helper::run_if_requested();
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Serve(args) => serve::run(args),

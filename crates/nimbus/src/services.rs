@@ -45,6 +45,8 @@ pub struct ServiceOptions {
     pub dynamodb_backfill_batch: usize,
     /// `--sqs-max-inflight` (tests only): replaces AWS's in-flight limits.
     pub sqs_max_inflight: Option<u64>,
+    /// `--lambda-isolation`.
+    pub lambda_isolation: nimbus_lambda::exec::sandbox::Mode,
 }
 
 impl Default for ServiceOptions {
@@ -58,6 +60,7 @@ impl Default for ServiceOptions {
             dynamodb_shard_rollover: Duration::from_secs(4 * 3600),
             dynamodb_backfill_batch: 256,
             sqs_max_inflight: None,
+            lambda_isolation: Default::default(),
         }
     }
 }
@@ -101,6 +104,10 @@ impl Services {
                 account_concurrency: options.lambda_concurrency,
                 clock: clock.clone(),
                 function_credentials: options.function_credentials.clone(),
+                isolation: options.lambda_isolation,
+                // Functions must not see nimbus's data (the store, other
+                // functions' code); Lambda hides its own work dir itself.
+                hide: options.data_dir.iter().cloned().collect(),
             },
         )?;
         let limits = options

@@ -7,7 +7,6 @@ mod common;
 mod sdk;
 
 use std::io::Write;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::config::retry::RetryConfig;
@@ -450,8 +449,9 @@ async fn typed_errors() {
 async fn accepted_event_survives_sigkill() {
     let (_dir, data_dir) = common::temp_data_dir();
     let data_arg = common::arg(&data_dir);
-    let markers = tempfile::tempdir().unwrap();
-    let marker = markers.path().join("ran");
+    // The function reports each run over loopback TCP: it runs isolated
+    // and cannot write the test's files.
+    let notes = Notes::listen();
 
     let mut server = Server::start(&["--data-dir", data_arg]);
     let client = lambda_client(&server.endpoint);
@@ -459,7 +459,7 @@ async fn accepted_event_survives_sigkill() {
         &client,
         "durable",
         python(
-            "def handler(event, context):\n    with open(event['marker'], 'a') as f:\n        f.write(event['note'] + '\\n')\n",
+            "import socket\n\ndef handler(event, context):\n    with socket.create_connection(('127.0.0.1', event['port'])) as s:\n        s.sendall((event['note'] + '\\n').encode())\n",
         ),
     )
     .await;
@@ -469,7 +469,7 @@ async fn accepted_event_survives_sigkill() {
         .reserved_concurrent_executions(0)
         .send()
         .await);
-    let payload = serde_json::json!({"marker": marker, "note": "after restart"}).to_string();
+    let payload = serde_json::json!({"port": notes.port, "note": "after restart"}).to_string();
     let out = ok(client
         .invoke()
         .function_name("durable")
@@ -481,7 +481,7 @@ async fn accepted_event_survives_sigkill() {
     // Give the worker time to try (and be throttled) before the crash.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
-        !marker.exists(),
+        notes.received().is_empty(),
         "the event ran despite reserved concurrency 0"
     );
     server.kill();
@@ -490,7 +490,7 @@ async fn accepted_event_survives_sigkill() {
     let client = lambda_client(&server.endpoint);
     // Still throttled after the restart: the event waits.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(!marker.exists(), "the event ran while throttled");
+    assert!(notes.received().is_empty(), "the event ran while throttled");
     let conc = ok(client
         .get_function_concurrency()
         .function_name("durable")
@@ -502,21 +502,47 @@ async fn accepted_event_survives_sigkill() {
         .function_name("durable")
         .send()
         .await);
-    wait_for(&marker, Duration::from_secs(60), &server).await;
+    notes.wait(Duration::from_secs(60), &server).await;
     // Exactly once: the event was run by the second life only.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "after restart\n");
+    assert_eq!(notes.received(), "after restart\n");
 }
 
-async fn wait_for(path: &Path, timeout: Duration, server: &Server) {
-    let deadline = Instant::now() + timeout;
-    while !path.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "{} never appeared; server output:\n{}",
-            path.display(),
-            server.output()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+/// What functions send to a loopback listener, one connection each.
+struct Notes {
+    port: u16,
+    received: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Notes {
+    fn listen() -> Notes {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = received.clone();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let mut text = String::new();
+                let _ = std::io::Read::read_to_string(&mut conn, &mut text);
+                sink.lock().unwrap().push_str(&text);
+            }
+        });
+        Notes { port, received }
+    }
+
+    fn received(&self) -> String {
+        self.received.lock().unwrap().clone()
+    }
+
+    async fn wait(&self, timeout: Duration, server: &Server) {
+        let deadline = Instant::now() + timeout;
+        while self.received().is_empty() {
+            assert!(
+                Instant::now() < deadline,
+                "the function never reported; server output:\n{}",
+                server.output()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }

@@ -1,12 +1,14 @@
 //! One execution environment: a child process (in its own process group,
-//! working directory and tmp dir) running a runtime that talks to its own
-//! Runtime API listener, with its stdout and stderr captured as the
-//! function's log.
+//! working directory and tmp dir, and where the machine allows in its own
+//! namespaces and memory cgroup: see `sandbox/`) running a runtime that
+//! talks to its own Runtime API listener, with its stdout and stderr
+//! captured as the function's log.
 //!
 //! An environment is owned by exactly one party at a time (the pool while
 //! idle, an invocation while busy), which is how "one request at a time per
-//! environment" holds. Dropping it kills the whole process group and removes
-//! its directory: an environment that timed out or crashed is never reused.
+//! environment" holds. Dropping it kills the whole process group (and with
+//! it the PID namespace) and removes its directory and cgroup: an
+//! environment that timed out or crashed is never reused.
 
 use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
@@ -20,6 +22,9 @@ use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::runtime_api::{self, Dispatch, InitReply, Invocation, RuntimeReply};
+use super::sandbox::cgroup::EnvCgroup;
+use super::sandbox::{EnvPaths, Sandbox, Started};
+use super::spawner::Spawner;
 use crate::runtimes::Launch;
 
 /// Longest a runtime may take to initialise (AWS: 10 s).
@@ -31,13 +36,28 @@ const MEMORY_SAMPLE: Duration = Duration::from_millis(50);
 
 /// What an environment is started with.
 pub struct Spec {
+    /// Program and arguments as the function sees them (see `View`).
     pub launch: Launch,
+    /// The extracted code and merged layers, on the host.
     pub task_root: PathBuf,
-    /// The environment's own directory (its tmp lives inside).
+    pub opt: Option<PathBuf>,
+    /// The environment's own directory (its tmp lives inside); its name
+    /// names its cgroup too.
     pub dir: PathBuf,
     /// Variables the process sees, complete (nimbus's own are not inherited).
     pub env: BTreeMap<String, String>,
     pub memory_mb: u32,
+    pub sandbox: Arc<Sandbox>,
+}
+
+/// Why an environment did not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The runtime could not be started (its program is missing, not
+    /// executable...): the function's problem.
+    Exec(std::io::Error),
+    /// nimbus could not isolate it: nimbus's problem.
+    Isolation(String),
 }
 
 /// Why an environment stopped being usable.
@@ -70,7 +90,13 @@ pub enum InitOutcome {
 }
 
 pub struct Environment {
+    /// The process nimbus spawned: the runtime itself, or when isolated
+    /// its supervisor. Its process group holds the whole environment.
     pid: i32,
+    /// The runtime's own process (for its memory).
+    runtime_pid: i32,
+    /// With a memory cgroup, the kernel enforces the limit.
+    cgroup: Option<Arc<EnvCgroup>>,
     inbox: mpsc::Sender<Dispatch>,
     exit: watch::Receiver<Option<Exit>>,
     logs: Logs,
@@ -92,37 +118,40 @@ pub struct Environment {
 
 impl Environment {
     /// Starts the process. The runtime is not ready until [`Environment::init`].
-    pub async fn start(spec: Spec) -> std::io::Result<Environment> {
+    pub async fn start(spec: Spec, spawner: &Spawner) -> Result<Environment, StartError> {
         let started = Instant::now();
         let log_stream = spec
             .env
             .get("AWS_LAMBDA_LOG_STREAM_NAME")
             .cloned()
             .unwrap_or_default();
-        let tmp = spec.dir.join("tmp");
-        std::fs::create_dir_all(&tmp)?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let port = listener.local_addr()?.port();
+        let io = StartError::Exec;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(io)?;
+        let port = listener.local_addr().map_err(io)?.port();
         let (inbox_tx, inbox_rx) = mpsc::channel(1);
         let (server, init_rx) = runtime_api::serve(listener, inbox_rx);
 
-        let (log_tx, log_rx) = pipe::pipe()?;
-        let log_fd: OwnedFd = log_tx.into_blocking_fd()?;
-        let stderr_fd = log_fd.try_clone()?;
+        let (log_tx, log_rx) = pipe::pipe().map_err(io)?;
+        let log_fd: OwnedFd = log_tx.into_blocking_fd().map_err(io)?;
+        let stderr_fd = log_fd.try_clone().map_err(io)?;
 
         let mut cmd = tokio::process::Command::new(&spec.launch.program);
         cmd.args(&spec.launch.args)
-            .current_dir(&spec.task_root)
             .env_clear()
             .envs(&spec.env)
             .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
-            .env("TMPDIR", &tmp)
-            .env("HOME", &tmp)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log_fd))
             .stderr(Stdio::from(stderr_fd))
             .process_group(0)
             .kill_on_drop(true);
+        if !spec.sandbox.isolated() {
+            // Isolated, the environment enters /var/task itself, once its
+            // view of the file system is built.
+            cmd.current_dir(&spec.task_root);
+        }
         // If nimbus dies (even by SIGKILL), its environments die with it
         // instead of lingering as orphans.
         let parent = std::process::id() as libc::pid_t;
@@ -130,7 +159,7 @@ impl Environment {
         // makes async-signal-safe system calls (prctl, getppid, _exit).
         unsafe {
             cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 // The parent may have died before prctl took effect.
@@ -140,27 +169,51 @@ impl Environment {
                 Ok(())
             });
         }
-        let mut child = match cmd.spawn() {
-            Ok(child) => child,
+        // Creating the cgroup and building the isolated process (forks,
+        // mounts) takes milliseconds, and spawn() waits for the runtime's
+        // exec: not on an async worker's time (see spawner.rs).
+        let spawning = spawner.run(move || (spawn(cmd, &spec), spec));
+        let (spawned, spec) = match spawning.await {
+            Ok(done) => done,
+            Err(e) => {
+                server.abort();
+                return Err(StartError::Isolation(e));
+            }
+        };
+        let (mut child, isolation) = match spawned {
+            Ok(spawned) => spawned,
             Err(e) => {
                 server.abort();
                 return Err(e);
             }
         };
-        drop(cmd);
         let pid = child.id().map(|p| p as i32).unwrap_or(0);
+        let runtime_pid = isolation.runtime_pid.unwrap_or(pid);
+        let cgroup = isolation.cgroup.map(Arc::new);
 
         let (exit_tx, exit_rx) = watch::channel(None);
+        let watched = cgroup.clone();
         tokio::spawn(async move {
             let status = child.wait().await;
-            let text = match status {
-                Ok(s) => describe_status(s),
-                Err(e) => format!("wait failed: {e}"),
+            let exit = match status {
+                Ok(s) => {
+                    let text = describe_status(s);
+                    // Killed, and the cgroup's OOM killer did it: the
+                    // function went over its memory.
+                    let oom = text == "signal: killed"
+                        && watched.as_ref().is_some_and(|c| c.oom_killed());
+                    if oom {
+                        Exit::OutOfMemory
+                    } else {
+                        Exit::Exited(text)
+                    }
+                }
+                Err(e) => Exit::Exited(format!("wait failed: {e}")),
             };
             // OutOfMemory may have been recorded first by the sampler.
             exit_tx.send_if_modified(|v| {
                 if v.is_none() {
-                    *v = Some(Exit::Exited(text));
+                    *v = Some(exit);
                     true
                 } else {
                     false
@@ -170,6 +223,8 @@ impl Environment {
 
         Ok(Environment {
             pid,
+            runtime_pid,
+            cgroup,
             inbox: inbox_tx,
             exit: exit_rx,
             logs: Logs::spawn(log_rx),
@@ -249,8 +304,9 @@ impl Environment {
                     return outcome;
                 }
                 _ = tokio::time::sleep_until(deadline) => return Outcome::Timeout,
-                _ = sampler.tick() => {
-                    if rss_kb(self.pid).is_some_and(|kb| kb > self.memory_limit_kb) {
+                // Without a cgroup nimbus enforces the limit itself.
+                _ = sampler.tick(), if self.cgroup.is_none() => {
+                    if rss_kb(self.runtime_pid).is_some_and(|kb| kb > self.memory_limit_kb) {
                         self.kill();
                         return Outcome::Exit(Exit::OutOfMemory);
                     }
@@ -266,7 +322,7 @@ impl Environment {
 
     /// Peak resident memory so far, in MB (`VmHWM`).
     pub fn max_memory_mb(&self) -> u64 {
-        proc_status_kb(self.pid, "VmHWM:").map_or(0, |kb| kb.div_ceil(1024))
+        proc_status_kb(self.runtime_pid, "VmHWM:").map_or(0, |kb| kb.div_ceil(1024))
     }
 
     /// Everything the function printed since the last call, once the
@@ -275,7 +331,9 @@ impl Environment {
         self.logs.take().await
     }
 
-    /// Kills the process group at once.
+    /// Kills the process group at once (isolated: the supervisor, the
+    /// namespace's init, whose death kills every process left in the
+    /// namespace, and the runtime).
     pub fn kill(&self) {
         if self.pid > 0 {
             // SAFETY: kill(2) has no memory-safety preconditions; a negative
@@ -292,12 +350,54 @@ impl Drop for Environment {
         self.kill();
         self.server.abort();
         let dir = std::mem::take(&mut self.dir);
-        if !dir.as_os_str().is_empty() {
-            // Removing a large /tmp can take a while; not on the caller's time.
+        let cgroup = self.cgroup.take();
+        if !dir.as_os_str().is_empty() || cgroup.is_some() {
+            // Removing a large /tmp can take a while, and a cgroup can only
+            // go once its processes have exited; not on the caller's time.
             std::thread::spawn(move || {
-                let _ = std::fs::remove_dir_all(dir);
+                if !dir.as_os_str().is_empty() {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+                if let Some(cgroup) = cgroup {
+                    cgroup.remove();
+                }
             });
         }
+    }
+}
+
+/// Prepares the environment's isolation (its directory, cgroup and view),
+/// has `cmd`'s child apply it, and spawns. Blocking.
+fn spawn(
+    mut cmd: tokio::process::Command,
+    spec: &Spec,
+) -> Result<(tokio::process::Child, Started), StartError> {
+    let tmp = spec.dir.join("tmp");
+    std::fs::create_dir_all(&tmp).map_err(StartError::Exec)?;
+    let paths = EnvPaths {
+        dir: &spec.dir,
+        task_root: &spec.task_root,
+        opt: spec.opt.as_deref(),
+        tmp: &tmp,
+    };
+    let name = spec
+        .dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let prepared = spec
+        .sandbox
+        .prepare(&paths, &name, spec.memory_mb)
+        .map_err(|e| StartError::Isolation(format!("cannot prepare the environment: {e}")))?;
+    // After nimbus's own closure: the sandbox's runs last, and forks.
+    prepared.install(cmd.as_std_mut());
+    let spawned = cmd.spawn();
+    drop(cmd);
+    let isolation = prepared.finish(spawned.as_ref().ok().and_then(|c| c.id()));
+    match (spawned, isolation) {
+        (Ok(child), Ok(isolation)) => Ok((child, isolation)),
+        (_, Err(why)) => Err(StartError::Isolation(why)),
+        (Err(e), Ok(_)) => Err(StartError::Exec(e)),
     }
 }
 

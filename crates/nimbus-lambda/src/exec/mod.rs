@@ -7,6 +7,8 @@ pub mod concurrency;
 pub mod environment;
 pub mod pool;
 pub mod runtime_api;
+pub mod sandbox;
+mod spawner;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,9 +20,10 @@ use bytes::Bytes;
 use serde_json::json;
 
 use self::concurrency::Concurrency;
-use self::environment::{Environment, Exit, InitOutcome, Outcome, Spec};
+use self::environment::{Environment, Exit, InitOutcome, Outcome, Spec, StartError};
 use self::pool::Pool;
 use self::runtime_api::{Invocation, RuntimeReply};
+use self::sandbox::View;
 use crate::code::CodeStore;
 use crate::error::{LambdaError, Result};
 use crate::model::{FunctionRecord, VersionConfig};
@@ -67,12 +70,21 @@ pub struct ExecConfig {
     pub idle_timeout: Duration,
     pub account_concurrency: u32,
     pub function_credentials: Option<(String, String)>,
+    /// `--lambda-isolation`.
+    pub isolation: sandbox::Mode,
+    /// Directories functions must not see (nimbus's data directory).
+    pub hide: Vec<PathBuf>,
+    /// Where the runtime bootstraps are (`/var/runtime` when isolated).
+    pub runtime_dir: PathBuf,
 }
 
 pub struct Executor {
     config: ExecConfig,
     launchers: Launchers,
     code: CodeStore,
+    sandbox: sandbox::Probe,
+    /// Started with the first environment (it needs the async runtime).
+    spawner: OnceLock<spawner::Spawner>,
     pool: Arc<Pool>,
     pub concurrency: Arc<Concurrency>,
     /// nimbus's own URL, given to functions as AWS_ENDPOINT_URL.
@@ -90,11 +102,22 @@ pub struct Executor {
 impl Executor {
     pub fn new(config: ExecConfig, launchers: Launchers, code: CodeStore) -> Executor {
         let _ = std::fs::remove_dir_all(&config.envs_dir);
+        if let Err(e) = std::fs::create_dir_all(&config.envs_dir) {
+            tracing::error!("lambda: cannot create {}: {e}", config.envs_dir.display());
+        }
+        let sandbox = sandbox::Probe::start(
+            config.isolation,
+            config.hide.clone(),
+            config.runtime_dir.clone(),
+            config.envs_dir.clone(),
+        );
         let concurrency = Concurrency::new(config.account_concurrency);
         Executor {
             config,
             launchers,
             code,
+            sandbox,
+            spawner: OnceLock::new(),
             pool: Arc::new(Pool::default()),
             concurrency,
             endpoint: OnceLock::new(),
@@ -121,6 +144,12 @@ impl Executor {
 
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// How environments are isolated on this server (waits for the
+    /// start-up probe).
+    pub fn isolation(&self) -> sandbox::Status {
+        self.sandbox.wait().status()
     }
 
     /// Stops every idle environment of a function (after it is deleted).
@@ -334,13 +363,29 @@ impl Executor {
                     .map_err(|e| LambdaError::Service(format!("layer extraction failed: {e}")))??,
             )
         };
-        let launch = self.launchers.launch(kind, &task_root).await?;
-        let program = launch.program.clone();
+        let sandbox = match self.sandbox.ready() {
+            Some(sandbox) => sandbox,
+            None => {
+                let probe = self.sandbox.clone();
+                tokio::task::spawn_blocking(move || probe.wait())
+                    .await
+                    .map_err(|e| LambdaError::Service(format!("isolation probe failed: {e}")))?
+            }
+        };
         let n = self.next_env.fetch_add(1, Ordering::Relaxed);
+        let dir = self.config.envs_dir.join(format!("{}-{n}", f.name));
+        let view = sandbox.view(&task_root, opt.as_deref(), &dir.join("tmp"));
+        let launch = self.launchers.launch(kind, &task_root).await?;
+        // The function sees its files where the view puts them.
+        let launch = runtimes::Launch {
+            program: view.path(&launch.program),
+            args: launch.args.iter().map(|a| view.path(a)).collect(),
+        };
+        let program = launch.program.clone();
         let spec = Spec {
             launch,
             env: {
-                let mut env = self.variables(f, v, &task_root, opt.as_deref(), n);
+                let mut env = self.variables(f, v, &view, n);
                 if provisioned {
                     env.insert(
                         "AWS_LAMBDA_INITIALIZATION_TYPE".into(),
@@ -350,13 +395,32 @@ impl Executor {
                 env
             },
             task_root,
-            dir: self.config.envs_dir.join(format!("{}-{n}", f.name)),
+            opt,
+            dir,
             memory_mb: v.memory_size,
+            sandbox,
+        };
+        let spawner = match self.spawner.get() {
+            Some(spawner) => spawner,
+            None => {
+                let started = spawner::Spawner::start().map_err(|e| {
+                    LambdaError::Service(format!("cannot start the spawner thread: {e}"))
+                })?;
+                // Another cold start may have won: its spawner is used.
+                let _ = self.spawner.set(started);
+                self.spawner
+                    .get()
+                    .ok_or_else(|| LambdaError::Service("the spawner thread is missing".into()))?
+            }
         };
         let _permit = self.starting.acquire().await;
-        let mut env = match Environment::start(spec).await {
+        let mut env = match Environment::start(spec, spawner).await {
             Ok(env) => env,
-            Err(e) => {
+            Err(StartError::Isolation(why)) => {
+                tracing::error!("lambda: {}: {why}", f.name);
+                return Err(LambdaError::Service(why));
+            }
+            Err(StartError::Exec(e)) => {
                 let detail = format!("fork/exec {}: {}", program.display(), describe_io(&e));
                 log.extend_from_slice(
                     format!("RequestId: {request_id} Error: {detail}\nRuntime.InvalidEntrypoint\n")
@@ -394,10 +458,11 @@ impl Executor {
         &self,
         f: &FunctionRecord,
         v: &VersionConfig,
-        task_root: &std::path::Path,
-        opt: Option<&std::path::Path>,
+        view: &View,
         n: u64,
     ) -> BTreeMap<String, String> {
+        let task_root = view.task_root.as_path();
+        let opt = view.opt.as_deref();
         let mut env = BTreeMap::new();
         let mut set = |k: &str, val: String| {
             env.insert(k.to_owned(), val);
@@ -411,10 +476,9 @@ impl Executor {
         set("AWS_EXECUTION_ENV", format!("AWS_Lambda_{}", v.runtime));
         set("_HANDLER", v.handler.clone());
         set("LAMBDA_TASK_ROOT", task_root.display().to_string());
-        set(
-            "LAMBDA_RUNTIME_DIR",
-            self.config.envs_dir.display().to_string(),
-        );
+        set("LAMBDA_RUNTIME_DIR", view.runtime_dir.display().to_string());
+        set("TMPDIR", view.tmp.display().to_string());
+        set("HOME", view.tmp.display().to_string());
         set(
             "AWS_LAMBDA_LOG_GROUP_NAME",
             format!("/aws/lambda/{}", f.name),
