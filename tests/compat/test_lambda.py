@@ -1127,10 +1127,21 @@ def test_boto3_inside_a_function_lifo_queue(lambda_client, functions, dynamodb, 
 def test_awslambdaric_as_custom_runtime(lambda_client, functions, account_id):
     import awslambdaric  # listed in requirements.txt
 
-    site = str(Path(awslambdaric.__file__).resolve().parents[1])
+    # AWS's own runtime interface client, unchanged, packaged with the
+    # function as users do (pip install -t): the test's virtualenv may live
+    # where an isolated function cannot see it (a private /tmp). The base
+    # interpreter runs it (the venv's python is a symlink to it).
+    site = Path(awslambdaric.__file__).resolve().parents[1]
+    vendored = {}
+    for entry in site.iterdir():
+        if entry.name.startswith(("awslambdaric", "runtime_client", "simplejson", "snapshot_restore_py")):
+            files = [entry] if entry.is_file() else [f for f in entry.rglob("*") if f.is_file()]
+            for f in files:
+                if "__pycache__" not in f.parts:
+                    vendored[f"python/{f.relative_to(site)}"] = f.read_bytes()
     bootstrap = f"""#!/bin/sh
-# AWS's own runtime interface client, unchanged, with this interpreter.
-exec {sys.executable} -m awslambdaric handler.fn
+export PYTHONPATH="$LAMBDA_TASK_ROOT/python"
+exec {os.path.realpath(sys.executable)} -m awslambdaric handler.fn
 """
     handler = textwrap.dedent(
         """
@@ -1152,13 +1163,12 @@ exec {sys.executable} -m awslambdaric handler.fn
             }
         """
     )
-    code = make_zip({"bootstrap": (bootstrap, 0o755), "handler.py": handler})
+    code = make_zip({"bootstrap": (bootstrap, 0o755), "handler.py": handler, **vendored})
     name = functions(
         code,
         Runtime="provided.al2023",
         Handler="handler.fn",
         Timeout=30,
-        Environment={"Variables": {"PYTHONPATH": site}},
     )["FunctionName"]
     resp, body = invoke(lambda_client, name, {"x": 1}, LogType="Tail")
     log = base64.b64decode(resp.get("LogResult", "")).decode(errors="replace")
