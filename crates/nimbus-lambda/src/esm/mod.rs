@@ -242,62 +242,51 @@ pub(crate) fn metrics(lambda: &Lambda, out: &mut String) {
         return;
     };
     let pollers = &lambda.inner().pollers;
-    let _ = writeln!(out, "# HELP nimbus_lambda_event_source_mapping_batches_total Batches an event source mapping has sent to its function.");
-    let _ = writeln!(
-        out,
-        "# TYPE nimbus_lambda_event_source_mapping_batches_total counter"
-    );
-    for m in &mappings {
-        let s = pollers.status(&m.uuid);
-        let _ = writeln!(
-            out,
-            "nimbus_lambda_event_source_mapping_batches_total{{{}}} {}",
-            labels(m),
-            s.batches
-        );
-    }
-    let _ = writeln!(out, "# HELP nimbus_lambda_event_source_mapping_records_total Records an event source mapping has sent to its function.");
-    let _ = writeln!(
-        out,
-        "# TYPE nimbus_lambda_event_source_mapping_records_total counter"
-    );
-    for m in &mappings {
-        let s = pollers.status(&m.uuid);
-        let _ = writeln!(
-            out,
-            "nimbus_lambda_event_source_mapping_records_total{{{}}} {}",
-            labels(m),
-            s.records
-        );
-    }
-    let _ = writeln!(out, "# HELP nimbus_lambda_event_source_mapping_iterator_age_milliseconds Age of the last stream record processed.");
-    let _ = writeln!(
-        out,
-        "# TYPE nimbus_lambda_event_source_mapping_iterator_age_milliseconds gauge"
-    );
-    for m in &mappings {
-        if let Some(age) = pollers.status(&m.uuid).iterator_age_ms {
-            let _ = writeln!(
-                out,
-                "nimbus_lambda_event_source_mapping_iterator_age_milliseconds{{{}}} {age}",
-                labels(m)
-            );
+    let statuses: Vec<(&Mapping, Status)> = mappings
+        .iter()
+        .map(|m| (m, pollers.status(&m.uuid)))
+        .collect();
+    let family = |out: &mut String,
+                  name: &str,
+                  kind: &str,
+                  help: &str,
+                  value: &dyn Fn(&Status) -> Option<u64>| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for (m, s) in &statuses {
+            if let Some(v) = value(s) {
+                let _ = writeln!(out, "{name}{{{}}} {v}", labels(m));
+            }
         }
-    }
-    let _ = writeln!(out, "# HELP nimbus_lambda_event_source_mapping_problem Whether the mapping reports a problem (1) or not (0).");
-    let _ = writeln!(
+    };
+    family(
         out,
-        "# TYPE nimbus_lambda_event_source_mapping_problem gauge"
+        "nimbus_lambda_event_source_mapping_batches_total",
+        "counter",
+        "Batches an event source mapping has sent to its function.",
+        &|s| Some(s.batches),
     );
-    for m in &mappings {
-        let problem = pollers.status(&m.uuid).problem.is_some();
-        let _ = writeln!(
-            out,
-            "nimbus_lambda_event_source_mapping_problem{{{}}} {}",
-            labels(m),
-            u8::from(problem)
-        );
-    }
+    family(
+        out,
+        "nimbus_lambda_event_source_mapping_records_total",
+        "counter",
+        "Records an event source mapping has sent to its function.",
+        &|s| Some(s.records),
+    );
+    family(
+        out,
+        "nimbus_lambda_event_source_mapping_iterator_age_milliseconds",
+        "gauge",
+        "Age of the last stream record processed.",
+        &|s| s.iterator_age_ms,
+    );
+    family(
+        out,
+        "nimbus_lambda_event_source_mapping_problem",
+        "gauge",
+        "Whether the mapping reports a problem (1) or not (0).",
+        &|s| Some(u64::from(s.problem.is_some())),
+    );
 }
 
 fn labels(m: &Mapping) -> String {
