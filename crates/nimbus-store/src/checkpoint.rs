@@ -3,30 +3,32 @@
 //! Invariants:
 //! - The `meta` table's `wal_checkpoint_seq` is the sequence number of the
 //!   last WAL record whose writes the durable redb state contains (0 if
-//!   none). It is only ever written in a durable commit, together with (or
-//!   after) the writes of every record up to it, so the durable redb state is
-//!   always exactly "every record up to `wal_checkpoint_seq`".
-//! - Non-durable commits never survive a crash, so after one the redb file is
-//!   at its last checkpoint, and replaying the valid log records after it, in
-//!   order, rebuilds every acknowledged group (and perhaps some complete but
-//!   unacknowledged ones, which is allowed).
-//! - A checkpoint's commit returns before it is durable (its fsync runs on
-//!   the syncer thread, see `db_file`), so it starts a new log generation in
-//!   the other file and leaves the covered records where they are; the
-//!   writer starts no other checkpoint, and so reuses no file, before that
-//!   one is durable. A crash meanwhile leaves redb at either checkpoint, and
-//!   both files together hold every record after either.
+//!   none). It is only ever written in a durable commit, together with the
+//!   writes of every record up to it, so the durable redb state is always
+//!   exactly "every record up to `wal_checkpoint_seq`".
+//! - The applier thread writes frozen memtable layers into redb in the order
+//!   they were frozen, each at a log record boundary: volatile commits
+//!   (visible, not durable) between checkpoints, and a durable commit for a
+//!   checkpoint. Volatile commits never survive a crash, so after one the
+//!   redb file is at its last checkpoint, and replaying the valid log
+//!   records after it, in order, rebuilds every acknowledged group (and
+//!   perhaps some complete but unacknowledged ones, which is allowed).
+//! - When the writer freezes a checkpoint's layer it starts a new log
+//!   generation in the other file at once, so the checkpoint covers exactly
+//!   the records of the generation it ends (and older ones). It starts no
+//!   other checkpoint, and so reuses no file, before that one returned: a
+//!   crash meanwhile leaves redb at either checkpoint, and both files
+//!   together hold every record after either.
 //! - Recovery replays in a single durable transaction that also advances the
-//!   checkpoint (an ordinary, synchronous commit), then starts a new
-//!   generation. A crash before that commit leaves the
-//!   file and the log as they were, so recovery simply runs again: replay is
-//!   idempotent.
+//!   checkpoint, then starts a new generation. A crash before that commit
+//!   leaves the file and the log as they were, so recovery simply runs
+//!   again: replay is idempotent.
 
 use std::path::Path;
 
-use redb::{Database, ReadableDatabase, TableDefinition};
+use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 
-use crate::db_file::SyncGate;
+use crate::layer::Layer;
 use crate::read::KV;
 use crate::redo;
 use crate::wal::{self, Wal};
@@ -64,28 +66,53 @@ pub(crate) fn set_checkpointed_seq(
     Ok(())
 }
 
-/// A checkpoint's commit: redb durable with "every record up to `seq`",
-/// except that the commit's fsync is handed to the syncer thread (see
-/// `db_file`). Returns the ticket to poll the gate with, or `None` if redb
-/// synced without deferring (nothing outstanding). The caller then starts a
-/// new log generation, so the records this covers stay on disk until it is
-/// durable; and starts no other checkpoint before that, since the next one
-/// overwrites their file.
-pub(crate) fn commit_checkpoint(
-    db: &Database,
-    gate: &SyncGate,
-    seq: u64,
-) -> Result<Option<u64>, StoreError> {
-    let txn = db
+/// How the applier commits a frozen layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Commit {
+    /// Durable mode, between checkpoints: visible at once, durable with the
+    /// next checkpoint (the log holds its records until then).
+    Volatile,
+    /// Durable mode: a checkpoint; `seq` is the last log record it covers.
+    Checkpoint { seq: u64 },
+    /// In-memory mode: nothing is durable, but redb reuses freed pages only
+    /// after a durable commit, so every commit is one (its sync is a no-op).
+    InMemory,
+}
+
+/// Writes a frozen memtable layer into the `kv` table in one commit (the
+/// applier thread's job). For a checkpoint, the commit is durable and
+/// records `seq`: the caller then holds every record up to `seq` in redb,
+/// counting the layers applied volatile before it, which a durable commit
+/// makes durable too. The caller starts no other checkpoint before this one
+/// returns, and reuses the log file holding the records it covers only once
+/// it returned `Ok`.
+pub(crate) fn apply_layer(db: &Database, layer: &Layer, commit: Commit) -> Result<(), StoreError> {
+    let mut txn = db
         .begin_write()
-        .map_err(|e| StoreError::storage("begin a checkpoint", e))?;
-    set_checkpointed_seq(&txn, seq)?;
-    let before = gate.requested();
-    gate.defer_next();
-    let committed = txn.commit();
-    let ticket = gate.take_deferred(before);
-    committed.map_err(|e| StoreError::storage("commit a checkpoint", e))?;
-    Ok(ticket)
+        .map_err(|e| StoreError::storage("begin applying writes", e))?;
+    if commit == Commit::Volatile {
+        txn.set_durability(Durability::None)
+            .map_err(|e| StoreError::storage("set a volatile commit", e))?;
+    }
+    {
+        // Creates the table in the first checkpoint ever made.
+        let mut table = txn
+            .open_table(KV)
+            .map_err(|e| StoreError::storage("open the kv table for a checkpoint", e))?;
+        let mut result = Ok(());
+        layer.for_each_op(|op| {
+            if result.is_ok() {
+                result = redo::apply(&op, &mut table);
+            }
+        });
+        result?;
+    }
+    if let Commit::Checkpoint { seq } = commit {
+        set_checkpointed_seq(&txn, seq)?;
+    }
+    // An error drops (aborts) the transaction: nothing of the layer lands.
+    txn.commit()
+        .map_err(|e| StoreError::storage("commit applied writes", e))
 }
 
 /// Opens the log files, replays what the redb file lacks, checkpoints (and

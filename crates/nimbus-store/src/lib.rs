@@ -63,14 +63,19 @@
 //! - `keys`: prefix scans' end keys and stored counters, for services.
 //! - `dir_lock`, `bounds`, `error`, `options`: small supporting pieces.
 
+mod applier;
 mod bounds;
 mod checkpoint;
 mod db_file;
 mod dir_lock;
 mod error;
 mod keys;
+mod layer;
+mod memtable;
+mod merge;
 mod options;
 mod overlay;
+mod priority;
 mod read;
 #[cfg(test)]
 mod recovery_tests;

@@ -14,12 +14,16 @@ pub struct StoreOptions {
     /// Stop adding calls to a group once their buffered writes exceed this
     /// many bytes, so one commit's dirty pages stay bounded in memory.
     pub max_group_bytes: usize,
-    /// Checkpoint (one durable redb commit, then a new write-ahead log
+    /// How far redb may trail the write-ahead log: the memtable's active
+    /// layer is handed to the applier thread once its first write is this
+    /// old (or it holds 4 MiB). Smaller means fewer, smaller layers for
+    /// reads to look through, but more, smaller redb commits.
+    pub apply_every: Duration,
+    /// Checkpoint (a durable redb commit, then a new write-ahead log
     /// generation) once the log holds this many bytes. Bounds the log's size
     /// (each of its two files grows to about this), the redb memory held by
-    /// non-durable commits, and recovery time after a crash. Smaller is not
-    /// smoother: a checkpoint costs the writer tens of milliseconds of redb
-    /// work nearly independent of its size (see `db_file`).
+    /// non-durable commits, and recovery time after a crash. The applier
+    /// thread makes it, so writes do not wait for it.
     pub wal_checkpoint_bytes: u64,
     /// Checkpoint once the oldest record in the log is this old, even under
     /// steady load.
@@ -35,6 +39,7 @@ impl Default for StoreOptions {
             cache_size_bytes: 64 * 1024 * 1024,
             max_group_calls: 1024,
             max_group_bytes: 64 * 1024 * 1024,
+            apply_every: Duration::from_millis(20),
             wal_checkpoint_bytes: 64 * 1024 * 1024,
             wal_checkpoint_interval: Duration::from_secs(30),
             wal_idle_checkpoint: Duration::from_millis(500),

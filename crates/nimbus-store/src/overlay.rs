@@ -1,9 +1,9 @@
 //! The buffered writes of one write call.
 //!
-//! A call's `put`/`delete`/`delete_range` land here, not in the group's redb
-//! transaction, so that a call returning `Err` (or panicking) can be dropped
+//! A call's `put`/`delete`/`delete_range` land here, not in the writer's
+//! memtable, so that a call returning `Err` (or panicking) can be dropped
 //! without disturbing the calls before it in the same group. Only when the
-//! call returns `Ok` does the writer [`Overlay::apply`] it to the table.
+//! call returns `Ok` does the writer absorb it into the memtable (`layer`).
 //!
 //! Invariants:
 //! - `points` holds the latest state of every key the call wrote: `Some(v)` for
@@ -19,7 +19,6 @@ use std::ops::Bound;
 
 use crate::bounds::{self, OwnedRange};
 use crate::redo::{self, Op};
-use crate::writer::KvTable;
 use crate::StoreError;
 
 /// Largest key + value accepted by `put`. redb itself allows about 3.75 GiB,
@@ -35,9 +34,12 @@ pub(crate) enum Lookup<'o> {
     Unknown,
 }
 
+/// A call's point writes: `Some(value)` for a put, `None` for a delete.
+pub(crate) type Points = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
 #[derive(Default)]
 pub(crate) struct Overlay {
-    points: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    points: Points,
     cleared: Vec<OwnedRange>,
     /// Bytes of keys and values buffered, counting overwritten ones too: it
     /// only sizes groups, so an over-estimate is harmless.
@@ -138,23 +140,14 @@ impl Overlay {
         }
     }
 
-    /// Writes the call into the group's transaction and, if `redo` is given,
-    /// appends the same ops to it. An error leaves the table partially
-    /// written; the caller must then abort the whole transaction.
-    pub(crate) fn apply(
-        &self,
-        table: &mut KvTable<'_>,
-        mut redo: Option<&mut Vec<u8>>,
-    ) -> Result<(), StoreError> {
-        let mut result = Ok(());
-        self.for_each_op(|op| {
-            if result.is_ok() {
-                result = redo::apply(&op, table);
-                if let Some(out) = redo.as_deref_mut() {
-                    redo::encode(&op, out);
-                }
-            }
-        });
-        result
+    /// Appends the call's writes to a write-ahead log record's payload.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        self.for_each_op(|op| redo::encode(&op, out));
+    }
+
+    /// The call's point writes and cleared ranges, for a memtable layer to
+    /// absorb without copying them.
+    pub(crate) fn into_parts(self) -> (Points, Vec<OwnedRange>) {
+        (self.points, self.cleared)
     }
 }

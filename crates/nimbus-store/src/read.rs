@@ -6,9 +6,13 @@
 
 use std::ops::Bound;
 
-use redb::{ReadOnlyTable, ReadableTable, TableDefinition};
+use std::sync::Arc;
+
+use redb::{ReadableTable, TableDefinition};
 
 use crate::bounds;
+use crate::memtable::{Published, View};
+use crate::merge::{self, KvReadTable};
 use crate::StoreError;
 
 /// The single table holding every key of the store.
@@ -44,34 +48,43 @@ pub trait ReadView {
 /// It pins the pages of the commit it was taken from, so it should be short-
 /// lived: a snapshot held for minutes keeps the file from reusing that space.
 pub struct Snapshot {
+    /// The memtable when the snapshot was taken.
+    view: Arc<View>,
     /// `None` until the first write creates the table (a fresh store is
     /// created without a commit, to keep start-up free of fsyncs).
-    table: Option<ReadOnlyTable<&'static [u8], &'static [u8]>>,
+    table: Option<KvReadTable>,
 }
 
 impl Snapshot {
-    pub(crate) fn begin(db: &redb::Database) -> Result<Snapshot, StoreError> {
-        use redb::ReadableDatabase;
-        let txn = db
-            .begin_read()
-            .map_err(|e| StoreError::storage("begin a read transaction", e))?;
-        // The table keeps the transaction's pages pinned; the transaction handle
-        // itself is not needed afterwards.
-        let table = match txn.open_table(KV) {
-            Ok(table) => Some(table),
-            Err(redb::TableError::TableDoesNotExist(_)) => None,
-            Err(e) => return Err(StoreError::storage("open the kv table for reading", e)),
-        };
-        Ok(Snapshot { table })
+    pub(crate) fn begin(
+        db: &redb::Database,
+        published: &Published,
+    ) -> Result<Snapshot, StoreError> {
+        // The memtable first, the table second: see `memtable`.
+        let view = published.get();
+        let table = open_table(db)?;
+        Ok(Snapshot { view, table })
+    }
+}
+
+/// A read transaction's `kv` table, or `None` if no write created it yet.
+pub(crate) fn open_table(db: &redb::Database) -> Result<Option<KvReadTable>, StoreError> {
+    use redb::ReadableDatabase;
+    let txn = db
+        .begin_read()
+        .map_err(|e| StoreError::storage("begin a read transaction", e))?;
+    // The table keeps the transaction's pages pinned; the transaction handle
+    // itself is not needed afterwards.
+    match txn.open_table(KV) {
+        Ok(table) => Ok(Some(table)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(StoreError::storage("open the kv table for reading", e)),
     }
 }
 
 impl ReadView for Snapshot {
     fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>, StoreError> {
-        match &self.table {
-            Some(table) => table_get_with(table, key, f),
-            None => Ok(None),
-        }
+        merge::get_with(self.view.stack(), self.table.as_ref(), key, f)
     }
 
     fn scan(
@@ -81,10 +94,14 @@ impl ReadView for Snapshot {
         reverse: bool,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), StoreError> {
-        match &self.table {
-            Some(table) => table_scan(table, lower, upper, reverse, visit),
-            None => Ok(()),
-        }
+        merge::scan(
+            self.view.stack(),
+            self.table.as_ref(),
+            lower,
+            upper,
+            reverse,
+            visit,
+        )
     }
 }
 

@@ -17,8 +17,10 @@
 
 use std::ops::Bound;
 
-use crate::writer::KvTable;
 use crate::StoreError;
+
+/// The `kv` table inside a write transaction.
+pub(crate) type KvTable<'txn> = redb::Table<'txn, &'static [u8], &'static [u8]>;
 
 /// One physical write.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,13 +15,15 @@ use std::thread::{self, JoinHandle};
 use redb::{backends::InMemoryBackend, Database, DatabaseError};
 use tokio::sync::oneshot;
 
+use crate::applier::Applier;
 use crate::checkpoint;
-use crate::db_file::GatedFile;
+use crate::db_file::DbFile;
 use crate::dir_lock::{sync_dir, DirLock};
+use crate::memtable::Published;
 use crate::read::Snapshot;
 use crate::stats::{CheckpointStats, StatsCell};
 use crate::write_txn::WriteTxn;
-use crate::writer::{Call, Job, LogState, Reply, Writer};
+use crate::writer::{Call, Job, LogState, Memtable, Reply, Writer};
 use crate::{StoreError, StoreOptions};
 
 /// Name of the database file inside the data directory.
@@ -30,6 +32,12 @@ pub const DB_FILE: &str = "nimbus.redb";
 /// The in-memory database already lives in RAM; a large page cache would
 /// only hold second copies of its pages.
 const IN_MEMORY_CACHE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Scheduling priorities (nice values) of the store's threads: the writer
+/// above the request workers (0), the applier, whose work is only bounded by
+/// the memtable's size, below them.
+const WRITER_NICE: i32 = -10;
+pub(crate) const APPLIER_NICE: i32 = 5;
 
 /// Handle to an open store. Cheap to clone; all clones share one database.
 #[derive(Clone)]
@@ -45,6 +53,8 @@ struct Inner {
 
 struct Open {
     db: Arc<Database>,
+    /// The memtable as readers see it.
+    published: Arc<Published>,
     jobs: mpsc::Sender<Box<dyn Job>>,
     writer: JoinHandle<()>,
 }
@@ -59,8 +69,8 @@ impl Store {
         let lock = DirLock::acquire(dir)?;
         let path = dir.join(DB_FILE);
         let fresh = !path.exists();
-        let (file, gate) = GatedFile::open(&path)
-            .map_err(|e| StoreError::io("open the database file", &path, e))?;
+        let file =
+            DbFile::open(&path).map_err(|e| StoreError::io("open the database file", &path, e))?;
         let db = redb::Builder::new()
             .set_cache_size(opts.cache_size_bytes)
             .create_with_backend(file)
@@ -82,15 +92,7 @@ impl Store {
         let wal = checkpoint::recover(&db, dir)?;
         let log = LogState {
             wal,
-            checkpoint_bytes: opts.wal_checkpoint_bytes,
-            checkpoint_interval: opts.wal_checkpoint_interval,
-            idle_checkpoint: opts.wal_idle_checkpoint,
-            oldest_record: None,
-            poisoned: None,
             record: Vec::new(),
-            gate,
-            in_flight: None,
-            db_path: path,
         };
         Store::start(db, Some(log), Some(lock), opts)
     }
@@ -117,6 +119,9 @@ impl Store {
         let durable = log.is_some();
         let db = Arc::new(db);
         let stats = Arc::new(StatsCell::default());
+        let published = Arc::new(Published::default());
+        let applier = Applier::start(Arc::clone(&db))
+            .map_err(|e| StoreError::io("spawn the applier thread", PathBuf::new(), e))?;
         let (jobs, queue) = mpsc::channel();
         let writer = Writer {
             db: Arc::clone(&db),
@@ -124,18 +129,31 @@ impl Store {
             max_group_calls: opts.max_group_calls.max(1),
             max_group_bytes: opts.max_group_bytes,
             log,
+            poisoned: None,
+            mem: Memtable::new(Arc::clone(&published), opts),
+            applier,
             stats: Arc::clone(&stats),
             _lock: lock,
         };
         let writer = thread::Builder::new()
             .name("nimbus-store-writer".into())
-            .spawn(move || writer.run())
+            .spawn(move || {
+                // Every write waits for this thread; on a busy machine it
+                // should not queue behind request workers for a time slice.
+                crate::priority::set_thread_nice(WRITER_NICE);
+                writer.run()
+            })
             .map_err(|e| StoreError::io("spawn the writer thread", PathBuf::new(), e))?;
         Ok(Store {
             inner: Arc::new(Inner {
                 durable,
                 stats,
-                state: RwLock::new(Some(Open { db, jobs, writer })),
+                state: RwLock::new(Some(Open {
+                    db,
+                    published,
+                    jobs,
+                    writer,
+                })),
             }),
         })
     }
@@ -157,7 +175,7 @@ impl Store {
             .read()
             .unwrap_or_else(PoisonError::into_inner);
         let open = state.as_ref().ok_or(StoreError::Closed)?;
-        Snapshot::begin(&open.db)
+        Snapshot::begin(&open.db, &open.published)
     }
 
     /// Runs `f` on the single writer thread inside a write transaction shared
@@ -235,7 +253,10 @@ impl Inner {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let Some(Open { db, jobs, writer }) = open else {
+        let Some(Open {
+            db, jobs, writer, ..
+        }) = open
+        else {
             return;
         };
         // Disconnecting the channel ends the writer once the queue is empty.

@@ -22,8 +22,7 @@
 //!   so the sync that makes any record durable makes its header durable too.
 //! - **Sequence numbers** start at 1, grow by one per record across
 //!   generations and files, and are never reused once durable: after a
-//!   checkpoint at `seq` the next record is `seq + 1`. A retracted (never
-//!   durable) record's number is reused.
+//!   checkpoint at `seq` the next record is `seq + 1`.
 //! - **Only the current generation validates.** A new generation reuses its
 //!   file without truncating it, so stale bytes of older generations follow
 //!   the live records, and a record's payload may hold anything (a binary key
@@ -269,8 +268,6 @@ pub(crate) struct Wal {
     /// Index of the file holding the current generation.
     active: usize,
     next_seq: u64,
-    /// Start of the last appended record, until the next generation.
-    last_start: Option<u64>,
 }
 
 impl Wal {
@@ -286,7 +283,6 @@ impl Wal {
             files: [first, second],
             active: 0,
             next_seq: 0,
-            last_start: None,
         };
         Ok((wal, found))
     }
@@ -318,7 +314,6 @@ impl Wal {
         log_file.end = FILE_HEADER_BYTES as u64;
         self.active = index;
         self.next_seq = next_seq;
-        self.last_start = None;
         Ok(())
     }
 
@@ -358,7 +353,6 @@ impl Wal {
             .write_at(start, buf)
             .map_err(|e| StoreError::io("append to the write-ahead log", &log_file.path, e))?;
         log_file.end = start + buf.len() as u64;
-        self.last_start = Some(start);
         self.next_seq += 1;
         Ok(seq)
     }
@@ -371,22 +365,6 @@ impl Wal {
             .file
             .sync_data()
             .map_err(|e| StoreError::io("sync the write-ahead log", &log_file.path, e))
-    }
-
-    /// Undoes the last append (its group failed after it was logged): zeroes
-    /// its header, durably, so recovery will never replay it.
-    pub(crate) fn retract(&mut self) -> Result<(), StoreError> {
-        let Some(start) = self.last_start.take() else {
-            return Ok(());
-        };
-        let log_file = &mut self.files[self.active];
-        log_file
-            .write_at(start, &[0; HEADER_BYTES])
-            .map_err(|e| StoreError::io("retract a write-ahead log record", &log_file.path, e))?;
-        self.sync()?;
-        self.files[self.active].end = start;
-        self.next_seq -= 1;
-        Ok(())
     }
 }
 
@@ -543,7 +521,7 @@ mod tests {
     }
 
     #[test]
-    fn file_appends_retracts_and_generations() {
+    fn file_appends_and_generations() {
         let dir = tempfile::tempdir().unwrap();
         let (mut wal, found) = Wal::open(dir.path()).unwrap();
         assert!(found.is_empty());
@@ -552,11 +530,13 @@ mod tests {
             append(&mut wal, payload);
         }
         wal.sync().unwrap();
-        wal.retract().unwrap();
-        assert_eq!(wal.last_seq(), 11);
+        assert_eq!(wal.last_seq(), 12);
         drop(wal);
         let (mut wal, found) = Wal::open(dir.path()).unwrap();
-        assert_eq!(found.iter().map(|f| f.seq).collect::<Vec<_>>(), [10, 11]);
+        assert_eq!(
+            found.iter().map(|f| f.seq).collect::<Vec<_>>(),
+            [10, 11, 12]
+        );
         assert_eq!(found[1].bytes, b"two");
         assert!(wal.files[0].allocated >= MIN_GROW, "preallocated");
         // Records 12 and 13 in the second file: both files count.

@@ -1,22 +1,28 @@
 //! [`WriteTxn`]: what a write call's closure sees.
 //!
-//! Reads merge the call's own [`Overlay`] over the group's redb table, which
-//! already holds the writes of the calls before this one in the group. Writes
-//! only touch the overlay. The merge gives overlay entries precedence over
-//! table entries with the same key and hides table keys inside cleared ranges.
+//! Reads merge the call's own [`Overlay`] over the writer's memtable, which
+//! already holds the writes of the calls before this one (in its group too),
+//! over the redb table (see `merge`). Writes only touch the overlay.
 
-use std::cmp::Ordering;
 use std::ops::Bound;
 
-use crate::overlay::{Lookup, Overlay};
-use crate::read::{table_get_with, table_range, ReadView};
-use crate::writer::KvTable;
+use crate::merge::{self, KvReadTable, Stack};
+use crate::overlay::Overlay;
+use crate::read::ReadView;
 use crate::StoreError;
+
+/// What the writer reads under a call's overlay: its memtable and a read
+/// transaction's table (`None` before the first write ever created it).
+#[derive(Clone, Copy)]
+pub(crate) struct Base<'a> {
+    pub(crate) stack: Stack<'a>,
+    pub(crate) table: Option<&'a KvReadTable>,
+}
 
 /// A write call's view of the store: read-your-writes, buffered until the
 /// call returns `Ok`.
 pub struct WriteTxn<'a> {
-    table: &'a KvTable<'a>,
+    base: Base<'a>,
     overlay: Overlay,
     undo: Vec<Undo>,
 }
@@ -25,11 +31,18 @@ pub struct WriteTxn<'a> {
 pub(crate) type Undo = Box<dyn FnOnce() + Send>;
 
 impl<'a> WriteTxn<'a> {
-    pub(crate) fn new(table: &'a KvTable<'a>) -> WriteTxn<'a> {
+    pub(crate) fn new(base: Base<'a>) -> WriteTxn<'a> {
         WriteTxn {
-            table,
+            base,
             overlay: Overlay::default(),
             undo: Vec::new(),
+        }
+    }
+
+    fn stack(&self) -> Stack<'_> {
+        Stack {
+            overlay: Some(&self.overlay),
+            ..self.base.stack
         }
     }
 
@@ -75,20 +88,9 @@ impl<'a> WriteTxn<'a> {
     }
 }
 
-type TableItem<'t> = (
-    redb::AccessGuard<'t, &'static [u8]>,
-    redb::AccessGuard<'t, &'static [u8]>,
-);
-type TableIter<'t> = Box<dyn Iterator<Item = Result<TableItem<'t>, redb::StorageError>> + 't>;
-type PointIter<'o> = Box<dyn Iterator<Item = (&'o Vec<u8>, &'o Option<Vec<u8>>)> + 'o>;
-
 impl ReadView for WriteTxn<'_> {
     fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>, StoreError> {
-        match self.overlay.lookup(key) {
-            Lookup::Value(v) => Ok(Some(f(v))),
-            Lookup::Deleted => Ok(None),
-            Lookup::Unknown => table_get_with(self.table, key, f),
-        }
+        merge::get_with(self.stack(), self.base.table, key, f)
     }
 
     fn scan(
@@ -98,69 +100,6 @@ impl ReadView for WriteTxn<'_> {
         reverse: bool,
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), StoreError> {
-        // `None` means the bounds are empty, for the overlay as well.
-        let Some(range) = table_range(self.table, lower, upper)? else {
-            return Ok(());
-        };
-        let mut table_iter: TableIter<'_> = if reverse {
-            Box::new(range.rev())
-        } else {
-            Box::new(range)
-        };
-        let points = self.overlay.points_in(lower, upper);
-        let mut point_iter: PointIter<'_> = if reverse {
-            Box::new(points.rev())
-        } else {
-            Box::new(points)
-        };
-
-        // The next visible table entry, skipping keys inside cleared ranges.
-        let mut next_table = || -> Result<Option<TableItem<'_>>, StoreError> {
-            for item in table_iter.by_ref() {
-                let item = item.map_err(|e| StoreError::storage("scan a range", e))?;
-                if !self.overlay.hides_table_key(item.0.value()) {
-                    return Ok(Some(item));
-                }
-            }
-            Ok(None)
-        };
-
-        let mut table_head = next_table()?;
-        let mut point_head = point_iter.next();
-        loop {
-            // Which side holds the next key in scan order; on a tie the
-            // overlay wins and the table entry is skipped.
-            let order = match (&table_head, &point_head) {
-                (None, None) => return Ok(()),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (Some((tk, _)), Some((pk, _))) => {
-                    let o = tk.value().cmp(pk.as_slice());
-                    if reverse {
-                        o.reverse()
-                    } else {
-                        o
-                    }
-                }
-            };
-            if order == Ordering::Less {
-                let (k, v) = table_head.take().expect("table side chosen");
-                if !visit(k.value(), v.value()) {
-                    return Ok(());
-                }
-                table_head = next_table()?;
-            } else {
-                if order == Ordering::Equal {
-                    table_head = next_table()?;
-                }
-                let (k, v) = point_head.take().expect("overlay side chosen");
-                point_head = point_iter.next();
-                if let Some(v) = v {
-                    if !visit(k, v) {
-                        return Ok(());
-                    }
-                }
-            }
-        }
+        merge::scan(self.stack(), self.base.table, lower, upper, reverse, visit)
     }
 }

@@ -1,62 +1,74 @@
 //! The writer thread and group commit.
 //!
 //! Invariants:
-//! - Exactly one thread (this one) opens write transactions on the database,
-//!   so calls run one at a time, in the order the channel delivered them.
-//! - A group is one redb write transaction. Each call in it runs against the
-//!   table as left by the calls before it; a call's overlay is applied only if
-//!   the call returned `Ok`.
-//! - Durable mode: a group that wrote anything is first appended to the
-//!   write-ahead log as one record and synced; only then is its transaction
-//!   committed, non-durably (visible to snapshots, no fsync). So no snapshot
-//!   sees a write before it is durable. The log only ever holds records of
-//!   groups that redb has committed, or of the group being committed now.
+//! - Exactly one thread (this one) runs write calls, one at a time, in the
+//!   order the channel delivered them, and only it changes the memtable's
+//!   active layer.
+//! - A group is the calls run between two log syncs. Each call runs against
+//!   the memtable as left by the calls before it (its group's included) over
+//!   a redb read transaction's table; a call's overlay is absorbed into the
+//!   active layer only if the call returned `Ok`.
+//! - Durable mode: a group that wrote anything is appended to the write-ahead
+//!   log as one record and synced; only then is the active layer published
+//!   to readers. So no snapshot sees a write before it is durable, and the
+//!   log holds every record the memtable holds.
 //! - Every call taken from the channel is finished exactly once, and only
-//!   after its group is durable (logged and committed; committed with fsync
-//!   in memory mode) or abandoned. If the group fails, every call in it that
-//!   would have written gets the error; none of them was applied. If the
-//!   commit fails after the log sync, the record is retracted (its header
-//!   zeroed and synced) before the callers hear of it.
+//!   after its group is durable (logged and published; published in memory
+//!   mode) or abandoned. If the group fails, every call in it that would
+//!   have written gets the error, the active layer is put back as it was
+//!   before the group, and the calls' undo hooks run.
 //! - A failed log write or sync poisons the writer: the record's fate on disk
 //!   is unknown, so every later write fails and nothing more is checkpointed
-//!   until the store is reopened (recovery then decides from the log).
-//! - Checkpoints start between groups, after the previous group's callers
-//!   were answered: when the log passes `wal_checkpoint_bytes`, when its
+//!   until the store is reopened (recovery then decides from the log). A
+//!   failed checkpoint poisons it too: its layer stays readable, and the log
+//!   still holds every record of it.
+//! - Between groups (after the previous group's callers were answered) the
+//!   writer freezes the active layer and hands it to the applier thread,
+//!   which writes it into redb while the writer goes on. An ordinary freeze
+//!   happens once the layer's first write is `apply_every` old or it holds
+//!   4 MiB; its redb commit is not synced, because the log still holds its
+//!   records. A checkpoint also starts a new log generation, and its commit
+//!   is synced, after which the previous generation is retired. Checkpoints
+//!   happen when the log's generation passes `wal_checkpoint_bytes`, when its
 //!   oldest record passes `wal_checkpoint_interval`, when the queue has been
 //!   idle for `wal_idle_checkpoint`, and on shutdown, which waits for it and
-//!   leaves nothing to replay. The writer only makes the checkpoint's commit;
-//!   its fsync runs on the syncer thread (`db_file`) while groups go on being
-//!   logged into the next log generation. At most one checkpoint is in flight:
-//!   the next starts only once the previous is durable, because it reuses the
-//!   previous generation's log file.
+//!   leaves nothing to replay. At most one checkpoint is in flight, because
+//!   the next reuses the previous generation's log file.
+//! - Layers are applied in the order they were frozen, so redb only ever
+//!   holds a prefix of the log's records, and readers see each frozen layer
+//!   until redb holds it. If the active layer grows past four times the
+//!   checkpoint size while layers wait, the writer waits for the applier
+//!   before the next group, which bounds the memtable's memory.
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redb::{Database, Durability};
+use redb::Database;
 use tokio::sync::oneshot;
 
-use crate::checkpoint;
-use crate::db_file::{SyncGate, SyncState};
+use crate::applier::{Applier, Batch};
+use crate::checkpoint::Commit;
 use crate::dir_lock::DirLock;
+use crate::layer::Layer;
+use crate::memtable::{Published, View};
+use crate::merge::{KvReadTable, Stack};
 use crate::overlay::Overlay;
-use crate::read::KV;
+use crate::read::open_table;
 use crate::stats::StatsCell;
 use crate::wal::{self, Wal};
-use crate::write_txn::WriteTxn;
+use crate::write_txn::{Base, WriteTxn};
 use crate::StoreError;
-
-pub(crate) type KvTable<'txn> = redb::Table<'txn, &'static [u8], &'static [u8]>;
 
 /// A write call with its result type erased, as queued for the writer.
 pub(crate) trait Job: Send {
-    /// Runs the call against the group's table. Returns its writes if it
-    /// succeeded; on failure the call keeps its own error for `finish`.
-    fn run(&mut self, table: &KvTable<'_>) -> Option<Overlay>;
+    /// Runs the call against the writer's memtable and table. Returns its
+    /// writes if it succeeded; on failure the call keeps its own error for
+    /// `finish`.
+    fn run(&mut self, base: Base<'_>) -> Option<Overlay>;
 
     /// Delivers the call's result once its group's fate (`group`) is known.
     fn finish(self: Box<Self>, group: Result<(), StoreError>);
@@ -128,11 +140,11 @@ where
     R: Send + 'static,
     E: From<StoreError> + Send + 'static,
 {
-    fn run(&mut self, table: &KvTable<'_>) -> Option<Overlay> {
+    fn run(&mut self, base: Base<'_>) -> Option<Overlay> {
         let f = self.f.take().expect("a write call runs at most once");
-        let mut txn = WriteTxn::new(table);
-        // The closure only reads the table (writes go to its overlay), so a
-        // panic cannot leave the shared transaction half-modified.
+        let mut txn = WriteTxn::new(base);
+        // The closure only reads the memtable and table (writes go to its
+        // overlay), so a panic cannot leave them half-modified.
         let result = catch_unwind(AssertUnwindSafe(|| f(&mut txn)));
         let (mut overlay, undo) = txn.into_parts();
         let (outcome, overlay) = match result {
@@ -171,36 +183,102 @@ where
     }
 }
 
-/// The durable-mode log and when to checkpoint it.
+/// The durable-mode log.
 pub(crate) struct LogState {
     pub(crate) wal: Wal,
+    /// Reused buffer for the group's record.
+    pub(crate) record: Vec<u8>,
+}
+
+/// The writer's side of the memtable, and when to apply and checkpoint it.
+pub(crate) struct Memtable {
+    pub(crate) active: Layer,
+    /// When the active layer got its first write.
+    pub(crate) active_since: Option<Instant>,
+    /// Layers handed to the applier and not yet reported applied, oldest
+    /// first, and the same layers newest first, as readers get them.
+    pub(crate) pending: VecDeque<Pending>,
+    pub(crate) frozen: Arc<[Arc<Layer>]>,
+    /// Where readers take the memtable from.
+    pub(crate) published: Arc<Published>,
     pub(crate) checkpoint_bytes: u64,
     pub(crate) checkpoint_interval: Duration,
     pub(crate) idle_checkpoint: Duration,
-    /// When the log last went from empty to non-empty.
+    pub(crate) apply_every: Duration,
+    /// When the log's current generation got its first record.
     pub(crate) oldest_record: Option<Instant>,
-    /// Set when the log may hold a record whose group failed: nothing more
-    /// is written or checkpointed until the store is reopened.
-    pub(crate) poisoned: Option<StoreError>,
-    /// Reused buffer for the group's record.
-    pub(crate) record: Vec<u8>,
-    /// The database file's syncs, and the checkpoint whose sync may still
-    /// be running.
-    pub(crate) gate: Arc<SyncGate>,
-    pub(crate) in_flight: Option<InFlight>,
-    /// The database file, for errors.
-    pub(crate) db_path: PathBuf,
 }
 
-/// A checkpoint whose commit returned; durable once its ticket is done
-/// (`None`: it was durable on return).
-pub(crate) struct InFlight {
-    ticket: Option<u64>,
+/// A frozen layer handed to the applier.
+pub(crate) struct Pending {
+    layer: Arc<Layer>,
     started: Instant,
-    bytes: u64,
+    checkpoint: bool,
 }
 
-/// How often the idle writer looks whether a checkpoint became durable.
+/// The active layer is frozen and handed to the applier once its first write
+/// is `apply_every` old, or once it holds this much: redb follows the log in
+/// small batches, so readers look through few, small layers, each commit's
+/// work stays small, and pages reach the disk steadily instead of in bursts.
+const APPLY_BYTES: usize = 4 << 20;
+/// Past this many layers waiting for the applier, the active layer grows
+/// instead (fewer, larger commits let a slow applier catch up).
+const MAX_PENDING: usize = 4;
+
+impl Memtable {
+    pub(crate) fn new(published: Arc<Published>, opts: &crate::StoreOptions) -> Memtable {
+        Memtable {
+            active: Layer::default(),
+            active_since: None,
+            pending: VecDeque::new(),
+            frozen: Arc::new([]),
+            published,
+            checkpoint_bytes: opts.wal_checkpoint_bytes,
+            checkpoint_interval: opts.wal_checkpoint_interval,
+            idle_checkpoint: opts.wal_idle_checkpoint,
+            apply_every: opts.apply_every,
+            oldest_record: None,
+        }
+    }
+
+    fn publish(&self) {
+        self.published.set(View {
+            active: self.active.clone(),
+            frozen: Arc::clone(&self.frozen),
+        });
+    }
+
+    fn refreeze(&mut self) {
+        self.frozen = self
+            .pending
+            .iter()
+            .rev()
+            .map(|p| Arc::clone(&p.layer))
+            .collect();
+    }
+
+    fn checkpoint_in_flight(&self) -> bool {
+        self.pending.iter().any(|p| p.checkpoint)
+    }
+
+    /// Past this the writer waits for the applier before the next group,
+    /// which bounds the memtable's memory.
+    fn over_limit(&self) -> bool {
+        !self.pending.is_empty()
+            && self.active.bytes() as u64 >= self.checkpoint_bytes.saturating_mul(4)
+    }
+
+    fn apply_due(&self) -> bool {
+        !self.active.is_empty()
+            && self.pending.len() < MAX_PENDING
+            && (self.active.bytes() >= APPLY_BYTES
+                || self
+                    .active_since
+                    .is_some_and(|t| t.elapsed() >= self.apply_every))
+    }
+}
+
+/// How often the idle writer looks whether the applier finished.
 const IN_FLIGHT_POLL: Duration = Duration::from_millis(5);
 
 pub(crate) struct Writer {
@@ -210,6 +288,12 @@ pub(crate) struct Writer {
     pub(crate) max_group_bytes: usize,
     /// `Some` in durable mode.
     pub(crate) log: Option<LogState>,
+    /// Set when a log write or sync failed (the log may hold a record whose
+    /// group failed) or the applier failed: nothing more is written or
+    /// applied until the store is reopened.
+    pub(crate) poisoned: Option<StoreError>,
+    pub(crate) mem: Memtable,
+    pub(crate) applier: Applier,
     pub(crate) stats: Arc<StatsCell>,
     /// The data directory's lock (durable mode), held until this thread
     /// exits, i.e. until after the last commit this process will make.
@@ -218,10 +302,14 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Serves groups until every sender is gone and the queue is drained,
-    /// then checkpoints and waits for it, so a clean shutdown leaves nothing
-    /// to replay.
+    /// then applies everything and checkpoints, so a clean shutdown leaves
+    /// nothing to replay. The applier thread is joined when the writer is
+    /// dropped, before the directory lock is released.
     pub(crate) fn run(mut self) {
         while let Some(first) = self.next_job() {
+            while self.mem.over_limit() && self.poisoned.is_none() {
+                self.collect_applied(true);
+            }
             let mut group = vec![first];
             let result = self.commit_group(&mut group);
             if let Err(err) = &result {
@@ -235,43 +323,28 @@ impl Writer {
             for call in group {
                 call.finish(result.clone());
             }
-            self.poll_checkpoint();
-            if self.checkpoint_due() {
-                self.start_checkpoint();
-            }
+            self.collect_applied(false);
+            self.freeze_if_due(Duration::ZERO);
         }
-        self.wait_checkpoint();
-        self.start_checkpoint();
-        self.wait_checkpoint();
+        while self.mem.checkpoint_in_flight() && self.poisoned.is_none() {
+            self.collect_applied(true);
+        }
+        self.freeze(self.log.is_some());
+        while !self.mem.pending.is_empty() && self.poisoned.is_none() {
+            self.collect_applied(true);
+        }
     }
 
-    /// The next call, checkpointing first if the queue stays idle for long
-    /// enough while the log holds records, and noticing meanwhile when a
-    /// checkpoint in flight becomes durable. `None` once the store is closed.
+    /// The next call. Meanwhile, hands the active layer to the applier when
+    /// it is due, checkpoints if the queue stays idle for long enough while
+    /// the log holds records, and notices what the applier finished. `None`
+    /// once the store is closed.
     fn next_job(&mut self) -> Option<Box<dyn Job>> {
-        let mut idle_since = Instant::now();
+        let idle_since = Instant::now();
         loop {
-            self.poll_checkpoint();
-            let wait = match &self.log {
-                Some(log) if log.poisoned.is_none() => {
-                    if log.in_flight.is_some() {
-                        Some(IN_FLIGHT_POLL)
-                    } else if log.wal.len() > 0 {
-                        let idle = idle_since.elapsed();
-                        if idle >= log.idle_checkpoint {
-                            self.start_checkpoint();
-                            // If it failed, retry after another idle spell,
-                            // not at once.
-                            idle_since = Instant::now();
-                            continue;
-                        }
-                        Some(log.idle_checkpoint - idle)
-                    } else {
-                        None
-                    }
-                }
-                _ => None,
-            };
+            self.collect_applied(false);
+            self.freeze_if_due(idle_since.elapsed());
+            let wait = self.next_wake(idle_since.elapsed());
             let Some(wait) = wait else {
                 return self.jobs.recv().ok();
             };
@@ -283,194 +356,223 @@ impl Writer {
         }
     }
 
-    fn checkpoint_due(&self) -> bool {
-        let Some(log) = &self.log else { return false };
-        log.wal.len() >= log.checkpoint_bytes
-            || log
-                .oldest_record
-                .is_some_and(|t| t.elapsed() >= log.checkpoint_interval)
+    /// How long the idle writer may sleep before it has something to do.
+    fn next_wake(&self, idle: Duration) -> Option<Duration> {
+        if self.poisoned.is_some() {
+            return None;
+        }
+        let mut wake: Option<Duration> = None;
+        let mut at = |d: Duration| wake = Some(wake.map_or(d, |w| w.min(d)));
+        if !self.mem.pending.is_empty() {
+            at(IN_FLIGHT_POLL);
+        }
+        if let Some(since) = self.mem.active_since {
+            at(self.mem.apply_every.saturating_sub(since.elapsed()));
+        }
+        if self.log.as_ref().is_some_and(|log| log.wal.len() > 0)
+            && !self.mem.checkpoint_in_flight()
+        {
+            at(self.mem.idle_checkpoint.saturating_sub(idle));
+        }
+        wake
     }
 
-    /// Starts a checkpoint up to the last record, unless one is still in
-    /// flight (its log generation's file is not free yet) or there is
-    /// nothing to do. The writer is busy only for the commit itself; the
-    /// fsync runs on the syncer thread. A failed commit leaves the log to
-    /// grow, and a later attempt retries; a failed new generation poisons
-    /// the log, like any failed log write.
-    fn start_checkpoint(&mut self) {
-        let Some(log) = &mut self.log else { return };
-        if log.in_flight.is_some() || log.wal.len() == 0 || log.poisoned.is_some() {
+    fn freeze_if_due(&mut self, idle: Duration) {
+        if self.checkpoint_due(idle) {
+            self.freeze(true);
+        } else if self.mem.apply_due() {
+            self.freeze(false);
+        }
+    }
+
+    /// A checkpoint is due when the log's generation passes
+    /// `wal_checkpoint_bytes` or `wal_checkpoint_interval`, or the queue was
+    /// idle for `wal_idle_checkpoint`, and none is in flight.
+    fn checkpoint_due(&self, idle: Duration) -> bool {
+        let Some(log) = &self.log else { return false };
+        let len = log.wal.len();
+        len > 0
+            && !self.mem.checkpoint_in_flight()
+            && (len >= self.mem.checkpoint_bytes
+                || idle >= self.mem.idle_checkpoint
+                || self
+                    .mem
+                    .oldest_record
+                    .is_some_and(|t| t.elapsed() >= self.mem.checkpoint_interval))
+    }
+
+    /// Freezes the active layer and hands it to the applier. A checkpoint
+    /// (durable mode; only one in flight at a time, else this is an ordinary
+    /// apply) also starts a new log generation and is frozen even if the
+    /// active layer is empty, since the records of layers applied before it
+    /// are not durable in redb yet. The writer is busy only for this. A
+    /// failed new generation poisons the log, like any failed log write.
+    fn freeze(&mut self, checkpoint: bool) {
+        let checkpoint = checkpoint && !self.mem.checkpoint_in_flight();
+        if self.poisoned.is_some() || (self.mem.active.is_empty() && !checkpoint) {
             return;
         }
         let started = Instant::now();
-        let seq = log.wal.last_seq();
-        let ticket = match checkpoint::commit_checkpoint(&self.db, &log.gate, seq) {
-            Ok(ticket) => ticket,
-            Err(err) => {
-                tracing::error!(error = %err, "checkpoint failed");
-                return;
+        let layer = Arc::new(std::mem::take(&mut self.mem.active));
+        self.mem.active_since = None;
+        let commit = match (&mut self.log, checkpoint) {
+            (Some(log), true) => {
+                let seq = log.wal.last_seq();
+                if let Err(err) = log.wal.start_generation(None, seq + 1) {
+                    tracing::error!(error = %err, "starting a write-ahead log generation failed");
+                    self.poisoned = Some(err);
+                }
+                self.mem.oldest_record = None;
+                Commit::Checkpoint { seq }
             }
+            (Some(_), false) => Commit::Volatile,
+            (None, _) => Commit::InMemory,
         };
-        let bytes = log.wal.len();
-        if let Err(err) = log.wal.start_generation(None, seq + 1) {
-            tracing::error!(error = %err, "starting a write-ahead log generation failed");
-            log.poisoned = Some(err);
-        }
-        log.oldest_record = None;
-        log.in_flight = Some(InFlight {
-            ticket,
+        self.mem.pending.push_back(Pending {
+            layer: Arc::clone(&layer),
             started,
-            bytes,
+            checkpoint,
         });
-        self.stats.writer_busy(started.elapsed());
-        self.poll_checkpoint();
+        self.mem.refreeze();
+        self.mem.publish();
+        if let Err(err) = self.applier.send(Batch { layer, commit }) {
+            self.applier_failed(err);
+        }
+        if checkpoint {
+            self.stats.writer_busy(started.elapsed());
+        }
     }
 
-    /// Notices whether the checkpoint in flight is durable (or failed).
-    fn poll_checkpoint(&mut self) {
-        let Some(log) = &mut self.log else { return };
-        let Some(in_flight) = &log.in_flight else {
-            return;
-        };
-        let state = match in_flight.ticket {
-            Some(ticket) => log.gate.poll(ticket),
-            None => SyncState::Done(Duration::ZERO),
-        };
-        match state {
-            SyncState::Pending => return,
-            SyncState::Done(fsync) => {
-                log.wal.retire_inactive();
-                let took = in_flight.started.elapsed();
+    /// Takes in what the applier finished (waiting for one result if
+    /// `wait`) and drops those layers from the memtable.
+    fn collect_applied(&mut self, wait: bool) {
+        let mut applied = false;
+        while !self.mem.pending.is_empty() && self.poisoned.is_none() {
+            let result = if wait && !applied {
+                self.applier.wait_result()
+            } else {
+                match self.applier.try_result() {
+                    Some(result) => result,
+                    None => break,
+                }
+            };
+            if let Err(err) = result {
+                self.applier_failed(err);
+                break;
+            }
+            let done = self.mem.pending.pop_front().expect("pending");
+            applied = true;
+            if done.checkpoint {
+                if let Some(log) = &mut self.log {
+                    log.wal.retire_inactive();
+                }
+                let took = done.started.elapsed();
                 self.stats.durable(took);
-                tracing::debug!(bytes = in_flight.bytes, elapsed = ?took, ?fsync, "checkpoint durable");
-            }
-            SyncState::Failed(source) => {
-                // The records it covers are still in the previous log
-                // generation, which stays untouched: reopening recovers.
-                log.poisoned = Some(StoreError::Io {
-                    op: "sync the database file for a checkpoint",
-                    path: log.db_path.clone(),
-                    source,
-                });
+                tracing::debug!(elapsed = ?took, "checkpoint durable");
             }
         }
-        log.in_flight = None;
+        if applied {
+            self.mem.refreeze();
+            self.mem.publish();
+        }
     }
 
-    /// Blocks until no checkpoint is in flight.
-    fn wait_checkpoint(&mut self) {
-        if let Some(log) = &self.log {
-            // A failure is picked up by the poll.
-            let _ = log.gate.wait_idle();
-        }
-        self.poll_checkpoint();
+    /// The applier failed: redb's state is unknown past its last durable
+    /// commit, but the log holds every record since, so the store stops
+    /// taking writes (its frozen layers stay readable) and reopening it
+    /// recovers.
+    fn applier_failed(&mut self, err: StoreError) {
+        tracing::error!(error = %err, "applying writes to the database file failed; the store refuses writes until it is reopened");
+        self.poisoned.get_or_insert(err);
     }
 
     /// Runs `group[0]` and whatever else is queued (within the group limits)
-    /// in one transaction and commits it. Calls drained from the queue are
-    /// appended to `group` before they run, so each is finished even if the
-    /// transaction fails part-way.
-    ///
-    /// Durable mode: the group's writes are logged and synced first, then
-    /// the transaction is committed without fsync (visible, not durable).
+    /// and, if they wrote, logs and publishes their writes. Calls drained
+    /// from the queue are appended to `group` before they run, so each is
+    /// finished even if the group fails part-way.
     fn commit_group(&mut self, group: &mut Vec<Box<dyn Job>>) -> Result<(), StoreError> {
+        if let Some(err) = &self.poisoned {
+            return Err(err.clone());
+        }
         let mut record = match &mut self.log {
             Some(log) => {
-                if let Some(err) = &log.poisoned {
-                    return Err(err.clone());
-                }
                 let mut record = std::mem::take(&mut log.record);
                 wal::begin_record(&mut record);
                 Some(record)
             }
             None => None,
         };
-        let mut txn = self
-            .db
-            .begin_write()
-            .map_err(|e| StoreError::storage("begin a write transaction", e))?;
-        if record.is_some() {
-            txn.set_durability(Durability::None)
-                .map_err(|e| StoreError::storage("set non-durable commits", e))?;
-        }
-        let result = match self.run_calls(&txn, group, record.as_mut()) {
-            #[cfg(test)]
-            Ok(true) if fails_for_test(&txn) => {
-                let _ = txn.abort();
-                Err(StoreError::Closed)
-            }
-            Ok(true) => self.log_and_commit(txn, record.as_mut()),
-            // Nothing to write: skip the fsync. Earlier groups are already
-            // durable, so anything these calls read is too.
-            Ok(false) => txn
-                .abort()
-                .map_err(|e| StoreError::storage("end a read-only write transaction", e)),
-            Err(err) => {
-                if let Err(abort_err) = txn.abort() {
-                    tracing::warn!(error = %abort_err, "aborting a failed write transaction");
-                }
-                Err(err)
-            }
-        };
+        // A pointer copy: the group's writes are undone by putting it back.
+        let before = self.mem.active.clone();
+        let result = self.run_group(group, record.as_mut());
         if let (Some(log), Some(record)) = (&mut self.log, record) {
             log.record = record;
         }
+        if result.is_err() {
+            self.mem.active = before;
+        }
         result
     }
 
-    /// Durable mode: appends and syncs the record, then commits. A failed
-    /// sync poisons the log (the record's fate on disk is unknown); a failed
-    /// commit after a good sync retracts the record.
-    fn log_and_commit(
+    fn run_group(
         &mut self,
-        txn: redb::WriteTransaction,
-        record: Option<&mut Vec<u8>>,
+        group: &mut Vec<Box<dyn Job>>,
+        mut record: Option<&mut Vec<u8>>,
     ) -> Result<(), StoreError> {
-        let commit = |txn: redb::WriteTransaction| {
-            txn.commit()
-                .map_err(|e| StoreError::storage("commit a write transaction", e))
-        };
-        let (Some(log), Some(record)) = (&mut self.log, record) else {
-            return commit(txn);
-        };
-        if let Err(err) = log.wal.append(record).and_then(|_| log.wal.sync()) {
-            log.poisoned = Some(err.clone());
-            if let Err(abort_err) = txn.abort() {
-                tracing::warn!(error = %abort_err, "aborting an unlogged write transaction");
-            }
-            return Err(err);
+        let table = open_table(&self.db)?;
+        let wrote = self.run_calls(table.as_ref(), group, record.as_deref_mut())?;
+        if !wrote {
+            // Nothing to log or publish. Earlier groups are already durable,
+            // so anything these calls read is too.
+            return Ok(());
         }
-        log.oldest_record.get_or_insert_with(Instant::now);
-        let result = commit(txn);
-        if result.is_err() {
-            if let Err(err) = log.wal.retract() {
-                log.poisoned = Some(err);
+        #[cfg(test)]
+        if fails_for_test(&self.mem.active) {
+            return Err(StoreError::Closed);
+        }
+        if let (Some(log), Some(record)) = (&mut self.log, record) {
+            if let Err(err) = log.wal.append(record).and_then(|_| log.wal.sync()) {
+                self.poisoned = Some(err.clone());
+                return Err(err);
             }
         }
-        result
+        let now = Instant::now();
+        self.mem.active_since.get_or_insert(now);
+        if self.log.is_some() {
+            self.mem.oldest_record.get_or_insert(now);
+        }
+        self.mem.publish();
+        Ok(())
     }
 
     /// Returns whether any call wrote something. With `record`, also logs
-    /// each applied call's ops there, in the order applied.
+    /// each absorbed call's ops there, in the order absorbed.
     fn run_calls(
-        &self,
-        txn: &redb::WriteTransaction,
+        &mut self,
+        table: Option<&KvReadTable>,
         group: &mut Vec<Box<dyn Job>>,
         mut record: Option<&mut Vec<u8>>,
     ) -> Result<bool, StoreError> {
-        // Creates the table in the first group ever written.
-        let mut table = txn
-            .open_table(KV)
-            .map_err(|e| StoreError::storage("open the kv table for writing", e))?;
         let mut wrote = false;
         let mut bytes = 0usize;
         let mut next = 0;
         loop {
-            if let Some(overlay) = group[next].run(&table) {
+            let base = Base {
+                stack: Stack {
+                    overlay: None,
+                    active: Some(&self.mem.active),
+                    frozen: &self.mem.frozen,
+                },
+                table,
+            };
+            if let Some(overlay) = group[next].run(base) {
                 bytes += overlay.bytes();
                 if !overlay.is_empty() {
                     wrote = true;
-                    overlay.apply(&mut table, record.as_deref_mut())?;
+                    if let Some(out) = record.as_deref_mut() {
+                        overlay.encode(out);
+                    }
+                    self.mem.active.absorb(overlay);
                 }
             }
             next += 1;
@@ -490,12 +592,11 @@ impl Writer {
 pub(crate) const FAIL_GROUP_KEY: &[u8] = b"\xff test: fail this group";
 
 #[cfg(test)]
-fn fails_for_test(txn: &redb::WriteTransaction) -> bool {
-    use redb::ReadableTable;
-    txn.open_table(KV)
-        .ok()
-        .and_then(|t| t.get(FAIL_GROUP_KEY).ok().flatten().map(|_| ()))
-        .is_some()
+fn fails_for_test(active: &Layer) -> bool {
+    matches!(
+        active.lookup(FAIL_GROUP_KEY),
+        crate::overlay::Lookup::Value(_)
+    )
 }
 
 #[cfg(test)]

@@ -379,7 +379,47 @@ fn in_range(lower: &Bound<Vec<u8>>, upper: &Bound<Vec<u8>>, k: &[u8]) -> bool {
 
 #[test]
 fn overlay_merge_matches_a_model() {
-    let store = Store::in_memory().unwrap();
+    merge_matches_a_model(&Store::in_memory().unwrap());
+}
+
+/// The same with checkpoints after almost every call, so reads go through
+/// a call's overlay, the active layer, a frozen layer being applied, and the
+/// table, in every combination.
+#[test]
+fn memtable_layers_merge_matches_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = StoreOptions {
+        wal_checkpoint_bytes: 300,
+        wal_idle_checkpoint: std::time::Duration::from_millis(1),
+        apply_every: std::time::Duration::ZERO,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(dir.path(), &opts).unwrap();
+    merge_matches_a_model(&store);
+    assert!(
+        store.checkpoint_stats().count > 10,
+        "{:?}",
+        store.checkpoint_stats()
+    );
+    // And what the table alone holds after a reopen is the same.
+    let all = |store: &Store| {
+        let mut out = Vec::new();
+        let snapshot = store.snapshot().unwrap();
+        snapshot
+            .scan(Unbounded, Unbounded, false, &mut |k, v| {
+                out.push((k.to_vec(), v.to_vec()));
+                true
+            })
+            .unwrap();
+        out
+    };
+    let want = all(&store);
+    store.close();
+    let store = Store::open(dir.path(), &opts).unwrap();
+    assert_eq!(all(&store), want);
+}
+
+fn merge_matches_a_model(store: &Store) {
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for round in 0..300 {
@@ -455,5 +495,34 @@ fn overlay_merge_matches_a_model() {
             })
             .unwrap();
         assert_eq!(committed, model, "round {round}");
+        // A random range of a snapshot, in either direction.
+        let (l, u) = (rng.bound(), rng.bound());
+        let reverse = rng.below(2) == 0;
+        let snapshot = store.snapshot().unwrap();
+        let mut got = Vec::new();
+        snapshot
+            .scan(as_ref(&l), as_ref(&u), reverse, &mut |k, v| {
+                got.push((k.to_vec(), v.to_vec()));
+                true
+            })
+            .unwrap();
+        let mut want: Vec<_> = model
+            .iter()
+            .filter(|(k, _)| in_range(&l, &u, k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if reverse {
+            want.reverse();
+        }
+        assert_eq!(
+            got, want,
+            "round {round}: snapshot scan {l:?}..{u:?} rev={reverse}"
+        );
+        let k = rng.key();
+        assert_eq!(
+            snapshot.get(&k).unwrap(),
+            model.get(&k).cloned(),
+            "round {round}: get {k:?}"
+        );
     }
 }
