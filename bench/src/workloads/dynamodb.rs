@@ -59,18 +59,23 @@ fn payload(pk: &str, sk: &str) -> String {
         .bytes()
         .chain(sk.bytes())
         .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
-    let mut s = String::with_capacity(len);
-    s.push_str(pk);
-    s.push('/');
-    s.push_str(sk);
-    s.push('/');
+    let mut s = Vec::with_capacity(len);
+    s.extend_from_slice(pk.as_bytes());
+    s.push(b'/');
+    s.extend_from_slice(sk.as_bytes());
+    s.push(b'/');
     let alphabet = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut i = seed as usize;
+    let mut i = seed as usize % alphabet.len();
     while s.len() < len {
-        s.push(alphabet[i % alphabet.len()] as char);
-        i = i.wrapping_add(7);
+        s.push(alphabet[i]);
+        // 7 and the alphabet's 62 letters are coprime: the same sequence as
+        // stepping an unbounded index by 7, without a division per byte.
+        i += 7;
+        if i >= alphabet.len() {
+            i -= alphabet.len();
+        }
     }
-    s
+    String::from_utf8(s).expect("ASCII")
 }
 
 /// JSON of one item in DynamoDB's attribute-value form. Keys and payloads are
