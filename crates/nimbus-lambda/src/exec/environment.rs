@@ -21,7 +21,7 @@ use bytes::Bytes;
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::runtime_api::{self, Dispatch, InitReply, Invocation, RuntimeReply};
+use super::runtime_api::{self, Dispatch, InitReply, Invocation, RuntimeReply, StreamEnd};
 use super::sandbox::cgroup::EnvCgroup;
 use super::sandbox::{EnvPaths, Sandbox, Started};
 use super::spawner::Spawner;
@@ -260,15 +260,16 @@ impl Environment {
         outcome
     }
 
-    /// Runs one invocation to its end: a reply, the deadline, or the process
-    /// dying (including being killed for exceeding its memory).
+    /// Hands the environment one invocation and waits for the runtime's
+    /// reply, the deadline, or the process dying (including being killed
+    /// for exceeding its memory). A streamed reply comes back as soon as it
+    /// starts: see [`Environment::stream_end`] for the rest.
     pub async fn invoke(
         &mut self,
         invocation: Invocation,
         deadline: tokio::time::Instant,
     ) -> Outcome {
         let (tx, rx) = oneshot::channel();
-        let mut exit = self.exit.clone();
         self.served += 1;
         if let Some(e) = self.exit.borrow().clone() {
             return Outcome::Exit(e);
@@ -284,16 +285,42 @@ impl Environment {
         {
             return Outcome::Exit(Exit::Exited("runtime API stopped".into()));
         }
+        match self.supervise(rx, deadline).await {
+            Ok(reply) => Outcome::Reply(reply),
+            Err(outcome) => outcome,
+        }
+    }
+
+    /// Waits for a streamed response to end, under the same deadline and
+    /// memory limit as the rest of its invocation.
+    pub async fn stream_end(
+        &mut self,
+        end: oneshot::Receiver<StreamEnd>,
+        deadline: tokio::time::Instant,
+    ) -> Result<StreamEnd, Outcome> {
+        self.supervise(end, deadline).await
+    }
+
+    /// Waits for `rx` while enforcing the deadline and the memory limit, and
+    /// noticing the process's death. A dropped sender means the runtime API
+    /// gave up on the invocation (its connection broke): the process exiting
+    /// or the deadline decides how it ended.
+    async fn supervise<T>(
+        &mut self,
+        rx: oneshot::Receiver<T>,
+        deadline: tokio::time::Instant,
+    ) -> Result<T, Outcome> {
+        let mut exit = self.exit.clone();
         let mut exit_watch = self.exit.clone();
         let mut sampler = tokio::time::interval(MEMORY_SAMPLE);
         sampler.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let reply = async {
             tokio::select! {
                 reply = rx => match reply {
-                    Ok(r) => Outcome::Reply(r),
-                    Err(_) => Outcome::Exit(wait_exit(&mut exit).await),
+                    Ok(r) => Ok(r),
+                    Err(_) => Err(Outcome::Exit(wait_exit(&mut exit).await)),
                 },
-                e = wait_exit(&mut exit_watch) => Outcome::Exit(e),
+                e = wait_exit(&mut exit_watch) => Err(Outcome::Exit(e)),
             }
         };
         tokio::pin!(reply);
@@ -303,12 +330,12 @@ impl Environment {
                     self.last_used = Instant::now();
                     return outcome;
                 }
-                _ = tokio::time::sleep_until(deadline) => return Outcome::Timeout,
+                _ = tokio::time::sleep_until(deadline) => return Err(Outcome::Timeout),
                 // Without a cgroup nimbus enforces the limit itself.
                 _ = sampler.tick(), if self.cgroup.is_none() => {
                     if rss_kb(self.runtime_pid).is_some_and(|kb| kb > self.memory_limit_kb) {
                         self.kill();
-                        return Outcome::Exit(Exit::OutOfMemory);
+                        return Err(Outcome::Exit(Exit::OutOfMemory));
                     }
                 }
             }

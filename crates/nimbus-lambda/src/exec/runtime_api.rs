@@ -15,7 +15,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -24,8 +24,15 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Largest response or error a function may return (AWS: 6 MB).
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
-/// Largest streamed response (AWS's soft limit for response streaming).
-pub const MAX_STREAMED_RESPONSE_BYTES: usize = 20 * 1024 * 1024;
+/// Largest streamed response: AWS's default maximum since July 2025
+/// ("200 MB", counted as the 6 MB buffered limit is, in MiB; it was 20 MB
+/// before). Past it the stream ends with an error.
+pub const MAX_STREAMED_RESPONSE_BYTES: usize = 200 * 1024 * 1024;
+/// Chunks of a streamed response held between the runtime and the caller.
+/// Bounded, so a caller that reads slowly holds the function's writes back
+/// (TCP flow control on the runtime's connection) instead of nimbus
+/// buffering the whole response.
+const STREAM_CHUNKS_IN_FLIGHT: usize = 8;
 /// The trailers a streaming runtime reports a mid-stream error in.
 const ERROR_TYPE_TRAILER: &str = "lambda-runtime-function-error-type";
 const ERROR_BODY_TRAILER: &str = "lambda-runtime-function-error-body";
@@ -54,13 +61,11 @@ pub struct Dispatch {
 /// What the runtime said about one invocation.
 #[derive(Debug)]
 pub enum RuntimeReply {
-    /// `/response`: the body, and its Content-Type when the runtime streamed
-    /// it (a function URL reads `application/vnd.awslambda.http-integration-response`
-    /// as status and headers before the body).
-    Response {
-        body: Bytes,
-        content_type: Option<String>,
-    },
+    /// `/response`, buffered: the whole body.
+    Response { body: Bytes },
+    /// `/response` in streaming mode: handed over as soon as the runtime
+    /// starts it, while its body is still arriving.
+    Streaming(StreamedResponse),
     /// `/error`: the error document and the `Lambda-Runtime-Function-Error-Type`.
     Error {
         body: Bytes,
@@ -68,6 +73,39 @@ pub enum RuntimeReply {
     },
     /// The response was larger than [`MAX_RESPONSE_BYTES`].
     ResponseTooLarge,
+}
+
+/// A streamed response on its way from the runtime.
+#[derive(Debug)]
+pub struct StreamedResponse {
+    /// The Content-Type the runtime gave it (a function URL reads
+    /// `application/vnd.awslambda.http-integration-response` as status and
+    /// headers before the body).
+    pub content_type: Option<String>,
+    /// The body, chunk by chunk as the runtime writes it; closed when the
+    /// body has ended (or passed [`MAX_STREAMED_RESPONSE_BYTES`]). Dropping
+    /// the receiver (the caller went away) lets the function run on, its
+    /// output discarded.
+    pub chunks: mpsc::Receiver<Bytes>,
+    /// How the body ended, once it has. Dropped without a value when the
+    /// runtime's connection broke off mid-body: the process exiting or the
+    /// deadline then ends the invocation.
+    pub end: oneshot::Receiver<StreamEnd>,
+}
+
+/// How a streamed response ended.
+#[derive(Debug)]
+pub enum StreamEnd {
+    Complete,
+    /// The runtime reported an error in the trailers, after part of the
+    /// body (which the caller already has).
+    Error {
+        body: Bytes,
+        error_type: Option<String>,
+    },
+    /// The body passed [`MAX_STREAMED_RESPONSE_BYTES`]; what came before
+    /// the limit was delivered, the rest discarded.
+    TooLarge,
 }
 
 /// What the runtime said while initialising.
@@ -163,28 +201,10 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 let streaming = header(&req, "lambda-runtime-function-response-mode")
                     .is_some_and(|m| m.eq_ignore_ascii_case("streaming"));
                 if streaming {
-                    let content_type = header(&req, "content-type");
-                    return match read_streamed(req).await {
-                        Some(reply) => finish(state, &id, reply.with_content_type(content_type)),
-                        None => {
-                            finish(state, &id, RuntimeReply::ResponseTooLarge);
-                            reply(
-                                StatusCode::PAYLOAD_TOO_LARGE,
-                                "RequestEntityTooLarge",
-                                "Response payload size exceeded maximum allowed payload size (20971520 bytes).",
-                            )
-                        }
-                    };
+                    return stream(state, &id, req).await;
                 }
                 match read(req, MAX_RESPONSE_BYTES).await {
-                    Some(body) => finish(
-                        state,
-                        &id,
-                        RuntimeReply::Response {
-                            body,
-                            content_type: None,
-                        },
-                    ),
+                    Some(body) => finish(state, &id, RuntimeReply::Response { body }),
                     None => {
                         finish(state, &id, RuntimeReply::ResponseTooLarge);
                         reply(
@@ -262,62 +282,129 @@ async fn next(state: &State) -> Response<Full<Bytes>> {
 }
 
 fn finish(state: &State, id: &str, outcome: RuntimeReply) -> Response<Full<Bytes>> {
+    if deliver(state, id, outcome) {
+        accepted()
+    } else {
+        invalid_request_id()
+    }
+}
+
+/// Hands `outcome` to the invocation `id` is waiting for; false when `id`
+/// is not the invocation in flight.
+fn deliver(state: &State, id: &str, outcome: RuntimeReply) -> bool {
     let mut slot = lock(&state.in_flight);
     match slot.take() {
         Some((current, tx)) if current == id => {
             let _ = tx.send(outcome);
-            drop(slot);
-            accepted()
+            true
         }
         other => {
             *slot = other;
-            reply(
+            false
+        }
+    }
+}
+
+/// A streamed `/response`: handed to the waiting invocation as soon as its
+/// headers arrive, then forwarded chunk by chunk as the runtime writes it.
+/// The runtime's POST is answered once its body has ended, which is when
+/// the invocation ends: the environment stays one invocation at a time.
+async fn stream(state: &State, id: &str, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (chunks_tx, chunks) = mpsc::channel(STREAM_CHUNKS_IN_FLIGHT);
+    let (end_tx, end) = oneshot::channel();
+    let streamed = StreamedResponse {
+        content_type: header(&req, "content-type"),
+        chunks,
+        end,
+    };
+    if !deliver(state, id, RuntimeReply::Streaming(streamed)) {
+        return invalid_request_id();
+    }
+    let mut body = req.into_body();
+    let mut forward = Some(chunks_tx);
+    let mut total = 0usize;
+    let mut trailers = None;
+    while let Some(frame) = body.frame().await {
+        // A broken connection: `end_tx` is dropped unsent (see `end`).
+        let Ok(frame) = frame else {
+            return reply(
                 StatusCode::BAD_REQUEST,
-                "InvalidRequestID",
-                "Invalid request ID",
-            )
+                "InvalidRequest",
+                "the response body was cut off",
+            );
+        };
+        let data = match frame.into_data() {
+            Ok(data) => data,
+            Err(frame) => {
+                trailers = frame.into_trailers().ok();
+                continue;
+            }
+        };
+        let room = MAX_STREAMED_RESPONSE_BYTES.saturating_sub(total);
+        total = total.saturating_add(data.len());
+        if data.len() > room {
+            // Over the limit: what still fits goes out, then the channel
+            // closes. The rest is read and dropped, so the function ends as
+            // it would have (its writes do not fail) and the caller gets the
+            // error when it does.
+            if let Some(tx) = forward.take() {
+                if room > 0 {
+                    let _ = tx.send(data.slice(..room)).await;
+                }
+            }
+            continue;
         }
+        if let Some(tx) = &forward {
+            if tx.send(data).await.is_err() {
+                // The caller went away: the function still runs to its
+                // end, as on AWS, and what it writes is discarded.
+                forward = None;
+            }
+        }
+    }
+    drop(forward);
+    let too_large = total > MAX_STREAMED_RESPONSE_BYTES;
+    let end = if too_large {
+        StreamEnd::TooLarge
+    } else {
+        trailer_error(trailers.as_ref()).unwrap_or(StreamEnd::Complete)
+    };
+    let _ = end_tx.send(end);
+    if too_large {
+        reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            &format!(
+                "Response payload size exceeded maximum allowed payload size ({MAX_STREAMED_RESPONSE_BYTES} bytes)."
+            ),
+        )
+    } else {
+        accepted()
     }
 }
 
-impl RuntimeReply {
-    fn with_content_type(self, content_type: Option<String>) -> RuntimeReply {
-        match self {
-            RuntimeReply::Response { body, .. } => RuntimeReply::Response { body, content_type },
-            other => other,
-        }
-    }
-}
-
-/// A streamed `/response`: the whole chunked body (nimbus hands it on in
-/// one piece), or the error the runtime reported in the trailers after
-/// part of it (the part is dropped, as AWS ends the stream with the error).
-/// `None` when it exceeds [`MAX_STREAMED_RESPONSE_BYTES`].
-async fn read_streamed(req: Request<Incoming>) -> Option<RuntimeReply> {
-    let collected = Limited::new(req.into_body(), MAX_STREAMED_RESPONSE_BYTES)
-        .collect()
-        .await
-        .ok()?;
+/// The error a streaming runtime reported in its trailers, after part of
+/// the body: `Lambda-Runtime-Function-Error-Type`, and the error document
+/// base64-encoded in `Lambda-Runtime-Function-Error-Body`.
+fn trailer_error(trailers: Option<&HeaderMap>) -> Option<StreamEnd> {
     let trailer = |name: &str| {
-        collected
-            .trailers()
+        trailers
             .and_then(|t| t.get(name))
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    if let Some(error_type) = trailer(ERROR_TYPE_TRAILER) {
-        use base64::Engine;
-        let body = trailer(ERROR_BODY_TRAILER)
-            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-            .unwrap_or_default();
-        return Some(RuntimeReply::Error {
-            body: Bytes::from(body),
-            error_type: Some(error_type),
-        });
-    }
-    Some(RuntimeReply::Response {
-        body: collected.to_bytes(),
-        content_type: None,
+    let error_type = trailer(ERROR_TYPE_TRAILER)?;
+    use base64::Engine;
+    let body = trailer(ERROR_BODY_TRAILER)
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .unwrap_or_default();
+    Some(StreamEnd::Error {
+        body: Bytes::from(body),
+        error_type: Some(error_type),
     })
 }
 
@@ -334,6 +421,14 @@ fn header(req: &Request<Incoming>, name: &str) -> Option<String> {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+fn invalid_request_id() -> Response<Full<Bytes>> {
+    reply(
+        StatusCode::BAD_REQUEST,
+        "InvalidRequestID",
+        "Invalid request ID",
+    )
 }
 
 fn accepted() -> Response<Full<Bytes>> {
