@@ -147,14 +147,18 @@ async fn create_streamer(client: &Client, name: &str, timeout: i32) {
         .await);
 }
 
+/// InvokeWithResponseStream, whose answer must start within [`PROMPT`]
+/// (while the function may still be running).
 async fn stream(client: &Client, name: &str, payload: serde_json::Value) -> EventStream {
-    let out = ok(client
+    let call = client
         .invoke_with_response_stream()
         .function_name(name)
         .log_type(LogType::Tail)
         .payload(Blob::new(payload.to_string()))
-        .send()
-        .await);
+        .send();
+    let out = ok(tokio::time::timeout(PROMPT, call)
+        .await
+        .expect("no answer within the deadline: the stream is not incremental"));
     assert_eq!(out.status_code(), 200);
     EventStream(out)
 }
@@ -218,7 +222,12 @@ impl Rest {
 
     fn log(&self) -> String {
         let tail = self.complete().log_result().expect("LogResult");
-        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(tail).unwrap()).unwrap()
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(tail)
+                .unwrap(),
+        )
+        .unwrap()
     }
 }
 
@@ -229,7 +238,12 @@ async fn chunks_reach_the_caller_while_the_function_runs() {
     create_streamer(&client, "streamer", 30).await;
     let gate = Gate::new().await;
 
-    let mut events = stream(&client, "streamer", json!({"mode": "gated", "gate": gate.port})).await;
+    let mut events = stream(
+        &client,
+        "streamer",
+        json!({"mode": "gated", "gate": gate.port}),
+    )
+    .await;
     assert_eq!(events.chunk().await, b"first 1;");
     // Only now may the function go on.
     gate.open();
@@ -240,7 +254,12 @@ async fn chunks_reach_the_caller_while_the_function_runs() {
     assert!(rest.log().contains("REPORT RequestId:"), "{}", rest.log());
 
     // The environment is reused, one invocation at a time.
-    let mut events = stream(&client, "streamer", json!({"mode": "gated", "gate": gate.port})).await;
+    let mut events = stream(
+        &client,
+        "streamer",
+        json!({"mode": "gated", "gate": gate.port}),
+    )
+    .await;
     assert_eq!(events.chunk().await, b"first 2;");
     assert_eq!(events.rest().await.payload, b"second");
 }
@@ -252,7 +271,12 @@ async fn an_error_after_the_first_chunk_ends_the_stream_with_invoke_complete() {
     create_streamer(&client, "failing", 30).await;
     let gate = Gate::new().await;
 
-    let mut events = stream(&client, "failing", json!({"mode": "fail", "gate": gate.port})).await;
+    let mut events = stream(
+        &client,
+        "failing",
+        json!({"mode": "fail", "gate": gate.port}),
+    )
+    .await;
     assert_eq!(events.chunk().await, b"partial");
     gate.open();
     let rest = events.rest().await;
@@ -333,11 +357,20 @@ async fn a_caller_that_goes_away_does_not_hold_the_environment() {
     let gate = Gate::new().await;
 
     // After the first chunk the function writes far more than the channels
-    // between it and the caller hold.
-    let payload = json!({"mode": "flood", "gate": gate.port, "bytes": 64 << 20});
-    let mut events = stream(&client, "flood", payload).await;
-    assert_eq!(events.chunk().await, b"first;");
-    drop(events);
+    // between it and the caller hold. The caller is a raw connection, so
+    // that closing it is certain to close it (an SDK might drain the body).
+    let payload = json!({"mode": "flood", "gate": gate.port, "bytes": 64 << 20}).to_string();
+    let request = format!(
+        "POST /2021-11-15/functions/flood/response-streaming-invocations HTTP/1.1\r\n\
+         Host: {}\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=AKIDNIMBUSTESTS/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00\r\n\
+         X-Amz-Date: 20260101T000000Z\r\n\
+         Content-Length: {}\r\n\r\n{payload}",
+        server.addr,
+        payload.len()
+    );
+    let head = raw_until(server.addr, request, "first;").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     gate.open();
 
     // Well before the 30 s timeout would free it, the environment is back
@@ -369,6 +402,29 @@ async fn a_caller_that_goes_away_does_not_hold_the_environment() {
             }
         }
     }
+}
+
+/// Sends `request` over a new connection, reads until `until` has arrived
+/// (within [`PROMPT`]), closes the connection and returns what was read.
+async fn raw_until(addr: std::net::SocketAddr, request: String, until: &str) -> String {
+    let until = until.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        conn.set_read_timeout(Some(PROMPT)).unwrap();
+        conn.write_all(request.as_bytes()).unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&seen).contains(&until) {
+            let n = conn
+                .read(&mut buf)
+                .expect("nothing within the deadline: the response is not streamed");
+            assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    })
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -443,7 +499,11 @@ async fn a_response_stream_function_url_sends_its_body_as_written() {
             let n = conn
                 .read(&mut buf)
                 .expect("no first chunk within the deadline: the body is not streamed");
-            assert!(n > 0, "connection closed early: {}", String::from_utf8_lossy(&seen));
+            assert!(
+                n > 0,
+                "connection closed early: {}",
+                String::from_utf8_lossy(&seen)
+            );
             seen.extend_from_slice(&buf[..n]);
         }
         (conn, String::from_utf8(seen).unwrap())

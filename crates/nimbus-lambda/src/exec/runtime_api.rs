@@ -447,3 +447,153 @@ fn reply(status: StatusCode, error_type: &str, message: &str) -> Response<Full<B
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use hyper::body::{Body, Frame};
+
+    use super::*;
+
+    /// A request body made of the given frames, sent chunked.
+    struct Frames(VecDeque<Frame<Bytes>>);
+
+    impl Body for Frames {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            Poll::Ready(self.0.pop_front().map(Ok))
+        }
+    }
+
+    /// A Runtime API with one invocation (`id`) in flight, as after the
+    /// runtime's `next`: the address, and where its reply arrives.
+    async fn in_flight(id: &str) -> (std::net::SocketAddr, oneshot::Receiver<RuntimeReply>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (inbox, inbox_rx) = mpsc::channel(1);
+        let (_server, _init) = serve(listener, inbox_rx);
+        let (reply, replied) = oneshot::channel();
+        let invocation = Invocation {
+            request_id: id.to_owned(),
+            payload: Bytes::from_static(b"{}"),
+            deadline_ms: 0,
+            invoked_function_arn: String::new(),
+            trace_id: String::new(),
+            client_context: None,
+        };
+        inbox.send(Dispatch { invocation, reply }).await.unwrap();
+        // The listener's own `next`; the inbox sender may go now.
+        let (status, _) = call(addr, Method::GET, "invocation/next", Vec::new()).await;
+        assert_eq!(status, StatusCode::OK);
+        (addr, replied)
+    }
+
+    /// One request over its own connection; a POST streams `frames`.
+    async fn call(
+        addr: std::net::SocketAddr,
+        method: Method,
+        path: &str,
+        frames: Vec<Frame<Bytes>>,
+    ) -> (StatusCode, Bytes) {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("/2018-06-01/runtime/{path}"))
+            .header("host", "runtime")
+            .header("lambda-runtime-function-response-mode", "streaming")
+            .header("content-type", "text/plain")
+            .header(
+                "trailer",
+                format!("{ERROR_TYPE_TRAILER}, {ERROR_BODY_TRAILER}"),
+            )
+            .body(Frames(frames.into()))
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, body)
+    }
+
+    fn data(text: &'static str) -> Frame<Bytes> {
+        Frame::data(Bytes::from_static(text.as_bytes()))
+    }
+
+    #[tokio::test]
+    async fn streamed_chunks_are_forwarded_and_trailers_end_them() {
+        let (addr, replied) = in_flight("r1").await;
+        use base64::Engine;
+        let mut trailers = HeaderMap::new();
+        trailers.insert(ERROR_TYPE_TRAILER, HeaderValue::from_static("Boom"));
+        let document = base64::engine::general_purpose::STANDARD
+            .encode(r#"{"errorType":"Boom","errorMessage":"late"}"#);
+        trailers.insert(
+            ERROR_BODY_TRAILER,
+            HeaderValue::from_str(&document).unwrap(),
+        );
+        let frames = vec![data("one "), data("two"), Frame::trailers(trailers)];
+        let post = tokio::spawn(call(addr, Method::POST, "invocation/r1/response", frames));
+
+        let Ok(RuntimeReply::Streaming(mut streamed)) = replied.await else {
+            panic!("not a streamed reply");
+        };
+        assert_eq!(streamed.content_type.as_deref(), Some("text/plain"));
+        let mut body = Vec::new();
+        while let Some(chunk) = streamed.chunks.recv().await {
+            body.extend_from_slice(&chunk);
+        }
+        assert_eq!(body, b"one two");
+        match streamed.end.await.unwrap() {
+            StreamEnd::Error { body, error_type } => {
+                assert_eq!(error_type.as_deref(), Some("Boom"));
+                assert_eq!(&body[..], br#"{"errorType":"Boom","errorMessage":"late"}"#);
+            }
+            other => panic!("unexpected end {other:?}"),
+        }
+        assert_eq!(post.await.unwrap().0, StatusCode::ACCEPTED);
+    }
+
+    #[tokio::test]
+    async fn a_stream_nobody_reads_is_drained_to_its_end() {
+        let (addr, replied) = in_flight("r2").await;
+        // Many more chunks than the channel holds.
+        let frames = (0..STREAM_CHUNKS_IN_FLIGHT * 8)
+            .map(|_| data("chunk"))
+            .collect();
+        let post = tokio::spawn(call(addr, Method::POST, "invocation/r2/response", frames));
+        let Ok(RuntimeReply::Streaming(streamed)) = replied.await else {
+            panic!("not a streamed reply");
+        };
+        // The caller went away.
+        drop(streamed.chunks);
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(10), streamed.end)
+            .await
+            .expect("the runtime's stream was not read to its end");
+        assert!(matches!(ended, Ok(StreamEnd::Complete)));
+        assert_eq!(post.await.unwrap().0, StatusCode::ACCEPTED);
+    }
+
+    #[tokio::test]
+    async fn a_stream_for_another_invocation_is_refused() {
+        let (addr, _replied) = in_flight("r3").await;
+        let (status, _) = call(
+            addr,
+            Method::POST,
+            "invocation/other/response",
+            vec![data("x")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+}
