@@ -260,3 +260,75 @@ def test_function_url_response_is_cut_off_by_a_mid_stream_error(lam, gated):
         conn.close()
     # The environment is still usable.
     assert stream(lam, name, {})[0] == b"hello world"
+
+
+# A provided.al2023 runtime of its own speaking the Runtime API's streaming
+# mode by hand: a chunked POST .../response, two chunks with a wait for the
+# test between them, and a mid-stream error in the trailers.
+CUSTOM_BOOTSTRAP = """#!/usr/bin/python3
+import base64, http.client, json, os, time, urllib.error, urllib.request
+
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+
+
+def marker(name):
+    while True:
+        try:
+            urllib.request.urlopen(os.environ["OUT_URL"] + name, timeout=5).close()
+            return
+        except urllib.error.HTTPError:
+            time.sleep(0.05)
+
+
+def chunk(conn, data):
+    conn.send(b"%x\\r\\n%s\\r\\n" % (len(data), data))
+
+
+while True:
+    conn = http.client.HTTPConnection(host, int(port))
+    conn.request("GET", "/2018-06-01/runtime/invocation/next")
+    answer = conn.getresponse()
+    event = json.loads(answer.read())
+    request_id = answer.headers["Lambda-Runtime-Aws-Request-Id"]
+    conn.putrequest("POST", f"/2018-06-01/runtime/invocation/{request_id}/response")
+    conn.putheader("Lambda-Runtime-Function-Response-Mode", "streaming")
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.putheader("Trailer", "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body")
+    conn.endheaders()
+    chunk(conn, b"one;")
+    marker(event["marker"])
+    chunk(conn, b"two;")
+    error = json.dumps({"errorType": "Custom.Failure", "errorMessage": "after two chunks"}).encode()
+    conn.send(
+        b"0\\r\\nLambda-Runtime-Function-Error-Type: Custom.Failure\\r\\n"
+        b"Lambda-Runtime-Function-Error-Body: " + base64.b64encode(error) + b"\\r\\n\\r\\n"
+    )
+    conn.getresponse().read()
+    conn.close()
+"""
+
+
+def test_custom_runtime_streams_chunk_by_chunk_and_reports_errors_in_trailers(lam, file_drop, tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o755 << 16
+        z.writestr(info, CUSTOM_BOOTSTRAP)
+    name = unique_name("custom-stream")
+    lam.create_function(
+        FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="none", Timeout=20,
+        Code={"ZipFile": buf.getvalue()}, Environment={"Variables": {"OUT_URL": file_drop(tmp_path)}},
+    )
+    try:
+        r = lam.invoke_with_response_stream(FunctionName=name, Payload=json.dumps({"marker": "custom-go"}))
+        events = iter(r["EventStream"])
+        assert next(events) == {"PayloadChunk": {"Payload": b"one;"}}
+        (tmp_path / "custom-go").write_text("")
+        rest = list(events)
+        assert rest[0] == {"PayloadChunk": {"Payload": b"two;"}}
+        complete = rest[-1]["InvokeComplete"]
+        assert complete["ErrorCode"] == "Unhandled"
+        details = json.loads(complete["ErrorDetails"])
+        assert details == {"errorType": "Custom.Failure", "errorMessage": "after two chunks"}
+    finally:
+        lam.delete_function(FunctionName=name)
