@@ -9,14 +9,13 @@ with a function that waits for a file the test writes only once it holds the
 first chunk."""
 
 import http.client
-import io
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
-import zipfile
 
 import pytest
+from compat_util import zip_of
 from conftest import _CONFIG, _session, unique_name
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
@@ -96,13 +95,10 @@ def lam(endpoint):
 
 
 def create_streamer(lam, **extra):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("index.mjs", HANDLER)
     name = unique_name("streamer")
     lam.create_function(
         FunctionName=name, Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
-        Code={"ZipFile": buf.getvalue()}, **extra,
+        Code={"ZipFile": zip_of({"index.mjs": HANDLER})}, **extra,
     )
     return name
 
@@ -207,9 +203,11 @@ def test_first_chunk_arrives_before_the_function_finishes(lam, gated):
     assert complete is not None and "ErrorCode" not in complete
 
 
-def url_request(url, path, marker):
-    """GET `path` under a function URL with a raw HTTP client, returning the
-    connection and the response with its head read."""
+def url_request(lam, name, path, marker):
+    """Gives the function a RESPONSE_STREAM URL and GETs `path` under it
+    with a raw HTTP client: the connection and the response with its head
+    read."""
+    url = lam.create_function_url_config(FunctionName=name, AuthType="NONE", InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
     parsed = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(parsed.netloc, timeout=10)
     conn.request("GET", parsed.path.rstrip("/") + path + "?marker=" + marker)
@@ -228,8 +226,7 @@ def read_until(response, text):
 
 def test_function_url_sends_its_body_as_the_function_writes_it(lam, gated):
     name, markers = gated
-    url = lam.create_function_url_config(FunctionName=name, AuthType="NONE", InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
-    conn, r = url_request(url, "/http-gated", "url-go")
+    conn, r = url_request(lam, name, "/http-gated", "url-go")
     try:
         # The prelude's status and headers, and the first chunk, while the
         # function waits (read1 returns what has arrived; the 10 s socket
@@ -246,8 +243,7 @@ def test_function_url_sends_its_body_as_the_function_writes_it(lam, gated):
 
 def test_function_url_response_is_cut_off_by_a_mid_stream_error(lam, gated):
     name, markers = gated
-    url = lam.create_function_url_config(FunctionName=name, AuthType="NONE", InvokeMode="RESPONSE_STREAM")["FunctionUrl"]
-    conn, r = url_request(url, "/fail-later", "fail-go")
+    conn, r = url_request(lam, name, "/fail-later", "fail-go")
     try:
         assert r.status == 200
         assert read_until(r, b"partial") == b"partial"
@@ -309,15 +305,11 @@ while True:
 
 
 def test_custom_runtime_streams_chunk_by_chunk_and_reports_errors_in_trailers(lam, file_drop, tmp_path):
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        info = zipfile.ZipInfo("bootstrap")
-        info.external_attr = 0o755 << 16
-        z.writestr(info, CUSTOM_BOOTSTRAP)
     name = unique_name("custom-stream")
     lam.create_function(
         FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="none", Timeout=20,
-        Code={"ZipFile": buf.getvalue()}, Environment={"Variables": {"OUT_URL": file_drop(tmp_path)}},
+        Code={"ZipFile": zip_of({"bootstrap": (CUSTOM_BOOTSTRAP, 0o755)})},
+        Environment={"Variables": {"OUT_URL": file_drop(tmp_path)}},
     )
     try:
         r = lam.invoke_with_response_stream(FunctionName=name, Payload=json.dumps({"marker": "custom-go"}))

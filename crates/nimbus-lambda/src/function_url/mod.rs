@@ -373,17 +373,7 @@ fn preflight(cors: Option<&Value>, origin: Option<&str>) -> Reply {
             .iter()
             .any(|(k, _)| k == "access-control-allow-origin")
         {
-            let list = |key: &str| {
-                cors.get(key)
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    })
-                    .filter(|s| !s.is_empty())
-            };
+            let list = |key: &str| cors_list(cors, key);
             if let Some(m) = list("AllowMethods") {
                 reply
                     .extra_headers
@@ -426,8 +416,16 @@ fn add_cors(reply: &mut Reply, cors: &Value, origin: &str) {
             .extra_headers
             .push(("access-control-allow-credentials".into(), "true".into()));
     }
-    if let Some(expose) = cors
-        .get("ExposeHeaders")
+    if let Some(expose) = cors_list(cors, "ExposeHeaders") {
+        reply
+            .extra_headers
+            .push(("access-control-expose-headers".into(), expose));
+    }
+}
+
+/// A CORS setting's list as a header value (`a,b`); `None` when empty.
+fn cors_list(cors: &Value, key: &str) -> Option<String> {
+    cors.get(key)
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -436,11 +434,6 @@ fn add_cors(reply: &mut Reply, cors: &Value, origin: &str) {
                 .join(",")
         })
         .filter(|s| !s.is_empty())
-    {
-        reply
-            .extra_headers
-            .push(("access-control-expose-headers".into(), expose));
-    }
 }
 
 fn static_header(name: &str) -> Option<&'static str> {
