@@ -77,6 +77,13 @@ pub enum Outcome {
     Exit(Exit),
 }
 
+/// Why an invocation stopped before the runtime said how it ended.
+#[derive(Debug)]
+pub enum Stopped {
+    Timeout,
+    Exit(Exit),
+}
+
 /// How init ended.
 #[derive(Debug)]
 pub enum InitOutcome {
@@ -287,7 +294,8 @@ impl Environment {
         }
         match self.supervise(rx, deadline).await {
             Ok(reply) => Outcome::Reply(reply),
-            Err(outcome) => outcome,
+            Err(Stopped::Timeout) => Outcome::Timeout,
+            Err(Stopped::Exit(exit)) => Outcome::Exit(exit),
         }
     }
 
@@ -297,7 +305,7 @@ impl Environment {
         &mut self,
         end: oneshot::Receiver<StreamEnd>,
         deadline: tokio::time::Instant,
-    ) -> Result<StreamEnd, Outcome> {
+    ) -> Result<StreamEnd, Stopped> {
         self.supervise(end, deadline).await
     }
 
@@ -309,7 +317,7 @@ impl Environment {
         &mut self,
         rx: oneshot::Receiver<T>,
         deadline: tokio::time::Instant,
-    ) -> Result<T, Outcome> {
+    ) -> Result<T, Stopped> {
         let mut exit = self.exit.clone();
         let mut exit_watch = self.exit.clone();
         let mut sampler = tokio::time::interval(MEMORY_SAMPLE);
@@ -318,9 +326,9 @@ impl Environment {
             tokio::select! {
                 reply = rx => match reply {
                     Ok(r) => Ok(r),
-                    Err(_) => Err(Outcome::Exit(wait_exit(&mut exit).await)),
+                    Err(_) => Err(Stopped::Exit(wait_exit(&mut exit).await)),
                 },
-                e = wait_exit(&mut exit_watch) => Err(Outcome::Exit(e)),
+                e = wait_exit(&mut exit_watch) => Err(Stopped::Exit(e)),
             }
         };
         tokio::pin!(reply);
@@ -330,12 +338,12 @@ impl Environment {
                     self.last_used = Instant::now();
                     return outcome;
                 }
-                _ = tokio::time::sleep_until(deadline) => return Err(Outcome::Timeout),
+                _ = tokio::time::sleep_until(deadline) => return Err(Stopped::Timeout),
                 // Without a cgroup nimbus enforces the limit itself.
                 _ = sampler.tick(), if self.cgroup.is_none() => {
                     if rss_kb(self.runtime_pid).is_some_and(|kb| kb > self.memory_limit_kb) {
                         self.kill();
-                        return Err(Outcome::Exit(Exit::OutOfMemory));
+                        return Err(Stopped::Exit(Exit::OutOfMemory));
                     }
                 }
             }

@@ -16,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::sync::{mpsc, oneshot};
 
 use super::concurrency::Slot;
-use super::environment::{Environment, Exit, Outcome};
+use super::environment::{Environment, Exit, Outcome, Stopped};
 use super::pool::{Pool, PoolKey};
 use super::runtime_api::{
     RuntimeReply, StreamEnd, StreamedResponse, MAX_RESPONSE_BYTES, MAX_STREAMED_RESPONSE_BYTES,
@@ -193,10 +193,8 @@ impl Busy {
                 Ok(StreamEnd::Complete) => Ended::Streamed,
                 Ok(StreamEnd::Error { body, error_type }) => Ended::Error { body, error_type },
                 Ok(StreamEnd::TooLarge) => Ended::TooLarge { streamed: true },
-                Err(Outcome::Timeout) => Ended::Timeout,
-                Err(Outcome::Exit(exit)) => Ended::Exit(exit),
-                // `stream_end` only fails with a timeout or an exit.
-                Err(Outcome::Reply(_)) => Ended::Exit(Exit::Exited("runtime API stopped".into())),
+                Err(Stopped::Timeout) => Ended::Timeout,
+                Err(Stopped::Exit(exit)) => Ended::Exit(exit),
             };
             // Sent even if nobody listens any more: the invocation is over
             // either way.
