@@ -774,6 +774,66 @@ fn probe_cgroup(cgroups: &Cgroups) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn reads_lambda_user() {
+        assert_eq!(parse_user("993:990"), Ok((993, 990)));
+        assert_eq!(parse_user("1000"), Ok((1000, 1000)));
+        for bad in ["", "a", "1:", ":1", "1:2:3", "-1", "4294967295"] {
+            assert!(parse_user(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Only what the functions' uid cannot reach is covered, at the first
+    /// closed directory down from `/`.
+    #[test]
+    fn covers_only_closed_directories() {
+        use std::os::unix::fs::PermissionsExt;
+        // Not under /tmp: the host's /tmp is never part of a view, so
+        // nothing there is ever exposed.
+        let Ok(dir) = tempfile::tempdir_in("/var/tmp") else {
+            eprintln!("no /var/tmp to make the directories in");
+            return;
+        };
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let home = base.join("home");
+        let install = home.join(".pyenv/versions/3.12.1");
+        let open = base.join("usr-local/python");
+        for d in [&install, &open] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let mode = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+        mode(&home, 0o700).unwrap();
+        // The temp dir's own ancestors are open to all (/var/tmp is 1777).
+        mode(&base, 0o755).unwrap();
+        let sandbox_user = (993, 990);
+        let (uid, _) = own_ids();
+        let got = exposures(&[install.clone(), open.clone()], sandbox_user);
+        if uid == 993 {
+            return; // the sandbox user itself owns the files: nothing closed
+        }
+        assert_eq!(
+            got,
+            vec![view::Exposure {
+                cover: home.clone(),
+                path: install.clone(),
+            }]
+        );
+        // The owner walks through its own 0700 directory.
+        let owner = (uid, 12345);
+        assert!(exposures(&[install.clone()], owner).is_empty());
+        // So does a member of the group, when the group may.
+        mode(&home, 0o710).unwrap();
+        let (_, gid) = own_ids();
+        assert!(exposures(&[install], (4242, gid)).is_empty());
+        // Missing paths expose nothing, nor does anything in /tmp.
+        assert!(exposures(&[base.join("nowhere")], sandbox_user).is_empty());
+        let tmp = tempfile::tempdir().unwrap();
+        let closed = tmp.path().join("closed");
+        std::fs::create_dir_all(closed.join("python")).unwrap();
+        mode(&closed, 0o700).unwrap();
+        assert!(exposures(&[closed.join("python")], sandbox_user).is_empty());
+    }
+
     /// One test, not several: sandboxes of one process share its parent
     /// cgroup. The test binary does not offer the helper roles, so this
     /// runs the supervisor and init as plain forks (the server's re-executed
