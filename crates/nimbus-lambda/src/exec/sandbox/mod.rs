@@ -820,7 +820,7 @@ mod tests {
         );
         // The owner walks through its own 0700 directory.
         let owner = (uid, 12345);
-        assert!(exposures(&[install.clone()], owner).is_empty());
+        assert!(exposures(std::slice::from_ref(&install), owner).is_empty());
         // So does a member of the group, when the group may.
         mode(&home, 0o710).unwrap();
         let (_, gid) = own_ids();
