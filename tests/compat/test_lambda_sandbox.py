@@ -557,6 +557,21 @@ def test_tmp_is_as_large_as_ephemeral_storage(isolation, lam, function):
     assert got == {"size": 10240 * mib, "kept": "ENOENT"}
 
 
+def test_tmp_counts_against_memory_size(isolation, lam, function):
+    # The trade-off of a tmpfs /tmp: its pages are the environment's memory.
+    # 256 MiB of files do not fit in 128 MB: the function is stopped as out
+    # of memory (AWS would store them on disk), and the next invocation gets
+    # a fresh environment with an empty /tmp.
+    if isolation["memory"] == "sampling":
+        pytest.skip("memory is sampled (the runtime's RSS, which tmpfs pages are not part of)")
+    name = function(EPHEMERAL_PY, MemorySize=128, Timeout=30)
+    r, got = call(lam, name, {"fill": True})
+    assert r.get("FunctionError") == "Unhandled", got
+    assert got["errorType"] == "Runtime.OutOfMemory", got
+    r, got = call(lam, name)
+    assert "FunctionError" not in r and got == {"size": 512 * 1024 * 1024, "kept": "ENOENT"}
+
+
 IDENTITY_PY = ATTEMPT_PY + """
 
 def handler(event, context):
