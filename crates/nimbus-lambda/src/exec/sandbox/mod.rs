@@ -159,6 +159,8 @@ impl Sandbox {
             runtime_dir: runtime_dir.to_path_buf(),
             helper: None,
         };
+        // The switch to the configured user was refused (and only it).
+        let mut refused = false;
         if options.mode == Mode::Auto {
             sandbox.helper = helper::available().then(own_binary).flatten();
             let cgroups = match &options.cgroup_root {
@@ -184,6 +186,7 @@ impl Sandbox {
                     .probe_namespaces(user, None, envs_dir)
                     .map(|()| user);
                 if sandbox.namespaces.is_ok() {
+                    refused = true;
                     sandbox.identity_note = Some(format!("cannot run as uid {u} gid {g}: {first}"));
                 }
             } else if uid == 0 && wanted.is_none() {
@@ -195,10 +198,7 @@ impl Sandbox {
         // memory: the operator asked for it.
         let degraded = sandbox.namespaces.is_err()
             || (options.cgroup_root.is_some() && sandbox.cgroups.is_err())
-            || sandbox
-                .identity_note
-                .as_deref()
-                .is_some_and(|n| n.starts_with("cannot"));
+            || refused;
         if options.mode == Mode::None || !degraded {
             tracing::info!("lambda: {summary}");
         } else {
