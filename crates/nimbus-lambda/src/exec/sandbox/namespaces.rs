@@ -172,7 +172,7 @@ pub struct Plan {
     /// The uid and gid C switches to once the file system is built, when
     /// nimbus runs as root (`None`: the function keeps nimbus's uid, as in
     /// a user namespace, where nimbus is not root to begin with). Then the
-    /// function owns no file on the host, cannot signal any process but
+    /// function owns none of nimbus's files, cannot signal any process but
     /// its own (B and A stay root), and reads only what any user may.
     pub identity: Option<(libc::uid_t, libc::gid_t)>,
     /// Write end of the report pipe (close-on-exec).
