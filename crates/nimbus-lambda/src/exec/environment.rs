@@ -47,6 +47,10 @@ pub struct Spec {
     /// Variables the process sees, complete (nimbus's own are not inherited).
     pub env: BTreeMap<String, String>,
     pub memory_mb: u32,
+    /// EphemeralStorage: the size of `/tmp`, in MiB (isolated only).
+    pub tmp_mb: u32,
+    /// Installations the runtime needs (its interpreter's), on the host.
+    pub expose: Vec<PathBuf>,
     pub sandbox: Arc<Sandbox>,
 }
 
@@ -407,13 +411,20 @@ fn spawn(
     mut cmd: tokio::process::Command,
     spec: &Spec,
 ) -> Result<(tokio::process::Child, Started), StartError> {
-    let tmp = spec.dir.join("tmp");
-    std::fs::create_dir_all(&tmp).map_err(StartError::Exec)?;
+    if spec.sandbox.isolated() {
+        // /tmp is a tmpfs inside the environment; its root's mount point
+        // is made here.
+        std::fs::create_dir_all(&spec.dir).map_err(StartError::Exec)?;
+    } else {
+        // Not isolated, /tmp is this host directory (TMPDIR), unlimited.
+        std::fs::create_dir_all(spec.dir.join("tmp")).map_err(StartError::Exec)?;
+    }
     let paths = EnvPaths {
         dir: &spec.dir,
         task_root: &spec.task_root,
         opt: spec.opt.as_deref(),
-        tmp: &tmp,
+        tmp_mb: spec.tmp_mb,
+        expose: &spec.expose,
     };
     let name = spec
         .dir

@@ -74,8 +74,8 @@ pub struct ExecConfig {
     pub idle_timeout: Duration,
     pub account_concurrency: u32,
     pub function_credentials: Option<(String, String)>,
-    /// `--lambda-isolation`.
-    pub isolation: sandbox::Mode,
+    /// `--lambda-isolation`, `--lambda-user`, `--lambda-cgroup-root`.
+    pub isolation: sandbox::Options,
     /// Directories functions must not see (nimbus's data directory).
     pub hide: Vec<PathBuf>,
     /// Where the runtime bootstraps are (`/var/runtime` when isolated).
@@ -110,7 +110,7 @@ impl Executor {
             tracing::error!("lambda: cannot create {}: {e}", config.envs_dir.display());
         }
         let sandbox = sandbox::Probe::start(
-            config.isolation,
+            config.isolation.clone(),
             config.hide.clone(),
             config.runtime_dir.clone(),
             config.envs_dir.clone(),
@@ -379,6 +379,13 @@ impl Executor {
         let dir = self.config.envs_dir.join(format!("{}-{n}", f.name));
         let view = sandbox.view(&task_root, opt.as_deref(), &dir.join("tmp"));
         let launch = self.launchers.launch(kind, &task_root).await?;
+        // The interpreter nimbus runs the function with must be reachable
+        // by the function's uid wherever it is installed (a provided
+        // runtime brings its own, in the task root).
+        let expose = match kind {
+            runtimes::RuntimeKind::Provided => Vec::new(),
+            _ => runtimes::installations(&launch.program),
+        };
         // The function sees its files where the view puts them.
         let launch = runtimes::Launch {
             program: view.path(&launch.program),
@@ -401,6 +408,8 @@ impl Executor {
             opt,
             dir,
             memory_mb: v.memory_size,
+            tmp_mb: v.ephemeral_storage,
+            expose,
             sandbox,
         };
         let spawner = match self.spawner.get() {
