@@ -113,9 +113,16 @@ def drop(name, text, append=False):
 
 
 def zip_of(files):
-    """A zip of {name: text}."""
+    """A zip of {name: text, or (text, unix mode) for e.g. an executable
+    bootstrap}."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         for name, body in files.items():
-            z.writestr(name, body)
+            if isinstance(body, tuple):
+                body, mode = body
+                info = zipfile.ZipInfo(name)
+                info.external_attr = (0o100000 | mode) << 16
+                z.writestr(info, body)
+            else:
+                z.writestr(name, body)
     return buf.getvalue()

@@ -235,19 +235,43 @@ def table(dynamodb):
 
 class _FileDrop(BaseHTTPRequestHandler):
     """PUT /NAME writes the body to NAME in the server's directory; POST
-    /NAME appends it."""
+    /NAME appends it; GET /NAME reads it (404 until it exists), so a function
+    can wait for a file the test creates."""
 
-    def _write(self, mode):
+    def _name(self):
         name = self.path.lstrip("/")
         if not name or "/" in name or name.startswith("."):
             self.send_response(400)
             self.end_headers()
+            return None
+        return name
+
+    def _write(self, mode):
+        name = self._name()
+        if name is None:
             return
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         with self.server.lock, open(self.server.directory / name, mode) as f:
             f.write(body)
         self.send_response(204)
         self.end_headers()
+
+    def do_GET(self):
+        name = self._name()
+        if name is None:
+            return
+        try:
+            with self.server.lock, open(self.server.directory / name, "rb") as f:
+                body = f.read()
+        except FileNotFoundError:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_PUT(self):
         self._write("wb")
@@ -267,7 +291,9 @@ def file_drop():
     loopback HTTP (functions share the host's network, as on AWS they reach
     the internet), and reads it from `directory`. Function code includes
     compat_util.DROP_PY and calls drop(name, text[, append=True]) with the
-    URL in its OUT_URL variable."""
+    URL in its OUT_URL variable. A function can also wait for a file the
+    test writes into `directory`: GET OUT_URL + name answers 404 until it
+    exists."""
     servers = []
 
     def start(directory):

@@ -1124,13 +1124,47 @@ def test_boto3_inside_a_function_lifo_queue(lambda_client, functions, dynamodb, 
 # ----------------------------------------------- the official runtime client
 
 
-def test_awslambdaric_as_custom_runtime(lambda_client, functions, account_id):
+def runnable_by(path, uid, gid):
+    """Whether `uid` (in group `gid` only) may execute `path`: every
+    directory above it searchable and the file executable, by mode bits."""
+    def allowed(st, bit):
+        shift = 6 if st.st_uid == uid else 3 if st.st_gid == gid else 0
+        return st.st_mode & (bit << shift) != 0
+
+    path = Path(path)
+    return all(allowed(os.stat(d), 1) for d in path.parents) and allowed(os.stat(path), 1)
+
+
+def interpreter_for_functions(endpoint):
+    """A Python of the test's own minor version that functions may run.
+    As root, nimbus runs functions as an unprivileged user (see
+    test_lambda_sandbox.py), who cannot enter a private home directory
+    (pyenv's Pythons under /root): then another installation of the same
+    minor version, found on PATH, runs the packaged client."""
+    with urllib.request.urlopen(endpoint + "/_nimbus/health", timeout=5) as r:
+        isolation = json.loads(r.read())["lambdaIsolation"]
+    uid, gid = isolation["uid"], isolation["gid"]
+    name = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    candidates = [os.path.realpath(sys.executable)]
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate):
+            candidates.append(os.path.realpath(candidate))
+    for candidate in candidates:
+        if runnable_by(candidate, uid, gid):
+            return candidate
+    pytest.skip(f"no {name} on this machine that uid {uid} may run (tried {candidates})")
+
+
+def test_awslambdaric_as_custom_runtime(lambda_client, functions, account_id, endpoint):
     import awslambdaric  # listed in requirements.txt
 
     # AWS's own runtime interface client, unchanged, packaged with the
     # function as users do (pip install -t): the test's virtualenv may live
     # where an isolated function cannot see it (a private /tmp). The base
-    # interpreter runs it (the venv's python is a symlink to it).
+    # interpreter runs it (the venv's python is a symlink to it), or one of
+    # the same version the function's user may run.
+    python = interpreter_for_functions(endpoint)
     site = Path(awslambdaric.__file__).resolve().parents[1]
     vendored = {}
     for entry in site.iterdir():
@@ -1141,7 +1175,7 @@ def test_awslambdaric_as_custom_runtime(lambda_client, functions, account_id):
                     vendored[f"python/{f.relative_to(site)}"] = f.read_bytes()
     bootstrap = f"""#!/bin/sh
 export PYTHONPATH="$LAMBDA_TASK_ROOT/python"
-exec {os.path.realpath(sys.executable)} -m awslambdaric handler.fn
+exec {python} -m awslambdaric handler.fn
 """
     handler = textwrap.dedent(
         """

@@ -7,6 +7,7 @@ use http::{HeaderMap, Method};
 use nimbus_wire::RequestContext;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio::sync::mpsc;
 
 use crate::error::{LambdaError, Result};
 use crate::ops;
@@ -30,7 +31,49 @@ pub struct Reply {
     pub headers: Vec<(&'static str, String)>,
     /// Headers whose names come from a function (function URL responses).
     pub extra_headers: Vec<(String, String)>,
-    pub body: Bytes,
+    pub body: Body,
+}
+
+/// A reply's body: whole, or streamed while a function writes it
+/// (InvokeWithResponseStream, function URLs in RESPONSE_STREAM mode).
+pub enum Body {
+    Full(Bytes),
+    /// The body's pieces as they are produced; the channel closing ends
+    /// the body. An `Err` cuts the response off where it is, so the client
+    /// sees it incomplete: the only way left to report a failure once the
+    /// status line has gone out.
+    Stream(mpsc::Receiver<std::result::Result<Bytes, Aborted>>),
+}
+
+/// Why a streamed body was cut off.
+#[derive(Debug)]
+pub struct Aborted(pub String);
+
+impl std::fmt::Display for Aborted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Aborted {}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Full(bytes) => f.debug_tuple("Full").field(&bytes.len()).finish(),
+            Body::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+impl Body {
+    /// The whole body, if it is not streamed.
+    pub fn bytes(&self) -> Option<&Bytes> {
+        match self {
+            Body::Full(bytes) => Some(bytes),
+            Body::Stream(_) => None,
+        }
+    }
 }
 
 impl Reply {
@@ -39,7 +82,7 @@ impl Reply {
             status,
             headers: vec![("content-type", "application/json".into())],
             extra_headers: Vec::new(),
-            body: Bytes::from(value.to_string()),
+            body: Body::Full(Bytes::from(value.to_string())),
         }
     }
 
@@ -48,7 +91,7 @@ impl Reply {
             status,
             headers: Vec::new(),
             extra_headers: Vec::new(),
-            body: Bytes::new(),
+            body: Body::Full(Bytes::new()),
         }
     }
 }

@@ -8,6 +8,12 @@
 //! Both are content-addressed, so two functions with the same package share
 //! them, and a half-finished extraction (crash) is never visible: a tree is
 //! extracted into a temporary directory and renamed into place.
+//!
+//! Extracted trees are readable by every user (directories 0755, files at
+//! least 0444, executable by all if by anyone): functions run as another
+//! uid than nimbus's (see `exec/sandbox`), and nothing in a tree is secret
+//! from its own function. AWS keeps a package's modes as zipped, so a file
+//! without read permission for others fails there; nimbus is lenient.
 
 use std::fs;
 use std::io::{self, Cursor, Read, Write};
@@ -22,6 +28,10 @@ use crate::error::{LambdaError, Result};
 pub const MAX_UNZIPPED_BYTES: u64 = 262_144_000;
 /// Largest zipped package accepted in a request (AWS: 50 MB).
 pub const MAX_ZIPPED_BYTES: usize = 52_428_800;
+
+/// Present in the code directory once its trees are extracted readable by
+/// all users.
+const READABLE_TREES: &str = ".trees-readable";
 
 const UNZIP_FAILED: &str =
     "Could not unzip uploaded file. Please check your file, then try to upload again.";
@@ -55,15 +65,22 @@ impl CodeStore {
         fs::create_dir_all(&store.packages)?;
         fs::create_dir_all(&store.tasks)?;
         fs::create_dir_all(&store.opts)?;
+        // Trees extracted before they were made readable by all are
+        // extracted again (they are caches of the packages).
+        let marker = root.join(READABLE_TREES);
+        let stale = !marker.exists();
         // Leftovers of extractions a crash interrupted.
         for dir in [&store.tasks, &store.opts] {
             if let Ok(entries) = fs::read_dir(dir) {
                 for entry in entries.flatten() {
-                    if entry.file_name().to_string_lossy().starts_with(".tmp-") {
+                    if stale || entry.file_name().to_string_lossy().starts_with(".tmp-") {
                         let _ = fs::remove_dir_all(entry.path());
                     }
                 }
             }
+        }
+        if stale {
+            fs::write(&marker, b"")?;
         }
         Ok(store)
     }
@@ -247,13 +264,10 @@ fn extract(zip: &[u8], into: &Path) -> Result<()> {
         if written > declared {
             return Err(LambdaError::invalid(UNZIP_FAILED));
         }
-        // Keep the execute bits (a provided runtime's `bootstrap` needs
-        // them); everything stays readable by the owner.
-        let mode = entry.unix_mode().unwrap_or(0o644) & 0o777 | 0o400;
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&path, fs::Permissions::from_mode(mode))
+        fs::set_permissions(&path, file_permissions(entry.unix_mode()))
             .map_err(|e| io_failure("set file permissions", e))?;
     }
+    open_directories(into).map_err(|e| io_failure("set directory permissions", e))?;
     for (rel, path, target) in links {
         if !points_down(Path::new(&target)) {
             tracing::warn!(
@@ -270,6 +284,30 @@ fn extract(zip: &[u8], into: &Path) -> Result<()> {
         let _ = fs::remove_file(&path);
         std::os::unix::fs::symlink(&target, &path)
             .map_err(|e| io_failure("create a symlink", e))?;
+    }
+    Ok(())
+}
+
+/// A file's mode in an extracted tree: readable by all; executable by all
+/// when the package makes it executable at all (a provided runtime's
+/// `bootstrap`); never writable by others, setuid or sticky.
+fn file_permissions(zipped: Option<u32>) -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    let zipped = zipped.unwrap_or(0o644) & 0o755;
+    let exec = if zipped & 0o111 != 0 { 0o111 } else { 0 };
+    fs::Permissions::from_mode(zipped | 0o444 | exec)
+}
+
+/// Makes `dir` and every directory below it 0755, whatever nimbus's umask
+/// was when they were made (links are not followed).
+fn open_directories(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            open_directories(&entry.path())?;
+        }
     }
     Ok(())
 }
@@ -393,6 +431,37 @@ pub(crate) mod tests {
             .mode();
         assert_eq!(mode & 0o111, 0o111);
         assert_eq!(store.task_root(&info.id).unwrap(), root);
+    }
+
+    #[test]
+    fn trees_are_readable_by_every_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = CodeStore::open(dir.path()).unwrap();
+        // As Python's zipfile.writestr makes them: owner-only.
+        let zip = zip_of(&[
+            ("pkg/mod.py", "x = 1\n", 0o600),
+            ("bootstrap", "#!/bin/sh\n", 0o700),
+            ("odd", "", 0o4777),
+        ]);
+        let root = store.task_root(&store.add(&zip).unwrap().id).unwrap();
+        let mode = |p: &str| fs::metadata(root.join(p)).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode("pkg/mod.py"), 0o644);
+        assert_eq!(mode("bootstrap"), 0o755);
+        assert_eq!(mode("odd"), 0o755);
+        assert_eq!(mode("pkg"), 0o755);
+        assert_eq!(mode(""), 0o755);
+
+        // A tree extracted before trees were made readable is dropped
+        // when the store opens again, and extracted anew on demand.
+        let old = dir.path().join("tasks").join("f".repeat(64));
+        fs::create_dir_all(&old).unwrap();
+        CodeStore::open(dir.path()).unwrap();
+        assert!(old.exists(), "trees already readable are kept");
+        fs::remove_file(dir.path().join(READABLE_TREES)).unwrap();
+        CodeStore::open(dir.path()).unwrap();
+        assert!(!old.exists() && !root.exists());
+        assert!(dir.path().join(READABLE_TREES).exists());
     }
 
     #[test]

@@ -53,8 +53,9 @@ pub struct LambdaConfig {
     /// The access key and secret functions get (with `--auth strict`, a
     /// pair nimbus accepts); `None` gives them placeholder credentials.
     pub function_credentials: Option<(String, String)>,
-    /// How far execution environments are isolated (`--lambda-isolation`).
-    pub isolation: exec::sandbox::Mode,
+    /// How execution environments are isolated (`--lambda-isolation`,
+    /// `--lambda-user`, `--lambda-cgroup-root`).
+    pub isolation: exec::sandbox::Options,
     /// Directories no function may see (nimbus's data directory); the work
     /// directory is always hidden.
     pub hide: Vec<PathBuf>,
@@ -107,7 +108,7 @@ impl Lambda {
                 envs_dir: config.work_dir.join("envs"),
                 idle_timeout: config.idle_timeout,
                 account_concurrency: config.account_concurrency,
-                isolation: config.isolation,
+                isolation: config.isolation.clone(),
                 hide: config
                     .hide
                     .iter()

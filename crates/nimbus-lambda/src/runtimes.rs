@@ -152,6 +152,18 @@ impl Launchers {
         };
         std::fs::write(&launchers.python_bootstrap, PYTHON_BOOTSTRAP)?;
         std::fs::write(&launchers.node_bootstrap, NODE_BOOTSTRAP)?;
+        // Read by functions running as another uid (`/var/runtime`),
+        // whatever nimbus's umask.
+        use std::os::unix::fs::PermissionsExt;
+        for (path, mode) in [
+            (dir, 0o755),
+            (&python_dir, 0o755),
+            (&node_dir, 0o755),
+            (&launchers.python_bootstrap, 0o644),
+            (&launchers.node_bootstrap, 0o644),
+        ] {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+        }
         Ok(launchers)
     }
 
@@ -236,6 +248,33 @@ fn missing(program: &str) -> LambdaError {
     ))
 }
 
+/// Where the interpreter `program` is installed, as far as its runtime
+/// needs it: the directory above its `bin` (where Python finds its standard
+/// library and pyenv's or nvm's builds their shared libraries), or its own
+/// directory; for the path as given and, when a symlink (a virtualenv's
+/// python) leads elsewhere, for where it really is.
+pub fn installations(program: &Path) -> Vec<PathBuf> {
+    let of = |program: &Path| {
+        let dir = program.parent()?;
+        if dir.file_name().is_some_and(|n| n == "bin") {
+            dir.parent().map(Path::to_path_buf)
+        } else {
+            Some(dir.to_path_buf())
+        }
+    };
+    let mut out: Vec<PathBuf> = of(program).into_iter().collect();
+    if let Some(real) = std::fs::canonicalize(program).ok().as_deref().and_then(of) {
+        if !out.contains(&real) {
+            out.push(real);
+        }
+    }
+    // A directory right under `/` would cover a whole top-level tree
+    // (`/usr/bin/python3` is installed in `/usr`): those are bound in as
+    // they are anyway.
+    out.retain(|p| p.parent().is_some_and(|parent| parent != Path::new("/")));
+    out
+}
+
 /// The first executable named `name` on nimbus's own PATH.
 fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -275,5 +314,34 @@ mod tests {
         assert!(err.to_string().starts_with(
             "1 validation error detected: Value 'cobol' at 'runtime' failed to satisfy constraint: Member must satisfy enum value set: ["
         ));
+    }
+
+    #[test]
+    fn interpreters_are_installed_above_their_bin() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("versions/3.12.1/bin");
+        let venv = dir.path().join("venv/bin");
+        std::fs::create_dir_all(&real).unwrap();
+        std::fs::create_dir_all(&venv).unwrap();
+        std::fs::write(real.join("python3.12"), "").unwrap();
+        std::os::unix::fs::symlink(real.join("python3.12"), venv.join("python3")).unwrap();
+        let dir = std::fs::canonicalize(dir.path()).unwrap();
+        assert_eq!(
+            installations(&dir.join("versions/3.12.1/bin/python3.12")),
+            vec![dir.join("versions/3.12.1")]
+        );
+        // A virtualenv needs its own directory and the base installation.
+        assert_eq!(
+            installations(&dir.join("venv/bin/python3")),
+            vec![dir.join("venv"), dir.join("versions/3.12.1")]
+        );
+        // Not in a bin directory: the program's own directory.
+        std::fs::write(dir.join("versions/node"), "").unwrap();
+        assert_eq!(
+            installations(&dir.join("versions/node")),
+            vec![dir.join("versions")]
+        );
+        // Whole top-level trees are in every environment already.
+        assert!(installations(Path::new("/usr/bin/node")).is_empty());
     }
 }

@@ -1,4 +1,5 @@
-//! Reading request bodies under a size limit, and draining the ones we refuse.
+//! Reading request bodies under a size limit, and draining the ones we
+//! refuse; and the bodies responses carry.
 //!
 //! Two checks, because a body can announce its size or not: a declared
 //! `Content-Length` over the limit is refused before a byte is read, and a
@@ -12,13 +13,17 @@
 //! the connection with their bytes unread, they would see a broken pipe or
 //! a reset instead of the 413 or the error we answered.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_LENGTH;
 use http::HeaderMap;
-use http_body_util::BodyExt;
-use hyper::body::{Body, Incoming};
+use http_body_util::{BodyExt, Either, Full};
+use hyper::body::{Body, Frame, Incoming};
+use nimbus_lambda::binding::Aborted;
+use tokio::sync::mpsc;
 
 /// The largest request body nimbus accepts: above every AWS payload limit of
 /// the JSON services (DynamoDB batch writes are at most 16 MB), far below
@@ -32,6 +37,34 @@ const DRAIN_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// Longest time spent draining one unwanted body (a slow client must not
 /// hold a task forever).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A response body: whole (every AWS operation), or a Lambda response
+/// streamed while its function writes it. An enum rather than a boxed body,
+/// so the whole bodies of the DynamoDB and SQS hot paths cost nothing more.
+pub type ResponseBody = Either<Full<Bytes>, Streamed>;
+
+/// A whole response body.
+pub fn full(bytes: Bytes) -> ResponseBody {
+    Either::Left(Full::new(bytes))
+}
+
+/// A body sent as its pieces come off a channel (HTTP/1.1 chunks, HTTP/2
+/// DATA frames); an error cuts the response off.
+pub struct Streamed(pub mpsc::Receiver<Result<Bytes, Aborted>>);
+
+impl Body for Streamed {
+    type Data = Bytes;
+    type Error = Aborted;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|piece| piece.map(|piece| piece.map(Frame::data)))
+    }
+}
 
 #[derive(Debug)]
 pub enum BodyError {

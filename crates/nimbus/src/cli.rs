@@ -94,6 +94,18 @@ pub struct ServeArgs {
     /// functions as plain child processes.
     #[arg(long, env = "NIMBUS_LAMBDA_ISOLATION", default_value = "auto", value_parser = ["auto", "none"])]
     pub lambda_isolation: String,
+
+    /// The uid and gid (`UID[:GID]`) functions run as when nimbus runs as
+    /// root and isolates them; AWS's sbx_user1051 by default. `0` keeps
+    /// root. Not root, nimbus runs functions with its own uid.
+    #[arg(long, env = "NIMBUS_LAMBDA_USER", default_value = "993:990", value_parser = nimbus_lambda::exec::sandbox::parse_user)]
+    pub lambda_user: (u32, u32),
+
+    /// The cgroup (v2, or v1's memory hierarchy) under which each Lambda
+    /// execution environment gets its memory cgroup, instead of nimbus's
+    /// own cgroup: e.g. a delegated cgroup v2 subtree.
+    #[arg(long, env = "NIMBUS_LAMBDA_CGROUP_ROOT")]
+    pub lambda_cgroup_root: Option<PathBuf>,
 }
 
 /// Accepts region-shaped names (`us-east-1`, `local`): lower-case letters,
@@ -141,6 +153,8 @@ mod tests {
         assert!(args.credentials.is_none());
         assert_eq!(args.sqs_max_inflight, None);
         assert_eq!(args.lambda_isolation, "auto");
+        assert_eq!(args.lambda_user, (993, 990));
+        assert_eq!(args.lambda_cgroup_root, None);
     }
 
     #[test]
@@ -173,5 +187,19 @@ mod tests {
         let cli = Cli::try_parse_from(["nimbus", "serve", "--lambda-isolation", "none"]).unwrap();
         let Command::Serve(args) = cli.command;
         assert_eq!(args.lambda_isolation, "none");
+        for bad in ["", "x", "993:", ":990", "-1", "993:990:1", "4294967295"] {
+            assert!(
+                Cli::try_parse_from(["nimbus", "serve", "--lambda-user", bad]).is_err(),
+                "{bad}"
+            );
+        }
+        let user = |text: &str| {
+            let cli = Cli::try_parse_from(["nimbus", "serve", "--lambda-user", text]).unwrap();
+            let Command::Serve(args) = cli.command;
+            args.lambda_user
+        };
+        assert_eq!(user("1000"), (1000, 1000));
+        assert_eq!(user("0"), (0, 0));
+        assert_eq!(user("496:495"), (496, 495));
     }
 }

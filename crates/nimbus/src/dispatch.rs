@@ -9,14 +9,13 @@ use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::request::Parts;
 use http::{HeaderMap, Request, Response, StatusCode};
-use http_body_util::Full;
 use hyper::body::Incoming;
 use nimbus_wire::json::{self, Crc32, JsonVersion};
 use nimbus_wire::route::{self, Route, RouteInput, Service};
 use nimbus_wire::sigv4::{self, AuthInput, SigV4};
 use nimbus_wire::{form, headers, request_id, rest, xml, AwsError, RequestContext};
 
-use crate::body::{self, BodyError};
+use crate::body::{self, BodyError, ResponseBody};
 use crate::internal;
 use crate::services::Services;
 
@@ -41,7 +40,7 @@ pub async fn handle(
     app: Arc<App>,
     request: Request<Incoming>,
     peer: std::net::SocketAddr,
-) -> Response<Full<Bytes>> {
+) -> Response<ResponseBody> {
     let started = Instant::now();
     let request_id = request_id::next();
     let handled = process(&app, request, &request_id, peer).await;
@@ -62,12 +61,14 @@ pub async fn handle(
         started.elapsed(),
         &request_id,
     );
-    response.map(Full::new)
+    response
 }
 
 /// A response plus what the log line says about it.
 struct Handled {
-    response: Response<Bytes>,
+    /// A streamed body counts (in the log line and the metrics) when its
+    /// head goes out.
+    response: Response<ResponseBody>,
     /// `dynamodb.PutItem`, `GET /_nimbus/health`, ...
     label: String,
     error: Option<AwsError>,
@@ -87,13 +88,13 @@ impl Handled {
     ) -> Handled {
         match outcome {
             Ok(document) => Handled {
-                response: xml::response(StatusCode::OK, document),
+                response: xml::response(StatusCode::OK, document).map(body::full),
                 label,
                 error: None,
                 metric: None,
             },
             Err(err) => Handled {
-                response: xml::error_response(&err, xmlns, request_id),
+                response: xml::error_response(&err, xmlns, request_id).map(body::full),
                 label,
                 error: Some(err),
                 metric: None,
@@ -103,7 +104,7 @@ impl Handled {
 
     fn error(err: AwsError, version: JsonVersion, crc: Crc32, label: String) -> Handled {
         Handled {
-            response: json::error_response(&err, version, crc),
+            response: json::error_response(&err, version, crc).map(body::full),
             label,
             error: Some(err),
             metric: None,
@@ -173,7 +174,8 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
         Err(err) => front_error(err),
         Ok(Route::Internal { path }) => match read_body(body, app.max_body_bytes).await {
             Ok(bytes) => Handled {
-                response: internal::handle(&app.services, &parts.method, &path, &bytes),
+                response: internal::handle(&app.services, &parts.method, &path, &bytes)
+                    .map(body::full),
                 label: front_label(),
                 error: None,
                 metric: None,
@@ -203,7 +205,7 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
                     metric: None,
                 },
                 Err(err) => Handled {
-                    response: rest::error_response(&err),
+                    response: rest::error_response(&err).map(body::full),
                     label,
                     error: Some(err),
                     metric: None,
@@ -264,16 +266,17 @@ async fn respond(app: &App, parts: &Parts, body: &mut Incoming, request_id: &str
             };
             let host = request_host(parts);
             let metric_op = operation.clone().unwrap_or_else(|| "unknown".to_owned());
-            let handled =
-                match call(app, parts, service, operation, auth, body, request_id, host).await {
-                    Ok(bytes) => Handled {
-                        response: json::response(StatusCode::OK, bytes, version, crc),
-                        label,
-                        error: None,
-                        metric: None,
-                    },
-                    Err(err) => Handled::error(err, version, crc, label),
-                };
+            let handled = match call(app, parts, service, operation, auth, body, request_id, host)
+                .await
+            {
+                Ok(bytes) => Handled {
+                    response: json::response(StatusCode::OK, bytes, version, crc).map(body::full),
+                    label,
+                    error: None,
+                    metric: None,
+                },
+                Err(err) => Handled::error(err, version, crc, label),
+            };
             handled.counted(service.name(), metric_op)
         }
     }
@@ -506,8 +509,14 @@ async fn function_url(
     }
 }
 
-fn reply_response(reply: nimbus_lambda::Reply) -> Response<Bytes> {
-    let mut response = Response::new(reply.body);
+fn reply_response(reply: nimbus_lambda::Reply) -> Response<ResponseBody> {
+    let body = match reply.body {
+        nimbus_lambda::binding::Body::Full(bytes) => body::full(bytes),
+        nimbus_lambda::binding::Body::Stream(pieces) => {
+            http_body_util::Either::Right(body::Streamed(pieces))
+        }
+    };
+    let mut response = Response::new(body);
     *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
     for (name, value) in reply.headers {
         if let Ok(value) = HeaderValue::from_str(&value) {
@@ -536,7 +545,7 @@ async fn call_lambda(
     request_id: &str,
     host: Option<String>,
     limit: usize,
-) -> Result<Response<Bytes>, AwsError> {
+) -> Result<Response<ResponseBody>, AwsError> {
     let sig = auth?.ok_or_else(AwsError::missing_authentication_token)?;
     let mut ctx =
         RequestContext::from_scope(&sig.scope, &app.default_region, request_id.to_owned());

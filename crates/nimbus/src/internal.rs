@@ -53,6 +53,9 @@ fn health(services: &Services) -> Response<Bytes> {
             "lambdaIsolation": {
                 "namespaces": isolation.namespaces,
                 "memory": isolation.memory,
+                "uid": isolation.uid,
+                "gid": isolation.gid,
+                "tmpLimited": isolation.tmp_limited,
                 "summary": isolation.summary,
             },
         }),

@@ -67,7 +67,11 @@ fn serve(args: &ServeArgs, store: Store, started: Instant) -> Result<(), String>
         dynamodb_shard_rollover: Duration::from_secs(args.dynamodb_shard_rollover),
         dynamodb_backfill_batch: args.dynamodb_backfill_batch as usize,
         sqs_max_inflight: args.sqs_max_inflight,
-        lambda_isolation: args.lambda_isolation.parse()?,
+        lambda_isolation: nimbus_lambda::exec::sandbox::Options {
+            mode: args.lambda_isolation.parse()?,
+            user: args.lambda_user,
+            cgroup_root: args.lambda_cgroup_root.clone(),
+        },
     };
     let services = Services::open(store, &args.region, &options)
         .map_err(|e| format!("cannot start the services: {e}"))?;

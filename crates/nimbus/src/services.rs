@@ -45,8 +45,8 @@ pub struct ServiceOptions {
     pub dynamodb_backfill_batch: usize,
     /// `--sqs-max-inflight` (tests only): replaces AWS's in-flight limits.
     pub sqs_max_inflight: Option<u64>,
-    /// `--lambda-isolation`.
-    pub lambda_isolation: nimbus_lambda::exec::sandbox::Mode,
+    /// `--lambda-isolation`, `--lambda-user`, `--lambda-cgroup-root`.
+    pub lambda_isolation: nimbus_lambda::exec::sandbox::Options,
 }
 
 impl Default for ServiceOptions {
@@ -104,7 +104,7 @@ impl Services {
                 account_concurrency: options.lambda_concurrency,
                 clock: clock.clone(),
                 function_credentials: options.function_credentials.clone(),
-                isolation: options.lambda_isolation,
+                isolation: options.lambda_isolation.clone(),
                 // Functions must not see nimbus's data (the store, other
                 // functions' code); Lambda hides its own work dir itself.
                 hide: options.data_dir.iter().cloned().collect(),

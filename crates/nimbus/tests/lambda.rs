@@ -4,14 +4,11 @@
 //! accepted Event invocation across `kill -9`.
 
 mod common;
+mod lambda_util;
 mod sdk;
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
-use aws_sdk_lambda::config::retry::RetryConfig;
-use aws_sdk_lambda::config::timeout::TimeoutConfig;
-use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_lambda::operation::create_function::CreateFunctionError;
 use aws_sdk_lambda::operation::get_function::GetFunctionError;
 use aws_sdk_lambda::operation::invoke::{InvokeError, InvokeOutput};
@@ -25,45 +22,8 @@ use aws_sdk_lambda::types::{
 use aws_sdk_lambda::Client;
 use base64::Engine;
 use common::Server;
+use lambda_util::{client as lambda_client, package, ROLE};
 use sdk::{expect_error, ok, ACCOUNT, REGION};
-
-const ROLE: &str = "arn:aws:iam::000000000000:role/lambda-role";
-
-fn lambda_client(endpoint: &str) -> Client {
-    let config = aws_sdk_lambda::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new(
-            "AKIDNIMBUSTESTS",
-            "nimbus-test-secret",
-            None,
-            None,
-            "nimbus-tests",
-        ))
-        .endpoint_url(endpoint)
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        // One attempt: a retried Invoke would run the function twice.
-        .retry_config(RetryConfig::disabled())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_timeout(Duration::from_secs(60))
-                .connect_timeout(Duration::from_secs(5))
-                .build(),
-        )
-        .build();
-    Client::from_conf(config)
-}
-
-/// A deployment package holding `files` (path, contents, unix mode).
-fn package(files: &[(&str, &str, u32)]) -> Vec<u8> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (path, contents, mode) in files {
-        let options = zip::write::SimpleFileOptions::default().unix_permissions(*mode);
-        zip.start_file(*path, options).expect("zip entry");
-        zip.write_all(contents.as_bytes()).expect("zip write");
-    }
-    zip.finish().expect("zip finish").into_inner()
-}
 
 fn python(source: &str) -> Vec<u8> {
     package(&[("index.py", source, 0o644)])

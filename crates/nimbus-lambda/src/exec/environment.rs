@@ -21,7 +21,7 @@ use bytes::Bytes;
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::runtime_api::{self, Dispatch, InitReply, Invocation, RuntimeReply};
+use super::runtime_api::{self, Dispatch, InitReply, Invocation, RuntimeReply, StreamEnd};
 use super::sandbox::cgroup::EnvCgroup;
 use super::sandbox::{EnvPaths, Sandbox, Started};
 use super::spawner::Spawner;
@@ -47,6 +47,10 @@ pub struct Spec {
     /// Variables the process sees, complete (nimbus's own are not inherited).
     pub env: BTreeMap<String, String>,
     pub memory_mb: u32,
+    /// EphemeralStorage: the size of `/tmp`, in MiB (isolated only).
+    pub tmp_mb: u32,
+    /// Installations the runtime needs (its interpreter's), on the host.
+    pub expose: Vec<PathBuf>,
     pub sandbox: Arc<Sandbox>,
 }
 
@@ -73,6 +77,13 @@ pub enum Exit {
 #[derive(Debug)]
 pub enum Outcome {
     Reply(RuntimeReply),
+    Timeout,
+    Exit(Exit),
+}
+
+/// Why an invocation stopped before the runtime said how it ended.
+#[derive(Debug)]
+pub enum Stopped {
     Timeout,
     Exit(Exit),
 }
@@ -260,15 +271,16 @@ impl Environment {
         outcome
     }
 
-    /// Runs one invocation to its end: a reply, the deadline, or the process
-    /// dying (including being killed for exceeding its memory).
+    /// Hands the environment one invocation and waits for the runtime's
+    /// reply, the deadline, or the process dying (including being killed
+    /// for exceeding its memory). A streamed reply comes back as soon as it
+    /// starts: see [`Environment::stream_end`] for the rest.
     pub async fn invoke(
         &mut self,
         invocation: Invocation,
         deadline: tokio::time::Instant,
     ) -> Outcome {
         let (tx, rx) = oneshot::channel();
-        let mut exit = self.exit.clone();
         self.served += 1;
         if let Some(e) = self.exit.borrow().clone() {
             return Outcome::Exit(e);
@@ -284,16 +296,43 @@ impl Environment {
         {
             return Outcome::Exit(Exit::Exited("runtime API stopped".into()));
         }
+        match self.supervise(rx, deadline).await {
+            Ok(reply) => Outcome::Reply(reply),
+            Err(Stopped::Timeout) => Outcome::Timeout,
+            Err(Stopped::Exit(exit)) => Outcome::Exit(exit),
+        }
+    }
+
+    /// Waits for a streamed response to end, under the same deadline and
+    /// memory limit as the rest of its invocation.
+    pub async fn stream_end(
+        &mut self,
+        end: oneshot::Receiver<StreamEnd>,
+        deadline: tokio::time::Instant,
+    ) -> Result<StreamEnd, Stopped> {
+        self.supervise(end, deadline).await
+    }
+
+    /// Waits for `rx` while enforcing the deadline and the memory limit, and
+    /// noticing the process's death. A dropped sender means the runtime API
+    /// gave up on the invocation (its connection broke): the process exiting
+    /// or the deadline decides how it ended.
+    async fn supervise<T>(
+        &mut self,
+        rx: oneshot::Receiver<T>,
+        deadline: tokio::time::Instant,
+    ) -> Result<T, Stopped> {
+        let mut exit = self.exit.clone();
         let mut exit_watch = self.exit.clone();
         let mut sampler = tokio::time::interval(MEMORY_SAMPLE);
         sampler.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let reply = async {
             tokio::select! {
                 reply = rx => match reply {
-                    Ok(r) => Outcome::Reply(r),
-                    Err(_) => Outcome::Exit(wait_exit(&mut exit).await),
+                    Ok(r) => Ok(r),
+                    Err(_) => Err(Stopped::Exit(wait_exit(&mut exit).await)),
                 },
-                e = wait_exit(&mut exit_watch) => Outcome::Exit(e),
+                e = wait_exit(&mut exit_watch) => Err(Stopped::Exit(e)),
             }
         };
         tokio::pin!(reply);
@@ -303,12 +342,12 @@ impl Environment {
                     self.last_used = Instant::now();
                     return outcome;
                 }
-                _ = tokio::time::sleep_until(deadline) => return Outcome::Timeout,
+                _ = tokio::time::sleep_until(deadline) => return Err(Stopped::Timeout),
                 // Without a cgroup nimbus enforces the limit itself.
                 _ = sampler.tick(), if self.cgroup.is_none() => {
                     if rss_kb(self.runtime_pid).is_some_and(|kb| kb > self.memory_limit_kb) {
                         self.kill();
-                        return Outcome::Exit(Exit::OutOfMemory);
+                        return Err(Stopped::Exit(Exit::OutOfMemory));
                     }
                 }
             }
@@ -372,13 +411,20 @@ fn spawn(
     mut cmd: tokio::process::Command,
     spec: &Spec,
 ) -> Result<(tokio::process::Child, Started), StartError> {
-    let tmp = spec.dir.join("tmp");
-    std::fs::create_dir_all(&tmp).map_err(StartError::Exec)?;
+    if spec.sandbox.isolated() {
+        // /tmp is a tmpfs inside the environment; its root's mount point
+        // is made here.
+        std::fs::create_dir_all(&spec.dir).map_err(StartError::Exec)?;
+    } else {
+        // Not isolated, /tmp is this host directory (TMPDIR), unlimited.
+        std::fs::create_dir_all(spec.dir.join("tmp")).map_err(StartError::Exec)?;
+    }
     let paths = EnvPaths {
         dir: &spec.dir,
         task_root: &spec.task_root,
         opt: spec.opt.as_deref(),
-        tmp: &tmp,
+        tmp_mb: spec.tmp_mb,
+        expose: &spec.expose,
     };
     let name = spec
         .dir

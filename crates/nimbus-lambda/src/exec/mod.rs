@@ -5,6 +5,7 @@
 
 pub mod concurrency;
 pub mod environment;
+mod invocation;
 pub mod pool;
 pub mod runtime_api;
 pub mod sandbox;
@@ -20,9 +21,11 @@ use bytes::Bytes;
 use serde_json::json;
 
 use self::concurrency::Concurrency;
-use self::environment::{Environment, Exit, InitOutcome, Outcome, Spec, StartError};
+use self::environment::{Environment, Exit, InitOutcome, Spec, StartError};
+pub use self::invocation::{Answer, ResponseStream, Running};
+use self::invocation::{Busy, LogTarget};
 use self::pool::Pool;
-use self::runtime_api::{Invocation, RuntimeReply};
+use self::runtime_api::Invocation;
 use self::sandbox::View;
 use crate::code::CodeStore;
 use crate::error::{LambdaError, Result};
@@ -49,7 +52,8 @@ pub enum InvokeResult {
 #[derive(Debug)]
 pub struct Execution {
     pub result: InvokeResult,
-    /// The Content-Type a streaming runtime gave its response.
+    /// The Content-Type a streaming runtime gave its response, when it was
+    /// collected into one piece.
     pub content_type: Option<String>,
     /// START ... REPORT, as written to the function's log stream.
     pub log: Vec<u8>,
@@ -70,8 +74,8 @@ pub struct ExecConfig {
     pub idle_timeout: Duration,
     pub account_concurrency: u32,
     pub function_credentials: Option<(String, String)>,
-    /// `--lambda-isolation`.
-    pub isolation: sandbox::Mode,
+    /// `--lambda-isolation`, `--lambda-user`, `--lambda-cgroup-root`.
+    pub isolation: sandbox::Options,
     /// Directories functions must not see (nimbus's data directory).
     pub hide: Vec<PathBuf>,
     /// Where the runtime bootstraps are (`/var/runtime` when isolated).
@@ -106,7 +110,7 @@ impl Executor {
             tracing::error!("lambda: cannot create {}: {e}", config.envs_dir.display());
         }
         let sandbox = sandbox::Probe::start(
-            config.isolation,
+            config.isolation.clone(),
             config.hide.clone(),
             config.runtime_dir.clone(),
             config.envs_dir.clone(),
@@ -164,8 +168,10 @@ impl Executor {
             .retire(&format!("{}{}/", function_prefix(f), crate::names::LATEST));
     }
 
-    /// Runs one invocation. Errors are nimbus's own (throttling, a missing
-    /// interpreter); everything the function does wrong is a `FunctionError`.
+    /// Runs one invocation and returns its whole result (a streamed
+    /// response is collected, within the buffered limit). Errors are
+    /// nimbus's own (throttling, a missing interpreter); everything the
+    /// function does wrong is a `FunctionError`.
     pub async fn run(
         &self,
         target: &Target<'_>,
@@ -173,24 +179,88 @@ impl Executor {
         client_context: Option<String>,
         request_id: &str,
     ) -> Result<Execution> {
+        let (busy, invocation) = match self
+            .begin(target, payload, client_context, request_id)
+            .await?
+        {
+            Begun::Done(execution) => return Ok(execution),
+            Begun::Busy(busy, invocation) => (busy, invocation),
+        };
+        Ok(match answer(*busy, invocation).await {
+            Answer::Whole(execution) => execution,
+            Answer::Stream(stream) => stream.collect().await,
+        })
+    }
+
+    /// Starts one invocation for a caller that takes its answer in pieces
+    /// (InvokeWithResponseStream, function URLs in RESPONSE_STREAM mode).
+    /// Returns once the environment has the invocation, so the caller can
+    /// answer its client before the function does; the errors are those of
+    /// [`Executor::run`]. The invocation runs to its end even if the
+    /// returned [`Running`] (or the stream it yields) is dropped.
+    pub async fn start(
+        &self,
+        target: &Target<'_>,
+        payload: Bytes,
+        client_context: Option<String>,
+        request_id: &str,
+    ) -> Result<Running> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        match self
+            .begin(target, payload, client_context, request_id)
+            .await?
+        {
+            Begun::Done(execution) => {
+                let _ = tx.send(Answer::Whole(execution));
+            }
+            Begun::Busy(busy, invocation) => {
+                tokio::spawn(async move {
+                    let _ = tx.send(answer(*busy, invocation).await);
+                });
+            }
+        }
+        Ok(Running(rx))
+    }
+
+    /// Claims a concurrency slot and an environment (warm, or started now)
+    /// for one invocation. An environment that fails to start is the
+    /// function's error, and already the invocation's end.
+    async fn begin(
+        &self,
+        target: &Target<'_>,
+        payload: Bytes,
+        client_context: Option<String>,
+        request_id: &str,
+    ) -> Result<Begun> {
         self.start_reaper();
         let f = target.function;
         let v = target.config;
-        let _slot = self.concurrency.acquire(&f.arn())?;
+        let slot = self.concurrency.acquire(&f.arn())?;
         let key = pool_key(f, v);
         let started = Instant::now();
         let mut log =
             format!("START RequestId: {request_id} Version: {}\n", v.version).into_bytes();
+        let log_target = LogTarget {
+            account: f.account.clone(),
+            region: f.region.clone(),
+            group: format!("/aws/lambda/{}", f.name),
+        };
 
-        let mut env = match self.pool.take(&key) {
+        let env = match self.pool.take(&key) {
             Some(env) => env,
             None => match self.cold_start(f, v, request_id, &mut log, false).await? {
                 Ok(env) => env,
                 Err(error) => {
                     let error = InvokeResult::FunctionError(error);
-                    let execution = finish(log, request_id, v, started, None, 0, error);
-                    self.publish_log(f, &log_stream_name(&v.version, 0), &execution.log);
-                    return Ok(execution);
+                    let execution =
+                        invocation::report(log, request_id, v.memory_size, started, None, 0, error);
+                    invocation::publish_log(
+                        self.log_sink.get(),
+                        &log_target,
+                        &log_stream_name(&v.version, 0),
+                        &execution.log,
+                    );
+                    return Ok(Begun::Done(execution));
                 }
             },
         };
@@ -211,89 +281,22 @@ impl Executor {
             trace_id: trace_id(),
             client_context,
         };
-        let outcome = env
-            .invoke(invocation, tokio::time::Instant::now() + timeout)
-            .await;
-        let output = env.take_logs().await;
-        log.extend_from_slice(&output);
-        let memory = env.max_memory_mb();
-        let mut content_type = None;
-        let (result, reusable) = match outcome {
-            Outcome::Reply(RuntimeReply::Response {
-                body,
-                content_type: streamed_type,
-            }) => {
-                content_type = streamed_type;
-                (InvokeResult::Success(body), true)
-            }
-            Outcome::Reply(RuntimeReply::Error { body, error_type }) => (
-                InvokeResult::FunctionError(error_document(body, error_type)),
-                true,
-            ),
-            Outcome::Reply(RuntimeReply::ResponseTooLarge) => (
-                InvokeResult::FunctionError(doc(
-                    "Function.ResponseSizeTooLarge",
-                    "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
-                )),
-                true,
-            ),
-            Outcome::Timeout => {
-                env.kill();
-                let seconds = format!("{:.2}", timeout.as_secs_f64());
-                log.extend_from_slice(
-                    format!(
-                        "{} {request_id} Task timed out after {seconds} seconds\n",
-                        crate::model::log_timestamp(crate::model::now_ms())
-                    )
-                    .as_bytes(),
-                );
-                (
-                    InvokeResult::FunctionError(doc(
-                        "Sandbox.Timedout",
-                        &format!(
-                            "RequestId: {request_id} Error: Task timed out after {seconds} seconds"
-                        ),
-                    )),
-                    false,
-                )
-            }
-            Outcome::Exit(exit) => (
-                InvokeResult::FunctionError(exit_error(&exit, request_id, &mut log)),
-                false,
-            ),
+        let busy = Busy {
+            env,
+            key,
+            log,
+            request_id: request_id.to_owned(),
+            started,
+            init_duration,
+            timeout,
+            deadline: tokio::time::Instant::now() + timeout,
+            memory_size: v.memory_size,
+            log_target,
+            pool: self.pool.clone(),
+            log_sink: self.log_sink.get().cloned(),
+            slot,
         };
-        let stream = env.log_stream.clone();
-        if reusable && env.alive() {
-            self.pool.put(key, env);
-        } else {
-            drop(env);
-        }
-        let mut execution = finish(log, request_id, v, started, init_duration, memory, result);
-        execution.content_type = content_type;
-        self.publish_log(f, &stream, &execution.log);
-        Ok(execution)
-    }
-
-    /// Sends one invocation's log (a line per event) to the log sink.
-    fn publish_log(&self, f: &FunctionRecord, stream: &str, log: &[u8]) {
-        let Some(sink) = self.log_sink.get() else {
-            return;
-        };
-        let now = crate::model::now_ms() as i64;
-        let events: Vec<(i64, String)> = String::from_utf8_lossy(log)
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(|l| (now, l.to_owned()))
-            .collect();
-        if !events.is_empty() {
-            sink(
-                &f.account,
-                &f.region,
-                &format!("/aws/lambda/{}", f.name),
-                stream,
-                events,
-            );
-        }
+        Ok(Begun::Busy(Box::new(busy), invocation))
     }
 
     /// Starts `count` environments of a version ahead of any invocation
@@ -376,6 +379,13 @@ impl Executor {
         let dir = self.config.envs_dir.join(format!("{}-{n}", f.name));
         let view = sandbox.view(&task_root, opt.as_deref(), &dir.join("tmp"));
         let launch = self.launchers.launch(kind, &task_root).await?;
+        // The interpreter nimbus runs the function with must be reachable
+        // by the function's uid wherever it is installed (a provided
+        // runtime brings its own, in the task root).
+        let expose = match kind {
+            runtimes::RuntimeKind::Provided => Vec::new(),
+            _ => runtimes::installations(&launch.program),
+        };
         // The function sees its files where the view puts them.
         let launch = runtimes::Launch {
             program: view.path(&launch.program),
@@ -398,6 +408,8 @@ impl Executor {
             opt,
             dir,
             memory_mb: v.memory_size,
+            tmp_mb: v.ephemeral_storage,
+            expose,
             sandbox,
         };
         let spawner = match self.spawner.get() {
@@ -569,42 +581,26 @@ impl Executor {
     }
 }
 
+/// Where [`Executor::begin`] left an invocation.
+enum Begun {
+    /// Over before it started (the environment failed to start).
+    Done(Execution),
+    /// Its environment is ready for it.
+    Busy(Box<Busy>, Invocation),
+}
+
+/// Hands the invocation to its environment and turns the reply into the
+/// caller's answer.
+async fn answer(mut busy: Busy, invocation: Invocation) -> Answer {
+    let deadline = busy.deadline;
+    let outcome = busy.env.invoke(invocation, deadline).await;
+    busy.answer(outcome).await
+}
+
 fn join_paths(paths: Vec<PathBuf>) -> String {
     std::env::join_paths(paths)
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-fn finish(
-    mut log: Vec<u8>,
-    request_id: &str,
-    v: &VersionConfig,
-    started: Instant,
-    init: Option<Duration>,
-    memory_mb: u64,
-    result: InvokeResult,
-) -> Execution {
-    let duration = started.elapsed();
-    let ms = duration.as_secs_f64() * 1000.0;
-    let mut report = format!(
-        "END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: {ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {memory_mb} MB\t",
-        ms.ceil() as u64,
-        v.memory_size,
-    );
-    if let Some(init) = init {
-        report.push_str(&format!(
-            "Init Duration: {:.2} ms\t",
-            init.as_secs_f64() * 1000.0
-        ));
-    }
-    report.push('\n');
-    log.extend_from_slice(report.as_bytes());
-    Execution {
-        result,
-        content_type: None,
-        log,
-        duration,
-    }
 }
 
 /// The error document for an environment that died.

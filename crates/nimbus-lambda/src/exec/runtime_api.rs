@@ -15,7 +15,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -24,8 +24,15 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Largest response or error a function may return (AWS: 6 MB).
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
-/// Largest streamed response (AWS's soft limit for response streaming).
-pub const MAX_STREAMED_RESPONSE_BYTES: usize = 20 * 1024 * 1024;
+/// Largest streamed response: AWS's default maximum since July 2025
+/// ("200 MB", counted as the 6 MB buffered limit is, in MiB; it was 20 MB
+/// before). Past it the stream ends with an error.
+pub const MAX_STREAMED_RESPONSE_BYTES: usize = 200 * 1024 * 1024;
+/// Chunks of a streamed response held between the runtime and the caller.
+/// Bounded, so a caller that reads slowly holds the function's writes back
+/// (TCP flow control on the runtime's connection) instead of nimbus
+/// buffering the whole response.
+const STREAM_CHUNKS_IN_FLIGHT: usize = 8;
 /// The trailers a streaming runtime reports a mid-stream error in.
 const ERROR_TYPE_TRAILER: &str = "lambda-runtime-function-error-type";
 const ERROR_BODY_TRAILER: &str = "lambda-runtime-function-error-body";
@@ -54,13 +61,11 @@ pub struct Dispatch {
 /// What the runtime said about one invocation.
 #[derive(Debug)]
 pub enum RuntimeReply {
-    /// `/response`: the body, and its Content-Type when the runtime streamed
-    /// it (a function URL reads `application/vnd.awslambda.http-integration-response`
-    /// as status and headers before the body).
-    Response {
-        body: Bytes,
-        content_type: Option<String>,
-    },
+    /// `/response`, buffered: the whole body.
+    Response { body: Bytes },
+    /// `/response` in streaming mode: handed over as soon as the runtime
+    /// starts it, while its body is still arriving.
+    Streaming(StreamedResponse),
     /// `/error`: the error document and the `Lambda-Runtime-Function-Error-Type`.
     Error {
         body: Bytes,
@@ -68,6 +73,39 @@ pub enum RuntimeReply {
     },
     /// The response was larger than [`MAX_RESPONSE_BYTES`].
     ResponseTooLarge,
+}
+
+/// A streamed response on its way from the runtime.
+#[derive(Debug)]
+pub struct StreamedResponse {
+    /// The Content-Type the runtime gave it (a function URL reads
+    /// `application/vnd.awslambda.http-integration-response` as status and
+    /// headers before the body).
+    pub content_type: Option<String>,
+    /// The body, chunk by chunk as the runtime writes it; closed when the
+    /// body has ended (or passed [`MAX_STREAMED_RESPONSE_BYTES`]). Dropping
+    /// the receiver (the caller went away) lets the function run on, its
+    /// output discarded.
+    pub chunks: mpsc::Receiver<Bytes>,
+    /// How the body ended, once it has. Dropped without a value when the
+    /// runtime's connection broke off mid-body: the process exiting or the
+    /// deadline then ends the invocation.
+    pub end: oneshot::Receiver<StreamEnd>,
+}
+
+/// How a streamed response ended.
+#[derive(Debug)]
+pub enum StreamEnd {
+    Complete,
+    /// The runtime reported an error in the trailers, after part of the
+    /// body (which the caller already has).
+    Error {
+        body: Bytes,
+        error_type: Option<String>,
+    },
+    /// The body passed [`MAX_STREAMED_RESPONSE_BYTES`]; what came before
+    /// the limit was delivered, the rest discarded.
+    TooLarge,
 }
 
 /// What the runtime said while initialising.
@@ -163,28 +201,10 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 let streaming = header(&req, "lambda-runtime-function-response-mode")
                     .is_some_and(|m| m.eq_ignore_ascii_case("streaming"));
                 if streaming {
-                    let content_type = header(&req, "content-type");
-                    return match read_streamed(req).await {
-                        Some(reply) => finish(state, &id, reply.with_content_type(content_type)),
-                        None => {
-                            finish(state, &id, RuntimeReply::ResponseTooLarge);
-                            reply(
-                                StatusCode::PAYLOAD_TOO_LARGE,
-                                "RequestEntityTooLarge",
-                                "Response payload size exceeded maximum allowed payload size (20971520 bytes).",
-                            )
-                        }
-                    };
+                    return stream(state, &id, req).await;
                 }
                 match read(req, MAX_RESPONSE_BYTES).await {
-                    Some(body) => finish(
-                        state,
-                        &id,
-                        RuntimeReply::Response {
-                            body,
-                            content_type: None,
-                        },
-                    ),
+                    Some(body) => finish(state, &id, RuntimeReply::Response { body }),
                     None => {
                         finish(state, &id, RuntimeReply::ResponseTooLarge);
                         reply(
@@ -262,62 +282,129 @@ async fn next(state: &State) -> Response<Full<Bytes>> {
 }
 
 fn finish(state: &State, id: &str, outcome: RuntimeReply) -> Response<Full<Bytes>> {
+    if deliver(state, id, outcome) {
+        accepted()
+    } else {
+        invalid_request_id()
+    }
+}
+
+/// Hands `outcome` to the invocation `id` is waiting for; false when `id`
+/// is not the invocation in flight.
+fn deliver(state: &State, id: &str, outcome: RuntimeReply) -> bool {
     let mut slot = lock(&state.in_flight);
     match slot.take() {
         Some((current, tx)) if current == id => {
             let _ = tx.send(outcome);
-            drop(slot);
-            accepted()
+            true
         }
         other => {
             *slot = other;
-            reply(
+            false
+        }
+    }
+}
+
+/// A streamed `/response`: handed to the waiting invocation as soon as its
+/// headers arrive, then forwarded chunk by chunk as the runtime writes it.
+/// The runtime's POST is answered once its body has ended, which is when
+/// the invocation ends: the environment stays one invocation at a time.
+async fn stream(state: &State, id: &str, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (chunks_tx, chunks) = mpsc::channel(STREAM_CHUNKS_IN_FLIGHT);
+    let (end_tx, end) = oneshot::channel();
+    let streamed = StreamedResponse {
+        content_type: header(&req, "content-type"),
+        chunks,
+        end,
+    };
+    if !deliver(state, id, RuntimeReply::Streaming(streamed)) {
+        return invalid_request_id();
+    }
+    let mut body = req.into_body();
+    let mut forward = Some(chunks_tx);
+    let mut total = 0usize;
+    let mut trailers = None;
+    while let Some(frame) = body.frame().await {
+        // A broken connection: `end_tx` is dropped unsent (see `end`).
+        let Ok(frame) = frame else {
+            return reply(
                 StatusCode::BAD_REQUEST,
-                "InvalidRequestID",
-                "Invalid request ID",
-            )
+                "InvalidRequest",
+                "the response body was cut off",
+            );
+        };
+        let data = match frame.into_data() {
+            Ok(data) => data,
+            Err(frame) => {
+                trailers = frame.into_trailers().ok();
+                continue;
+            }
+        };
+        let room = MAX_STREAMED_RESPONSE_BYTES.saturating_sub(total);
+        total = total.saturating_add(data.len());
+        if data.len() > room {
+            // Over the limit: what still fits goes out, then the channel
+            // closes. The rest is read and dropped, so the function ends as
+            // it would have (its writes do not fail) and the caller gets the
+            // error when it does.
+            if let Some(tx) = forward.take() {
+                if room > 0 {
+                    let _ = tx.send(data.slice(..room)).await;
+                }
+            }
+            continue;
         }
+        if let Some(tx) = &forward {
+            if tx.send(data).await.is_err() {
+                // The caller went away: the function still runs to its
+                // end, as on AWS, and what it writes is discarded.
+                forward = None;
+            }
+        }
+    }
+    drop(forward);
+    let too_large = total > MAX_STREAMED_RESPONSE_BYTES;
+    let end = if too_large {
+        StreamEnd::TooLarge
+    } else {
+        trailer_error(trailers.as_ref()).unwrap_or(StreamEnd::Complete)
+    };
+    let _ = end_tx.send(end);
+    if too_large {
+        reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            &format!(
+                "Response payload size exceeded maximum allowed payload size ({MAX_STREAMED_RESPONSE_BYTES} bytes)."
+            ),
+        )
+    } else {
+        accepted()
     }
 }
 
-impl RuntimeReply {
-    fn with_content_type(self, content_type: Option<String>) -> RuntimeReply {
-        match self {
-            RuntimeReply::Response { body, .. } => RuntimeReply::Response { body, content_type },
-            other => other,
-        }
-    }
-}
-
-/// A streamed `/response`: the whole chunked body (nimbus hands it on in
-/// one piece), or the error the runtime reported in the trailers after
-/// part of it (the part is dropped, as AWS ends the stream with the error).
-/// `None` when it exceeds [`MAX_STREAMED_RESPONSE_BYTES`].
-async fn read_streamed(req: Request<Incoming>) -> Option<RuntimeReply> {
-    let collected = Limited::new(req.into_body(), MAX_STREAMED_RESPONSE_BYTES)
-        .collect()
-        .await
-        .ok()?;
+/// The error a streaming runtime reported in its trailers, after part of
+/// the body: `Lambda-Runtime-Function-Error-Type`, and the error document
+/// base64-encoded in `Lambda-Runtime-Function-Error-Body`.
+fn trailer_error(trailers: Option<&HeaderMap>) -> Option<StreamEnd> {
     let trailer = |name: &str| {
-        collected
-            .trailers()
+        trailers
             .and_then(|t| t.get(name))
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    if let Some(error_type) = trailer(ERROR_TYPE_TRAILER) {
-        use base64::Engine;
-        let body = trailer(ERROR_BODY_TRAILER)
-            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-            .unwrap_or_default();
-        return Some(RuntimeReply::Error {
-            body: Bytes::from(body),
-            error_type: Some(error_type),
-        });
-    }
-    Some(RuntimeReply::Response {
-        body: collected.to_bytes(),
-        content_type: None,
+    let error_type = trailer(ERROR_TYPE_TRAILER)?;
+    use base64::Engine;
+    let body = trailer(ERROR_BODY_TRAILER)
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .unwrap_or_default();
+    Some(StreamEnd::Error {
+        body: Bytes::from(body),
+        error_type: Some(error_type),
     })
 }
 
@@ -336,6 +423,14 @@ fn header(req: &Request<Incoming>, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+fn invalid_request_id() -> Response<Full<Bytes>> {
+    reply(
+        StatusCode::BAD_REQUEST,
+        "InvalidRequestID",
+        "Invalid request ID",
+    )
+}
+
 fn accepted() -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from_static(b"{\"status\":\"OK\"}")));
     *r.status_mut() = StatusCode::ACCEPTED;
@@ -351,4 +446,154 @@ fn reply(status: StatusCode, error_type: &str, message: &str) -> Response<Full<B
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use hyper::body::{Body, Frame};
+
+    use super::*;
+
+    /// A request body made of the given frames, sent chunked.
+    struct Frames(VecDeque<Frame<Bytes>>);
+
+    impl Body for Frames {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            Poll::Ready(self.0.pop_front().map(Ok))
+        }
+    }
+
+    /// A Runtime API with one invocation (`id`) in flight, as after the
+    /// runtime's `next`: the address, and where its reply arrives.
+    async fn in_flight(id: &str) -> (std::net::SocketAddr, oneshot::Receiver<RuntimeReply>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (inbox, inbox_rx) = mpsc::channel(1);
+        let (_server, _init) = serve(listener, inbox_rx);
+        let (reply, replied) = oneshot::channel();
+        let invocation = Invocation {
+            request_id: id.to_owned(),
+            payload: Bytes::from_static(b"{}"),
+            deadline_ms: 0,
+            invoked_function_arn: String::new(),
+            trace_id: String::new(),
+            client_context: None,
+        };
+        inbox.send(Dispatch { invocation, reply }).await.unwrap();
+        // The listener's own `next`; the inbox sender may go now.
+        let (status, _) = call(addr, Method::GET, "invocation/next", Vec::new()).await;
+        assert_eq!(status, StatusCode::OK);
+        (addr, replied)
+    }
+
+    /// One request over its own connection; a POST streams `frames`.
+    async fn call(
+        addr: std::net::SocketAddr,
+        method: Method,
+        path: &str,
+        frames: Vec<Frame<Bytes>>,
+    ) -> (StatusCode, Bytes) {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("/2018-06-01/runtime/{path}"))
+            .header("host", "runtime")
+            .header("lambda-runtime-function-response-mode", "streaming")
+            .header("content-type", "text/plain")
+            .header(
+                "trailer",
+                format!("{ERROR_TYPE_TRAILER}, {ERROR_BODY_TRAILER}"),
+            )
+            .body(Frames(frames.into()))
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, body)
+    }
+
+    fn data(text: &'static str) -> Frame<Bytes> {
+        Frame::data(Bytes::from_static(text.as_bytes()))
+    }
+
+    #[tokio::test]
+    async fn streamed_chunks_are_forwarded_and_trailers_end_them() {
+        let (addr, replied) = in_flight("r1").await;
+        use base64::Engine;
+        let mut trailers = HeaderMap::new();
+        trailers.insert(ERROR_TYPE_TRAILER, HeaderValue::from_static("Boom"));
+        let document = base64::engine::general_purpose::STANDARD
+            .encode(r#"{"errorType":"Boom","errorMessage":"late"}"#);
+        trailers.insert(
+            ERROR_BODY_TRAILER,
+            HeaderValue::from_str(&document).unwrap(),
+        );
+        let frames = vec![data("one "), data("two"), Frame::trailers(trailers)];
+        let post = tokio::spawn(call(addr, Method::POST, "invocation/r1/response", frames));
+
+        let Ok(RuntimeReply::Streaming(mut streamed)) = replied.await else {
+            panic!("not a streamed reply");
+        };
+        assert_eq!(streamed.content_type.as_deref(), Some("text/plain"));
+        let mut body = Vec::new();
+        while let Some(chunk) = streamed.chunks.recv().await {
+            body.extend_from_slice(&chunk);
+        }
+        assert_eq!(body, b"one two");
+        match streamed.end.await.unwrap() {
+            StreamEnd::Error { body, error_type } => {
+                assert_eq!(error_type.as_deref(), Some("Boom"));
+                assert_eq!(&body[..], br#"{"errorType":"Boom","errorMessage":"late"}"#);
+            }
+            other => panic!("unexpected end {other:?}"),
+        }
+        assert_eq!(post.await.unwrap().0, StatusCode::ACCEPTED);
+    }
+
+    #[tokio::test]
+    async fn a_stream_nobody_reads_is_drained_to_its_end() {
+        let (addr, replied) = in_flight("r2").await;
+        // Many more chunks than the channel holds.
+        let frames = (0..STREAM_CHUNKS_IN_FLIGHT * 8)
+            .map(|_| data("chunk"))
+            .collect();
+        let post = tokio::spawn(call(addr, Method::POST, "invocation/r2/response", frames));
+        let Ok(RuntimeReply::Streaming(streamed)) = replied.await else {
+            panic!("not a streamed reply");
+        };
+        // The caller went away.
+        drop(streamed.chunks);
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(10), streamed.end)
+            .await
+            .expect("the runtime's stream was not read to its end");
+        assert!(matches!(ended, Ok(StreamEnd::Complete)));
+        assert_eq!(post.await.unwrap().0, StatusCode::ACCEPTED);
+    }
+
+    #[tokio::test]
+    async fn a_stream_for_another_invocation_is_refused() {
+        let (addr, _replied) = in_flight("r3").await;
+        let (status, _) = call(
+            addr,
+            Method::POST,
+            "invocation/other/response",
+            vec![data("x")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
 }

@@ -1,14 +1,19 @@
 //! Invoke: RequestResponse (run now, answer with the function's result),
 //! Event (queue durably, answer 202; see `async_queue`) and DryRun (check
-//! only, answer 204).
+//! only, answer 204); and InvokeWithResponseStream, which answers in
+//! event-stream messages while the function writes its response.
+
+use std::sync::Arc;
 
 use base64::Engine;
 use bytes::Bytes;
 use nimbus_wire::RequestContext;
+use tokio::sync::mpsc;
 
 use super::find;
+use crate::binding::Body;
 use crate::error::{LambdaError, Result};
-use crate::exec::{InvokeResult, Target};
+use crate::exec::{Answer, Execution, InvokeResult, Running, Target};
 use crate::model::FunctionRecord;
 use crate::names::{self, LATEST};
 use crate::{Lambda, Reply, Request};
@@ -48,6 +53,215 @@ pub async fn invoke(
             ))
         }
     };
+    let call = checked_call(lambda, ctx, req, name, invocation_type)?;
+    match invocation_type {
+        InvocationType::DryRun => Ok(Reply::empty(204)),
+        InvocationType::Event => {
+            crate::async_queue::enqueue(
+                lambda,
+                &call.function,
+                call.qualifier.as_deref(),
+                call.payload,
+                &ctx.request_id,
+            )
+            .await?;
+            let mut reply = Reply::empty(202);
+            reply
+                .headers
+                .push(("x-amzn-requestid", ctx.request_id.clone()));
+            Ok(reply)
+        }
+        InvocationType::RequestResponse => {
+            let target = target(&call.function, &call.version, &call.invoked_arn, ctx)?;
+            let execution = lambda
+                .inner()
+                .exec
+                .run(&target, call.payload, call.client_context, &ctx.request_id)
+                .await?;
+            let mut reply = match execution.result {
+                InvokeResult::Success(body) => Reply {
+                    status: 200,
+                    headers: vec![("content-type", "application/json".into())],
+                    extra_headers: Vec::new(),
+                    body: Body::Full(body),
+                },
+                InvokeResult::FunctionError(body) => Reply {
+                    status: 200,
+                    headers: vec![
+                        ("content-type", "application/json".into()),
+                        ("x-amz-function-error", "Unhandled".into()),
+                    ],
+                    extra_headers: Vec::new(),
+                    body: Body::Full(body),
+                },
+            };
+            reply.headers.push(("x-amz-executed-version", call.version));
+            if call.tail {
+                reply
+                    .headers
+                    .push(("x-amz-log-result", log_tail(&execution.log)));
+            }
+            Ok(reply)
+        }
+    }
+}
+
+/// InvokeWithResponseStream: answers 200 as soon as the function's
+/// environment has the invocation, then sends the response as
+/// `PayloadChunk` events while the function writes it and ends with
+/// `InvokeComplete` (the error, if any, and the log tail if asked for). A
+/// function that does not stream answers in one `PayloadChunk`. Errors
+/// before the invocation starts (throttling, a missing function) are
+/// ordinary error responses.
+pub async fn invoke_with_response_stream(
+    lambda: &Lambda,
+    ctx: &RequestContext,
+    req: &Request,
+    name: &str,
+) -> Result<Reply> {
+    let invocation_type = match req.header("x-amz-invocation-type") {
+        None | Some("RequestResponse") => InvocationType::RequestResponse,
+        Some("DryRun") => InvocationType::DryRun,
+        Some(other) => {
+            return Err(LambdaError::constraint(
+                other,
+                "invocationType",
+                "Member must satisfy enum value set: [RequestResponse, DryRun]",
+            ))
+        }
+    };
+    let call = checked_call(lambda, ctx, req, name, invocation_type)?;
+    if invocation_type == InvocationType::DryRun {
+        return Ok(Reply::empty(204));
+    }
+    let target = target(&call.function, &call.version, &call.invoked_arn, ctx)?;
+    let running = lambda
+        .inner()
+        .exec
+        .start(&target, call.payload, call.client_context, &ctx.request_id)
+        .await?;
+    let (events, body) = mpsc::channel(EVENTS_IN_FLIGHT);
+    tokio::spawn(stream_events(running, call.tail, events));
+    Ok(Reply {
+        status: 200,
+        headers: vec![
+            (
+                "content-type",
+                "application/vnd.amazon.eventstream".to_owned(),
+            ),
+            ("x-amz-executed-version", call.version),
+        ],
+        extra_headers: Vec::new(),
+        body: Body::Stream(body),
+    })
+}
+
+/// Event-stream messages held for a caller that reads slowly: past them
+/// the function's writes wait (see `exec::runtime_api`).
+const EVENTS_IN_FLIGHT: usize = 4;
+
+/// Frames a running invocation's answer as InvokeWithResponseStream
+/// events. When the caller goes away it stops; dropping the stream lets
+/// the function run to its end with its output discarded.
+async fn stream_events(running: Running, tail: bool, events: mpsc::Sender<ResultBytes>) {
+    let send = |payload: Vec<u8>| {
+        let events = events.clone();
+        async move { events.send(Ok(Bytes::from(payload))).await.is_ok() }
+    };
+    let execution = match running.answer().await {
+        Answer::Whole(execution) => {
+            if let InvokeResult::Success(body) = &execution.result {
+                if !body.is_empty() && !send(payload_chunk(body)).await {
+                    return;
+                }
+            }
+            execution
+        }
+        Answer::Stream(mut stream) => {
+            while let Some(chunk) = stream.chunk().await {
+                if !send(payload_chunk(&chunk)).await {
+                    return;
+                }
+            }
+            stream.finish().await
+        }
+    };
+    send(invoke_complete(&execution, tail)).await;
+}
+
+type ResultBytes = std::result::Result<Bytes, crate::binding::Aborted>;
+
+fn payload_chunk(bytes: &[u8]) -> Vec<u8> {
+    crate::event_stream::event_message("PayloadChunk", Some("application/octet-stream"), bytes)
+}
+
+/// `InvokeComplete`: for a function error its code (`Unhandled`, as Invoke's
+/// X-Amz-Function-Error says) and the error document as its details.
+fn invoke_complete(execution: &Execution, tail: bool) -> Vec<u8> {
+    let mut complete = serde_json::Map::new();
+    if let InvokeResult::FunctionError(error) = &execution.result {
+        complete.insert("ErrorCode".into(), "Unhandled".into());
+        complete.insert(
+            "ErrorDetails".into(),
+            String::from_utf8_lossy(error).into_owned().into(),
+        );
+    }
+    if tail {
+        complete.insert("LogResult".into(), log_tail(&execution.log).into());
+    }
+    crate::event_stream::event_message(
+        "InvokeComplete",
+        Some("application/json"),
+        serde_json::Value::Object(complete).to_string().as_bytes(),
+    )
+}
+
+/// The last 4 KB of an invocation's log, base64-encoded.
+fn log_tail(log: &[u8]) -> String {
+    let from = log.len().saturating_sub(TAIL_BYTES);
+    base64::engine::general_purpose::STANDARD.encode(&log[from..])
+}
+
+/// A synchronous invocation's request, checked, and the function version
+/// it runs.
+struct Call {
+    function: Arc<FunctionRecord>,
+    qualifier: Option<String>,
+    version: String,
+    invoked_arn: String,
+    payload: Bytes,
+    client_context: Option<String>,
+    /// `X-Amz-Log-Type: Tail`
+    tail: bool,
+}
+
+/// What the executor runs for a version of a function.
+fn target<'a>(
+    function: &'a FunctionRecord,
+    version: &str,
+    invoked_arn: &str,
+    ctx: &RequestContext,
+) -> Result<Target<'a>> {
+    let config = function
+        .version(version)
+        .ok_or_else(|| super::not_found(ctx, &function.name, Some(version)))?;
+    Ok(Target {
+        function,
+        config,
+        invoked_arn: invoked_arn.to_owned(),
+    })
+}
+
+/// Everything Invoke and InvokeWithResponseStream check before running
+/// anything: the log type, the payload, the client context, the function
+/// and its qualifier.
+fn checked_call(
+    lambda: &Lambda,
+    ctx: &RequestContext,
+    req: &Request,
+    name: &str,
+    invocation_type: InvocationType,
+) -> Result<Call> {
     let tail = match req.header("x-amz-log-type") {
         None | Some("None") => false,
         Some("Tail") => true,
@@ -65,136 +279,17 @@ pub async fn invoke(
         .header("x-amz-client-context")
         .map(decode_client_context)
         .transpose()?;
-
-    let (f, r) = find(lambda, ctx, name)?;
+    let (function, r) = find(lambda, ctx, name)?;
     let qualifier = names::merge_qualifier(&r, req.query("Qualifier").as_deref())?;
-    let (version, invoked_arn) = resolve(&f, ctx, qualifier.as_deref())?;
-
-    match invocation_type {
-        InvocationType::DryRun => Ok(Reply::empty(204)),
-        InvocationType::Event => {
-            crate::async_queue::enqueue(lambda, &f, qualifier.as_deref(), payload, &ctx.request_id)
-                .await?;
-            let mut reply = Reply::empty(202);
-            reply
-                .headers
-                .push(("x-amzn-requestid", ctx.request_id.clone()));
-            Ok(reply)
-        }
-        InvocationType::RequestResponse => {
-            let config = f
-                .version(&version)
-                .ok_or_else(|| super::not_found(ctx, &f.name, Some(&version)))?;
-            let target = Target {
-                function: &f,
-                config,
-                invoked_arn,
-            };
-            let execution = lambda
-                .inner()
-                .exec
-                .run(&target, payload, client_context, &ctx.request_id)
-                .await?;
-            let mut reply = match execution.result {
-                InvokeResult::Success(body) => Reply {
-                    status: 200,
-                    headers: vec![("content-type", "application/json".into())],
-                    extra_headers: Vec::new(),
-                    body,
-                },
-                InvokeResult::FunctionError(body) => Reply {
-                    status: 200,
-                    headers: vec![
-                        ("content-type", "application/json".into()),
-                        ("x-amz-function-error", "Unhandled".into()),
-                    ],
-                    extra_headers: Vec::new(),
-                    body,
-                },
-            };
-            reply.headers.push(("x-amz-executed-version", version));
-            if tail {
-                let log = &execution.log;
-                let from = log.len().saturating_sub(TAIL_BYTES);
-                reply.headers.push((
-                    "x-amz-log-result",
-                    base64::engine::general_purpose::STANDARD.encode(&log[from..]),
-                ));
-            }
-            Ok(reply)
-        }
-    }
-}
-
-/// InvokeWithResponseStream. nimbus's runtimes return whole responses, so
-/// the stream carries the response as one `PayloadChunk` followed by
-/// `InvokeComplete` (with the error and the log tail, if asked for); clients
-/// read it exactly as they read a streamed response.
-pub async fn invoke_with_response_stream(
-    lambda: &Lambda,
-    ctx: &RequestContext,
-    req: &Request,
-    name: &str,
-) -> Result<Reply> {
-    match req.header("x-amz-invocation-type") {
-        None | Some("RequestResponse") | Some("DryRun") => {}
-        Some(other) => {
-            return Err(LambdaError::constraint(
-                other,
-                "invocationType",
-                "Member must satisfy enum value set: [RequestResponse, DryRun]",
-            ))
-        }
-    }
-    let reply = invoke(lambda, ctx, req, name).await?;
-    if reply.status == 204 {
-        return Ok(reply);
-    }
-    let header = |n: &str| {
-        reply
-            .headers
-            .iter()
-            .find(|(k, _)| *k == n)
-            .map(|(_, v)| v.clone())
-    };
-    let function_error = header("x-amz-function-error");
-    let log = header("x-amz-log-result");
-    let mut body = Vec::new();
-    if function_error.is_none() && !reply.body.is_empty() {
-        body.extend(crate::event_stream::event_message(
-            "PayloadChunk",
-            Some("application/octet-stream"),
-            &reply.body,
-        ));
-    }
-    let mut complete = serde_json::Map::new();
-    if let Some(code) = &function_error {
-        complete.insert("ErrorCode".into(), code.clone().into());
-        complete.insert(
-            "ErrorDetails".into(),
-            String::from_utf8_lossy(&reply.body).into_owned().into(),
-        );
-    }
-    if let Some(log) = log {
-        complete.insert("LogResult".into(), log.into());
-    }
-    body.extend(crate::event_stream::event_message(
-        "InvokeComplete",
-        Some("application/json"),
-        serde_json::Value::Object(complete).to_string().as_bytes(),
-    ));
-    let mut headers = vec![(
-        "content-type",
-        "application/vnd.amazon.eventstream".to_owned(),
-    )];
-    if let Some(v) = header("x-amz-executed-version") {
-        headers.push(("x-amz-executed-version", v));
-    }
-    Ok(Reply {
-        status: 200,
-        headers,
-        extra_headers: Vec::new(),
-        body: Bytes::from(body),
+    let (version, invoked_arn) = resolve(&function, ctx, qualifier.as_deref())?;
+    Ok(Call {
+        function,
+        qualifier,
+        version,
+        invoked_arn,
+        payload,
+        client_context,
+        tail,
     })
 }
 

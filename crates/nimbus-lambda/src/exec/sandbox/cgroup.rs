@@ -5,7 +5,15 @@
 //! Both hierarchies are handled: cgroup v2 (one unified tree whose
 //! `cgroup.controllers` lists `memory`) and cgroup v1 (a `memory`
 //! controller mounted on its own). v2 is preferred when its memory
-//! controller is available to nimbus.
+//! controller is available to nimbus. `--lambda-cgroup-root` names the
+//! cgroup to work under instead (a delegated v2 subtree, say); its
+//! hierarchy is told by the file system it is on.
+//!
+//! A controller belongs to one hierarchy at a time: where a v1 hierarchy
+//! holds `memory` (hybrid systems, this project's test machines), the v2
+//! tree lists no `memory` in `cgroup.controllers` and cannot limit memory,
+//! and the kernel moves the controller to v2 only once that v1 hierarchy
+//! has no cgroups left.
 //!
 //! The environment's process joins its cgroup itself, before it starts the
 //! runtime (see `namespaces.rs` and the plain spawn in `mod.rs`), by writing
@@ -61,12 +69,8 @@ impl Cgroups {
             let Some(base) = own_cgroup(&mounts, &membership, version) else {
                 continue;
             };
-            let parent = match version {
-                Version::V2 => prepare_v2(&base),
-                Version::V1 => prepare_parent(&base),
-            };
-            match parent {
-                Ok(parent) => return Ok(Cgroups { version, parent }),
+            match Cgroups::under(&base, version) {
+                Ok(cgroups) => return Ok(cgroups),
                 Err(e) => reasons.push(e),
             }
         }
@@ -74,6 +78,55 @@ impl Cgroups {
             reasons.push("no cgroup memory controller is mounted".into());
         }
         Err(reasons.join("; "))
+    }
+
+    /// The memory cgroup `root` (`--lambda-cgroup-root`): the parent of
+    /// environments' cgroups is made under it. The error says why it
+    /// cannot limit memory.
+    pub fn open_at(root: &Path) -> Result<Cgroups, String> {
+        let shown = root.display();
+        let version = match fs_magic(root) {
+            Ok(CGROUP2_SUPER_MAGIC) => Version::V2,
+            Ok(CGROUP_SUPER_MAGIC) => Version::V1,
+            Ok(_) => return Err(format!("{shown} is not in a cgroup file system")),
+            Err(e) => return Err(format!("cannot use {shown} as the cgroup root: {e}")),
+        };
+        match version {
+            Version::V2 => {
+                let controllers = fs::read_to_string(root.join("cgroup.controllers"))
+                    .map_err(|e| format!("cannot read {shown}/cgroup.controllers: {e}"))?;
+                if !controllers.split_whitespace().any(|c| c == "memory") {
+                    let held = match v1_memory_hierarchy() {
+                        Some(id) => format!(
+                            "; the memory controller is attached to cgroup v1 hierarchy {id} (/proc/cgroups)"
+                        ),
+                        None => String::new(),
+                    };
+                    return Err(format!(
+                        "cgroup v2 at {shown} has no memory controller (cgroup.controllers: \"{}\"){held}",
+                        controllers.trim()
+                    ));
+                }
+            }
+            Version::V1 => {
+                if !root.join("memory.limit_in_bytes").exists() {
+                    return Err(format!(
+                        "{shown} is a cgroup v1 directory without the memory controller"
+                    ));
+                }
+            }
+        }
+        Cgroups::under(root, version)
+    }
+
+    /// The parent cgroup for environments under `base`, a cgroup of the
+    /// `version` hierarchy with the memory controller.
+    fn under(base: &Path, version: Version) -> Result<Cgroups, String> {
+        let parent = match version {
+            Version::V2 => prepare_v2(base)?,
+            Version::V1 => prepare_parent(base)?,
+        };
+        Ok(Cgroups { version, parent })
     }
 
     pub fn version(&self) -> Version {
@@ -363,6 +416,45 @@ fn remove_stale(base: &Path) {
     }
 }
 
+/// `statfs` magic numbers (`<linux/magic.h>`).
+const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+
+/// The type of the file system `path` is on.
+fn fs_magic(path: &Path) -> io::Result<i64> {
+    let path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::other("the path contains a NUL byte"))?;
+    // SAFETY: statfs fills the zeroed struct we own from a NUL-terminated
+    // path.
+    unsafe {
+        let mut st: libc::statfs = std::mem::zeroed();
+        if libc::statfs(path.as_ptr(), &mut st) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        #[allow(clippy::unnecessary_cast)] // f_type's type differs by target
+        Ok(st.f_type as i64)
+    }
+}
+
+/// The v1 hierarchy holding the memory controller, per `/proc/cgroups`
+/// (`None`: it is free for v2, or disabled, or unknown).
+fn v1_memory_hierarchy() -> Option<u32> {
+    let text = fs::read_to_string("/proc/cgroups").ok()?;
+    memory_hierarchy(&text)
+}
+
+/// `/proc/cgroups`: `subsys_name hierarchy num_cgroups enabled` per line;
+/// hierarchy 0 is v2 (or none).
+fn memory_hierarchy(text: &str) -> Option<u32> {
+    text.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        (fields.next()? == "memory")
+            .then(|| fields.next()?.parse::<u32>().ok())
+            .flatten()
+            .filter(|h| *h != 0)
+    })
+}
+
 fn write(dir: &Path, file: &str, value: &str) -> io::Result<()> {
     fs::write(dir.join(file), value)
 }
@@ -432,5 +524,160 @@ mod tests {
         assert_eq!(keyed_value(v2, "oom_kill"), Some(1));
         assert_eq!(keyed_value(v2, "oom"), Some(1));
         assert_eq!(keyed_value("oom 3\n", "oom_kill"), None);
+    }
+
+    #[test]
+    fn reads_which_hierarchy_holds_memory() {
+        let hybrid = "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t1\t1\nmemory\t4\t18\t1\nhugetlb\t0\t1\t1\n";
+        assert_eq!(memory_hierarchy(hybrid), Some(4));
+        let unified = "#subsys_name\thierarchy\tnum_cgroups\tenabled\nmemory\t0\t40\t1\n";
+        assert_eq!(memory_hierarchy(unified), None);
+    }
+
+    /// The v2 files nimbus writes and reads, in a directory laid out as a
+    /// delegated v2 cgroup (a fixture: on this project's machines the v2
+    /// tree has no memory controller; see `open_at`).
+    #[test]
+    fn writes_and_reads_the_v2_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let me = std::process::id();
+        fs::write(base.join("cgroup.controllers"), "cpu io memory pids\n").unwrap();
+        fs::write(base.join("cgroup.subtree_control"), "").unwrap();
+        fs::write(base.join("cgroup.procs"), format!("{me}\n")).unwrap();
+
+        let cgroups = Cgroups::under(base, Version::V2).unwrap();
+        assert_eq!(cgroups.version(), Version::V2);
+        // Memory enabled for nimbus's parent and, in it, for environments.
+        let parent = base.join(format!("{PARENT_PREFIX}{me}"));
+        let read = |p: &Path| fs::read_to_string(p).unwrap();
+        assert_eq!(read(&base.join("cgroup.subtree_control")), "+memory");
+        assert_eq!(read(&parent.join("cgroup.subtree_control")), "+memory");
+
+        let env = cgroups.create("f-1", 128).unwrap();
+        let env_dir = parent.join("f-1");
+        assert_eq!(read(&env_dir.join("memory.max")), "134217728");
+        assert_eq!(read(&env_dir.join("memory.swap.max")), "0");
+        assert_eq!(read(&env_dir.join("memory.oom.group")), "1");
+        assert_eq!(
+            env.procs_file().to_bytes(),
+            env_dir.join("cgroup.procs").as_os_str().as_bytes()
+        );
+        // memory.events: `oom` counts limit hits, `oom_kill` kills.
+        fs::write(
+            env_dir.join("memory.events"),
+            "low 0\nhigh 0\nmax 9\noom 1\noom_kill 0\noom_group_kill 0\n",
+        )
+        .unwrap();
+        assert!(!env.oom_killed());
+        fs::write(
+            env_dir.join("memory.events"),
+            "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 1\n",
+        )
+        .unwrap();
+        assert!(env.oom_killed());
+        // A cgroup directory's files go with it; here they are plain files.
+        for entry in fs::read_dir(&env_dir).unwrap() {
+            fs::remove_file(entry.unwrap().path()).unwrap();
+        }
+        env.remove();
+        assert!(!env_dir.exists());
+    }
+
+    /// The "no internal processes" rule: a v2 cgroup holding processes
+    /// cannot enable a controller for its children; nimbus moves itself
+    /// out only when it is alone there, and otherwise says what to do.
+    #[test]
+    fn says_why_a_busy_v2_cgroup_cannot_delegate() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        fs::write(base.join("cgroup.controllers"), "memory\n").unwrap();
+        // Writing fails (as the kernel refuses with EBUSY).
+        fs::create_dir(base.join("cgroup.subtree_control")).unwrap();
+        fs::write(
+            base.join("cgroup.procs"),
+            format!("1\n{}\n", std::process::id()),
+        )
+        .unwrap();
+        let why = Cgroups::under(base, Version::V2).unwrap_err();
+        assert!(why.contains("holds other processes"), "{why}");
+        assert!(why.contains("Delegate=yes"), "{why}");
+    }
+
+    #[test]
+    fn a_cgroup_root_must_be_a_memory_cgroup() {
+        let dir = tempfile::tempdir().unwrap();
+        let why = Cgroups::open_at(dir.path()).unwrap_err();
+        assert!(why.ends_with("is not in a cgroup file system"), "{why}");
+        let why = Cgroups::open_at(&dir.path().join("missing")).unwrap_err();
+        assert!(why.starts_with("cannot use "), "{why}");
+        // This machine's v2 tree, if it has no memory controller: the
+        // reason names what it has, and who holds memory.
+        let mounts = parse_mounts(&fs::read_to_string("/proc/self/mountinfo").unwrap());
+        let Some(v2) = mounts.iter().find(|m| m.fs_type == "cgroup2") else {
+            return;
+        };
+        let controllers = fs::read_to_string(v2.point.join("cgroup.controllers")).unwrap();
+        if controllers.split_whitespace().any(|c| c == "memory") {
+            return; // v2 can limit memory here: covered by the compat suite
+        }
+        let why = Cgroups::open_at(&v2.point).unwrap_err();
+        assert!(why.contains("has no memory controller"), "{why}");
+        assert!(
+            why.contains(&format!("(cgroup.controllers: \"{}\")", controllers.trim())),
+            "{why}"
+        );
+        if let Some(h) = v1_memory_hierarchy() {
+            assert!(
+                why.ends_with(&format!("cgroup v1 hierarchy {h} (/proc/cgroups)")),
+                "{why}"
+            );
+        }
+    }
+
+    /// Joining by writing 0 to `cgroup.procs`, as an environment's process
+    /// does between fork and exec, on this machine's real v2 tree (where it
+    /// is mounted and nimbus may create cgroups in it: as root), and
+    /// removing the cgroup once the process is gone.
+    #[test]
+    fn joins_and_leaves_a_real_v2_cgroup() {
+        use std::os::unix::process::CommandExt;
+        let mounts = parse_mounts(&fs::read_to_string("/proc/self/mountinfo").unwrap());
+        let Some(v2) = mounts.iter().find(|m| m.fs_type == "cgroup2") else {
+            eprintln!("no cgroup v2 mounted: nothing to join");
+            return;
+        };
+        let name = format!("nimbus-test-join-{}", std::process::id());
+        let dir = v2.point.join(&name);
+        if let Err(e) = fs::create_dir(&dir) {
+            eprintln!("cannot create a cgroup in {}: {e}", v2.point.display());
+            return;
+        }
+        let cgroup = EnvCgroup {
+            version: Version::V2,
+            procs: CString::new(dir.join("cgroup.procs").as_os_str().as_bytes()).unwrap(),
+            dir: dir.clone(),
+        };
+        let procs = cgroup.procs_file().to_owned();
+        let mut cmd = std::process::Command::new("cat");
+        cmd.arg("/proc/self/cgroup");
+        // SAFETY: open, write and close on a path made beforehand.
+        unsafe {
+            cmd.pre_exec(move || {
+                super::super::namespaces::join_cgroup(&procs).map_err(io::Error::from_raw_os_error)
+            });
+        }
+        let out = cmd.output();
+        let membership = out
+            .as_ref()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+        cgroup.remove();
+        let removed = !dir.exists();
+        let membership = membership.unwrap();
+        assert!(
+            membership.lines().any(|l| l == format!("0::/{name}")),
+            "{membership}"
+        );
+        assert!(removed, "the cgroup outlived its process");
     }
 }

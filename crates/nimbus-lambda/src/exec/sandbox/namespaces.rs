@@ -19,15 +19,18 @@
 //!   exits, then reports C's wait status to A through a pipe (init cannot
 //!   die of a signal it sends itself).
 //! - **C, the runtime**, builds the function's view of the file system,
-//!   drops every capability and returns to std, which execs the runtime.
+//!   drops every capability, switches to the functions' unprivileged uid
+//!   and gid when nimbus runs as root (see [`Plan::identity`]) and returns
+//!   to std, which execs the runtime.
 //!
 //! Once they have forked, A and B exec the nimbus binary afresh in their
 //! role (helper.rs) so as not to keep a copy of nimbus's memory; where the
 //! binary does not offer the roles they run the same loops as forks.
 //!
 //! The file system the function sees is a fresh tmpfs root holding bind
-//! mounts of the host's top-level directories, except: `/tmp` is the
-//! environment's own directory (the only writable place), `/var/task` is
+//! mounts of the host's top-level directories, except: `/tmp` is a tmpfs of
+//! the environment's own, sized to the function's EphemeralStorage (the
+//! only writable place), `/var/task` is
 //! the code, `/var/runtime` nimbus's bootstraps, `/opt` the layers, `/dev`
 //! a handful of harmless devices, `/proc` a new procfs showing only the
 //! namespace's processes, and nimbus's data directory is covered by an
@@ -84,6 +87,7 @@ pub enum Phase {
     ReadOnly,
     Capabilities,
     WorkDir,
+    Identity,
 }
 
 impl Phase {
@@ -99,6 +103,7 @@ impl Phase {
             Phase::ReadOnly => 8,
             Phase::Capabilities => 9,
             Phase::WorkDir => 10,
+            Phase::Identity => 11,
             Phase::Step(n) => 0x1_0000 + n,
             Phase::Hide(n) => 0x2_0000 + n,
         }
@@ -118,6 +123,9 @@ impl Phase {
             Phase::ReadOnly => "make the mounts read-only (mount_setattr, Linux 5.12+)",
             Phase::Capabilities => "drop capabilities",
             Phase::WorkDir => "enter /var/task",
+            Phase::Identity => {
+                "switch to the functions' uid and gid (setgroups, setresgid, setresuid)"
+            }
             Phase::Step(_) => "a file system step",
             Phase::Hide(_) => "hide a directory",
         }
@@ -135,6 +143,7 @@ impl Phase {
             8 => Phase::ReadOnly,
             9 => Phase::Capabilities,
             10 => Phase::WorkDir,
+            11 => Phase::Identity,
             n if (0x1_0000..0x2_0000).contains(&n) => Phase::Step(n - 0x1_0000),
             n if (0x2_0000..0x3_0000).contains(&n) => Phase::Hide(n - 0x2_0000),
             _ => return None,
@@ -160,6 +169,12 @@ pub struct Plan {
     pub hide: Vec<CString>,
     pub cgroup: Option<CString>,
     pub user: Option<UserMaps>,
+    /// The uid and gid C switches to once the file system is built, when
+    /// nimbus runs as root (`None`: the function keeps nimbus's uid, as in
+    /// a user namespace, where nimbus is not root to begin with). Then the
+    /// function owns none of nimbus's files, cannot signal any process but
+    /// its own (B and A stay root), and reads only what any user may.
+    pub identity: Option<(libc::uid_t, libc::gid_t)>,
     /// Write end of the report pipe (close-on-exec).
     pub report: RawFd,
     /// Stop once everything is set up (C exits 0 instead of exec'ing).
@@ -288,10 +303,7 @@ impl Plan {
         libc::close(alive_r);
         self.report_own_pid();
         self.build_root()?;
-        drop_capabilities().map_err(|errno| Failure {
-            phase: Phase::Capabilities,
-            errno,
-        })?;
+        drop_privileges(self.identity).map_err(|(phase, errno)| Failure { phase, errno })?;
         check(libc::chdir(WORKDIR.as_ptr()) as c_long, Phase::WorkDir)?;
         if self.probe_only {
             libc::_exit(0);
@@ -427,8 +439,12 @@ impl Step {
     unsafe fn run(&self) -> Result<(), c_int> {
         let ok = |ret: c_int| if ret == 0 { Ok(()) } else { Err(errno()) };
         match self {
+            // A directory made here is ours (in the new root's tmpfs, or a
+            // tmpfs covering a directory): 0755 whatever nimbus's umask, so
+            // the functions' uid can walk through it. One that exists is a
+            // host directory seen through a bind mount: left alone.
             Step::Mkdir(path) => match libc::mkdir(path.as_ptr(), 0o755) {
-                0 => Ok(()),
+                0 => ok(libc::chmod(path.as_ptr(), 0o755)),
                 _ if errno() == libc::EEXIST => Ok(()),
                 _ => Err(errno()),
             },
@@ -522,8 +538,9 @@ unsafe fn init(c: libc::pid_t, status_w: RawFd, helper: Option<RawFd>) -> ! {
     reset_signals();
     // B runs no code of the function's, but holds nothing it does not
     // need: no capabilities (before the exec, so the new image gets none),
-    // and (exec) no copy of nimbus's memory.
-    let _ = drop_capabilities();
+    // and (exec) no copy of nimbus's memory. It keeps root's uid: the
+    // function, another uid, can then neither signal nor trace it.
+    let _ = drop_privileges(None);
     if let Some(helper) = helper {
         exec_helper(helper, INIT, c, status_w, -1);
     }
@@ -759,15 +776,25 @@ struct CapData {
 
 /// Gives up every capability for good: the bounding set (so no exec can
 /// regain one, not even of a setuid-root file), the ambient set, the
-/// effective, permitted and inheritable sets, and sets no_new_privs. The
-/// function still runs as nimbus's uid, but without CAP_SYS_ADMIN it can
-/// undo none of the mounts, and without CAP_DAC_OVERRIDE or CAP_SYS_PTRACE
-/// it reaches only what the uid itself may.
-unsafe fn drop_capabilities() -> Result<(), c_int> {
+/// effective, permitted and inheritable sets, and sets no_new_privs.
+/// Without CAP_SYS_ADMIN the function can undo none of the mounts, and
+/// without CAP_DAC_OVERRIDE or CAP_SYS_PTRACE it reaches only what its uid
+/// itself may.
+///
+/// With `identity`, it also becomes that uid and gid, with no supplementary
+/// groups, between dropping the bounding set (which needs CAP_SETPCAP) and
+/// clearing the other sets. Leaving uid 0 for another makes the kernel
+/// clear the permitted and effective sets anyway; the explicit capset
+/// below covers the case where the uid is 0 after all (`--lambda-user 0`).
+/// The error names the phase that failed.
+unsafe fn drop_privileges(
+    identity: Option<(libc::uid_t, libc::gid_t)>,
+) -> Result<(), (Phase, c_int)> {
+    let caps = |errno| (Phase::Capabilities, errno);
     for cap in 0..=LAST_CAPABILITY {
         if libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong) != 0 && errno() != libc::EINVAL
         {
-            return Err(errno());
+            return Err(caps(errno()));
         }
     }
     // EINVAL: a kernel without ambient capabilities (before 4.3).
@@ -780,7 +807,16 @@ unsafe fn drop_capabilities() -> Result<(), c_int> {
     ) != 0
         && errno() != libc::EINVAL
     {
-        return Err(errno());
+        return Err(caps(errno()));
+    }
+    if let Some((uid, gid)) = identity {
+        // Groups first: once the uid is not 0, they can no longer change.
+        if libc::setgroups(0, std::ptr::null()) != 0
+            || libc::setresgid(gid, gid, gid) != 0
+            || libc::setresuid(uid, uid, uid) != 0
+        {
+            return Err((Phase::Identity, errno()));
+        }
     }
     let header = CapHeader {
         version: LINUX_CAPABILITY_VERSION_3,
@@ -792,7 +828,7 @@ unsafe fn drop_capabilities() -> Result<(), c_int> {
         inheritable: 0,
     }; 2];
     if libc::syscall(libc::SYS_capset, &header as *const CapHeader, none.as_ptr()) != 0 {
-        return Err(errno());
+        return Err(caps(errno()));
     }
     if libc::prctl(
         libc::PR_SET_NO_NEW_PRIVS,
@@ -802,7 +838,7 @@ unsafe fn drop_capabilities() -> Result<(), c_int> {
         0 as libc::c_ulong,
     ) != 0
     {
-        return Err(errno());
+        return Err(caps(errno()));
     }
     Ok(())
 }
@@ -844,6 +880,7 @@ mod tests {
             Phase::ReadOnly,
             Phase::Capabilities,
             Phase::WorkDir,
+            Phase::Identity,
         ] {
             assert_eq!(Phase::from_code(phase.code()), Some(phase));
         }

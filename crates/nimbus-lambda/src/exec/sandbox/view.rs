@@ -8,6 +8,13 @@
 //! the interpreters nimbus found may live anywhere (`/usr`, `/root/.pyenv`,
 //! `/nix`), so every top-level directory is bound in as it is, except the
 //! ones the environment replaces.
+//!
+//! When functions run as an unprivileged uid (nimbus is root), a host
+//! directory that uid cannot walk through would hide the interpreter nimbus
+//! runs it with (pyenv keeps its Pythons under `/root`, mode 0700). Such an
+//! interpreter's installation is [`Exposure`]: the closed directory is
+//! covered with an empty tmpfs holding just the path down to it, so the
+//! function reaches the interpreter and nothing else that directory held.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -74,6 +81,16 @@ pub fn list(dir: &Path) -> Vec<Entry> {
     out
 }
 
+/// An installation the function must reach below a directory its uid
+/// cannot walk through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exposure {
+    /// The closed directory (a host path, below `/`).
+    pub cover: PathBuf,
+    /// The installation, below `cover`, bound in at its own path.
+    pub path: PathBuf,
+}
+
 /// What one environment is built from.
 pub struct Layout<'a> {
     /// The (host) mount point of the new root.
@@ -86,7 +103,10 @@ pub struct Layout<'a> {
     pub runtime_dir: &'a Path,
     /// The merged layers, and their top-level entries.
     pub layers: Option<(&'a Path, &'a [Entry])>,
-    pub tmp: &'a Path,
+    /// The size of `/tmp`, in MiB: the function's EphemeralStorage.
+    pub tmp_mb: u32,
+    /// Installations to reach through closed directories.
+    pub exposures: &'a [Exposure],
     /// Mount options of the environment's /proc.
     pub proc_options: &'a str,
 }
@@ -131,7 +151,42 @@ pub fn steps(layout: &Layout) -> io::Result<Vec<(Step, String)>> {
         }
     }
 
-    plan.bind_dir(layout.tmp, Path::new(TMP))?;
+    // Closed directories covered, each once, with the installations below
+    // them bound back in.
+    let mut covered: Vec<&Path> = Vec::new();
+    for exposure in layout.exposures {
+        let Ok(below) = exposure.path.strip_prefix(&exposure.cover) else {
+            continue;
+        };
+        if !covered.contains(&exposure.cover.as_path()) {
+            plan.tmpfs(&exposure.cover, "mode=0755,size=64k")?;
+            covered.push(&exposure.cover);
+        }
+        let mut at = exposure.cover.clone();
+        for part in below.components() {
+            at.push(part);
+            plan.mkdir(&at)?;
+        }
+        plan.bind(&exposure.path, &exposure.path, true)?;
+    }
+
+    // /tmp: a tmpfs of the environment's own, as large as the function's
+    // EphemeralStorage, so writing past it fails with ENOSPC as on AWS. It
+    // lives as long as the environment's mount namespace: it persists
+    // across invocations of one environment and is gone with it.
+    //
+    // The trade-off: tmpfs pages are memory, charged to the memory cgroup
+    // of the process that writes them, which is the environment's. Files
+    // in /tmp therefore count against MemorySize here, where AWS backs /tmp
+    // with disk: a function that fills /tmp beyond what its MemorySize
+    // leaves free is killed as out of memory before it sees ENOSPC. That
+    // keeps both limits hard and needs no disk image, loop device or quota
+    // support on the host.
+    plan.mkdir(Path::new(TMP))?;
+    plan.tmpfs(
+        Path::new(TMP),
+        &format!("mode=1777,size={}m", layout.tmp_mb.max(1)),
+    )?;
 
     // /dev: a tmpfs of its own with the harmless devices bound in.
     plan.mkdir(Path::new("/dev"))?;
@@ -271,6 +326,7 @@ mod tests {
             dir("var"),
             dir("opt"),
             dir("sys"),
+            dir("root"),
             Entry {
                 name: "bin".into(),
                 kind: Kind::Symlink("usr/bin".into()),
@@ -291,7 +347,11 @@ mod tests {
             task_root: Path::new("/data/tasks/abc"),
             runtime_dir: Path::new("/data/runtimes"),
             layers: Some((Path::new("/data/opt/xyz"), &layers)),
-            tmp: Path::new("/data/envs/f-1/tmp"),
+            tmp_mb: 1024,
+            exposures: &[Exposure {
+                cover: "/root".into(),
+                path: "/root/.pyenv/versions/3.12.1".into(),
+            }],
             proc_options: "hidepid=2",
         };
         let d = descriptions(&layout);
@@ -318,7 +378,31 @@ mod tests {
         assert!(!has("bind /opt/python on /opt/python"));
         assert!(has("bind /opt/tool on /opt/tool"));
         assert!(has("bind /data/opt/xyz/bin on /opt/bin"));
-        assert!(has("bind /data/envs/f-1/tmp on /tmp"));
+        // /tmp is the environment's own tmpfs, of its EphemeralStorage size.
+        assert!(has("mount a tmpfs on /tmp"));
+        let tmp = steps(&layout)
+            .unwrap()
+            .into_iter()
+            .find_map(|(step, _)| match step {
+                Step::Tmpfs { target, options } if target.as_bytes() == b"/e/root/tmp" => {
+                    Some(options)
+                }
+                _ => None,
+            });
+        assert_eq!(tmp.as_deref(), Some(c"mode=1777,size=1024m"));
+        // The interpreter below /root: /root covered, the path down to it
+        // made, the installation bound in at its own path.
+        let at = |s: &str| {
+            d.iter()
+                .position(|x| x == s)
+                .unwrap_or_else(|| panic!("{s}"))
+        };
+        assert!(at("bind /root on /root") < at("mount a tmpfs on /root"));
+        assert!(at("mount a tmpfs on /root") < at("create /root/.pyenv/versions/3.12.1"));
+        assert!(
+            at("create /root/.pyenv/versions/3.12.1")
+                < at("bind /root/.pyenv/versions/3.12.1 on /root/.pyenv/versions/3.12.1")
+        );
         assert!(has("mount a tmpfs on /dev"));
         assert!(has("link /dev/fd to /proc/self/fd"));
         assert_eq!(d.last().unwrap(), "mount a new /proc");

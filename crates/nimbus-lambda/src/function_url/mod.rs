@@ -2,7 +2,9 @@
 //! event, the function's result becomes the HTTP response (a
 //! `{"statusCode", "headers", "body", "isBase64Encoded", "cookies"}` object,
 //! or any other JSON value as a 200 `application/json` body), with the URL's
-//! CORS configuration applied, as AWS's function URLs do.
+//! CORS configuration applied, as AWS's function URLs do. In RESPONSE_STREAM
+//! mode a streaming function's output goes out as it is written (see
+//! `streamed`).
 
 use std::sync::Arc;
 
@@ -10,8 +12,11 @@ use base64::Engine;
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
+mod streamed;
+
+use crate::binding::Body;
 use crate::error::LambdaError;
-use crate::exec::{InvokeResult, Target};
+use crate::exec::{Answer, Execution, InvokeResult, Target};
 use crate::model::{FunctionRecord, UrlConfig};
 use crate::{Lambda, Reply, Request};
 
@@ -56,36 +61,23 @@ pub async fn serve(lambda: &Lambda, url_id: &str, req: Request, caller: &Caller<
         config,
         invoked_arn,
     };
-    let run = lambda
-        .inner()
-        .exec
-        .run(
-            &target,
-            Bytes::from(event.to_string()),
-            None,
-            caller.request_id,
-        )
-        .await;
-    let mut reply = match run {
-        Ok(execution) => match execution.result {
-            InvokeResult::Success(body) => match execution.content_type.as_deref() {
-                // A streamed response (awslambda.streamifyResponse): with
-                // HttpResponseStream.from, a JSON prelude (status, headers,
-                // cookies) and 8 NUL bytes precede the body; otherwise the
-                // bytes are the body.
-                Some(HTTP_INTEGRATION) => integration_response(&body),
-                Some(content_type) => {
-                    let mut reply = Reply::empty(200);
-                    reply
-                        .headers
-                        .push(("content-type", content_type.to_owned()));
-                    reply.body = body;
-                    reply
-                }
-                None => response(&body),
-            },
-            InvokeResult::FunctionError(_) => message(502, "Internal Server Error"),
-        },
+    let exec = &lambda.inner().exec;
+    let payload = Bytes::from(event.to_string());
+    // RESPONSE_STREAM invokes as InvokeWithResponseStream does, so what a
+    // streaming function writes reaches the client as it is written.
+    let answer = if url.invoke_mode == "RESPONSE_STREAM" {
+        match exec.start(&target, payload, None, caller.request_id).await {
+            Ok(running) => Ok(running.answer().await),
+            Err(e) => Err(e),
+        }
+    } else {
+        exec.run(&target, payload, None, caller.request_id)
+            .await
+            .map(Answer::Whole)
+    };
+    let mut reply = match answer {
+        Ok(Answer::Whole(execution)) => whole(execution),
+        Ok(Answer::Stream(stream)) => streamed::reply(stream).await,
         Err(LambdaError::TooManyRequests { .. }) => message(429, "Rate Exceeded."),
         Err(e) => {
             tracing::warn!(
@@ -99,6 +91,30 @@ pub async fn serve(lambda: &Lambda, url_id: &str, req: Request, caller: &Caller<
         add_cors(&mut reply, cors, origin);
     }
     reply
+}
+
+/// The HTTP response for a function's whole result.
+fn whole(execution: Execution) -> Reply {
+    let body = match execution.result {
+        InvokeResult::Success(body) => body,
+        InvokeResult::FunctionError(_) => return message(502, "Internal Server Error"),
+    };
+    match execution.content_type.as_deref() {
+        // A streamed response collected whole (a BUFFERED URL): with
+        // HttpResponseStream.from, a JSON prelude (status, headers,
+        // cookies) and 8 NUL bytes precede the body; otherwise the bytes
+        // are the body.
+        Some(HTTP_INTEGRATION) => integration_response(&body),
+        Some(content_type) => {
+            let mut reply = Reply::empty(200);
+            reply
+                .headers
+                .push(("content-type", content_type.to_owned()));
+            reply.body = Body::Full(body);
+            reply
+        }
+        None => response(&body),
+    }
 }
 
 fn find(lambda: &Lambda, url_id: &str) -> Option<(Arc<FunctionRecord>, String, UrlConfig)> {
@@ -232,34 +248,51 @@ fn body_of(req: &Request) -> (Option<String>, bool) {
     }
 }
 
-/// Maps a function's result onto an HTTP response.
 /// The Content-Type of a streamed response that starts with a prelude.
 const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
+/// What ends the prelude of an HTTP integration response.
+const PRELUDE_END: &[u8] = &[0; 8];
 
-/// A streamed HTTP integration response: prelude JSON, 8 NUL bytes, body.
+/// A streamed HTTP integration response collected whole: prelude JSON, 8
+/// NUL bytes, body.
 fn integration_response(stream: &[u8]) -> Reply {
-    const SEPARATOR: &[u8] = &[0; 8];
-    let Some(at) = stream.windows(SEPARATOR.len()).position(|w| w == SEPARATOR) else {
+    let Some((mut reply, at)) = prelude(stream) else {
         return message(502, "Internal Server Error");
     };
+    let body = &stream[at..];
+    if !body.is_empty() {
+        default_content_type(&mut reply);
+    }
+    reply.body = Body::Full(Bytes::copy_from_slice(body));
+    reply
+}
+
+/// The status, headers and cookies a prelude sets, and where the body
+/// starts after it; `None` when `stream` holds no complete, valid prelude.
+fn prelude(stream: &[u8]) -> Option<(Reply, usize)> {
+    let at = stream
+        .windows(PRELUDE_END.len())
+        .position(|w| w == PRELUDE_END)?;
     let Ok(Value::Object(prelude)) = serde_json::from_slice::<Value>(&stream[..at]) else {
-        return message(502, "Internal Server Error");
+        return None;
     };
-    let mut reply = head(&prelude);
-    reply.body = Bytes::copy_from_slice(&stream[at + SEPARATOR.len()..]);
+    Some((head(&prelude), at + PRELUDE_END.len()))
+}
+
+/// A body without a Content-Type of its own is bytes.
+fn default_content_type(reply: &mut Reply) {
     if !reply
         .headers
         .iter()
         .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-        && !reply.body.is_empty()
     {
         reply
             .headers
             .push(("content-type", "application/octet-stream".into()));
     }
-    reply
 }
 
+/// Maps a function's (buffered) result onto an HTTP response.
 fn response(result: &[u8]) -> Reply {
     let value: Value = serde_json::from_slice(result).unwrap_or(Value::Null);
     let Some(obj) = value.as_object().filter(|o| o.contains_key("statusCode")) else {
@@ -268,7 +301,7 @@ fn response(result: &[u8]) -> Reply {
             status: 200,
             headers: vec![("content-type", "application/json".into())],
             extra_headers: Vec::new(),
-            body: Bytes::copy_from_slice(result),
+            body: Body::Full(Bytes::copy_from_slice(result)),
         };
     };
     let mut reply = head(obj);
@@ -294,7 +327,7 @@ fn response(result: &[u8]) -> Reply {
             .headers
             .push(("content-type", "application/json".into()));
     }
-    reply.body = Bytes::from(body);
+    reply.body = Body::Full(Bytes::from(body));
     reply
 }
 
@@ -340,17 +373,7 @@ fn preflight(cors: Option<&Value>, origin: Option<&str>) -> Reply {
             .iter()
             .any(|(k, _)| k == "access-control-allow-origin")
         {
-            let list = |key: &str| {
-                cors.get(key)
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    })
-                    .filter(|s| !s.is_empty())
-            };
+            let list = |key: &str| cors_list(cors, key);
             if let Some(m) = list("AllowMethods") {
                 reply
                     .extra_headers
@@ -393,8 +416,16 @@ fn add_cors(reply: &mut Reply, cors: &Value, origin: &str) {
             .extra_headers
             .push(("access-control-allow-credentials".into(), "true".into()));
     }
-    if let Some(expose) = cors
-        .get("ExposeHeaders")
+    if let Some(expose) = cors_list(cors, "ExposeHeaders") {
+        reply
+            .extra_headers
+            .push(("access-control-expose-headers".into(), expose));
+    }
+}
+
+/// A CORS setting's list as a header value (`a,b`); `None` when empty.
+fn cors_list(cors: &Value, key: &str) -> Option<String> {
+    cors.get(key)
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -403,11 +434,6 @@ fn add_cors(reply: &mut Reply, cors: &Value, origin: &str) {
                 .join(",")
         })
         .filter(|s| !s.is_empty())
-    {
-        reply
-            .extra_headers
-            .push(("access-control-expose-headers".into(), expose));
-    }
 }
 
 fn static_header(name: &str) -> Option<&'static str> {
@@ -429,7 +455,7 @@ mod tests {
     fn plain_values_are_json_bodies() {
         let r = response(br#"{"a":1}"#);
         assert_eq!(r.status, 200);
-        assert_eq!(&r.body[..], br#"{"a":1}"#);
+        assert_eq!(r.body.bytes().map(|b| &b[..]), Some(&br#"{"a":1}"#[..]));
     }
 
     #[test]
@@ -438,7 +464,7 @@ mod tests {
             br#"{"statusCode":201,"headers":{"X-Id":"7","Content-Type":"text/plain"},"body":"aGk=","isBase64Encoded":true,"cookies":["a=1"]}"#,
         );
         assert_eq!(r.status, 201);
-        assert_eq!(&r.body[..], b"hi");
+        assert_eq!(r.body.bytes().map(|b| &b[..]), Some(&b"hi"[..]));
         assert!(r.headers.contains(&("content-type", "text/plain".into())));
         assert!(r.extra_headers.contains(&("x-id".into(), "7".into())));
         assert!(r
